@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Compiles src/*.sol with the pinned solc-js into a solc standard-JSON input and output,
+// written to build/ (or --out DIR) with sorted keys so that regenerating them is byte-identical.
+// Usage: node compile.js [--out DIR]
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const solc = require('solc');
+
+const root = __dirname;
+const srcDir = path.join(root, 'src');
+
+function parseArgs(argv) {
+  let out = path.join(root, 'build');
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--out' && i + 1 < argv.length) {
+      out = path.resolve(argv[++i]);
+    } else {
+      fail(`unknown argument ${argv[i]}; usage: node compile.js [--out DIR]`);
+    }
+  }
+  return out;
+}
+
+function fail(msg) {
+  process.stderr.write(`compile.js: ${msg}\n`);
+  process.exit(1);
+}
+
+// Source unit names are "src/<file>.sol" for our code and the import path itself
+// ("@openzeppelin/contracts/...") for libraries, which resolve under node_modules.
+function readSource(unit) {
+  const file = unit.startsWith('src/') ? path.join(root, unit) : path.join(root, 'node_modules', unit);
+  return fs.readFileSync(file, 'utf8');
+}
+
+function importCallback(unit) {
+  try {
+    return { contents: readSource(unit) };
+  } catch (err) {
+    return { error: `cannot read ${unit}: ${err.message}` };
+  }
+}
+
+const outputs = [
+  'abi',
+  'metadata',
+  'storageLayout',
+  'evm.methodIdentifiers',
+  'evm.bytecode.object',
+  'evm.bytecode.sourceMap',
+  'evm.bytecode.generatedSources',
+  'evm.bytecode.linkReferences',
+  'evm.deployedBytecode.object',
+  'evm.deployedBytecode.sourceMap',
+  'evm.deployedBytecode.generatedSources',
+  'evm.deployedBytecode.immutableReferences',
+  'evm.deployedBytecode.linkReferences',
+];
+
+function settings(ownUnits) {
+  const outputSelection = {};
+  for (const unit of ownUnits) {
+    outputSelection[unit] = { '*': outputs };
+  }
+  return {
+    evmVersion: 'cancun',
+    optimizer: { enabled: false, runs: 200 },
+    outputSelection,
+  };
+}
+
+function compile(input, withImports) {
+  const raw = withImports
+    ? solc.compile(JSON.stringify(input), { import: importCallback })
+    : solc.compile(JSON.stringify(input));
+  const output = JSON.parse(raw);
+  const errors = (output.errors || []).filter((e) => e.severity === 'error');
+  for (const e of output.errors || []) {
+    process.stderr.write(e.formattedMessage || e.message);
+    process.stderr.write('\n');
+  }
+  if (errors.length > 0) {
+    fail(`${errors.length} compiler error(s)`);
+  }
+  return output;
+}
+
+// sortKeys returns a copy of v with every object's keys in code-unit order, so the
+// written JSON does not depend on the compiler's insertion order.
+function sortKeys(v) {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    const out = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
+    return out;
+  }
+  return v;
+}
+
+function main() {
+  const outDir = parseArgs(process.argv.slice(2));
+  const ownUnits = fs
+    .readdirSync(srcDir)
+    .filter((f) => f.endsWith('.sol'))
+    .sort()
+    .map((f) => `src/${f}`);
+  if (ownUnits.length === 0) fail(`no .sol files in ${srcDir}`);
+
+  // First pass: let the compiler discover the imported library files.
+  const discover = { language: 'Solidity', sources: {}, settings: settings(ownUnits) };
+  for (const unit of ownUnits) discover.sources[unit] = { content: readSource(unit) };
+  discover.settings.outputSelection = { '*': { '': [] } };
+  const found = compile(discover, true);
+
+  // Second pass: a self-contained input holding every source, which is what gets committed
+  // and what anyone can feed to solc 0.8.28 to reproduce the output.
+  const input = { language: 'Solidity', sources: {}, settings: settings(ownUnits) };
+  for (const unit of Object.keys(found.sources).sort()) {
+    input.sources[unit] = { content: readSource(unit) };
+  }
+  const output = compile(input, false);
+
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'input.json'), JSON.stringify(sortKeys(input), null, 1) + '\n');
+  fs.writeFileSync(path.join(outDir, 'output.json'), JSON.stringify(sortKeys(output), null, 1) + '\n');
+  const names = [];
+  for (const unit of ownUnits) names.push(...Object.keys(output.contracts[unit] || {}));
+  process.stdout.write(`compiled ${names.join(', ')} with solc ${solc.version()} into ${outDir}\n`);
+}
+
+main();
