@@ -1,0 +1,26 @@
+// Package decode turns raw calldata, event logs and revert data into the
+// readable chain.Call, chain.Event and chain.Revert values, using a registry
+// of contract ABIs and a bundled table of common standards (ERC-20, ERC-721,
+// ERC-1155, Ownable, Pausable, AccessControl, Chainlink aggregators,
+// ERC-1967 proxies, WETH and the OpenZeppelin v5 custom errors).
+//
+// Everything decoded here is attacker-controlled, so the decoder is its own:
+// ABI types are parsed and checked strictly (go-ethereum's parser accepts
+// "uint7" or "uint256abc"), values are decoded against a budget (nested
+// dynamic arrays may share offsets, which makes a 1 MiB input expand to
+// billions of values in a reflection-based decoder), and panics are turned
+// into errors at the package boundary.
+//
+// Values are rendered as documented on chain.Arg: integers in decimal,
+// addresses as EIP-55 checksummed 0x-hex, bytes and bytesN as 0x-hex, bools as
+// true/false, strings as-is with invalid UTF-8 replaced by U+FFFD. Arrays and
+// tuples are compact JSON in which every leaf is a JSON string holding that
+// same rendering (numbers stay exact in JavaScript): an array is a JSON array,
+// a tuple a JSON object keyed by component name in declaration order.
+// Strings and bytes longer than MaxValueBytes are cut there and end in "…".
+// Unnamed arguments and tuple components are named arg0, arg1, ….
+//
+// Indexed event arguments of reference types (string, bytes, arrays, tuples)
+// are stored on chain as the keccak256 hash of their value: their Value is
+// that 32-byte hash in 0x-hex, and their Type stays the declared type.
+package decode

@@ -1,0 +1,164 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/ethereum/go-ethereum/common"
+)
+
+var (
+	errorSelector = selector("Error(string)")  // 0x08c379a0
+	panicSelector = selector("Panic(uint256)") // 0x4e487b71
+
+	errorParams = []param{{name: "message", typ: &abiType{kind: kindString, canon: "string", dynamic: true, words: 1}}}
+)
+
+// panicReasons names the Panic(uint256) codes that solc emits.
+var panicReasons = map[uint64]string{
+	0x00: "generic compiler-inserted panic",
+	0x01: "assertion failed",
+	0x11: "arithmetic overflow or underflow",
+	0x12: "division or modulo by zero",
+	0x21: "invalid enum conversion",
+	0x22: "bad storage byte array encoding",
+	0x31: "pop on empty array",
+	0x32: "array index out of bounds",
+	0x41: "out of memory or too large allocation",
+	0x51: "call to zero-initialised function",
+}
+
+// PanicReason names a Panic(uint256) code, e.g. 0x11 "arithmetic overflow
+// or underflow".
+func PanicReason(code uint64) string {
+	if s, ok := panicReasons[code]; ok {
+		return s
+	}
+	return "unknown panic code"
+}
+
+// DecodeRevert decodes the revert data of a call to the contract at to (nil
+// for a contract creation). It never returns nil: data that matches nothing
+// gives Kind chain.RevertUnknown. A custom error is looked up in the
+// target's ABI, then in every registered ABI (an error raised by a callee
+// bubbles up through its callers), then in the bundled table.
+func (r *Registry) DecodeRevert(to *common.Address, data []byte) (rev *chain.Revert) {
+	defer func() {
+		if p := recover(); p != nil {
+			rev = unknownRevert(panicError("revert data", p).Error())
+		}
+	}()
+	switch {
+	case len(data) == 0:
+		return &chain.Revert{Kind: chain.RevertEmpty, Message: "reverted without data"}
+	case len(data) > MaxDataSize:
+		return unknownRevert(fmt.Sprintf("revert data of %d bytes is too large to decode", len(data)))
+	case len(data) < 4:
+		return unknownRevert(fmt.Sprintf("revert data 0x%x is shorter than a selector", data))
+	}
+	sel := [4]byte(data[:4])
+	switch sel {
+	case errorSelector:
+		var d valueDecoder
+		args, err := d.args(errorParams, data[4:], nil)
+		if err != nil {
+			return unknownRevert(fmt.Sprintf("malformed Error(string) data: %v", err))
+		}
+		return &chain.Revert{Kind: chain.RevertError, Name: "Error", Signature: "Error(string)", Message: args[0].Value}
+	case panicSelector:
+		w, err := readWord(data[4:], 0)
+		if err != nil || !allBytes(w[:24], 0) {
+			return unknownRevert(fmt.Sprintf("malformed Panic(uint256) data 0x%x", data[4:min(len(data), 4+64)]))
+		}
+		code := binary.BigEndian.Uint64(w[24:])
+		return &chain.Revert{
+			Kind:      chain.RevertPanic,
+			Name:      "Panic",
+			Signature: "Panic(uint256)",
+			Message:   fmt.Sprintf("Panic(0x%02x): %s", code, PanicReason(code)),
+			PanicCode: code,
+		}
+	}
+	if rev, err := r.customError(to, sel, data[4:]); rev != nil {
+		return rev
+	} else if err != nil {
+		return unknownRevert(fmt.Sprintf("error selector 0x%x: %v", sel, err))
+	}
+	return unknownRevert(fmt.Sprintf("unknown error selector 0x%x (%d bytes of data)", sel, len(data)))
+}
+
+func unknownRevert(msg string) *chain.Revert {
+	return &chain.Revert{Kind: chain.RevertUnknown, Message: msg}
+}
+
+// customError finds and decodes a custom error. It returns nil and the last
+// decoding error when some ABI knows the selector but the data does not fit.
+func (r *Registry) customError(to *common.Address, sel [4]byte, data []byte) (*chain.Revert, error) {
+	var candidates []*fragment
+	r.mu.RLock()
+	if to != nil {
+		if own := r.contracts[*to]; own != nil {
+			if f := own.errors[sel]; f != nil {
+				candidates = append(candidates, f)
+			}
+		}
+	}
+	for _, ref := range r.errs[sel] {
+		candidates = append(candidates, ref.f)
+	}
+	r.mu.RUnlock()
+	if f := r.bundled.errors[sel]; f != nil {
+		candidates = append(candidates, f)
+	}
+	var lastErr error
+	for _, f := range candidates {
+		var d valueDecoder
+		args, err := d.args(f.params, data, nil)
+		if err != nil {
+			lastErr = fmt.Errorf("cannot decode %s: %w", f.sig, err)
+			continue
+		}
+		return &chain.Revert{
+			Kind:      chain.RevertCustom,
+			Name:      f.name,
+			Signature: f.sig,
+			Message:   errorMessage(f.name, args),
+			Args:      args,
+			Contract:  f.owner,
+		}, nil
+	}
+	return nil, lastErr
+}
+
+// errorMessage renders a one-line message such as
+// "InsufficientCollateral(account=0x…, requested=5, maxBorrow=3)".
+// String arguments are quoted, so that their content cannot pose as more
+// arguments; the whole is cut at MaxValueBytes.
+func errorMessage(name string, args []chain.Arg) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('(')
+	for i, a := range args {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(a.Name)
+		b.WriteByte('=')
+		if a.Type == "string" {
+			b.WriteString(strconv.Quote(a.Value))
+		} else {
+			b.WriteString(a.Value)
+		}
+		if b.Len() > MaxValueBytes {
+			break
+		}
+	}
+	b.WriteByte(')')
+	if b.Len() > MaxValueBytes {
+		return sanitize([]byte(b.String()))
+	}
+	return b.String()
+}
