@@ -132,12 +132,19 @@ func parseABI(name string, data []byte) (*contractABI, error) {
 	if len(data) > MaxABISize {
 		return nil, &ABIError{Msg: fmt.Sprintf("ABI is %d bytes, more than the %d allowed", len(data), MaxABISize)}
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ABIError{Msg: "empty ABI: expected a JSON array of fragments"}
+	}
+	// Check the syntax of the whole document first: json.Unmarshal reports
+	// syntax errors at offsets from the start of data, where a Decoder
+	// counts from the start of the value it was reading.
+	var probe json.RawMessage
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, jsonError(data, 0, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &ABIError{Msg: "empty ABI: expected a JSON array of fragments", Err: err}
-		}
 		return nil, jsonError(data, 0, err)
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
