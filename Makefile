@@ -1,0 +1,61 @@
+# blocktorch — the two commands: `make demo` runs the product, `make test` runs the tests.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+# geth for integration tests and benchmarks, at the go-ethereum version of go.mod.
+GETH_VERSION := $(shell awk '$$1=="github.com/ethereum/go-ethereum"{print $$2}' go.mod)
+GETH := $(BIN)/geth-$(GETH_VERSION)
+export BLOCKTORCH_GETH := $(GETH)
+
+.PHONY: all build demo test test-short contracts contracts-deps geth bench-index fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/blocktorch ./cmd/blocktorch
+
+## demo: embedded chain + demo app + server on http://127.0.0.1:8080
+demo: build
+	$(BIN)/blocktorch demo $(ARGS)
+
+## test: every test, with the race detector (needs node/npm and builds geth once)
+test: contracts-deps geth
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-short: the fast unit tests only
+test-short:
+	$(GO) test -short ./...
+
+contracts-deps: contracts/node_modules/.package-lock.json
+
+contracts/node_modules/.package-lock.json: contracts/package.json contracts/package-lock.json
+	cd contracts && npm ci --no-audit --no-fund
+
+## contracts: recompile the demo contracts into contracts/build (committed)
+contracts: contracts-deps
+	cd contracts && node compile.js
+
+geth: $(GETH)
+
+$(GETH):
+	@mkdir -p $(BIN)
+	@echo "building geth $(GETH_VERSION) from the Go module proxy (first time only, ~2 min)…"
+	cd $(shell mktemp -d) && GOBIN=$(BIN) $(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+	mv $(BIN)/geth $(GETH)
+
+## bench-index: indexing throughput vs the naive per-receipt baseline, geth --dev and the embedded chain
+bench-index: geth
+	$(GO) run ./bench/index $(ARGS)
+
+## fuzz: run each fuzz target for a short while
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)

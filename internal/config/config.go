@@ -1,0 +1,191 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Mode says where the chain comes from.
+type Mode string
+
+const (
+	// ModeDemo runs the embedded chain and the demo app.
+	ModeDemo Mode = "demo"
+	// ModeServe follows an external node.
+	ModeServe Mode = "serve"
+)
+
+// Config is every setting of a blocktorch server.
+type Config struct {
+	Mode Mode
+	// Addr is the HTTP listen address of the UI and API.
+	Addr string
+	// DataDir holds the SQLite database (and, in the demo, the chain).
+	DataDir string
+	// DB is the store: "sqlite:PATH" or a bare path; empty means
+	// DataDir/blocktorch.db.
+	DB string
+
+	// RPC is the node URL (serve mode): http(s):// or ws(s)://.
+	RPC string
+	// RPCRate limits requests per second to the node; 0 is unlimited.
+	RPCRate float64
+
+	// From is the first block to index on an empty store; negative counts
+	// back from the head.
+	From int64
+	// Confirmations keeps indexing that many blocks behind the head.
+	Confirmations uint64
+	// BatchSize is blocks per backfill batch.
+	BatchSize uint64
+	// PollInterval is how often the head is polled.
+	PollInterval time.Duration
+
+	// Demo settings.
+	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
+	BlockInterval time.Duration // embedded chain block time
+	TrafficRate   float64       // demo transactions per second
+	Incident      bool          // run the scripted incident after IncidentDelay
+	IncidentDelay time.Duration
+}
+
+// Default returns the defaults for a mode.
+func Default(mode Mode) Config {
+	c := Config{
+		Mode:          mode,
+		Addr:          "127.0.0.1:8080",
+		DataDir:       "blocktorch-data",
+		Confirmations: 0,
+		BatchSize:     100,
+		PollInterval:  time.Second,
+		ChainRPCAddr:  "127.0.0.1:8545",
+		BlockInterval: time.Second,
+		TrafficRate:   4,
+		IncidentDelay: 20 * time.Second,
+	}
+	if mode == ModeServe {
+		c.From = -1000
+		c.PollInterval = 2 * time.Second
+	}
+	return c
+}
+
+// RegisterFlags binds the flags of the mode to c; defaults are c's values.
+// Each flag can also be set by its BLOCKTORCH_ variable (BLOCKTORCH_RPC for
+// --rpc), which the command line overrides.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address of the UI and API")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (SQLite database; the demo's chain too)")
+	fs.StringVar(&c.DB, "db", c.DB, "store: sqlite:PATH (default DATA/blocktorch.db)")
+	fs.Int64Var(&c.From, "from", c.From, "first block to index on an empty store; negative counts back from the head")
+	fs.Uint64Var(&c.Confirmations, "confirmations", c.Confirmations, "stay this many blocks behind the head")
+	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
+	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
+	switch c.Mode {
+	case ModeServe:
+		fs.StringVar(&c.RPC, "rpc", c.RPC, "node JSON-RPC URL: http(s)://… or ws(s)://… (required)")
+		fs.Float64Var(&c.RPCRate, "rpc-rate", c.RPCRate, "max JSON-RPC requests per second to the node (0: unlimited)")
+	case ModeDemo:
+		fs.StringVar(&c.ChainRPCAddr, "rpc-addr", c.ChainRPCAddr, "where the embedded chain serves HTTP and WebSocket JSON-RPC (127.0.0.1:PORT)")
+		fs.DurationVar(&c.BlockInterval, "block-time", c.BlockInterval, "embedded chain block time")
+		fs.Float64Var(&c.TrafficRate, "rate", c.TrafficRate, "demo app transactions per second")
+		fs.BoolVar(&c.Incident, "incident", c.Incident, "run the scripted incident (stale oracle, price crash, liquidations, exploit attempts)")
+		fs.DurationVar(&c.IncidentDelay, "incident-delay", c.IncidentDelay, "wait this long before the --incident starts")
+	}
+}
+
+// ApplyEnv sets every flag not given on the command line from its
+// BLOCKTORCH_ variable. Call it after fs.Parse.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		name := "BLOCKTORCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Validate checks c and fills derived defaults; its errors say what to do.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8080", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	switch c.Mode {
+	case ModeServe:
+		switch {
+		case c.RPC == "":
+			errs = append(errs, errors.New("--rpc is required: the node's JSON-RPC URL, e.g. --rpc http://127.0.0.1:8545"))
+		case !hasAnyPrefix(c.RPC, "http://", "https://", "ws://", "wss://"):
+			errs = append(errs, fmt.Errorf("--rpc %q: want an http://, https://, ws:// or wss:// URL", c.RPC))
+		}
+		if c.RPCRate < 0 {
+			errs = append(errs, errors.New("--rpc-rate must be 0 or more"))
+		}
+	case ModeDemo:
+		if c.BlockInterval < 10*time.Millisecond {
+			errs = append(errs, fmt.Errorf("--block-time %s: want at least 10ms", c.BlockInterval))
+		}
+		if c.TrafficRate < 0 {
+			errs = append(errs, errors.New("--rate must be 0 or more"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown mode %q", c.Mode))
+	}
+	if c.BatchSize == 0 || c.BatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("--batch %d: want 1 to 10000", c.BatchSize))
+	}
+	if c.PollInterval <= 0 {
+		errs = append(errs, errors.New("--poll must be positive"))
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "blocktorch.db")
+	}
+	if _, err := c.SQLitePath(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// SQLitePath returns the database file of DB.
+func (c *Config) SQLitePath() (string, error) {
+	switch {
+	case strings.HasPrefix(c.DB, "sqlite:"):
+		p := strings.TrimPrefix(c.DB, "sqlite:")
+		if p == "" {
+			return "", errors.New("--db sqlite: needs a path, e.g. --db sqlite:./blocktorch.db")
+		}
+		return p, nil
+	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
+		return "", errors.New("--db postgres:// is not available in this version; use --db sqlite:PATH")
+	case strings.Contains(c.DB, "://"):
+		return "", fmt.Errorf("--db %q: want sqlite:PATH", c.DB)
+	}
+	return c.DB, nil
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,198 @@
+package indexer_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/ethrpc"
+	"github.com/blocktorch/blocktorch/internal/indexer"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+)
+
+// demoChain is an embedded chain sealing only on Commit, with the demo app
+// deployed and its traffic generator ready.
+type demoChain struct {
+	chain   *devchain.Chain
+	eth     *ethclient.Client
+	app     *demoapp.App
+	traffic *demoapp.Traffic
+	keys    []*ecdsa.PrivateKey
+}
+
+func fundedAlloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
+	alloc := map[common.Address]*big.Int{}
+	fund := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
+	for _, a := range demoapp.Addresses(keys) {
+		alloc[a] = fund
+	}
+	return alloc
+}
+
+func newDemoChain(t *testing.T) *demoChain {
+	t.Helper()
+	keys := demoapp.Keys(8)
+	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: fundedAlloc(keys), RPCAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ch.Close() })
+	ec := ethclient.NewClient(ch.Client())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	// Deploy waits for its receipts: seal blocks meanwhile.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				ch.Commit()
+			}
+		}
+	}()
+	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: 25, Seed: 7, FailureRate: 0.15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &demoChain{chain: ch, eth: ec, app: app, traffic: tr, keys: keys}
+}
+
+// grow adds n blocks of demo traffic.
+func (d *demoChain) grow(t *testing.T, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range n {
+		if err := d.traffic.Step(ctx); err != nil {
+			t.Fatalf("traffic step: %v", err)
+		}
+		d.chain.Commit()
+	}
+}
+
+// env is a store plus an indexer reading the chain over HTTP JSON-RPC.
+type env struct {
+	st  *sqlite.DB
+	ix  *indexer.Indexer
+	rpc *ethrpc.Client
+	reg *decode.Registry
+}
+
+func newEnv(t *testing.T, rpcURL, dbPath string, app *demoapp.App, batch uint64) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rc, err := ethrpc.Dial(ctx, rpcURL, ethrpc.Options{BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.Close)
+	reg := decode.NewRegistry()
+	if app != nil {
+		for _, c := range app.Contracts() {
+			if err := reg.Add(c.Address, c.Name, c.ABI); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ix := indexer.New(rc, st, indexer.Config{BatchSize: batch, Decode: reg.DecodeTx, RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	return &env{st: st, ix: ix, rpc: rc, reg: reg}
+}
+
+// catchUp steps the indexer until it reports being caught up.
+func (e *env) catchUp(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for {
+		done, err := e.ix.Step(ctx)
+		if err != nil {
+			t.Fatalf("indexer step: %v", err)
+		}
+		if done {
+			return
+		}
+	}
+}
+
+// dump renders everything a store holds as canonical text, so that two
+// stores can be compared whole.
+func dump(t *testing.T, st store.ChainReader) string {
+	t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	var before uint64
+	for {
+		blocks, err := st.Blocks(ctx, store.BlockQuery{Limit: 1000, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bl := range blocks {
+			fmt.Fprintf(&b, "block %d %s parent=%s txs=%d gas=%d\n", bl.Number, bl.Hash, bl.ParentHash, bl.TxCount, bl.GasUsed)
+			n := bl.Number
+			txs, err := st.Txs(ctx, store.TxQuery{Limit: 1000, Block: &n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tx := range txs {
+				full, err := st.Tx(ctx, tx.Hash)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "  tx %d %s status=%d gas=%d from=%s revert=%x", full.Index, full.Hash, full.Status, full.GasUsed, full.From, full.RevertData)
+				if full.Call != nil {
+					fmt.Fprintf(&b, " call=%s", full.Call.Method)
+				}
+				if full.Revert != nil {
+					fmt.Fprintf(&b, " reason=%q", full.Revert.Message)
+				}
+				b.WriteString("\n")
+				for _, l := range full.Logs {
+					fmt.Fprintf(&b, "    log %d %s topics=%d", l.Index, l.Address, len(l.Topics))
+					if l.Event != nil {
+						fmt.Fprintf(&b, " event=%s", l.Event.Name)
+					}
+					b.WriteString("\n")
+				}
+			}
+		}
+		if len(blocks) < 1000 || blocks[len(blocks)-1].Number == 0 {
+			break
+		}
+		before = blocks[len(blocks)-1].Number
+	}
+	return b.String()
+}
+
+func tempDB(t *testing.T, name string) string {
+	return filepath.Join(t.TempDir(), name)
+}

@@ -1,0 +1,370 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Source is the node the indexer reads from. ethrpc.Client satisfies it.
+type Source interface {
+	BlockNumber(ctx context.Context) (uint64, error)
+	// BlockRefs returns the canonical refs of the given numbers, in order.
+	BlockRefs(ctx context.Context, numbers []uint64) ([]chain.BlockRef, error)
+	// Blocks returns the full blocks from..to inclusive, with receipts.
+	Blocks(ctx context.Context, from, to uint64) ([]chain.Block, error)
+	// RevertDataBatch returns the revert data of failed transactions, by
+	// hash; transactions it could not get data for are absent.
+	RevertDataBatch(ctx context.Context, txs []chain.Tx) (map[common.Hash][]byte, error)
+}
+
+// Store is what the indexer needs of the store.
+type Store interface {
+	store.ChainWriter
+	Head(ctx context.Context) (chain.BlockRef, error)
+	Tail(ctx context.Context) (chain.BlockRef, error)
+	BlockRef(ctx context.Context, number uint64) (chain.BlockRef, error)
+}
+
+// DecodeFunc fills the decoded call, events and revert of a transaction in
+// place. It is called on the indexer's goroutine.
+type DecodeFunc func(tx *chain.Tx)
+
+// Hooks are optional callbacks, all called on the indexer's goroutine; they
+// must not block.
+type Hooks struct {
+	// OnBatch is called after a batch is stored.
+	OnBatch func(b BatchInfo)
+	// OnReorg is called after a rollback: blocks above Ancestor were orphaned.
+	OnReorg func(r ReorgInfo)
+	// OnHead is called whenever the node's head is read.
+	OnHead func(nodeHead uint64)
+	// OnError is called for every error the indexer recovers from.
+	OnError func(err error)
+}
+
+// BatchInfo describes a stored batch.
+type BatchInfo struct {
+	From, To     uint64
+	Txs, Logs    int
+	Failed       int
+	Target       uint64 // the block the indexer is heading for
+	Elapsed      time.Duration
+	RevertMissed int // failed txs whose revert data the node did not give
+}
+
+// ReorgInfo describes a rollback.
+type ReorgInfo struct {
+	Ancestor uint64 // the newest block still canonical
+	OldHead  chain.BlockRef
+	Depth    uint64
+}
+
+// ErrChainMismatch is returned when the store holds blocks of another chain
+// (no common ancestor within the stored range or MaxReorgDepth).
+var ErrChainMismatch = errors.New("the store holds blocks of another chain")
+
+// Config configures an Indexer.
+type Config struct {
+	// From is the first block to index when the store is empty. A negative
+	// value counts back from the node's head at start (-1000: the last
+	// thousand blocks).
+	From int64
+	// Confirmations keeps the indexer that many blocks behind the head.
+	Confirmations uint64
+	// BatchSize is the number of blocks fetched and stored at once while
+	// backfilling (default 100).
+	BatchSize uint64
+	// PollInterval is how often the head is polled when no head
+	// notifications arrive (default 1s).
+	PollInterval time.Duration
+	// NewHeads, when set, wakes the indexer as soon as a head arrives
+	// (a WebSocket subscription); polling continues as a fallback.
+	NewHeads <-chan struct{}
+	// MaxReorgDepth bounds the search for a common ancestor (default 4096).
+	MaxReorgDepth uint64
+	// Decode decodes transactions before they are stored; nil stores raw.
+	Decode DecodeFunc
+	Hooks  Hooks
+	Logger *slog.Logger
+	// RetryMin and RetryMax bound the backoff after a failed round
+	// (defaults 200ms and 10s).
+	RetryMin, RetryMax time.Duration
+}
+
+// Indexer copies a chain into a store. Run it on one goroutine.
+type Indexer struct {
+	src Source
+	st  Store
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns an indexer; call Run to start it.
+func New(src Source, st Store, cfg Config) *Indexer {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 100
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.MaxReorgDepth == 0 {
+		cfg.MaxReorgDepth = 4096
+	}
+	if cfg.RetryMin == 0 {
+		cfg.RetryMin = 200 * time.Millisecond
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Indexer{src: src, st: st, cfg: cfg, log: cfg.Logger}
+}
+
+// Run indexes until ctx ends; it returns ctx's error, or ErrChainMismatch,
+// the only error it does not retry.
+func (ix *Indexer) Run(ctx context.Context) error {
+	backoff := ix.cfg.RetryMin
+	for {
+		caughtUp, err := ix.Step(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, ErrChainMismatch):
+			return err
+		case err != nil:
+			ix.log.Warn("indexer round failed; retrying", "err", err, "in", backoff)
+			if ix.cfg.Hooks.OnError != nil {
+				ix.cfg.Hooks.OnError(err)
+			}
+			if !sleep(ctx, backoff, nil) {
+				return ctx.Err()
+			}
+			backoff = min(backoff*2, ix.cfg.RetryMax)
+			continue
+		}
+		backoff = ix.cfg.RetryMin
+		if caughtUp && !sleep(ctx, ix.cfg.PollInterval, ix.cfg.NewHeads) {
+			return ctx.Err()
+		}
+	}
+}
+
+// sleep waits for d, a wake-up on wake (nil never wakes), or ctx's end; it
+// reports false on the latter.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
+}
+
+// Step does one round: read the node's head, handle a reorg if the stored
+// head is no longer canonical, and store at most one batch. It reports
+// whether the store has caught up with the target.
+func (ix *Indexer) Step(ctx context.Context) (caughtUp bool, err error) {
+	nodeHead, err := ix.src.BlockNumber(ctx)
+	if err != nil {
+		return false, fmt.Errorf("cannot read the node's head: %w", err)
+	}
+	if ix.cfg.Hooks.OnHead != nil {
+		ix.cfg.Hooks.OnHead(nodeHead)
+	}
+	if nodeHead < ix.cfg.Confirmations {
+		return true, nil
+	}
+	target := nodeHead - ix.cfg.Confirmations
+
+	head, err := ix.st.Head(ctx)
+	var next uint64
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		next = ix.startBlock(nodeHead)
+	case err != nil:
+		return false, fmt.Errorf("cannot read the stored head: %w", err)
+	default:
+		// A node that rewound below our head (a reorg to a shorter chain,
+		// or a node restored from an older snapshot) and a head whose hash
+		// changed are the same case: find the common ancestor.
+		check := min(head.Number, nodeHead)
+		refs, err := ix.src.BlockRefs(ctx, []uint64{check})
+		if err != nil {
+			return false, fmt.Errorf("cannot read block %d from the node: %w", check, err)
+		}
+		stored := head
+		if check != head.Number {
+			if stored, err = ix.st.BlockRef(ctx, check); err != nil {
+				return false, fmt.Errorf("cannot read stored block %d: %w", check, err)
+			}
+		}
+		if refs[0].Hash != stored.Hash || check != head.Number {
+			if err := ix.rollback(ctx, head, check); err != nil {
+				return false, err
+			}
+			return false, nil
+		}
+		next = head.Number + 1
+	}
+	if next > target {
+		return true, nil
+	}
+	to := min(next+ix.cfg.BatchSize-1, target)
+	if err := ix.index(ctx, next, to, target); err != nil {
+		return false, err
+	}
+	return to == target, nil
+}
+
+func (ix *Indexer) startBlock(nodeHead uint64) uint64 {
+	if ix.cfg.From >= 0 {
+		return uint64(ix.cfg.From)
+	}
+	back := uint64(-ix.cfg.From)
+	if back > nodeHead {
+		return 0
+	}
+	return nodeHead - back
+}
+
+// rollback finds the newest stored block at or below from that is still
+// canonical and deletes everything above it.
+func (ix *Indexer) rollback(ctx context.Context, oldHead chain.BlockRef, from uint64) error {
+	tail, err := ix.st.Tail(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot read the stored tail: %w", err)
+	}
+	const chunk = 64
+	n := from
+	for {
+		if oldHead.Number-n > ix.cfg.MaxReorgDepth {
+			return fmt.Errorf("%w: no common ancestor within %d blocks of %d", ErrChainMismatch, ix.cfg.MaxReorgDepth, oldHead.Number)
+		}
+		lo := tail.Number
+		if n >= lo+chunk {
+			lo = n - chunk + 1
+		}
+		nums := make([]uint64, 0, n-lo+1)
+		for i := n; ; i-- {
+			nums = append(nums, i)
+			if i == lo {
+				break
+			}
+		}
+		refs, err := ix.src.BlockRefs(ctx, nums)
+		if err != nil {
+			return fmt.Errorf("cannot read blocks %d-%d from the node: %w", lo, n, err)
+		}
+		for i, num := range nums {
+			stored, err := ix.st.BlockRef(ctx, num)
+			if err != nil {
+				return fmt.Errorf("cannot read stored block %d: %w", num, err)
+			}
+			if stored.Hash == refs[i].Hash {
+				return ix.rollbackTo(ctx, oldHead, num)
+			}
+		}
+		if lo == tail.Number {
+			if tail.Number == 0 {
+				return fmt.Errorf("%w: even block 0 differs (stored %s)", ErrChainMismatch, oldHead.Hash)
+			}
+			// Everything we hold was orphaned: start over below the tail.
+			return ix.rollbackTo(ctx, oldHead, tail.Number-1)
+		}
+		n = lo - 1
+	}
+}
+
+func (ix *Indexer) rollbackTo(ctx context.Context, oldHead chain.BlockRef, ancestor uint64) error {
+	if err := ix.st.RollbackTo(ctx, ancestor); err != nil {
+		return fmt.Errorf("cannot roll back to block %d: %w", ancestor, err)
+	}
+	info := ReorgInfo{Ancestor: ancestor, OldHead: oldHead, Depth: oldHead.Number - ancestor}
+	ix.log.Warn("reorg: rolled back orphaned blocks", "ancestor", ancestor, "oldHead", oldHead.Number, "depth", info.Depth)
+	if ix.cfg.Hooks.OnReorg != nil {
+		ix.cfg.Hooks.OnReorg(info)
+	}
+	return nil
+}
+
+// index fetches, decodes and stores blocks from..to.
+func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
+	start := time.Now()
+	blocks, err := ix.src.Blocks(ctx, from, to)
+	if err != nil {
+		return fmt.Errorf("cannot fetch blocks %d-%d: %w", from, to, err)
+	}
+	// The node may have reorged while we fetched: a batch whose blocks do
+	// not chain is refetched in the next round.
+	for i := 1; i < len(blocks); i++ {
+		if blocks[i].ParentHash != blocks[i-1].Hash {
+			return fmt.Errorf("blocks %d-%d changed while fetched (reorg in progress)", from, to)
+		}
+	}
+	var failed []chain.Tx
+	info := BatchInfo{From: from, To: to, Target: target}
+	for _, b := range blocks {
+		info.Txs += len(b.Txs)
+		for _, tx := range b.Txs {
+			info.Logs += len(tx.Logs)
+			if tx.Failed() {
+				failed = append(failed, tx)
+			}
+		}
+	}
+	info.Failed = len(failed)
+	if len(failed) > 0 {
+		data, err := ix.src.RevertDataBatch(ctx, failed)
+		if err != nil {
+			// Revert data is an enrichment: the blocks are stored without it
+			// rather than not at all.
+			ix.log.Warn("cannot fetch revert data; storing failed txs without it", "from", from, "to", to, "err", err)
+			if ix.cfg.Hooks.OnError != nil {
+				ix.cfg.Hooks.OnError(err)
+			}
+		}
+		for bi := range blocks {
+			for ti := range blocks[bi].Txs {
+				tx := &blocks[bi].Txs[ti]
+				if !tx.Failed() {
+					continue
+				}
+				if d, ok := data[tx.Hash]; ok {
+					tx.RevertData = d
+				} else {
+					info.RevertMissed++
+				}
+			}
+		}
+	}
+	if ix.cfg.Decode != nil {
+		for bi := range blocks {
+			for ti := range blocks[bi].Txs {
+				ix.cfg.Decode(&blocks[bi].Txs[ti])
+			}
+		}
+	}
+	if err := ix.st.WriteBlocks(ctx, blocks); err != nil {
+		// ErrConflict: the first block does not extend our head, a reorg
+		// that the next round's check handles.
+		return fmt.Errorf("cannot store blocks %d-%d: %w", from, to, err)
+	}
+	info.Elapsed = time.Since(start)
+	if ix.cfg.Hooks.OnBatch != nil {
+		ix.cfg.Hooks.OnBatch(info)
+	}
+	return nil
+}

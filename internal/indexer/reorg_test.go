@@ -1,0 +1,65 @@
+package indexer_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/blocktorch/blocktorch/internal/indexer"
+)
+
+// After a reorg of each depth, the store must equal a fresh index of the
+// canonical chain: every orphaned row gone, every new one there.
+func TestReorgs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded chain test")
+	}
+	for _, depth := range []uint64{1, 5, 64} {
+		t.Run(fmt.Sprintf("depth%d", depth), func(t *testing.T) {
+			d := newDemoChain(t)
+			d.grow(t, int(depth)+10)
+			live := newEnv(t, d.chain.HTTPEndpoint(), tempDB(t, "live.db"), d.app, 16)
+			var reorgs []indexer.ReorgInfo
+			live.ix = indexer.New(live.rpc, live.st, indexer.Config{BatchSize: 16, Decode: live.reg.DecodeTx,
+				Hooks: indexer.Hooks{OnReorg: func(r indexer.ReorgInfo) { reorgs = append(reorgs, r) }}})
+			live.catchUp(t)
+			before := dump(t, live.st)
+
+			head := d.chain.Head().Number.Uint64()
+			ancestor := head - depth
+			orphan := d.chain.CanonicalHash(head)
+			if err := d.chain.Fork(d.chain.CanonicalHash(ancestor)); err != nil {
+				t.Fatal(err)
+			}
+			// The new branch is one block longer, with other traffic.
+			d.grow(t, int(depth)+1)
+			if d.chain.CanonicalHash(head) == orphan {
+				t.Fatalf("block %d was not replaced by the fork", head)
+			}
+			live.catchUp(t)
+
+			if len(reorgs) != 1 {
+				t.Fatalf("reorgs seen = %+v, want one", reorgs)
+			}
+			if r := reorgs[0]; r.Ancestor != ancestor || r.Depth != depth || r.OldHead.Hash != orphan {
+				t.Fatalf("reorg = %+v, want ancestor %d depth %d", r, ancestor, depth)
+			}
+			fresh := newEnv(t, d.chain.HTTPEndpoint(), tempDB(t, "fresh.db"), d.app, 16)
+			fresh.catchUp(t)
+			got, want := dump(t, live.st), dump(t, fresh.st)
+			if got != want {
+				t.Fatalf("store after reorg differs from a fresh index\n--- after reorg\n%s\n--- fresh\n%s", got, want)
+			}
+			if got == before {
+				t.Fatal("reorg changed nothing in the store")
+			}
+			c, err := live.st.Counts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := head + 2; uint64(c.Blocks) != want {
+				t.Fatalf("blocks stored = %d, want %d", c.Blocks, want)
+			}
+		})
+	}
+}

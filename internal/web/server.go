@@ -1,0 +1,220 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Status is the live state of the chain follower, shown on pages and in
+// /healthz.
+type Status struct {
+	Mode        string    `json:"mode"` // "demo" or "serve"
+	ChainID     string    `json:"chainId"`
+	NodeHead    uint64    `json:"nodeHead"`
+	IndexedHead uint64    `json:"indexedHead"`
+	Lag         uint64    `json:"lag"`
+	RPC         string    `json:"rpc,omitempty"` // node URL without credentials
+	Started     time.Time `json:"started"`
+}
+
+// ContractAdder registers a contract's ABI so that its calls, events and
+// reverts are decoded from then on. It returns an error wrapping
+// store.ErrInvalid, whose message names the position, for a malformed ABI.
+type ContractAdder func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error
+
+// Deps is what the web layer needs. Chain and Contracts are required.
+type Deps struct {
+	Chain       store.ChainReader
+	Contracts   store.ContractStore
+	AddContract ContractAdder
+	Status      func(ctx context.Context) Status
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+	// Incident starts the demo's scripted incident; nil outside the demo.
+	Incident func() error
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP handler of blocktorch.
+type Server struct {
+	deps  Deps
+	mux   *http.ServeMux
+	pages *pages
+	log   *slog.Logger
+}
+
+// New builds the handler; it parses and checks every template, so a broken
+// template fails at startup rather than on first view.
+func New(deps Deps) (*Server, error) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Status == nil {
+		deps.Status = func(context.Context) Status { return Status{} }
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, log: deps.Logger}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", s.handleHealth)
+	s.mux.HandleFunc("GET /api/v1/status", s.handleStatus)
+	s.mux.HandleFunc("GET /api/v1/blocks", s.handleBlocks)
+	s.mux.HandleFunc("GET /api/v1/txs", s.handleTxs)
+	s.mux.HandleFunc("GET /api/v1/txs/{hash}", s.handleTx)
+	s.mux.HandleFunc("GET /api/v1/contracts", s.handleContracts)
+	s.mux.HandleFunc("POST /api/v1/contracts", s.handleAddContract)
+	s.mux.HandleFunc("GET /api/v1/contracts/{address}/events", s.handleContractEvents)
+	if s.deps.Incident != nil {
+		s.mux.HandleFunc("POST /api/v1/demo/incident", s.handleIncident)
+	}
+	if s.deps.Metrics != nil {
+		s.mux.Handle("GET /metrics", s.deps.Metrics)
+	}
+	s.mux.HandleFunc("GET /{$}", s.handleHome)
+	s.mux.HandleFunc("GET /tx/{hash}", s.handleTxPage)
+	s.mux.Handle("GET /static/", staticHandler())
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, s.log, errorf(kindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP adds the security headers every answer carries, and turns a
+// panic in a handler into a logged 500 rather than a dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("BUG: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+			writeError(w, r, s.log, errorf(kindInternal, "internal error"))
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	st := s.deps.Status(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "indexedHead": st.IndexedHead, "nodeHead": st.NodeHead, "lag": st.Lag})
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	st := s.deps.Status(r.Context())
+	counts, err := s.deps.Chain.Counts(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeData(w, map[string]any{"status": st, "counts": counts})
+}
+
+func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
+	if err := s.deps.Incident(); err != nil {
+		writeError(w, r, s.log, errorf(kindConflict, "%v", err))
+		return
+	}
+	writeData(w, map[string]string{"incident": "started"})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// envelope is the answer of every /api/v1 endpoint.
+type envelope struct {
+	Status    string `json:"status"` // "success" or "error"
+	Data      any    `json:"data,omitempty"`
+	ErrorKind string `json:"errorKind,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+func writeData(w http.ResponseWriter, v any) {
+	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: v})
+}
+
+// Error kinds of the API, each with one HTTP status.
+const (
+	kindBadRequest = "bad_request"
+	kindNotFound   = "not_found"
+	kindConflict   = "conflict"
+	kindInternal   = "internal"
+	kindTooLarge   = "too_large"
+)
+
+type apiError struct {
+	kind string
+	msg  string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(kind, format string, args ...any) error {
+	return &apiError{kind: kind, msg: sprintf(format, args...)}
+}
+
+// errorKind maps any error to its API kind and HTTP status: the one place
+// where domain errors become HTTP.
+func errorKind(err error) (string, int) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		return ae.kind, kindStatus(ae.kind)
+	case errors.Is(err, store.ErrNotFound):
+		return kindNotFound, http.StatusNotFound
+	case errors.Is(err, store.ErrInvalid):
+		return kindBadRequest, http.StatusBadRequest
+	case errors.Is(err, store.ErrConflict):
+		return kindConflict, http.StatusConflict
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return kindInternal, http.StatusServiceUnavailable
+	}
+	return kindInternal, http.StatusInternalServerError
+}
+
+func kindStatus(kind string) int {
+	switch kind {
+	case kindBadRequest:
+		return http.StatusBadRequest
+	case kindNotFound:
+		return http.StatusNotFound
+	case kindConflict:
+		return http.StatusConflict
+	case kindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	kind, code := errorKind(err)
+	msg := err.Error()
+	if code >= 500 {
+		// Internal details stay in the log.
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error; see the server log"
+	}
+	writeJSON(w, code, envelope{Status: "error", ErrorKind: kind, Error: msg})
+}

@@ -1,0 +1,231 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/web"
+)
+
+const xss = `<img src=x onerror=alert(1)></script><script>alert(2)</script>`
+
+var (
+	alice    = common.HexToAddress("0x00000000000000000000000000000000000a11ce")
+	vault    = common.HexToAddress("0x000000000000000000000000000000000000beef")
+	okHash   = common.HexToHash("0x01")
+	failHash = common.HexToHash("0x02")
+)
+
+// newServer serves a real SQLite store holding two blocks: one with a
+// successful call emitting an event, one with a failed transaction whose
+// revert string is an XSS payload.
+func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Unix(1_700_000_000, 0).UTC()
+	b0 := chain.Block{Number: 0, Hash: common.HexToHash("0xb0"), Time: now, GasLimit: 30_000_000}
+	b1 := chain.Block{Number: 1, Hash: common.HexToHash("0xb1"), ParentHash: b0.Hash, Time: now.Add(time.Second), GasLimit: 30_000_000, TxCount: 1,
+		Txs: []chain.Tx{{
+			Hash: okHash, BlockNumber: 1, BlockHash: common.HexToHash("0xb1"), Time: now.Add(time.Second), From: alice, To: &vault,
+			Value: big.NewInt(5), Status: 1, GasUsed: 21000, EffectiveGasPrice: big.NewInt(2), Input: common.FromHex("0xd0e30db0"),
+			Call: &chain.Call{Contract: "Vault", Method: "deposit", Signature: "deposit()"},
+			Logs: []chain.Log{{Address: vault, Topics: []common.Hash{common.HexToHash("0xaa")}, BlockNumber: 1, BlockHash: common.HexToHash("0xb1"), TxHash: okHash,
+				Event: &chain.Event{Name: "Deposit", Signature: "Deposit(address,uint256)", Args: []chain.Arg{{Name: "who", Type: "string", Value: xss}}}}},
+		}},
+	}
+	b2 := chain.Block{Number: 2, Hash: common.HexToHash("0xb2"), ParentHash: b1.Hash, Time: now.Add(2 * time.Second), GasLimit: 30_000_000, TxCount: 1,
+		Txs: []chain.Tx{{
+			Hash: failHash, BlockNumber: 2, BlockHash: common.HexToHash("0xb2"), Time: now.Add(2 * time.Second), From: alice, To: &vault,
+			Value: big.NewInt(0), Status: 0, GasUsed: 30000, EffectiveGasPrice: big.NewInt(2), Input: common.FromHex("0xc5ebeaec"),
+			RevertData: common.FromHex("0x08c379a0"),
+			Revert:     &chain.Revert{Kind: chain.RevertError, Name: "Error", Message: xss},
+		}},
+	}
+	if err := st.WriteBlocks(ctx, []chain.Block{b0, b1, b2}); err != nil {
+		t.Fatal(err)
+	}
+	reg := decode.NewRegistry()
+	srv, err := web.New(web.Deps{
+		Chain: st, Contracts: st,
+		AddContract: func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error {
+			if err := reg.Add(addr, name, abiJSON); err != nil {
+				return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+			}
+			return st.PutContract(ctx, store.Contract{Address: addr, Name: name, ABI: abiJSON, Origin: "user", Added: now})
+		},
+		Status: func(context.Context) web.Status { return web.Status{Mode: "test", ChainID: "1337", NodeHead: 2, IndexedHead: 2} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts, st
+}
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+type envelope struct {
+	Status    string          `json:"status"`
+	Data      json.RawMessage `json:"data"`
+	ErrorKind string          `json:"errorKind"`
+	Error     string          `json:"error"`
+}
+
+func TestAPI(t *testing.T) {
+	ts, _ := newServer(t)
+	tests := []struct {
+		path      string
+		code      int
+		contains  []string
+		errorKind string
+	}{
+		{"/api/v1/blocks?limit=2", 200, []string{`"number":2`, `"number":1`, `"txCount":1`, `"parentHash":"0x` + strings.Repeat("0", 62) + `b1"`}, ""},
+		{"/api/v1/blocks?limit=0", 400, nil, "bad_request"},
+		{"/api/v1/blocks?limit=abc", 400, nil, "bad_request"},
+		{"/api/v1/txs?status=failed", 200, []string{failHash.Hex(), `"status":"failed"`}, ""},
+		{"/api/v1/txs?status=success", 200, []string{okHash.Hex(), `"method":"deposit"`}, ""},
+		{"/api/v1/txs?status=weird", 400, nil, "bad_request"},
+		{"/api/v1/txs/" + failHash.Hex(), 200, []string{`"revert":{"data":"0x08c379a0","reason":{"kind":"error","name":"Error"`}, ""},
+		{"/api/v1/txs/" + okHash.Hex(), 200, []string{`"events":[`, `"name":"Deposit"`, `"value":"5"`, `"fee":"42000"`}, ""},
+		{"/api/v1/txs/0x1234", 400, nil, "bad_request"},
+		{"/api/v1/txs/" + common.HexToHash("0x99").Hex(), 404, nil, "not_found"},
+		{"/api/v1/contracts/" + vault.Hex() + "/events", 200, []string{`"name":"Deposit"`}, ""},
+		{"/api/v1/contracts/nope/events", 400, nil, "bad_request"},
+		{"/api/v1/nothing", 404, nil, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, hdr, body := get(t, ts.URL+tt.path)
+			if code != tt.code {
+				t.Fatalf("status %d, want %d: %s", code, tt.code, body)
+			}
+			if ct := hdr.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("content type %q", ct)
+			}
+			var env envelope
+			if err := json.Unmarshal([]byte(body), &env); err != nil {
+				t.Fatalf("not JSON: %v: %s", err, body)
+			}
+			if env.ErrorKind != tt.errorKind {
+				t.Errorf("errorKind %q, want %q (%s)", env.ErrorKind, tt.errorKind, env.Error)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(body, s) {
+					t.Errorf("body lacks %s:\n%s", s, body)
+				}
+			}
+		})
+	}
+}
+
+func TestAddContract(t *testing.T) {
+	ts, _ := newServer(t)
+	post := func(body string) (int, envelope) {
+		resp, err := http.Post(ts.URL+"/api/v1/contracts", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var env envelope
+		json.NewDecoder(resp.Body).Decode(&env)
+		return resp.StatusCode, env
+	}
+	good := `{"address":"` + vault.Hex() + `","name":"Vault","abi":[{"type":"function","name":"deposit","inputs":[],"outputs":[],"stateMutability":"payable"}]}`
+	if code, env := post(good); code != 201 {
+		t.Fatalf("good ABI: %d %+v", code, env)
+	}
+	// The ABI as a string, as explorers give it.
+	asString := `{"address":"` + alice.Hex() + `","name":"A","abi":"[{\"type\":\"event\",\"name\":\"E\",\"inputs\":[]}]"}`
+	if code, env := post(asString); code != 201 {
+		t.Fatalf("string ABI: %d %+v", code, env)
+	}
+	bad := `{"address":"` + vault.Hex() + `","name":"Vault","abi":"[{\"type\":\"function\",\n \"name\": }]"}`
+	code, env := post(bad)
+	if code != 400 || env.ErrorKind != "bad_request" || !strings.Contains(env.Error, "line 2") {
+		t.Fatalf("malformed ABI: %d %+v, want 400 naming line 2", code, env)
+	}
+	code, env = post(`{"address":"0x12","abi":[]}`)
+	if code != 400 || !strings.Contains(env.Error, "not an address") {
+		t.Fatalf("bad address: %d %+v", code, env)
+	}
+	code, env = post(`not json`)
+	if code != 400 {
+		t.Fatalf("not JSON: %d %+v", code, env)
+	}
+	_, _, body := get(t, ts.URL+"/api/v1/contracts")
+	if !strings.Contains(body, `"name":"Vault"`) || !strings.Contains(body, `"origin":"user"`) {
+		t.Fatalf("contracts list: %s", body)
+	}
+}
+
+// On-chain text is attacker-controlled: it must reach the page as text.
+func TestPagesEscapeOnChainText(t *testing.T) {
+	ts, _ := newServer(t)
+	for _, path := range []string{"/", "/tx/" + failHash.Hex(), "/tx/" + okHash.Hex()} {
+		code, hdr, body := get(t, ts.URL+path)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+		if strings.Contains(body, "<script>alert") || strings.Contains(body, "<img src=x") {
+			t.Fatalf("%s: payload rendered as markup:\n%s", path, body)
+		}
+		if !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
+			t.Fatalf("%s: escaped payload missing:\n%s", path, body)
+		}
+		csp := hdr.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if hdr.Get("X-Content-Type-Options") != "nosniff" || hdr.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: security headers missing: %v", path, hdr)
+		}
+	}
+	code, _, body := get(t, ts.URL+"/tx/"+common.HexToHash("0x77").Hex())
+	if code != 404 || !strings.Contains(body, "not found") {
+		t.Fatalf("missing tx page: %d", code)
+	}
+}
+
+func TestHomeFlagsFailures(t *testing.T) {
+	ts, _ := newServer(t)
+	_, _, body := get(t, ts.URL+"/")
+	for _, want := range []string{`id="failed"`, `class="failed"`, failHash.Hex(), "Blocks indexed", "deposit"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("home lacks %q", want)
+		}
+	}
+	code, hdr, _ := get(t, ts.URL+"/static/style.css?v=1")
+	if code != 200 || !strings.Contains(hdr.Get("Cache-Control"), "immutable") {
+		t.Errorf("static: %d %v", code, hdr)
+	}
+}
