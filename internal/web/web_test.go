@@ -73,7 +73,9 @@ func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
 			}
 			return st.PutContract(ctx, store.Contract{Address: addr, Name: name, ABI: abiJSON, Origin: "user", Added: now})
 		},
-		Status: func(context.Context) web.Status { return web.Status{Mode: "test", ChainID: "1337", NodeHead: 2, IndexedHead: 2} },
+		Status: func(context.Context) web.Status {
+			return web.Status{Mode: "test", ChainID: "1337", NodeHead: 2, IndexedHead: 2}
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
