@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// maxABIFile caps what abi add reads: build artifacts with bytecode are a
+// few megabytes at most.
+const maxABIFile = 32 << 20
+
+func runABI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return usageError{"usage: blocktorch abi add [--server URL] [--name NAME] ADDRESS FILE"}
+	}
+	fs := flag.NewFlagSet("blocktorch abi add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", envOr("BLOCKTORCH_SERVER", "http://127.0.0.1:8080"), "URL of the running blocktorch server")
+	name := fs.String("name", "", "contract name (default: the artifact's contractName or the file name)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usageError{"usage: blocktorch abi add [--server URL] [--name NAME] ADDRESS FILE"}
+	}
+	addr, file := fs.Arg(0), fs.Arg(1)
+	data, err := readLimited(file, maxABIFile)
+	if err != nil {
+		return err
+	}
+	abiJSON, artifactName, err := extractABI(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if *name == "" {
+		*name = artifactName
+	}
+	if *name == "" {
+		*name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	body, _ := json.Marshal(map[string]any{"address": addr, "name": *name, "abi": abiJSON})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*server, "/")+"/api/v1/contracts", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("bad --server URL: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server)", *server, err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return fmt.Errorf("unexpected answer from %s (HTTP %d): %.200s", *server, resp.StatusCode, raw)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("the server refused the ABI: %s", env.Error)
+	}
+	fmt.Fprintf(stdout, "registered %s at %s: its calls, events and reverts are decoded from now on\n", *name, addr)
+	return nil
+}
+
+// extractABI accepts a bare ABI array or a build artifact (Hardhat,
+// Foundry, Truffle) holding one under "abi".
+func extractABI(data []byte) (json.RawMessage, string, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		return json.RawMessage(trimmed), "", nil
+	}
+	var art struct {
+		ABI          json.RawMessage `json:"abi"`
+		ContractName string          `json:"contractName"`
+	}
+	if err := json.Unmarshal(trimmed, &art); err != nil {
+		return nil, "", fmt.Errorf("not an ABI array nor a JSON build artifact: %w", err)
+	}
+	if len(art.ABI) == 0 {
+		return nil, "", fmt.Errorf("no \"abi\" field in the artifact")
+	}
+	return art.ABI, art.ContractName, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is over %d MiB; is it an ABI?", path, limit>>20)
+	}
+	return data, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

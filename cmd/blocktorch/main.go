@@ -1,0 +1,73 @@
+// Command blocktorch watches EVM apps on-chain and off-chain and serves the
+// UI and API an on-call engineer uses during an incident.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `blocktorch — web3 observability and incident troubleshooting
+
+Usage:
+  blocktorch demo  [flags]           embedded chain + demo app + server, zero configuration
+  blocktorch serve --rpc URL [flags] follow a real node (geth, Hardhat, a hosted RPC)
+  blocktorch abi add ADDRESS FILE    register a contract ABI with a running server
+  blocktorch version
+
+Run 'blocktorch COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var ue usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "blocktorch: %v\n\n%s", err, usage)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "blocktorch: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// usageError is a wrong command line; main prints the usage after it.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"no command given"}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "demo":
+		return runServer(ctx, "demo", rest, stdout, stderr)
+	case "serve":
+		return runServer(ctx, "serve", rest, stdout, stderr)
+	case "abi":
+		return runABI(ctx, rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "blocktorch", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}

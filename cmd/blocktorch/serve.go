@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/blocktorch/blocktorch/internal/app"
+	"github.com/blocktorch/blocktorch/internal/config"
+)
+
+func runServer(ctx context.Context, mode string, args []string, stdout, stderr io.Writer) error {
+	cfg := config.Default(config.Mode(mode))
+	fs := flag.NewFlagSet("blocktorch "+mode, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.RegisterFlags(fs)
+	verbose := fs.Bool("v", false, "verbose logs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := config.ApplyEnv(fs, os.Getenv); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := newLogger(stderr, level)
+	tty := isTerminal(stderr)
+	a, err := app.New(ctx, cfg, app.Options{Logger: log, Progress: stderr, ProgressTTY: tty})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintf(stdout, "blocktorch %s is running\n", mode)
+	fmt.Fprintf(stdout, "  UI        %s/\n", a.URL())
+	fmt.Fprintf(stdout, "  API       %s/api/v1/blocks  %s/api/v1/txs?status=failed\n", a.URL(), a.URL())
+	fmt.Fprintf(stdout, "  metrics   %s/metrics\n", a.URL())
+	if h, w := a.ChainRPC(); h != "" {
+		fmt.Fprintf(stdout, "  chain RPC %s  (WebSocket %s)\n", h, w)
+		if cfg.Incident {
+			fmt.Fprintf(stdout, "  incident  starts in %s\n", cfg.IncidentDelay)
+		} else {
+			fmt.Fprintf(stdout, "  incident  curl -X POST %s/api/v1/demo/incident\n", a.URL())
+		}
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	return a.Run(ctx)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

@@ -1,0 +1,388 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/ethrpc"
+	"github.com/blocktorch/blocktorch/internal/indexer"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/web"
+)
+
+// Options are the process-level settings the command hands the app.
+type Options struct {
+	Logger *slog.Logger
+	// Progress receives the backfill progress display; nil shows none.
+	Progress io.Writer
+	// ProgressTTY redraws the progress bar in place.
+	ProgressTTY bool
+}
+
+// App is a running blocktorch: build it with New, run it with Run, stop it
+// with Close.
+type App struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   *sqlite.DB
+	rpc     *ethrpc.Client
+	reg     *decode.Registry
+	metrics *metrics
+	prog    *progress
+	index   *indexer.Indexer
+	web     *web.Server
+	ln      net.Listener
+	demo    *demo // nil in serve mode
+
+	chainID  string
+	rpcLabel string
+	nodeHead atomic.Uint64
+	started  time.Time
+
+	closeOnce sync.Once
+}
+
+// New builds every part and opens the listener, so that Addr is known (and
+// a busy port reported) before Run.
+func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a = &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now()}
+	a.prog = newProgress(opts.Progress, opts.ProgressTTY)
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+
+	dbPath, _ := cfg.SQLitePath()
+	if cfg.Mode == config.ModeDemo {
+		// The demo's chain lives in memory and starts anew each run, so its
+		// database from a previous run describes a chain that is gone.
+		if err := removeDB(dbPath); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create data directory: %w", err)
+	}
+	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
+		return nil, fmt.Errorf("cannot open store %s: %w", dbPath, err)
+	}
+
+	rpcOpts := ethrpc.Options{RequestsPerSecond: cfg.RPCRate, Logger: a.log, Hooks: ethrpc.Hooks{
+		OnRequest: func(method string, d time.Duration, err error) {
+			a.metrics.rpcRequests.WithLabelValues(method).Inc()
+			a.metrics.rpcLatency.WithLabelValues(method).Observe(d.Seconds())
+			if err != nil {
+				a.metrics.rpcErrors.WithLabelValues(method).Inc()
+			}
+		},
+		OnRetry: func(method string, attempt int, err error) { a.metrics.rpcRetries.WithLabelValues(method).Inc() },
+	}}
+	rpcURL := cfg.RPC
+	if cfg.Mode == config.ModeDemo {
+		if a.demo, err = startDemo(ctx, cfg, a.log); err != nil {
+			return nil, err
+		}
+		// The indexer reads the embedded chain over WebSocket JSON-RPC: the
+		// same path as a real node.
+		rpcURL = a.demo.chain.WSEndpoint()
+	}
+	a.rpcLabel = redactURL(rpcURL)
+	if a.rpc, err = ethrpc.Dial(ctx, rpcURL, rpcOpts); err != nil {
+		return nil, fmt.Errorf("cannot connect to the node: %w (check --rpc and that the node is running)", err)
+	}
+	caps, err := a.rpc.Probe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the node at %s does not answer JSON-RPC: %w", a.rpcLabel, err)
+	}
+	if caps.ChainID != nil {
+		a.chainID = caps.ChainID.String()
+	}
+	a.log.Info("connected to node", "rpc", a.rpcLabel, "chainId", a.chainID,
+		"blockReceipts", caps.BlockReceipts, "debug", caps.Debug, "subscriptions", caps.Subscriptions)
+
+	if err := a.loadContracts(ctx); err != nil {
+		return nil, err
+	}
+	if a.demo != nil {
+		if err := a.demo.deploy(ctx, a.AddContract); err != nil {
+			return nil, err
+		}
+	}
+
+	deps := web.Deps{
+		Chain:       a.store,
+		Contracts:   a.store,
+		AddContract: a.AddContract,
+		Status:      a.Status,
+		Metrics:     promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),
+		Logger:      a.log,
+	}
+	if a.demo != nil {
+		deps.Incident = a.demo.startIncident
+	}
+	if a.web, err = web.New(deps); err != nil {
+		return nil, err
+	}
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w (is another blocktorch running? pick another with --addr)", cfg.Addr, err)
+	}
+	return a, nil
+}
+
+func removeDB(path string) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cannot reset the demo database: %w", err)
+		}
+	}
+	return nil
+}
+
+// URL is the address of the UI and API.
+func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
+
+// ChainRPC returns the embedded chain's HTTP and WebSocket JSON-RPC URLs, or
+// empty strings outside the demo.
+func (a *App) ChainRPC() (httpURL, wsURL string) {
+	if a.demo == nil {
+		return "", ""
+	}
+	return a.demo.chain.HTTPEndpoint(), a.demo.chain.WSEndpoint()
+}
+
+func (a *App) loadContracts(ctx context.Context) error {
+	cs, err := a.store.Contracts(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot load known contracts: %w", err)
+	}
+	for _, c := range cs {
+		if err := a.reg.Add(c.Address, c.Name, c.ABI); err != nil {
+			a.log.Warn("stored ABI no longer loads; its contract stays undecoded", "address", c.Address, "err", err)
+		}
+	}
+	return nil
+}
+
+// AddContract registers an ABI with the decoder and the store. A malformed
+// ABI is refused with an error wrapping store.ErrInvalid that names the
+// position of the fault.
+func (a *App) AddContract(ctx context.Context, addr common.Address, name string, abiJSON []byte) error {
+	if err := a.reg.Add(addr, name, abiJSON); err != nil {
+		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	origin := "user"
+	if a.demo != nil && a.demo.owns(addr) {
+		origin = "demo"
+	}
+	c := store.Contract{Address: addr, Name: name, ABI: append([]byte(nil), abiJSON...), Origin: origin, Added: time.Now().UTC()}
+	if err := a.store.PutContract(ctx, c); err != nil {
+		return fmt.Errorf("cannot store contract %s: %w", addr, err)
+	}
+	return nil
+}
+
+func (a *App) onBatch(b indexer.BatchInfo) {
+	m := a.metrics
+	m.blocks.Add(float64(b.To - b.From + 1))
+	m.txs.Add(float64(b.Txs))
+	m.logs.Add(float64(b.Logs))
+	m.failedTxs.Add(float64(b.Failed))
+	m.indexedHead.Set(float64(b.To))
+	if head := a.nodeHead.Load(); head >= b.To {
+		m.headLag.Set(float64(head - b.To))
+	}
+	a.prog.batch(b)
+}
+
+// Status reports the follower's state.
+func (a *App) Status(ctx context.Context) web.Status {
+	st := web.Status{Mode: string(a.cfg.Mode), ChainID: a.chainID, NodeHead: a.nodeHead.Load(), RPC: a.rpcLabel, Started: a.started}
+	if head, err := a.store.Head(ctx); err == nil {
+		st.IndexedHead = head.Number
+	}
+	if st.NodeHead > st.IndexedHead {
+		st.Lag = st.NodeHead - st.IndexedHead
+	}
+	return st
+}
+
+// Run serves and indexes until ctx ends or a part fails for good.
+func (a *App) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 4)
+	var wg sync.WaitGroup
+	run := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+
+	heads := make(chan struct{}, 1)
+	run("head subscription", func(ctx context.Context) error { a.followHeads(ctx, heads); return nil })
+	a.index = indexer.New(a.rpc, a.store, a.indexConfig(heads))
+	run("indexer", a.index.Run)
+	if a.demo != nil {
+		run("demo", a.demo.run)
+	}
+	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
+	run("http", func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			defer c()
+			srv.Shutdown(sctx)
+		}()
+		if err := srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// indexConfig is the indexer's config, waking on heads pushed by the node.
+func (a *App) indexConfig(heads <-chan struct{}) indexer.Config {
+	return indexer.Config{
+		From:          a.cfg.From,
+		Confirmations: a.cfg.Confirmations,
+		BatchSize:     a.cfg.BatchSize,
+		PollInterval:  a.cfg.PollInterval,
+		NewHeads:      heads,
+		Decode:        a.reg.DecodeTx,
+		Logger:        a.log,
+		Hooks: indexer.Hooks{
+			OnBatch: a.onBatch,
+			OnReorg: func(r indexer.ReorgInfo) {
+				a.metrics.reorgs.Inc()
+				a.metrics.reorgDepth.Observe(float64(r.Depth))
+			},
+			OnHead: func(n uint64) {
+				a.nodeHead.Store(n)
+				a.metrics.nodeHead.Set(float64(n))
+			},
+			OnError: func(error) { a.metrics.indexerErrors.Inc() },
+		},
+	}
+}
+
+// followHeads turns pushed heads into wake-ups of the indexer; without
+// subscriptions the indexer polls, and a dropped subscription is renewed.
+func (a *App) followHeads(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		sub, err := a.rpc.SubscribeHeads(ctx)
+		if errors.Is(err, ethrpc.ErrNoSubscriptions) {
+			return
+		}
+		if err != nil {
+			a.log.Warn("cannot subscribe to new heads; polling", "err", err)
+			if !sleepCtx(ctx, 5*time.Second) {
+				return
+			}
+			continue
+		}
+		a.pump(ctx, sub, wake)
+		sub.Unsubscribe()
+	}
+}
+
+func (a *App) pump(ctx context.Context, sub *ethrpc.HeadSubscription, wake chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-sub.Err():
+			a.log.Warn("head subscription ended; renewing", "err", err)
+			return
+		case _, ok := <-sub.Heads():
+			if !ok {
+				return
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// Close stops every part; it is safe to call more than once.
+func (a *App) Close() error {
+	var errs []error
+	a.closeOnce.Do(func() {
+		if a.ln != nil {
+			a.ln.Close()
+		}
+		if a.rpc != nil {
+			a.rpc.Close()
+		}
+		if a.demo != nil {
+			errs = append(errs, a.demo.close())
+		}
+		if a.store != nil {
+			errs = append(errs, a.store.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// redactURL keeps scheme and host of a node URL: paths and user info often
+// carry API keys.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "(invalid URL)"
+	}
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	return scheme + "://" + host
+}

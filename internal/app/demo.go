@@ -1,0 +1,197 @@
+package app
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/devchain"
+)
+
+// demoAccounts is how many demo keys are funded: the app's roles and the
+// users that make the traffic.
+const demoAccounts = 10
+
+// demo is the embedded chain with the demo app on it.
+type demo struct {
+	cfg   config.Config
+	log   *slog.Logger
+	chain *devchain.Chain
+	eth   *ethclient.Client
+	keys  []*ecdsa.PrivateKey
+
+	app     *demoapp.App
+	traffic *demoapp.Traffic
+	// register adds a contract's ABI to the decoder; set by deploy.
+	register func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error
+
+	mu         sync.Mutex
+	incidentOn bool
+	known      map[common.Address]bool
+	runCtx     context.Context
+}
+
+func startDemo(ctx context.Context, cfg config.Config, log *slog.Logger) (*demo, error) {
+	keys := demoapp.Keys(demoAccounts)
+	alloc := map[common.Address]*big.Int{}
+	// 1,000,000 ETH each: collateral for the lending traffic and gas.
+	fund := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
+	for _, a := range demoapp.Addresses(keys) {
+		alloc[a] = fund
+	}
+	ch, err := devchain.Start(devchain.Config{
+		BlockInterval: cfg.BlockInterval,
+		Alloc:         alloc,
+		RPCAddr:       cfg.ChainRPCAddr,
+		Logger:        log.With("component", "devchain"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the embedded chain: %w (free the port or pick another with --rpc-addr 127.0.0.1:PORT)", err)
+	}
+	d := &demo{cfg: cfg, log: log, chain: ch, eth: ethclient.NewClient(ch.Client()), keys: keys, known: map[common.Address]bool{}}
+	return d, nil
+}
+
+// deploy deploys the demo app and registers its contracts' ABIs.
+func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error) error {
+	d.register = register
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	app, err := demoapp.Deploy(dctx, d.eth, d.keys[demoapp.Deployer])
+	if err != nil {
+		return fmt.Errorf("cannot deploy the demo app: %w", err)
+	}
+	d.app = app
+	if err := d.registerNew(ctx); err != nil {
+		return err
+	}
+	d.traffic, err = demoapp.NewTraffic(app, d.eth, d.keys, demoapp.Options{
+		Rate:    d.cfg.TrafficRate,
+		Seed:    uint64(time.Now().UnixNano()),
+		OnError: func(err error) { d.log.Warn("demo traffic step failed", "err", err) },
+	})
+	if err != nil {
+		return fmt.Errorf("cannot start the demo traffic: %w", err)
+	}
+	return nil
+}
+
+// owns reports whether addr is one of the demo app's contracts.
+func (d *demo) owns(addr common.Address) bool {
+	if d.app == nil {
+		return false
+	}
+	for _, c := range d.app.Contracts() {
+		if c.Address == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// registerNew registers contracts the app deployed since the last call (the
+// incident deploys the attacker's contract).
+func (d *demo) registerNew(ctx context.Context) error {
+	for _, c := range d.app.Contracts() {
+		d.mu.Lock()
+		seen := d.known[c.Address]
+		d.mu.Unlock()
+		if seen {
+			continue
+		}
+		if err := d.register(ctx, c.Address, c.Name, c.ABI); err != nil {
+			return fmt.Errorf("cannot register demo contract %s: %w", c.Name, err)
+		}
+		d.mu.Lock()
+		d.known[c.Address] = true
+		d.mu.Unlock()
+	}
+	return nil
+}
+
+// run drives the traffic, and the incident when configured, until ctx ends.
+func (d *demo) run(ctx context.Context) error {
+	d.mu.Lock()
+	d.runCtx = ctx
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if d.cfg.TrafficRate > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.traffic.Run(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("demo traffic stopped", "err", err)
+			}
+		}()
+	}
+	if d.cfg.Incident {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !sleepCtx(ctx, d.cfg.IncidentDelay) {
+				return
+			}
+			if err := d.startIncident(); err != nil {
+				d.log.Error("cannot start the incident", "err", err)
+			}
+		}()
+	}
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := d.registerNew(ctx); err != nil {
+				d.log.Warn("cannot register new demo contracts", "err", err)
+			}
+		}
+	}
+}
+
+// startIncident starts the scripted incident in the background; one at a
+// time.
+func (d *demo) startIncident() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.runCtx == nil {
+		return errors.New("the demo is not running yet")
+	}
+	if d.incidentOn {
+		return errors.New("an incident is already running")
+	}
+	d.incidentOn = true
+	ctx := d.runCtx
+	go func() {
+		d.log.Warn("demo incident started: stale oracle, price crash, liquidation wave, exploit attempts")
+		err := d.traffic.Incident(ctx)
+		d.mu.Lock()
+		d.incidentOn = false
+		d.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("demo incident failed", "err", err)
+			return
+		}
+		d.log.Warn("demo incident finished")
+		d.registerNew(ctx)
+	}()
+	return nil
+}
+
+// close stops the chain; d.eth shares the chain's in-process client, which
+// the chain closes.
+func (d *demo) close() error {
+	return d.chain.Close()
+}
