@@ -107,7 +107,9 @@ func (r *Registry) customError(to *common.Address, sel [4]byte, data []byte) (*c
 		}
 	}
 	for _, ref := range r.errs[sel] {
-		candidates = append(candidates, ref.f)
+		if to == nil || ref.addr != *to { // the target's own was tried first
+			candidates = append(candidates, ref.f)
+		}
 	}
 	r.mu.RUnlock()
 	if f := r.bundled.errors[sel]; f != nil {
