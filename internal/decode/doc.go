@@ -4,12 +4,14 @@
 // ERC-1155, Ownable, Pausable, AccessControl, Chainlink aggregators,
 // ERC-1967 proxies, WETH and the OpenZeppelin v5 custom errors).
 //
-// Everything decoded here is attacker-controlled, so the decoder is its own:
-// ABI types are parsed and checked strictly (go-ethereum's parser accepts
-// "uint7" or "uint256abc"), values are decoded against a budget (nested
-// dynamic arrays may share offsets, which makes a 1 MiB input expand to
-// billions of values in a reflection-based decoder), and panics are turned
-// into errors at the package boundary.
+// Everything decoded here is attacker-controlled, so the decoder is its own
+// rather than go-ethereum's accounts/abi (which the tests use as a reference
+// encoder and as a differential oracle): ABI types are parsed and checked
+// strictly (go-ethereum's parser accepts "uint7" or "uint256abc"), values are
+// decoded against a budget (nested dynamic arrays may share offsets, which
+// makes a 1 MiB input expand to hundreds of millions of values in a
+// reflection-based decoder), and panics are turned into errors at the
+// package boundary.
 //
 // Values are rendered as documented on chain.Arg: integers in decimal,
 // addresses as EIP-55 checksummed 0x-hex, bytes and bytesN as 0x-hex, bools as
