@@ -54,7 +54,7 @@ func (db *DB) Tail(ctx context.Context) (chain.BlockRef, error) {
 
 // BlockRef returns the stored block numbered n.
 func (db *DB) BlockRef(ctx context.Context, n uint64) (chain.BlockRef, error) {
-	if n > math.MaxInt64 {
+	if n > maxBlock {
 		return chain.BlockRef{}, fmt.Errorf("cannot read block %d: %w", n, store.ErrNotFound)
 	}
 	ref, err := db.blockRef(ctx, `SELECT number, hash, parent_hash FROM blocks WHERE number = ?`, int64(n))
@@ -95,7 +95,7 @@ func (db *DB) blocks(ctx context.Context, q store.BlockQuery) ([]chain.Block, er
 	}
 	// Before above every storable number filters nothing.
 	before := int64(math.MaxInt64)
-	if q.Before != 0 && q.Before < math.MaxInt64 {
+	if q.Before != 0 && q.Before <= maxBlock {
 		before = int64(q.Before)
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT number, hash, parent_hash, time, miner, gas_used, gas_limit, base_fee, tx_count
@@ -214,11 +214,11 @@ func (db *DB) txs(ctx context.Context, q store.TxQuery) ([]chain.Tx, error) {
 		return nil, fmt.Errorf("%w: unknown status %q (want success or failed)", store.ErrInvalid, q.Status)
 	}
 	if q.Block != nil {
-		if *q.Block > math.MaxInt64 {
+		if *q.Block > maxBlock {
 			return []chain.Tx{}, nil
 		}
-		conds = append(conds, "block_number = ?")
-		args = append(args, int64(*q.Block))
+		conds = append(conds, "id >= ? AND id < ?")
+		args = append(args, txID(*q.Block, 0), txID(*q.Block+1, 0))
 	}
 
 	var query strings.Builder
@@ -233,23 +233,23 @@ func (db *DB) txs(ctx context.Context, q store.TxQuery) ([]chain.Tx, error) {
 		// One newest-first branch per address column, each walking its own
 		// index, merged: an OR over the three columns would instead collect
 		// every transaction of a busy contract and sort them.
-		query.WriteString(` WHERE t.rowid IN (`)
+		query.WriteString(` WHERE t.id IN (`)
 		for i, col := range []string{"from_addr", "to_addr", "contract_address"} {
 			if i > 0 {
 				query.WriteString(` UNION `)
 			}
-			query.WriteString(`SELECT rowid FROM (SELECT rowid FROM txs WHERE ` + col + ` = ?`)
+			query.WriteString(`SELECT id FROM (SELECT id FROM txs WHERE ` + col + ` = ?`)
 			for _, c := range conds {
 				query.WriteString(` AND ` + c)
 			}
-			query.WriteString(` ORDER BY block_number DESC, idx DESC LIMIT ?)`)
+			query.WriteString(` ORDER BY id DESC LIMIT ?)`)
 			qargs = append(qargs, q.Address[:])
 			qargs = append(qargs, args...)
 			qargs = append(qargs, n)
 		}
 		query.WriteString(`)`)
 	}
-	query.WriteString(` ORDER BY t.block_number DESC, t.idx DESC LIMIT ?`)
+	query.WriteString(` ORDER BY t.id DESC LIMIT ?`)
 	qargs = append(qargs, n)
 
 	rows, err := db.read.QueryContext(ctx, query.String(), qargs...)
@@ -290,7 +290,7 @@ func (db *DB) tx(ctx context.Context, hash common.Hash) (chain.Tx, error) {
 		return chain.Tx{}, err
 	}
 	rows, err := rtx.QueryContext(ctx, `SELECT `+logColumns+` FROM logs l JOIN blocks b ON b.number = l.block_number
-		WHERE l.tx_hash = ? ORDER BY l.log_index`, hash[:])
+		WHERE l.tx_hash = ? ORDER BY l.id`, hash[:])
 	if err != nil {
 		return chain.Tx{}, translate(err)
 	}
@@ -380,7 +380,7 @@ func (db *DB) logs(ctx context.Context, q store.LogQuery) ([]chain.Log, error) {
 	if len(conds) > 0 {
 		query += ` WHERE ` + strings.Join(conds, " AND ")
 	}
-	query += ` ORDER BY l.block_number DESC, l.log_index DESC LIMIT ?`
+	query += ` ORDER BY l.id DESC LIMIT ?`
 	args = append(args, n)
 
 	rows, err := db.read.QueryContext(ctx, query, args...)

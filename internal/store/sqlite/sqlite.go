@@ -70,7 +70,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// and begins every transaction IMMEDIATE, so that a transaction which
 	// reads before it writes (the head check of WriteBlocks) cannot fail
 	// with SQLITE_BUSY when upgrading its lock.
-	db.write, err = sql.Open("sqlite", dsn(abs, append(common, "journal_mode(WAL)"), "immediate"))
+	db.write, err = sql.Open("sqlite", dsn(abs, append(common, "journal_mode(WAL)", "cache_size(-65536)", "temp_store(MEMORY)"), "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open sqlite store %s: %w", abs, err)
 	}

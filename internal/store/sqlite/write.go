@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -15,16 +14,18 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-const (
-	insertBlock = `INSERT INTO blocks (number, hash, parent_hash, time, miner, gas_used, gas_limit, base_fee, tx_count, log_count)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	insertTx = `INSERT INTO txs (hash, block_number, block_hash, idx, time, type, from_addr, to_addr, value, nonce, gas,
-		input, selector, status, gas_used, effective_gas_price, fee, contract_address, revert_data,
-		method, call, revert_kind, revert_name, revert_message, revert)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	insertLog = `INSERT INTO logs (block_number, log_index, tx_hash, tx_index, address, topic0, topic1, topic2, topic3,
-		data, event_name, event, time)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// The tables WriteBlocks fills, with their columns in the order the
+// batchWriter passes values.
+var (
+	blockTable = table{name: "blocks", rowsPerInsert: 100, cols: []string{
+		"number", "hash", "parent_hash", "time", "miner", "gas_used", "gas_limit", "base_fee", "tx_count", "log_count"}}
+	txTable = table{name: "txs", rowsPerInsert: 32, cols: []string{
+		"id", "hash", "block_number", "block_hash", "idx", "time", "type", "from_addr", "to_addr", "value", "nonce", "gas",
+		"input", "selector", "status", "gas_used", "effective_gas_price", "fee", "contract_address", "revert_data",
+		"method", "call", "revert_kind", "revert_name", "revert_message", "revert"}}
+	logTable = table{name: "logs", rowsPerInsert: 64, cols: []string{
+		"id", "block_number", "log_index", "tx_hash", "tx_index", "address", "topic0", "topic1", "topic2", "topic3",
+		"data", "event_name", "event", "time"}}
 )
 
 // WriteBlocks stores blocks with their transactions, logs and decoded data
@@ -72,10 +73,7 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 		}
 	}
 
-	w, err := newBatchWriter(ctx, tx)
-	if err != nil {
-		return translate(err)
-	}
+	w := newBatchWriter(tx)
 	defer w.close()
 	var nTxs, nLogs int64
 	for i := range blocks {
@@ -86,6 +84,9 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 		for j := range blocks[i].Txs {
 			nLogs += int64(len(blocks[i].Txs[j].Logs))
 		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chain_counts SET blocks = blocks + ?, txs = txs + ?, logs = logs + ?`,
 		len(blocks), nTxs, nLogs); err != nil {
@@ -102,8 +103,21 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 func checkBatch(blocks []chain.Block) error {
 	for i := range blocks {
 		b := &blocks[i]
-		if b.Number > math.MaxInt64 {
-			return fmt.Errorf("%w: block number %d is out of range", store.ErrInvalid, b.Number)
+		if b.Number > maxBlock {
+			return fmt.Errorf("%w: block number %d is above the largest storable, %d", store.ErrInvalid, b.Number, uint64(maxBlock))
+		}
+		for j := range b.Txs {
+			tx := &b.Txs[j]
+			if tx.Index > maxTxIndex {
+				return fmt.Errorf("%w: transaction index %d of block %d is above the largest storable, %d",
+					store.ErrInvalid, tx.Index, b.Number, maxTxIndex)
+			}
+			for k := range tx.Logs {
+				if l := &tx.Logs[k]; l.Index > maxLogIndex {
+					return fmt.Errorf("%w: log index %d of block %d is above the largest storable, %d",
+						store.ErrInvalid, l.Index, b.Number, maxLogIndex)
+				}
+			}
 		}
 		if b.TxCount != 0 && b.TxCount != len(b.Txs) {
 			return fmt.Errorf("%w: block %d says it has %d transactions but carries %d", store.ErrInvalid, b.Number, b.TxCount, len(b.Txs))
@@ -123,33 +137,30 @@ func checkBatch(blocks []chain.Block) error {
 	return nil
 }
 
-// batchWriter holds the prepared inserts of one WriteBlocks transaction.
+// batchWriter holds the inserts of one WriteBlocks transaction. Rows are
+// inserted many per statement: per-statement overhead, not SQLite's b-tree
+// work, dominates single-row inserts.
 type batchWriter struct {
-	insBlock, insTx, insLog *sql.Stmt
+	blocks, txs, logs *inserter
 }
 
-func newBatchWriter(ctx context.Context, tx *sql.Tx) (*batchWriter, error) {
-	w := &batchWriter{}
-	var err error
-	if w.insBlock, err = tx.PrepareContext(ctx, insertBlock); err != nil {
-		return nil, err
+func newBatchWriter(tx *sql.Tx) *batchWriter {
+	return &batchWriter{blocks: newInserter(tx, &blockTable), txs: newInserter(tx, &txTable), logs: newInserter(tx, &logTable)}
+}
+
+// flush inserts the buffered rows.
+func (w *batchWriter) flush(ctx context.Context) error {
+	for _, in := range []*inserter{w.blocks, w.txs, w.logs} {
+		if err := in.flush(ctx); err != nil {
+			return err
+		}
 	}
-	if w.insTx, err = tx.PrepareContext(ctx, insertTx); err != nil {
-		w.close()
-		return nil, err
-	}
-	if w.insLog, err = tx.PrepareContext(ctx, insertLog); err != nil {
-		w.close()
-		return nil, err
-	}
-	return w, nil
+	return nil
 }
 
 func (w *batchWriter) close() {
-	for _, s := range []*sql.Stmt{w.insBlock, w.insTx, w.insLog} {
-		if s != nil {
-			s.Close()
-		}
+	for _, in := range []*inserter{w.blocks, w.txs, w.logs} {
+		in.close()
 	}
 }
 
@@ -159,19 +170,19 @@ func (w *batchWriter) block(ctx context.Context, b *chain.Block) error {
 		nLogs += len(b.Txs[i].Logs)
 	}
 	t := b.Time.Unix()
-	if _, err := w.insBlock.ExecContext(ctx, b.Number, b.Hash[:], b.ParentHash[:], t, b.Miner[:],
+	if err := w.blocks.add(ctx, int64(b.Number), b.Hash[:], b.ParentHash[:], t, b.Miner[:],
 		i64(b.GasUsed), i64(b.GasLimit), bigText(b.BaseFee), len(b.Txs), nLogs); err != nil {
-		return fmt.Errorf("cannot insert block %d: %w", b.Number, translate(err))
+		return err
 	}
 	for i := range b.Txs {
 		tx := &b.Txs[i]
 		if err := w.tx(ctx, b, tx); err != nil {
-			return fmt.Errorf("cannot insert transaction %s of block %d: %w", tx.Hash, b.Number, err)
+			return fmt.Errorf("cannot store transaction %s of block %d: %w", tx.Hash, b.Number, err)
 		}
 		for j := range tx.Logs {
 			l := &tx.Logs[j]
 			if err := w.log(ctx, b, tx, l); err != nil {
-				return fmt.Errorf("cannot insert log %d of block %d: %w", l.Index, b.Number, err)
+				return fmt.Errorf("cannot store log %d of block %d: %w", l.Index, b.Number, err)
 			}
 		}
 	}
@@ -203,13 +214,12 @@ func (w *batchWriter) tx(ctx context.Context, b *chain.Block, tx *chain.Tx) erro
 	if s := tx.Selector(); s != nil {
 		selector = s
 	}
-	_, err := w.insTx.ExecContext(ctx,
-		tx.Hash[:], b.Number, b.Hash[:], int64(tx.Index), b.Time.Unix(), int64(tx.Type),
+	return w.txs.add(ctx,
+		txID(b.Number, tx.Index), tx.Hash[:], b.Number, b.Hash[:], int64(tx.Index), b.Time.Unix(), int64(tx.Type),
 		tx.From[:], addrOrNil(tx.To), bigText(tx.Value), i64(tx.Nonce), i64(tx.Gas),
 		input, selector, i64(tx.Status), i64(tx.GasUsed), bigText(tx.EffectiveGasPrice), tx.Fee().String(),
 		addrOrNil(tx.ContractAddress), bytesOrNil(tx.RevertData),
 		method, callJSON, kind, name, msg, revertJSON)
-	return translate(err)
 }
 
 func (w *batchWriter) log(ctx context.Context, b *chain.Block, tx *chain.Tx, l *chain.Log) error {
@@ -232,15 +242,14 @@ func (w *batchWriter) log(ctx context.Context, b *chain.Block, tx *chain.Tx, l *
 	if data == nil {
 		data = []byte{}
 	}
-	_, err := w.insLog.ExecContext(ctx, b.Number, int64(l.Index), tx.Hash[:], int64(tx.Index), l.Address[:],
+	return w.logs.add(ctx, logID(b.Number, l.Index), b.Number, int64(l.Index), tx.Hash[:], int64(tx.Index), l.Address[:],
 		topics[0], topics[1], topics[2], topics[3], data, name, eventJSON, b.Time.Unix())
-	return translate(err)
 }
 
 // RollbackTo deletes every block numbered above n with its transactions and
 // logs, in one transaction.
 func (db *DB) RollbackTo(ctx context.Context, n uint64) error {
-	if n >= math.MaxInt64 {
+	if n >= maxBlock {
 		return nil // no block can be stored above it
 	}
 	if err := db.rollbackTo(ctx, int64(n)); err != nil {
@@ -263,12 +272,16 @@ func (db *DB) rollbackTo(ctx context.Context, n int64) error {
 	if blocks == 0 {
 		return nil
 	}
-	for _, q := range []string{
-		`DELETE FROM logs WHERE block_number > ?`,
-		`DELETE FROM txs WHERE block_number > ?`,
-		`DELETE FROM blocks WHERE number > ?`,
+	// The ids of the rows above block n start at the first id of n+1.
+	for _, q := range []struct {
+		sql string
+		arg int64
+	}{
+		{`DELETE FROM logs WHERE id >= ?`, logID(uint64(n)+1, 0)},
+		{`DELETE FROM txs WHERE id >= ?`, txID(uint64(n)+1, 0)},
+		{`DELETE FROM blocks WHERE number > ?`, n},
 	} {
-		if _, err := tx.ExecContext(ctx, q, n); err != nil {
+		if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return translate(err)
 		}
 	}
@@ -278,6 +291,24 @@ func (db *DB) rollbackTo(ctx context.Context, n int64) error {
 	}
 	return translate(tx.Commit())
 }
+
+// Transactions and logs are keyed by their position in the chain (see
+// migrations/0001_chain.sql), which bounds the numbers a store can hold.
+const (
+	txIndexBits  = 20
+	logIndexBits = 24
+	maxTxIndex   = 1<<txIndexBits - 1
+	maxLogIndex  = 1<<logIndexBits - 1
+	// maxBlock keeps both ids within int64: 2^39 blocks last 17,000 years
+	// at one block a second.
+	maxBlock = 1<<(63-logIndexBits) - 1
+)
+
+// txID is the key of transaction idx of block n.
+func txID(n uint64, idx uint) int64 { return int64(n<<txIndexBits | uint64(idx)) }
+
+// logID is the key of log idx of block n.
+func logID(n uint64, idx uint) int64 { return int64(n<<logIndexBits | uint64(idx)) }
 
 // i64 stores a uint64 in an INTEGER column as its two's complement, so that
 // values above MaxInt64 (an attacker can choose a nonce or gas limit) survive

@@ -287,7 +287,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 func testExtremeValues(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	huge, _ := new(big.Int).SetString("115792089237316195423570985008687907853269984665640564039457584007913129639935", 10)
-	b := Chain(7, 1<<40, BlockHash(7, 1<<40-1), 1, 3, 1)[0]
+	b := Chain(7, 1<<38, BlockHash(7, 1<<38-1), 1, 3, 1)[0]
 	b.GasUsed, b.GasLimit = math.MaxUint64, math.MaxUint64
 	b.BaseFee = new(big.Int).Set(huge)
 	x := &b.Txs[0]
@@ -322,7 +322,7 @@ func testExtremeValues(t *testing.T, s store.Store) {
 	}
 	equal(t, "Blocks", got, headerOnly([]chain.Block{b}))
 	// Rolling back far above the head is a no-op.
-	for _, n := range []uint64{1 << 41, math.MaxInt64, math.MaxUint64} {
+	for _, n := range []uint64{1<<38 + 1, 1 << 41, math.MaxInt64, math.MaxUint64} {
 		if err := s.RollbackTo(ctx, n); err != nil {
 			t.Fatalf("RollbackTo(%d): %v", n, err)
 		}

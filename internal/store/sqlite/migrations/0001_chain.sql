@@ -6,7 +6,14 @@
 -- unix seconds; integers that can exceed int64 (wei amounts, base fee) are
 -- decimal TEXT; uint64 fields are stored as their two's-complement int64.
 -- Every row derived from a block carries block_number so that a rollback is
--- one "WHERE block_number > ?" per table.
+-- one range delete per table.
+--
+-- Transactions and logs are keyed by their position in the chain:
+-- txs.id = block_number << 20 | idx and logs.id = block_number << 24 |
+-- log_index. The table b-tree is then in chain order, appends go to its end,
+-- a block's rows and "everything above block n" are id ranges, and every
+-- secondary index, which SQLite suffixes with the id, returns its matches
+-- in chain order without a sort.
 
 CREATE TABLE blocks (
 	number      INTEGER PRIMARY KEY,
@@ -24,6 +31,7 @@ CREATE TABLE blocks (
 CREATE INDEX blocks_time ON blocks (time);
 
 CREATE TABLE txs (
+	id                  INTEGER PRIMARY KEY,
 	hash                BLOB    NOT NULL,
 	block_number        INTEGER NOT NULL,
 	block_hash          BLOB    NOT NULL,
@@ -52,16 +60,14 @@ CREATE TABLE txs (
 );
 
 CREATE UNIQUE INDEX txs_hash ON txs (hash);
-CREATE UNIQUE INDEX txs_block_idx ON txs (block_number, idx);
--- The filter indexes end in (block_number, idx) so that "newest first,
--- limit n" walks an index backwards instead of sorting every match.
-CREATE INDEX txs_from ON txs (from_addr, block_number, idx);
-CREATE INDEX txs_to ON txs (to_addr, block_number, idx) WHERE to_addr IS NOT NULL;
-CREATE INDEX txs_contract ON txs (contract_address, block_number, idx) WHERE contract_address IS NOT NULL;
-CREATE INDEX txs_status_block ON txs (status, block_number, idx);
+CREATE INDEX txs_from ON txs (from_addr);
+CREATE INDEX txs_to ON txs (to_addr) WHERE to_addr IS NOT NULL;
+CREATE INDEX txs_contract ON txs (contract_address) WHERE contract_address IS NOT NULL;
+CREATE INDEX txs_status ON txs (status);
 CREATE INDEX txs_time ON txs (time);
 
 CREATE TABLE logs (
+	id           INTEGER PRIMARY KEY,
 	block_number INTEGER NOT NULL,
 	log_index    INTEGER NOT NULL,
 	tx_hash      BLOB    NOT NULL,
@@ -77,11 +83,10 @@ CREATE TABLE logs (
 	time         INTEGER NOT NULL
 );
 
-CREATE UNIQUE INDEX logs_block_index ON logs (block_number, log_index);
-CREATE INDEX logs_address_block ON logs (address, block_number, log_index);
-CREATE INDEX logs_topic0 ON logs (topic0, block_number, log_index) WHERE topic0 IS NOT NULL;
-CREATE INDEX logs_event_name ON logs (event_name, block_number, log_index) WHERE event_name IS NOT NULL;
-CREATE INDEX logs_tx_hash ON logs (tx_hash, log_index);
+CREATE INDEX logs_address ON logs (address);
+CREATE INDEX logs_topic0 ON logs (topic0) WHERE topic0 IS NOT NULL;
+CREATE INDEX logs_event_name ON logs (event_name) WHERE event_name IS NOT NULL;
+CREATE INDEX logs_tx_hash ON logs (tx_hash);
 CREATE INDEX logs_time ON logs (time);
 
 -- chain_counts holds the running totals that Counts reports, kept in step by
