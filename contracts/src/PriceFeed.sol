@@ -37,13 +37,21 @@ contract PriceFeed is AggregatorV3Interface, Ownable {
         _newRound(answer);
     }
 
-    function getRoundData(uint80 roundId) external view returns (uint80, int256, uint256, uint256, uint80) {
-        Round memory r = rounds[roundId];
+    function getRoundData(uint80 _roundId)
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+    {
+        Round memory r = rounds[_roundId];
         require(r.updatedAt > 0, "PriceFeed: no data present");
-        return (roundId, r.answer, r.startedAt, r.updatedAt, roundId);
+        return (_roundId, r.answer, r.startedAt, r.updatedAt, _roundId);
     }
 
-    function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80) {
+    function latestRoundData()
+        external
+        view
+        returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)
+    {
         Round memory r = rounds[latestRound];
         return (latestRound, r.answer, r.startedAt, r.updatedAt, latestRound);
     }
