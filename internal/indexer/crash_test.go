@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -43,7 +44,7 @@ func crashChild(url, db string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	ix := indexer.New(rc, st, indexer.Config{BatchSize: 3})
+	ix := indexer.New(rc, st, indexer.Config{BatchSize: 3, Decode: decode.NewRegistry().DecodeTx})
 	for {
 		done, err := ix.Step(ctx)
 		if err != nil {
@@ -112,7 +113,7 @@ func TestCrashResume(t *testing.T) {
 	fresh.catchUp(t)
 	got, want := dump(t, crashed), dump(t, fresh.st)
 	if got != want {
-		t.Fatalf("store after crashes differs from an uninterrupted index\n--- crashed\n%.3000s\n--- fresh\n%.3000s", got, want)
+		t.Fatalf("store after crashes differs from an uninterrupted index at %s", firstDiff(got, want))
 	}
 	c, err := crashed.Counts(context.Background())
 	if err != nil {

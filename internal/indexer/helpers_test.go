@@ -196,3 +196,21 @@ func dump(t *testing.T, st store.ChainReader) string {
 func tempDB(t *testing.T, name string) string {
 	return filepath.Join(t.TempDir(), name)
 }
+
+// firstDiff describes where two dumps first differ.
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  got:  %s\n  want: %s", i+1, x, y)
+		}
+	}
+	return "no difference"
+}

@@ -315,6 +315,7 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 		}
 	}
 	var failed []chain.Tx
+	missing := map[common.Hash]struct{}{}
 	info := BatchInfo{From: from, To: to, Target: target}
 	for _, b := range blocks {
 		info.Txs += len(b.Txs)
@@ -346,6 +347,7 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 					tx.RevertData = d
 				} else {
 					info.RevertMissed++
+					missing[tx.Hash] = struct{}{}
 				}
 			}
 		}
@@ -354,6 +356,18 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 		for bi := range blocks {
 			for ti := range blocks[bi].Txs {
 				ix.cfg.Decode(&blocks[bi].Txs[ti])
+			}
+		}
+	}
+	// A failed tx without data reads as "reverted with no data" to a
+	// decoder; say instead that the node did not tell.
+	for bi := range blocks {
+		for ti := range blocks[bi].Txs {
+			tx := &blocks[bi].Txs[ti]
+			if tx.Failed() && tx.RevertData == nil {
+				if _, ok := missing[tx.Hash]; ok {
+					tx.Revert = &chain.Revert{Kind: chain.RevertUnknown, Message: "revert data unavailable: the node could not replay the transaction"}
+				}
 			}
 		}
 	}

@@ -48,7 +48,7 @@ func TestReorgs(t *testing.T) {
 			fresh.catchUp(t)
 			got, want := dump(t, live.st), dump(t, fresh.st)
 			if got != want {
-				t.Fatalf("store after reorg differs from a fresh index\n--- after reorg\n%s\n--- fresh\n%s", got, want)
+				t.Fatalf("store after reorg differs from a fresh index at %s", firstDiff(got, want))
 			}
 			if got == before {
 				t.Fatal("reorg changed nothing in the store")
