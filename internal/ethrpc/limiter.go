@@ -33,6 +33,11 @@ func (l *limiter) wait(ctx context.Context, n int) error {
 	if l == nil {
 		return nil
 	}
+	return sleep(ctx, l.reserve(n))
+}
+
+// reserve takes n tokens and returns how long to wait before using them.
+func (l *limiter) reserve(n int) time.Duration {
 	l.mu.Lock()
 	now := l.now()
 	if !l.last.IsZero() {
@@ -43,9 +48,9 @@ func (l *limiter) wait(ctx context.Context, n int) error {
 	debt := -l.tokens
 	l.mu.Unlock()
 	if debt <= 0 {
-		return nil
+		return 0
 	}
-	return sleep(ctx, time.Duration(debt/l.rate*float64(time.Second)))
+	return time.Duration(debt / l.rate * float64(time.Second))
 }
 
 // sleep waits for d or until ctx ends.
