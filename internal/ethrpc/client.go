@@ -40,9 +40,9 @@ type Options struct {
 }
 
 // Hooks are optional callbacks. They are called synchronously on the
-// goroutine that called the Client method (SubscribeHeads: the goroutine that
-// called it, for the subscribe request only), so they must be quick and safe
-// for concurrent use when the Client is shared.
+// goroutine that called the Client method, so they must be quick, and safe
+// for concurrent use when the Client is shared. The eth_subscribe request and
+// pushed heads do not go through OnRequest.
 type Hooks struct {
 	// OnRequest is called after every round trip: once per single call, once
 	// per batch with the method of its elements. err is the transport error,
