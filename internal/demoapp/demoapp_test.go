@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"maps"
 	"math/big"
 	"strings"
 	"sync"
@@ -67,6 +68,28 @@ func (c *chain) mineWhile() (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait(); c.sim.Commit() }
+}
+
+// commitAll waits until the node's pool holds every transaction s has sent (the pool adds
+// them in the background) and mines them in one block.
+func (c *chain) commitAll(t *testing.T, ctx context.Context, s *sender) {
+	t.Helper()
+	s.mu.Lock()
+	want := maps.Clone(s.nonces)
+	s.mu.Unlock()
+	for addr, n := range want {
+		for {
+			got, err := c.client.PendingNonceAt(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got >= n {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	c.sim.Commit()
 }
 
 func (c *chain) deploy(t *testing.T, ctx context.Context) *App {
@@ -322,7 +345,7 @@ func TestTraffic(t *testing.T) {
 		if err := tr.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c.sim.Commit()
+		c.commitAll(t, ctx, tr.sender)
 	}
 	sent := rec.all()
 	checkMined(t, ctx, c.client, app, sent, true)
