@@ -25,9 +25,16 @@ func Fund(ctx context.Context, client *rpc.Client, to []common.Address, amount *
 		return fmt.Errorf("the node has no unlocked account to fund from (a geth --dev node has one)")
 	}
 	from := accounts[0]
+	// Explicit nonces: a node sealing on every transaction (geth --dev
+	// --dev.period 0) may otherwise hand out one nonce twice and refuse the
+	// second transfer as an underpriced replacement.
+	var nonce hexutil.Uint64
+	if err := client.CallContext(ctx, &nonce, "eth_getTransactionCount", from, "pending"); err != nil {
+		return fmt.Errorf("cannot read the nonce of %s: %w", from, err)
+	}
 	hashes := make([]common.Hash, len(to))
 	for i, addr := range to {
-		args := map[string]any{"from": from, "to": addr, "value": (*hexutil.Big)(amount)}
+		args := map[string]any{"from": from, "to": addr, "value": (*hexutil.Big)(amount), "nonce": nonce + hexutil.Uint64(i)}
 		if err := client.CallContext(ctx, &hashes[i], "eth_sendTransaction", args); err != nil {
 			return fmt.Errorf("cannot send ETH from %s to %s: %w", from, addr, err)
 		}

@@ -90,6 +90,9 @@ type Client struct {
 
 	mu   sync.Mutex
 	caps *Capabilities
+	// noSimulate is set once the node turned out not to offer
+	// eth_simulateV1.
+	noSimulate atomic.Bool
 }
 
 // Dial connects to a node at an http(s):// or ws(s):// URL. It does not

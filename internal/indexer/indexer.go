@@ -20,9 +20,10 @@ type Source interface {
 	BlockRefs(ctx context.Context, numbers []uint64) ([]chain.BlockRef, error)
 	// Blocks returns the full blocks from..to inclusive, with receipts.
 	Blocks(ctx context.Context, from, to uint64) ([]chain.Block, error)
-	// RevertDataBatch returns the revert data of failed transactions, by
+	// RevertDataBlocks returns the revert data of the failed transactions of
+	// the blocks, by
 	// hash; transactions it could not get data for are absent.
-	RevertDataBatch(ctx context.Context, txs []chain.Tx) (map[common.Hash][]byte, error)
+	RevertDataBlocks(ctx context.Context, blocks []chain.Block) (map[common.Hash][]byte, error)
 }
 
 // Store is what the indexer needs of the store.
@@ -328,7 +329,7 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 	}
 	info.Failed = len(failed)
 	if len(failed) > 0 {
-		data, err := ix.src.RevertDataBatch(ctx, failed)
+		data, err := ix.src.RevertDataBlocks(ctx, blocks)
 		if err != nil {
 			// Revert data is an enrichment: the blocks are stored without it
 			// rather than not at all.
