@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -58,12 +59,12 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 	}
 	err = tx.QueryRowContext(ctx, `SELECT number, hash FROM blocks ORDER BY number DESC LIMIT 1`).Scan(&head.number, &head.hash)
 	switch {
-	case err == sql.ErrNoRows:
+	case errors.Is(err, sql.ErrNoRows):
 		// An empty store accepts any first block.
 	case err != nil:
 		return fmt.Errorf("cannot read head: %w", translate(err))
 	default:
-		first := blocks[0]
+		first := &blocks[0]
 		if first.Number != uint64(head.number)+1 {
 			return fmt.Errorf("%w: block %d does not follow the stored head %d", store.ErrConflict, first.Number, head.number)
 		}
