@@ -73,10 +73,11 @@ func (c *Client) Probe(ctx context.Context) (Capabilities, error) {
 
 	// A made-up transaction: a node with the debug API answers with an
 	// error about the transaction, one without it with "method not found".
-	err = c.retry(ctx, "try debug_traceTransaction", "debug_traceTransaction", func(ctx context.Context) error {
-		var raw json.RawMessage
-		return c.call(ctx, &raw, "debug_traceTransaction", common.Hash{}, traceConfig)
-	})
+	// No retry: any JSON-RPC error other than a missing method, including
+	// "transaction indexing is in progress" from a node that just started,
+	// proves the API is there.
+	var raw json.RawMessage
+	err = c.call(ctx, &raw, "debug_traceTransaction", common.Hash{}, traceConfig)
 	var re rpc.Error
 	if err != nil && errors.As(err, &re) && !methodMissing(err) {
 		err = nil
