@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/record"
 )
 
 // Domain errors. Backends translate driver errors into these, wrapped with
@@ -125,6 +126,14 @@ type ContractStore interface {
 	Contract(ctx context.Context, addr common.Address) (Contract, error)
 	// Contracts returns every known contract, ordered by address.
 	Contracts(ctx context.Context) ([]Contract, error)
+}
+
+// RecordWriter appends off-chain records (application, security and system
+// logs). Chain records are derived from the blocks ChainWriter stores, in
+// the same transaction, and rolled back with them. Safe for concurrent use.
+type RecordWriter interface {
+	// AppendRecords stores every record or none; it assigns their IDs.
+	AppendRecords(ctx context.Context, recs []record.Record) error
 }
 
 // Store is everything a backend provides.

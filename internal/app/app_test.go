@@ -1,0 +1,220 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blocktorch/blocktorch/internal/app"
+	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/devchain"
+)
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(body, v); err != nil {
+			t.Fatalf("GET %s: not JSON: %v: %.300s", url, err, body)
+		}
+	}
+	return resp.StatusCode
+}
+
+type txsAnswer struct {
+	Data []struct {
+		Hash   string `json:"hash"`
+		Status string `json:"status"`
+		Revert *struct {
+			Data   string `json:"data"`
+			Reason *struct {
+				Kind string `json:"kind"`
+				Name string `json:"name"`
+			} `json:"reason"`
+		} `json:"revert"`
+	} `json:"data"`
+}
+
+func startApp(t *testing.T, cfg config.Config) (*app.App, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return a, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		a.Close()
+	}
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The whole demo: embedded chain, demo app, indexer and server. The
+// scripted incident must yield reverted transactions whose decoded reasons
+// the API returns.
+func TestDemoIncident(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots the whole demo")
+	}
+	cfg := config.Default(config.ModeDemo)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.ChainRPCAddr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.BlockInterval = 250 * time.Millisecond
+	cfg.TrafficRate = 10
+	a, stop := startApp(t, cfg)
+	defer stop()
+	base := a.URL()
+
+	waitFor(t, "indexed blocks", 30*time.Second, func() bool {
+		var blocks struct{ Data []struct{ Number uint64 } }
+		getJSON(t, base+"/api/v1/blocks?limit=5", &blocks)
+		return len(blocks.Data) > 0 && blocks.Data[0].Number >= 3
+	})
+
+	resp, err := http.Post(base+"/api/v1/demo/incident", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("incident: HTTP %d", resp.StatusCode)
+	}
+
+	want := map[string]bool{"StalePrice": false, "ReentrancyGuardReentrantCall": false}
+	var example string
+	waitFor(t, "the incident's decoded reverts", 150*time.Second, func() bool {
+		var txs txsAnswer
+		getJSON(t, base+"/api/v1/txs?status=failed&limit=1000", &txs)
+		for _, tx := range txs.Data {
+			if tx.Revert != nil && tx.Revert.Reason != nil {
+				if _, ok := want[tx.Revert.Reason.Name]; ok {
+					want[tx.Revert.Reason.Name] = true
+					example = tx.Hash
+				}
+			}
+		}
+		for _, seen := range want {
+			if !seen {
+				return false
+			}
+		}
+		return true
+	})
+
+	var one struct {
+		Data struct {
+			Status string `json:"status"`
+			Call   *struct {
+				Method string `json:"method"`
+			} `json:"call"`
+			Revert struct {
+				Data   string `json:"data"`
+				Reason struct {
+					Kind, Name, Message string
+				} `json:"reason"`
+			} `json:"revert"`
+		} `json:"data"`
+	}
+	if code := getJSON(t, base+"/api/v1/txs/"+example, &one); code != 200 {
+		t.Fatalf("tx %s: HTTP %d", example, code)
+	}
+	if one.Data.Status != "failed" || one.Data.Call == nil || one.Data.Revert.Reason.Kind != "custom" || !strings.HasPrefix(one.Data.Revert.Data, "0x") {
+		t.Fatalf("tx %s: %+v", example, one.Data)
+	}
+
+	// Metrics, health and the page.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"blocktorch_blocks_indexed_total", "blocktorch_head_lag_blocks", "blocktorch_rpc_requests_total", "blocktorch_reorgs_total"} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	var health struct{ Status string }
+	if code := getJSON(t, base+"/healthz", &health); code != 200 || health.Status != "ok" {
+		t.Errorf("healthz: %d %+v", code, health)
+	}
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "Recent failures") || !strings.Contains(string(page), "StalePrice") {
+		t.Errorf("home page lacks the failures with reasons")
+	}
+}
+
+// serve mode follows an external node over WebSocket and resumes from its
+// checkpoint after a restart.
+func TestServeFollowsNodeAndResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded chain test")
+	}
+	ch, err := devchain.Start(devchain.Config{BlockInterval: 50 * time.Millisecond, RPCAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	cfg := config.Default(config.ModeServe)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.RPC = ch.WSEndpoint()
+	cfg.From = 0
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "serve.db")
+
+	head := func(base string) uint64 {
+		var st struct {
+			Data struct {
+				Status struct{ IndexedHead uint64 } `json:"status"`
+				Counts struct{ Blocks uint64 }      `json:"counts"`
+			} `json:"data"`
+		}
+		getJSON(t, base+"/api/v1/status", &st)
+		if st.Data.Counts.Blocks != 0 && st.Data.Counts.Blocks != st.Data.Status.IndexedHead+1 {
+			t.Fatalf("%d blocks stored for head %d: gap or duplicate", st.Data.Counts.Blocks, st.Data.Status.IndexedHead)
+		}
+		return st.Data.Status.IndexedHead
+	}
+	a, stop := startApp(t, cfg)
+	waitFor(t, "20 blocks", 30*time.Second, func() bool { return head(a.URL()) >= 20 })
+	stop()
+	first := ch.Head().Number.Uint64()
+
+	a, stop = startApp(t, cfg)
+	defer stop()
+	waitFor(t, fmt.Sprintf("resume past %d", first+10), 30*time.Second, func() bool { return head(a.URL()) >= first+10 })
+}
