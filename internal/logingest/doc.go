@@ -1,0 +1,20 @@
+// Package logingest receives off-chain logs (application, security and
+// system) in the formats shippers already speak and turns them into
+// record.Record values written through a store.RecordWriter:
+//
+//   - POST /api/v1/logs: NDJSON or a JSON array of flat objects (ServeLogs),
+//     also what the browser SDK in sdk/blocktorch.js sends;
+//   - POST /v1/logs: OpenTelemetry OTLP/HTTP logs, protobuf or JSON
+//     (ServeOTLP);
+//   - POST /loki/api/v1/push: the Loki push API, JSON or snappy-compressed
+//     protobuf as Promtail, Grafana Alloy and Vector send it (ServeLoki);
+//   - syslog RFC 5424 over TCP (octet counting or newline framing) and UDP
+//     (ListenSyslog).
+//
+// Every path applies the same limits (body size, line length, attributes per
+// record, nesting depth), replaces invalid UTF-8 instead of rejecting it, maps
+// level spellings onto record.Levels and extracts transaction hashes and
+// addresses into the record's links, so off-chain logs join chain data.
+// Records are written before a request is answered with 2xx: what was
+// accepted is stored, and what was rejected is named in the answer.
+package logingest

@@ -1,0 +1,357 @@
+package logingest
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blocktorch/blocktorch/internal/record"
+)
+
+// envelope is the /api/v1 answer shape.
+type envelope struct {
+	Status    string `json:"status"`
+	Data      any    `json:"data,omitempty"`
+	ErrorKind string `json:"errorKind,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *httpError, data any) {
+	writeJSON(w, e.status, envelope{Status: "error", ErrorKind: e.kind, Error: e.msg, Data: data})
+}
+
+// jsonTypes are the content types POST /api/v1/logs reads; text/plain is
+// what navigator.sendBeacon can send without a CORS preflight.
+var jsonTypes = map[string]bool{
+	"": true, "application/json": true, "application/x-ndjson": true, "application/ndjson": true,
+	"application/jsonl": true, "application/x-jsonlines": true, "application/jsonlines": true, "text/plain": true,
+}
+
+// ServeLogs handles POST /api/v1/logs: NDJSON (one object a line) or a JSON
+// array of objects, or one object. In each object time, timestamp, ts or
+// @timestamp (RFC 3339, or unix seconds, milliseconds, microseconds or
+// nanoseconds) is the time; level, severity or lvl the level; service,
+// source (app, security or system; default app), kind (default log) and
+// message or msg are the record's fields; everything else becomes
+// attributes. It answers 200 with a Result when at least one record was
+// stored, 400 with the Result when every record was rejected, and 503 when
+// the store failed (then nothing was stored).
+//
+// It also answers the CORS preflight for the origins in
+// Options.AllowOrigins, and checks the ingest key when Options.IngestKeys is
+// set.
+func (in *Ingester) ServeLogs(w http.ResponseWriter, r *http.Request) {
+	in.cors(w, r)
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", "POST, OPTIONS")
+		writeError(w, &httpError{http.StatusMethodNotAllowed, kindBadRequest, "use POST"}, nil)
+		return
+	}
+	if e := in.checkKey(r); e != nil {
+		writeError(w, e, nil)
+		return
+	}
+	if ct := mediaType(r); !jsonTypes[ct] {
+		writeError(w, unsupported("Content-Type %q is not supported here (send application/x-ndjson or application/json)", ct), nil)
+		return
+	}
+	body, e := in.readBody(w, r)
+	if e != nil {
+		writeError(w, e, nil)
+		return
+	}
+	b := in.parseLogs(body)
+	in.answer(w, r, b)
+}
+
+// answer stores a batch and writes its Result in the /api/v1 envelope.
+func (in *Ingester) answer(w http.ResponseWriter, r *http.Request, b *batch) {
+	if len(b.recs) == 0 && b.res.RejectedCount > 0 {
+		in.rejected.Add(int64(b.res.RejectedCount))
+		writeError(w, badRequest("no record accepted; %d rejected, the first: line %d: %s",
+			b.res.RejectedCount, b.res.Rejected[0].Line, b.res.Rejected[0].Error), b.res)
+		return
+	}
+	if err := in.commit(r.Context(), b); err != nil {
+		writeError(w, in.unavailable(r, err), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: b.res})
+}
+
+// parseLogs splits a body into records: a JSON array, a single object, or
+// NDJSON.
+func (in *Ingester) parseLogs(body []byte) *batch {
+	b := &batch{res: Result{Rejected: []Rejection{}}}
+	bld := in.newBuilder()
+	trimmed := bytes.TrimLeft(body, " \t\r\n\ufeff")
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		var elems []json.RawMessage
+		if err := json.Unmarshal(trimmed, &elems); err != nil {
+			b.res.reject(1, fmt.Errorf("body is not a JSON array of objects: %w", err))
+			return b
+		}
+		for i, el := range elems {
+			in.parseLine(b, bld, i+1, el)
+		}
+	case len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed):
+		in.parseLine(b, bld, 1, trimmed)
+	default:
+		line := 0
+		for len(body) > 0 {
+			line++
+			var l []byte
+			if i := bytes.IndexByte(body, '\n'); i >= 0 {
+				l, body = body[:i], body[i+1:]
+			} else {
+				l, body = body, nil
+			}
+			l = bytes.TrimSpace(l)
+			if len(l) == 0 {
+				continue
+			}
+			in.parseLine(b, bld, line, l)
+		}
+	}
+	return b
+}
+
+func (in *Ingester) parseLine(b *batch, bld *builder, line int, l []byte) {
+	if len(l) > in.opts.MaxLineBytes {
+		b.res.reject(line, fmt.Errorf("line of %d bytes is over the limit of %d", len(l), in.opts.MaxLineBytes))
+		return
+	}
+	bld.reset()
+	rec, err := bld.jsonRecord(l)
+	if err != nil {
+		b.res.reject(line, err)
+		return
+	}
+	b.add(rec, bld.invalidUTF8)
+}
+
+// Field names of a JSON log line, in order of preference.
+var (
+	timeKeys    = []string{"time", "timestamp", "ts", "@timestamp"}
+	levelKeys   = []string{"level", "severity", "lvl"}
+	messageKeys = []string{"message", "msg"}
+)
+
+// jsonRecord decodes one JSON object into a record.
+func (b *builder) jsonRecord(l []byte) (record.Record, error) {
+	// encoding/json replaces invalid UTF-8 itself; note it for the count.
+	if !utf8.Valid(l) {
+		b.invalidUTF8 = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(l))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return record.Record{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if m == nil {
+		return record.Record{}, errors.New("not a JSON object: null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return record.Record{}, errors.New("not a JSON object: data after the object")
+	}
+	var rec record.Record
+	if err := b.fields(&rec, m); err != nil {
+		return rec, err
+	}
+	err := b.finish(&rec)
+	return rec, err
+}
+
+// fields fills rec from a decoded object: the known fields become the
+// record's fields, the rest attributes. It consumes m.
+func (b *builder) fields(rec *record.Record, m map[string]any) error {
+	used := func(keys []string) (string, any, bool) {
+		for _, k := range keys {
+			if v, ok := m[k]; ok {
+				delete(m, k)
+				return k, v, true
+			}
+		}
+		return "", nil, false
+	}
+	if k, v, ok := used(timeKeys); ok {
+		t, err := parseTime(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+		rec.Time = t
+	}
+	if _, v, ok := used(levelKeys); ok {
+		if err := b.level(rec, scalarString(v)); err != nil {
+			return err
+		}
+	}
+	if _, v, ok := used(messageKeys); ok {
+		rec.Message = scalarString(v)
+	}
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"service", &rec.Service}, {"source", &rec.Source}, {"kind", &rec.Kind}} {
+		v, ok := m[f.key]
+		if !ok {
+			continue
+		}
+		s, isStr := v.(string)
+		if !isStr {
+			return fmt.Errorf("%s must be a string", f.key)
+		}
+		delete(m, f.key)
+		*f.dst = s
+	}
+	// Sorted keys make which attribute trips the limit reproducible.
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := b.setAttr(rec, k, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scalarString renders a level or message value: strings as they are,
+// anything else as its JSON text.
+func scalarString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return string(v)
+	case nil:
+		return ""
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(j)
+}
+
+// timeLayouts are the textual times accepted besides unix numbers; layouts
+// without a zone are UTC.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+// parseTime reads a time field: RFC 3339 text, or a unix time in seconds
+// (possibly fractional), milliseconds, microseconds or nanoseconds, told
+// apart by magnitude.
+func parseTime(v any) (time.Time, error) {
+	switch v := v.(type) {
+	case string:
+		s := strings.TrimSpace(v)
+		for _, layout := range timeLayouts {
+			if t, err := time.Parse(layout, s); err == nil {
+				return t, nil
+			}
+		}
+		if t, err := unixTime(s); err == nil {
+			return t, nil
+		}
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor a unix time", v)
+	case json.Number:
+		return unixTime(string(v))
+	case float64:
+		return unixTime(strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	return time.Time{}, fmt.Errorf("want RFC 3339 text or a unix time, got %s", scalarString(v))
+}
+
+func unixTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case n < 0:
+			return time.Time{}, fmt.Errorf("negative unix time %d", n)
+		case n < 1e11:
+			return time.Unix(n, 0), nil
+		case n < 1e14:
+			return time.UnixMilli(n), nil
+		case n < 1e17:
+			return time.UnixMicro(n), nil
+		}
+		return time.Unix(0, n), nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f >= 1e11 || math.IsNaN(f) {
+		return time.Time{}, fmt.Errorf("%q is not a unix time in seconds, milliseconds, microseconds or nanoseconds", s)
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+// checkKey enforces Options.IngestKeys. Every key is compared in constant
+// time, so the answer's timing does not tell how much of a key matched.
+func (in *Ingester) checkKey(r *http.Request) *httpError {
+	if len(in.opts.IngestKeys) == 0 {
+		return nil
+	}
+	got := r.Header.Get("X-Blocktorch-Key")
+	if got == "" {
+		got = r.URL.Query().Get("key")
+	}
+	ok := 0
+	for _, k := range in.opts.IngestKeys {
+		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(k))
+	}
+	if ok == 1 {
+		return nil
+	}
+	if got == "" {
+		return &httpError{http.StatusUnauthorized, kindUnauthorized, "missing ingest key: send it in the X-Blocktorch-Key header"}
+	}
+	return &httpError{http.StatusUnauthorized, kindUnauthorized, "unknown ingest key"}
+}
+
+// cors answers browsers posting from an allowed origin.
+func (in *Ingester) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(in.opts.AllowOrigins) == 0 {
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if !slices.Contains(in.opts.AllowOrigins, "*") && !slices.Contains(in.opts.AllowOrigins, origin) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, X-Blocktorch-Key")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+}
