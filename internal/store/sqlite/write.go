@@ -89,6 +89,9 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 	if err := w.flush(ctx); err != nil {
 		return err
 	}
+	if err := writeChainRecords(ctx, tx, blocks); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chain_counts SET blocks = blocks + ?, txs = txs + ?, logs = logs + ?`,
 		len(blocks), nTxs, nLogs); err != nil {
 		return fmt.Errorf("cannot update counts: %w", translate(err))
@@ -281,6 +284,7 @@ func (db *DB) rollbackTo(ctx context.Context, n int64) error {
 		{`DELETE FROM logs WHERE id >= ?`, logID(uint64(n)+1, 0)},
 		{`DELETE FROM txs WHERE id >= ?`, txID(uint64(n)+1, 0)},
 		{`DELETE FROM blocks WHERE number > ?`, n},
+		{`DELETE FROM records WHERE block > ?`, n},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
 			return translate(err)
