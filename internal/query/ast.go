@@ -1,6 +1,7 @@
 package query
 
 import (
+	"strconv"
 	"time"
 )
 
@@ -339,4 +340,27 @@ func (a Agg) Quantile() (float64, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return float64(n) / 100, true
+}
+
+var opNames = [...]string{OpEq: "eq", OpLt: "lt", OpLe: "le", OpGt: "gt", OpGe: "ge",
+	OpPrefix: "prefix", OpSuffix: "suffix", OpContains: "contains", OpGlob: "glob"}
+
+// String names the operator: "eq", "lt", "le", "gt", "ge", "prefix",
+// "suffix", "contains", "glob".
+func (o Op) String() string {
+	if o >= 0 && int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "op(" + strconv.Itoa(int(o)) + ")"
+}
+
+var kindNames = [...]string{KindString: "string", KindNumber: "number", KindHex: "hex",
+	KindTime: "time", KindBool: "bool", KindAny: "any"}
+
+// String names the kind: "string", "number", "hex", "time", "bool", "any".
+func (k ValueKind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
 }

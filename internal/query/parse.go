@@ -189,8 +189,8 @@ func (p *parser) parseUnary() (Expr, error) {
 	if p.keywordAt() == "NOT" {
 		p.pos += 3
 		neg = true
-	} else if p.peek() == '-' && p.pos+1 < len(p.q) && !isSpace(p.q[p.pos+1]) && p.q[p.pos+1] != ')' && p.q[p.pos+1] != '|' {
-		// "-x" is NOT x; a "-" on its own is a word.
+	} else if p.peek() == '-' {
+		// "-x" is NOT x. To search for a word starting with "-", escape it.
 		p.pos++
 		neg = true
 	}
@@ -255,6 +255,9 @@ func (p *parser) parsePrimary() (Expr, error) {
 		s, err := p.scanQuoted()
 		if err != nil {
 			return nil, err
+		}
+		if strings.TrimSpace(s) == "" {
+			return nil, p.errf(start, "empty phrase")
 		}
 		return &Text{Start: start, Value: s, Phrase: true}, nil
 	}

@@ -228,12 +228,12 @@ func checkAggArg(fn string, f Field) string {
 		if f.Type == TypeNumber || f.Type == TypeTime || f.Type == TypeAttr {
 			return ""
 		}
-		return fn + " needs a number or time field, and " + f.Name + " is a " + f.Type.String() + " field"
+		return fn + " needs a number or time field, and " + f.Name + " is " + article(f.Type.String()) + " field"
 	}
 	if f.Type == TypeNumber || f.Type == TypeAttr {
 		return ""
 	}
-	return fn + " needs a number field (block, gasUsed, value or attr.*), and " + f.Name + " is a " + f.Type.String() + " field"
+	return fn + " needs a number field (block, gasUsed, value or attr.*), and " + f.Name + " is " + article(f.Type.String()) + " field"
 }
 
 func (p *parser) parseAggs() ([]Agg, error) {
@@ -266,7 +266,7 @@ func (p *parser) parseBy(maxFields int, pipe string) ([]string, error) {
 			return nil, err
 		}
 		if len(by) == maxFields {
-			return nil, p.errf(pos, "%s groups by at most %d field(s)", pipe, maxFields)
+			return nil, p.errf(pos, "%s groups by %s at most", pipe, plural(maxFields, "field"))
 		}
 		by = append(by, f)
 		if !p.comma() {
@@ -371,6 +371,9 @@ func (p *parser) columnRef(what string, cols []string, agg Pipe) (string, error)
 		name = a.call()
 	}
 	if agg == nil {
+		if strings.HasSuffix(name, ")") {
+			return "", p.errf(pos, "%s is an aggregation; it names a column only after stats, timechart or top", name)
+		}
 		f, err := p.resolveField(name, pos)
 		if err != nil {
 			return "", err
@@ -464,4 +467,18 @@ type intervalError struct{ s string }
 func (e *intervalError) Error() string {
 	return "query: invalid interval " + strconv.Quote(e.s) +
 		": want a whole number of s, m, h or d (10s, 1m, 5m, 1h, 1d) from 1s to 366d"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "one " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+func article(w string) string {
+	if w != "" && strings.ContainsRune("aeiou", rune(w[0])) {
+		return "an " + w
+	}
+	return "a " + w
 }
