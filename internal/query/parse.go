@@ -203,10 +203,10 @@ func (p *parser) parseUnary() (Expr, error) {
 	}
 	if neg {
 		if p.atTermEnd() {
-			return nil, p.errf(p.pos, "expected a term after %s, found %s", p.q[start:p.pos], p.found(p.pos))
+			return nil, p.errf(p.pos, "expected a term after %q, found %s", p.q[start:p.pos], p.found(p.pos))
 		}
 		if kw := p.keywordAt(); kw == "AND" || kw == "OR" {
-			return nil, p.errf(p.pos, "expected a term after %s, found %s", p.q[start:p.pos], kw)
+			return nil, p.errf(p.pos, "expected a term after %q, found %s", p.q[start:p.pos], kw)
 		}
 		x, err := p.parseUnary()
 		if err != nil {
