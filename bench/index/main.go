@@ -99,6 +99,7 @@ func run(n uint64) error {
 		if err != nil {
 			return err
 		}
+		fmt.Printf("  %s: %d blocks in %.2fs (%.0f blocks/s), peak RSS %.0f MB\n", ix, r.blocks, r.seconds, float64(r.blocks)/r.seconds, r.peakRSSMB)
 		results = append(results, r)
 	}
 	rc.Close()
@@ -123,6 +124,7 @@ func run(n uint64) error {
 		if err != nil {
 			return err
 		}
+		fmt.Printf("  %s: %d blocks in %.2fs (%.0f blocks/s), peak RSS %.0f MB\n", ix, r.blocks, r.seconds, float64(r.blocks)/r.seconds, r.peakRSSMB)
 		results = append(results, r)
 	}
 	report(results)
