@@ -201,3 +201,33 @@ func (b *builder) level(rec *record.Record, s string) error {
 	}
 	return nil
 }
+
+// hasReplacement reports whether a record holds U+FFFD anywhere, which after
+// a decoder repaired invalid UTF-8 tells the records it touched.
+func hasReplacement(rec record.Record) bool {
+	const r = "\uFFFD"
+	if strings.Contains(rec.Message, r) || strings.Contains(rec.Service, r) || strings.Contains(rec.Kind, r) {
+		return true
+	}
+	var walk func(v any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return strings.Contains(v, r)
+		case map[string]any:
+			for k, x := range v {
+				if strings.Contains(k, r) || walk(x) {
+					return true
+				}
+			}
+		case []any:
+			for _, x := range v {
+				if walk(x) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(any(rec.Attrs))
+}

@@ -72,16 +72,18 @@ func (in *Ingester) ServeOTLP(w http.ResponseWriter, r *http.Request) {
 	}
 	var req *collogspb.ExportLogsServiceRequest
 	var err error
+	repaired := false
 	if isJSON {
 		req, err = decodeOTLPJSON(body)
+		repaired = !utf8.Valid(body)
 	} else {
-		req, err = decodeOTLPProto(body)
+		req, repaired, err = decodeOTLPProto(body)
 	}
 	if err != nil {
 		fail(badRequest("%v", err))
 		return
 	}
-	b := in.otlpBatch(req, isJSON && !utf8.Valid(body))
+	b := in.otlpBatch(req, repaired)
 	if err := in.commit(r.Context(), b); err != nil {
 		fail(in.unavailable(r, err))
 		return
@@ -141,21 +143,21 @@ func grpcCode(status int) int32 {
 // string fields holding invalid UTF-8, where OTLP receivers in the field
 // accept them: such a request is repaired (bad sequences become U+FFFD) and
 // decoded again, and the builder counts the replacements.
-func decodeOTLPProto(body []byte) (*collogspb.ExportLogsServiceRequest, error) {
-	req := &collogspb.ExportLogsServiceRequest{}
-	err := proto.Unmarshal(body, req)
+func decodeOTLPProto(body []byte) (req *collogspb.ExportLogsServiceRequest, repaired bool, err error) {
+	req = &collogspb.ExportLogsServiceRequest{}
+	err = proto.Unmarshal(body, req)
 	if err == nil {
-		return req, nil
+		return req, false, nil
 	}
 	fixed, changed, ferr := fixUTF8(nil, body, req.ProtoReflect().Descriptor(), 0)
 	if ferr != nil || !changed {
-		return nil, fmt.Errorf("cannot decode OTLP protobuf ExportLogsServiceRequest: %w", err)
+		return nil, false, fmt.Errorf("cannot decode OTLP protobuf ExportLogsServiceRequest: %w", err)
 	}
 	req = &collogspb.ExportLogsServiceRequest{}
 	if err := proto.Unmarshal(fixed, req); err != nil {
-		return nil, fmt.Errorf("cannot decode OTLP protobuf ExportLogsServiceRequest: %w", err)
+		return nil, false, fmt.Errorf("cannot decode OTLP protobuf ExportLogsServiceRequest: %w", err)
 	}
-	return req, nil
+	return req, true, nil
 }
 
 // maxProtoDepth bounds fixUTF8's recursion like the protobuf runtime's own
@@ -266,9 +268,10 @@ func hexIDsToBase64(v any, depth int) error {
 	return nil
 }
 
-// otlpBatch converts a decoded request into records; utf8Replaced says the
-// JSON decoder already repaired invalid UTF-8 somewhere in the body.
-func (in *Ingester) otlpBatch(req *collogspb.ExportLogsServiceRequest, utf8Replaced bool) *batch {
+// otlpBatch converts a decoded request into records. repaired says invalid
+// UTF-8 was already replaced while decoding, somewhere in the body: then the
+// records holding U+FFFD are the ones counted as repaired.
+func (in *Ingester) otlpBatch(req *collogspb.ExportLogsServiceRequest, repaired bool) *batch {
 	b := &batch{res: Result{Rejected: []Rejection{}}}
 	bld := in.newBuilder()
 	n := 0
@@ -284,7 +287,7 @@ func (in *Ingester) otlpBatch(req *collogspb.ExportLogsServiceRequest, utf8Repla
 					b.res.reject(n, err)
 					continue
 				}
-				b.add(rec, bld.invalidUTF8 || utf8Replaced)
+				b.add(rec, bld.invalidUTF8 || repaired && hasReplacement(rec))
 			}
 		}
 	}

@@ -1,0 +1,255 @@
+package logingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/record"
+)
+
+const (
+	txA   = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060"
+	addrA = "0x00000000219ab540356cBB839Cbe05303d7705Fa"
+)
+
+func TestServeLogsRecords(t *testing.T) {
+	in, w := newTestIngester(Options{})
+	body := strings.Join([]string{
+		`{"time":"2026-02-01T10:00:00.5Z","level":"WARNING","service":"api","msg":"slow tx ` + txA + `","latencyMs":830,"user":{"id":42,"wallet":"` + addrA + `"}}`,
+		``,
+		`{"ts":1767225600123,"severity":"err","source":"security","kind":"login","message":"failed login","ip":"203.0.113.7","ok":false,"ratio":0.25,"gone":null}`,
+		`{"timestamp":1767225600,"message":"seconds"}`,
+		`{"timestamp":"1767225600000000000","message":"nanoseconds in a string","level":50}`,
+		`{"@timestamp":1767225600.25,"message":{"structured":true}}`,
+		`{"message":"no time, no level","tags":["a","b"]}`,
+	}, "\n")
+	code, out := post(t, in.ServeLogs, "application/x-ndjson", []byte(body))
+	a := decodeAnswer(t, out)
+	if code != http.StatusOK || a.Status != "success" || a.Data.Accepted != 6 || a.Data.RejectedCount != 0 {
+		t.Fatalf("got %d %s", code, out)
+	}
+	want := []record.Record{
+		{Time: time.Date(2026, 2, 1, 10, 0, 0, 5e8, time.UTC), Source: "app", Kind: "log", Level: "warn", Service: "api",
+			Message: "slow tx " + txA,
+			Attrs:   map[string]any{"latencyMs": int64(830), "user": map[string]any{"id": int64(42), "wallet": addrA}},
+			TxHashes: []common.Hash{common.HexToHash(txA)}, Addresses: []common.Address{common.HexToAddress(addrA)}},
+		{Time: time.UnixMilli(1767225600123).UTC(), Source: "security", Kind: "login", Level: "error", Message: "failed login",
+			Attrs: map[string]any{"ip": "203.0.113.7", "ok": false, "ratio": 0.25}},
+		{Time: time.Unix(1767225600, 0).UTC(), Source: "app", Kind: "log", Level: "info", Message: "seconds"},
+		{Time: time.Unix(1767225600, 0).UTC(), Source: "app", Kind: "log", Level: "error", Message: "nanoseconds in a string"},
+		{Time: time.Unix(1767225600, 25e7).UTC(), Source: "app", Kind: "log", Level: "info", Message: `{"structured":true}`},
+		{Time: testNow, Source: "app", Kind: "log", Level: "info", Message: "no time, no level", Attrs: map[string]any{"tags": []any{"a", "b"}}},
+	}
+	got := w.records()
+	if len(got) != len(want) {
+		t.Fatalf("stored %d records, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("record %d:\n got %s\nwant %s", i, mustJSON(t, got[i]), mustJSON(t, want[i]))
+		}
+	}
+}
+
+func TestServeLogsArrayAndObject(t *testing.T) {
+	in, w := newTestIngester(Options{})
+	code, out := post(t, in.ServeLogs, "application/json", []byte(`[{"msg":"one"}, 5, {"msg":"three","source":"chain"}, {"msg":"four"}]`))
+	a := decodeAnswer(t, out)
+	if code != 200 || a.Data.Accepted != 2 || a.Data.RejectedCount != 2 ||
+		a.Data.Rejected[0].Line != 2 || a.Data.Rejected[1].Line != 3 || !strings.Contains(a.Data.Rejected[1].Error, "source") {
+		t.Fatalf("got %d %s", code, out)
+	}
+	code, out = post(t, in.ServeLogs, "application/json", []byte("{\n  \"msg\": \"pretty\",\n  \"level\": \"debug\"\n}\n"))
+	if code != 200 || decodeAnswer(t, out).Data.Accepted != 1 {
+		t.Fatalf("pretty object: %d %s", code, out)
+	}
+	if recs := w.records(); len(recs) != 3 || recs[2].Message != "pretty" || recs[2].Level != "debug" {
+		t.Fatalf("records %s", mustJSON(t, recs))
+	}
+}
+
+func TestServeLogsBadInput(t *testing.T) {
+	small := Options{MaxBodyBytes: 4096, MaxLineBytes: 200, MaxAttrs: 5, MaxDepth: 3}
+	deep := strings.Repeat(`{"a":`, 5) + "1" + strings.Repeat("}", 5)
+	tests := []struct {
+		name     string
+		ct       string
+		body     string
+		hdr      []string
+		code     int
+		kind     string
+		accepted int
+		rejected []Rejection
+		utf8     int
+	}{
+		{name: "body too large", ct: "application/x-ndjson", body: strings.Repeat(`{"msg":"x"}`+"\n", 500), code: 413, kind: "too_large"},
+		{name: "wrong content type", ct: "application/x-protobuf", body: `{"msg":"x"}`, code: 415, kind: "unsupported_media_type"},
+		{name: "form", ct: "multipart/form-data; boundary=x", body: `{"msg":"x"}`, code: 415, kind: "unsupported_media_type"},
+		{name: "unknown encoding", ct: "application/json", hdr: []string{"Content-Encoding", "br"}, body: `{"msg":"x"}`, code: 415, kind: "unsupported_media_type"},
+		{name: "all malformed", ct: "application/x-ndjson", body: "{\"msg\":\n[1,2]\n", code: 400, kind: "bad_request",
+			rejected: []Rejection{{1, "not a JSON object: unexpected EOF"}, {2, "not a JSON object: json: cannot unmarshal array into Go value of type map[string]interface {}"}}},
+		{name: "partial", ct: "text/plain", body: "{\"msg\":\"good\"}\n{bad\n" + `{"msg":"` + strings.Repeat("y", 300) + `"}` + "\n" + `{"msg":"good too"}`, code: 200, accepted: 2,
+			rejected: []Rejection{{2, "not a JSON object: invalid character 'b' looking for beginning of object key string"}, {3, "line of 310 bytes is over the limit of 200"}}},
+		{name: "attributes", ct: "application/x-ndjson", body: `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6}` + "\n" + `{"a":[1,2,3,4,5,6]}` + "\n" + `{"a":1,"b":2,"c":3,"d":4,"e":5}`, code: 200, accepted: 1,
+			rejected: []Rejection{{1, "over 5 attributes (counting nested keys and array elements)"}, {2, "over 5 attributes (counting nested keys and array elements)"}}},
+		{name: "depth", ct: "application/x-ndjson", body: deep + "\n" + `{"a":{"b":{"c":1}}}`, code: 200, accepted: 1,
+			rejected: []Rejection{{1, "attributes nested too deep (over 3 levels)"}}},
+		{name: "bad fields", ct: "application/x-ndjson", body: `{"time":"yesterday"}` + "\n" + `{"service":7}` + "\n" + `{"kind":"tx"}` + "\n" + `{"msg":"ok"} {"msg":"two"}` + "\n" + "null", code: 400, kind: "bad_request",
+			rejected: []Rejection{{1, `time: "yesterday" is neither RFC 3339 nor a unix time`}, {2, "service must be a string"}, {3, `kind "tx" is reserved for chain records`},
+				{4, "not a JSON object: data after the object"}, {5, "not a JSON object: null"}}},
+		{name: "invalid UTF-8 replaced", ct: "application/x-ndjson", body: "{\"msg\":\"caf\xe9\"}\n{\"msg\":\"fine\"}", code: 200, accepted: 2, utf8: 1},
+		{name: "unknown level kept", ct: "application/x-ndjson", body: `{"level":"loud"}`, code: 200, accepted: 1},
+		{name: "empty", ct: "application/x-ndjson", body: "\n\n", code: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, w := newTestIngester(small)
+			code, out := post(t, in.ServeLogs, tt.ct, []byte(tt.body), tt.hdr...)
+			a := decodeAnswer(t, out)
+			if code != tt.code {
+				t.Fatalf("status %d, want %d: %s", code, tt.code, out)
+			}
+			if tt.kind != "" && (a.Status != "error" || a.ErrorKind != tt.kind || a.Error == "") {
+				t.Fatalf("answer %s, want errorKind %s", out, tt.kind)
+			}
+			if tt.rejected != nil || tt.accepted > 0 {
+				if a.Data == nil {
+					t.Fatalf("answer without a result: %s", out)
+				}
+				if a.Data.Accepted != tt.accepted || !reflect.DeepEqual(a.Data.Rejected, tt.rejected) && len(tt.rejected) > 0 || a.Data.RejectedCount != len(tt.rejected) {
+					t.Fatalf("result %s\nwant accepted %d, rejected %v", mustJSON(t, a.Data), tt.accepted, tt.rejected)
+				}
+				if a.Data.InvalidUTF8 != tt.utf8 {
+					t.Errorf("invalidUTF8 %d, want %d", a.Data.InvalidUTF8, tt.utf8)
+				}
+			}
+			if got := len(w.records()); got != tt.accepted {
+				t.Errorf("stored %d records, want %d", got, tt.accepted)
+			}
+			if tt.utf8 > 0 && w.records()[0].Message != "caf\uFFFD" {
+				t.Errorf("message %q, want the bad byte replaced", w.records()[0].Message)
+			}
+			if tt.name == "unknown level kept" && w.records()[0].Attrs["levelText"] != "loud" {
+				t.Errorf("attrs %v, want levelText", w.records()[0].Attrs)
+			}
+		})
+	}
+}
+
+func TestServeLogsGzip(t *testing.T) {
+	in, w := newTestIngester(Options{MaxBodyBytes: 1 << 20})
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write([]byte(`{"msg":"zipped"}`))
+	zw.Close()
+	code, out := post(t, in.ServeLogs, "application/x-ndjson", buf.Bytes(), "Content-Encoding", "gzip")
+	if code != 200 || len(w.records()) != 1 {
+		t.Fatalf("gzip: %d %s", code, out)
+	}
+	// A small bomb: 2 MiB of zeros compress to a few KiB.
+	buf.Reset()
+	zw = gzip.NewWriter(&buf)
+	zw.Write(make([]byte, 2<<20))
+	zw.Close()
+	code, out = post(t, in.ServeLogs, "application/x-ndjson", buf.Bytes(), "Content-Encoding", "gzip")
+	if code != 413 || decodeAnswer(t, out).ErrorKind != "too_large" {
+		t.Fatalf("bomb: %d %s", code, out)
+	}
+	code, _ = post(t, in.ServeLogs, "application/x-ndjson", []byte("not gzip"), "Content-Encoding", "gzip")
+	if code != 400 {
+		t.Fatalf("bad gzip: %d", code)
+	}
+}
+
+func TestServeLogsStoreFailure(t *testing.T) {
+	in, w := newTestIngester(Options{})
+	w.fail = errors.New("disk full")
+	code, out := post(t, in.ServeLogs, "application/x-ndjson", []byte(`{"msg":"a"}`+"\n"+`{"msg":"b"}`))
+	a := decodeAnswer(t, out)
+	if code != 503 || a.ErrorKind != "unavailable" || strings.Contains(a.Error, "disk full") {
+		t.Fatalf("got %d %s", code, out)
+	}
+	if s := in.Stats(); s.Accepted != 0 || s.WriteFailures != 1 {
+		t.Errorf("stats %+v: nothing may be counted as accepted", s)
+	}
+	w.fail = nil
+	post(t, in.ServeLogs, "application/x-ndjson", []byte(`{"msg":"a"}`+"\n"+`{"msg":"b"}`+"\n"+`x`))
+	if s := in.Stats(); s.Accepted != 2 || s.Rejected != 1 {
+		t.Errorf("stats %+v, want 2 accepted, 1 rejected", s)
+	}
+}
+
+func TestServeLogsKeyAndCORS(t *testing.T) {
+	in, w := newTestIngester(Options{IngestKeys: []string{"pk_one", "pk_two"}, AllowOrigins: []string{"https://dapp.example"}})
+	do := func(method string, hdr map[string]string, url string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, url, strings.NewReader(`{"msg":"hi"}`))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rw := httptest.NewRecorder()
+		in.ServeLogs(rw, req)
+		return rw
+	}
+	rw := do("OPTIONS", map[string]string{"Origin": "https://dapp.example", "Access-Control-Request-Method": "POST"}, "/api/v1/logs")
+	if rw.Code != 204 || rw.Header().Get("Access-Control-Allow-Origin") != "https://dapp.example" ||
+		!strings.Contains(rw.Header().Get("Access-Control-Allow-Headers"), "X-Blocktorch-Key") {
+		t.Fatalf("preflight: %d %v", rw.Code, rw.Header())
+	}
+	rw = do("OPTIONS", map[string]string{"Origin": "https://evil.example"}, "/api/v1/logs")
+	if rw.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from another origin allowed: %v", rw.Header())
+	}
+	if rw = do("POST", nil, "/api/v1/logs"); rw.Code != 401 || decodeAnswer(t, rw.Body.Bytes()).ErrorKind != "unauthorized" {
+		t.Fatalf("no key: %d %s", rw.Code, rw.Body)
+	}
+	if rw = do("POST", map[string]string{"X-Blocktorch-Key": "pk_three"}, "/api/v1/logs"); rw.Code != 401 {
+		t.Fatalf("wrong key: %d", rw.Code)
+	}
+	if rw = do("POST", map[string]string{"X-Blocktorch-Key": "pk_two", "Origin": "https://dapp.example"}, "/api/v1/logs"); rw.Code != 200 ||
+		rw.Header().Get("Access-Control-Allow-Origin") != "https://dapp.example" {
+		t.Fatalf("right key: %d %v", rw.Code, rw.Header())
+	}
+	if rw = do("POST", nil, "/api/v1/logs?key=pk_one"); rw.Code != 200 {
+		t.Fatalf("key in the query (sendBeacon): %d", rw.Code)
+	}
+	if rw = do("GET", nil, "/api/v1/logs"); rw.Code != 405 {
+		t.Fatalf("GET: %d", rw.Code)
+	}
+	if n := len(w.records()); n != 2 {
+		t.Fatalf("stored %d, want 2", n)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   any
+		want time.Time
+	}{
+		{"2026-01-02T03:04:05Z", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{"2026-01-02T03:04:05.123456789+02:00", time.Date(2026, 1, 2, 1, 4, 5, 123456789, time.UTC)},
+		{"2026-01-02 03:04:05", time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{"1767225600", time.Unix(1767225600, 0)},
+		{float64(1767225600), time.Unix(1767225600, 0)},
+		{"1767225600123456", time.UnixMicro(1767225600123456)},
+	}
+	for _, tt := range tests {
+		got, err := parseTime(tt.in)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("parseTime(%v) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []any{"soon", "-5", true, "1e300", nil} {
+		if _, err := parseTime(bad); err == nil {
+			t.Errorf("parseTime(%v) accepted", bad)
+		}
+	}
+}
