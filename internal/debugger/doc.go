@@ -1,0 +1,19 @@
+// Package debugger replays a transaction and explains it: the call tree with
+// decoded calls and reverts, the events in order, the state it changed or
+// read, every EVM step with its source line, a gas profile, and where a
+// failure came from.
+//
+// Two replay paths produce the same Result. With a node that has the debug
+// API, Node asks it for debug_traceTransaction three times (the struct
+// logger for steps, callTracer for the call tree and logs, prestateTracer in
+// diff mode for state changes). Without one, Local re-executes the block up
+// to the transaction with go-ethereum's core/vm on state fetched lazily from
+// the node at the parent block (eth_getCode, eth_getBalance,
+// eth_getStorageAt, eth_getTransactionCount), as `cast run` does. Simulate
+// runs a call or a transaction on the local engine against any block with
+// state overrides.
+//
+// Steps never sit in memory as a whole: both paths stream them into a trace
+// file (fixed-size step records indexing a blob of stack and memory deltas)
+// that Trace pages from on demand.
+package debugger

@@ -1,0 +1,33 @@
+package debugger
+
+import "github.com/ethereum/go-ethereum/common"
+
+// Location is a place in a source file.
+type Location struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+	// Approximate is set when the mapping cannot be trusted to the line:
+	// code compiled with the optimizer or via IR, or an instruction the
+	// compiler generated.
+	Approximate bool `json:"approximate,omitempty"`
+	// Generated is set for compiler-generated code (no user source).
+	Generated bool `json:"generated,omitempty"`
+}
+
+// Sources maps code to its verified sources. Implementations must be safe
+// for concurrent use; a nil Sources knows nothing.
+type Sources interface {
+	// Locate returns where the instruction at pc of code came from. code is
+	// the code that ran: runtime code, or init code for a CREATE frame.
+	Locate(code []byte, pc uint64) (Location, bool)
+	// Content returns a source file's text by the name Locate gives it.
+	Content(file string) (string, bool)
+}
+
+// Names maps code to the contract it was compiled from, and storage slots
+// to variable names by the contract's storage layout. It is optional.
+type Names interface {
+	ContractName(code []byte) (string, bool)
+	SlotLabel(code []byte, slot common.Hash) (label, typ string, ok bool)
+}
