@@ -1,0 +1,19 @@
+// Package contracts verifies that compiler artifacts are the source of the
+// code deployed at an address, and detects what a deployed contract is (a
+// proxy, Ownable, Pausable, AccessControl).
+//
+// Artifacts are read from what build tools leave on disk: Hardhat build-info
+// files, Foundry out/ directories, or a solc standard-JSON input/output pair
+// (Load* functions; LoadDir tells them apart). Verify compares an artifact's
+// runtime code with the code on chain after filling in what the compiler
+// could not know: immutable values (the immutableReferences ranges are
+// zeroed on both sides) and library addresses (given, or read from the chain
+// code at the linkReferences offsets). Identical code is a full match; code
+// identical except for the CBOR metadata section solc appends (which hashes
+// the metadata, so any change of comments, paths or settings changes it) is a
+// partial match; anything else is no match, and the Mismatch says where the
+// code first differs and which compiler setting most likely explains it.
+//
+// Everything read from chain is attacker-controlled: parsing never panics,
+// and detection only reports what a successful call or a storage slot shows.
+package contracts
