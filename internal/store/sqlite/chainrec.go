@@ -46,7 +46,7 @@ func txRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 		"hash":    tx.Hash.Hex(),
 		"from":    tx.From.Hex(),
 		"gasUsed": json.Number(strconv.FormatUint(tx.GasUsed, 10)),
-		"status":  json.Number(strconv.FormatUint(tx.Status, 10)),
+		"status":  status(tx),
 		"block":   json.Number(strconv.FormatUint(*block, 10)),
 		"txIndex": json.Number(strconv.FormatUint(uint64(tx.Index), 10)),
 	}
@@ -58,9 +58,13 @@ func txRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 		attrs["to"] = tx.To.Hex()
 		addrs = append(addrs, *tx.To)
 	}
-	if tx.ContractAddress != nil {
-		attrs["contractAddress"] = tx.ContractAddress.Hex()
+	// contract is the contract the transaction called or created.
+	switch {
+	case tx.ContractAddress != nil:
+		attrs["contract"] = tx.ContractAddress.Hex()
 		addrs = append(addrs, *tx.ContractAddress)
+	case tx.To != nil && len(tx.Input) > 0:
+		attrs["contract"] = tx.To.Hex()
 	}
 
 	var msg strings.Builder
@@ -68,7 +72,7 @@ func txRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 	case tx.Call != nil:
 		attrs["method"] = tx.Call.Method
 		if tx.Call.Contract != "" {
-			attrs["contract"] = tx.Call.Contract
+			attrs["contractName"] = tx.Call.Contract
 		}
 		if len(tx.Call.Args) > 0 {
 			attrs["args"] = argAttrs(tx.Call.Args)
@@ -116,7 +120,7 @@ func txRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 
 func logRecord(t time.Time, block *uint64, tx *chain.Tx, l *chain.Log) record.Record {
 	attrs := map[string]any{
-		"address":  l.Address.Hex(),
+		"contract": l.Address.Hex(),
 		"tx":       tx.Hash.Hex(),
 		"block":    json.Number(strconv.FormatUint(*block, 10)),
 		"logIndex": json.Number(strconv.FormatUint(uint64(l.Index), 10)),
@@ -126,7 +130,7 @@ func logRecord(t time.Time, block *uint64, tx *chain.Tx, l *chain.Log) record.Re
 	if e := l.Event; e != nil {
 		attrs["event"] = e.Name
 		if e.Contract != "" {
-			attrs["contract"] = e.Contract
+			attrs["contractName"] = e.Contract
 		}
 		if len(e.Args) > 0 {
 			attrs["args"] = argAttrs(e.Args)
@@ -163,12 +167,13 @@ func revertRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 	addrs := []common.Address{tx.From}
 	if tx.To != nil {
 		attrs["to"] = tx.To.Hex()
+		attrs["contract"] = tx.To.Hex()
 		addrs = append(addrs, *tx.To)
 	}
 	if r.Contract != "" {
-		attrs["contract"] = r.Contract
+		attrs["contractName"] = r.Contract
 	} else if tx.Call != nil && tx.Call.Contract != "" {
-		attrs["contract"] = tx.Call.Contract
+		attrs["contractName"] = tx.Call.Contract
 	}
 	if tx.Call != nil {
 		attrs["method"] = tx.Call.Method
@@ -326,4 +331,11 @@ func writeChainRecords(ctx context.Context, tx *sql.Tx, blocks []chain.Block) er
 		return fmt.Errorf("cannot store chain records: %w", err)
 	}
 	return nil
+}
+
+func status(tx *chain.Tx) string {
+	if tx.Failed() {
+		return "failed"
+	}
+	return "success"
 }

@@ -24,7 +24,7 @@ var _ store.RecordWriter = (*DB)(nil)
 var (
 	recordTable = table{name: "records", rowsPerInsert: 64, cols: []string{
 		"id", "time", "source", "kind", "level", "service", "message", "attrs", "tx_hashes", "addresses", "block"}}
-	ftsTable = table{name: "records_fts", rowsPerInsert: 128, cols: []string{"rowid", "message", "attrs", "links"}}
+	ftsTable = table{name: "records_fts", rowsPerInsert: 128, cols: []string{"rowid", "message", "attrs", "txs", "addrs"}}
 )
 
 // maxBump bounds id - time (see migrations/0002_records.sql): a search for
@@ -86,7 +86,7 @@ type recordRow struct {
 	source, kind, level, service string
 	message                      string
 	attrs                        any // JSON text or nil
-	attrText, links              string
+	attrText, txs, addrs         string
 	txHashes, addresses          any // concatenated bytes or nil
 	block                        any // int64 or nil
 }
@@ -95,12 +95,12 @@ type recordRow struct {
 func (row *recordRow) set(r *record.Record) error {
 	row.time = r.Time.UnixNano()
 	row.source, row.kind, row.level, row.service, row.message = r.Source, r.Kind, r.Level, r.Service, r.Message
-	var links linkSet
+	var txs, addrs linkSet
 	if len(r.TxHashes) > 0 {
 		buf := make([]byte, 0, len(r.TxHashes)*common.HashLength)
 		for _, h := range r.TxHashes {
 			buf = append(buf, h[:]...)
-			links.addBytes(h[:])
+			txs.addBytes(h[:])
 		}
 		row.txHashes = buf
 	}
@@ -108,7 +108,7 @@ func (row *recordRow) set(r *record.Record) error {
 		buf := make([]byte, 0, len(r.Addresses)*common.AddressLength)
 		for _, a := range r.Addresses {
 			buf = append(buf, a[:]...)
-			links.addBytes(a[:])
+			addrs.addBytes(a[:])
 		}
 		row.addresses = buf
 	}
@@ -119,10 +119,10 @@ func (row *recordRow) set(r *record.Record) error {
 		}
 		row.attrs = string(j)
 		var b strings.Builder
-		attrText(&b, &links, r.Attrs)
+		attrText(&b, &txs, &addrs, r.Attrs)
 		row.attrText = b.String()
 	}
-	row.links = links.b.String()
+	row.txs, row.addrs = txs.b.String(), addrs.b.String()
 	if r.Block != nil {
 		if *r.Block > maxBlock {
 			return fmt.Errorf("%w: block %d is above the largest storable, %d", store.ErrInvalid, *r.Block, uint64(maxBlock))
@@ -146,6 +146,8 @@ func (l *linkSet) addBytes(b []byte) {
 	n := hex.Encode(buf[2:], b)
 	l.add(string(buf[:2+n]))
 }
+
+func (l *linkSet) has(w string) bool { return slices.Contains(l.words, w) }
 
 // add adds a lower-case word.
 func (l *linkSet) add(w string) {
@@ -175,11 +177,11 @@ func isHexLink(s string) bool {
 
 // attrText appends the string attribute values to w, depth first in key
 // order, separated by spaces: the attribute text that free text matches.
-// Hex hashes and addresses go to links instead, where free text finds them
-// too. Numbers and bools are left out: they are searched by field
+// Hex hashes and addresses already among the links are left out (free
+// text searches the links too). Numbers and bools are left out: they are searched by field
 // (attr.gasUsed:>100000), and indexing every number as a word made chain
 // records a third more expensive to write.
-func attrText(w *strings.Builder, links *linkSet, v any) {
+func attrText(w *strings.Builder, txs, addrs *linkSet, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(v))
@@ -188,17 +190,16 @@ func attrText(w *strings.Builder, links *linkSet, v any) {
 		}
 		slices.Sort(keys)
 		for _, k := range keys {
-			attrText(w, links, v[k])
+			attrText(w, txs, addrs, v[k])
 		}
 	case []any:
 		for _, e := range v {
-			attrText(w, links, e)
+			attrText(w, txs, addrs, e)
 		}
 	case string:
 		switch {
 		case v == "":
-		case isHexLink(v):
-			links.add(strings.ToLower(v))
+		case isHexLink(v) && (txs.has(strings.ToLower(v)) || addrs.has(strings.ToLower(v))):
 		default:
 			if w.Len() > 0 {
 				w.WriteByte(' ')
@@ -248,7 +249,7 @@ func (w *recordWriter) write(ctx context.Context, rows []recordRow) error {
 			r.txHashes, r.addresses, r.block); err != nil {
 			return err
 		}
-		if err := w.fts.add(ctx, r.id, r.message, r.attrText, r.links); err != nil {
+		if err := w.fts.add(ctx, r.id, r.message, r.attrText, r.txs, r.addrs); err != nil {
 			return err
 		}
 	}

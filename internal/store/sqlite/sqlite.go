@@ -42,6 +42,8 @@ type DB struct {
 	// read is a pool of query-only connections. In WAL mode they read a
 	// snapshot and never wait for the writer.
 	read *sql.DB
+	// cursorKey signs search cursors (settings.cursor_key).
+	cursorKey []byte
 }
 
 // Open opens the SQLite database at path, creating the file and its parent
@@ -95,6 +97,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := db.read.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("cannot open sqlite store %s: %w", abs, err)
+	}
+	if err := db.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = 'cursor_key'`).Scan(&db.cursorKey); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot open sqlite store %s: cannot read the cursor key: %w", abs, translate(err))
 	}
 	return db, nil
 }

@@ -11,8 +11,8 @@
 --
 -- Links (transaction hashes, addresses) are kept twice: as concatenated
 -- 32- and 20-byte BLOBs to return them, and as lower-case 0x-hex words in
--- the links column of the full-text index, where tx:0x… and address:0x… are
--- one index lookup.
+-- the txs and addrs columns of the full-text index, where tx:0x… and
+-- address:0x… are one index lookup.
 --
 -- Chain records carry their block number, so that a rollback deletes them
 -- with their blocks.
@@ -40,9 +40,9 @@ CREATE INDEX records_block ON records (block) WHERE block IS NOT NULL;
 -- The full-text index keeps no copy of the text (content=''); rows are
 -- deleted by rowid (contentless_delete), which the trigger does for every
 -- deleted record. message is the record's message, attrs the text of its
--- attribute values, links its hashes and addresses.
+-- string attribute values, txs and addrs its links.
 CREATE VIRTUAL TABLE records_fts USING fts5(
-	message, attrs, links,
+	message, attrs, txs, addrs,
 	content = '', contentless_delete = 1
 );
 

@@ -1,0 +1,41 @@
+package sqlbuild
+
+import "github.com/blocktorch/blocktorch/internal/query"
+
+// Value returns an expression of the field's value over records aliased r,
+// for grouping and for the columns of a table: a column, or the attribute
+// as an SQL value. isTime says the value is unix nanoseconds, to be shown
+// as a time. A record's address links are several values and cannot be
+// one column: ask for from, to or contract instead.
+func (b *Builder) Value(name string) (expr string, isTime bool, err error) {
+	f, err := field(name)
+	if err != nil {
+		return "", false, err
+	}
+	switch name {
+	case "tx":
+		return b.d.TxHex(f.col), false, nil
+	case "address":
+		return "", false, invalid("address stands for several addresses of a record; use from, to or contract")
+	}
+	if f.col != "" {
+		return f.col, f.typ == query.TypeTime, nil
+	}
+	return b.d.JSONValue("r.attrs", f.path, b.Arg), false, nil
+}
+
+// Number returns a numeric expression of the field for sum, avg, min,
+// max and percentiles: NULL where the record's value is not a number.
+func (b *Builder) Number(name string) (expr string, isTime bool, err error) {
+	f, err := field(name)
+	if err != nil {
+		return "", false, err
+	}
+	switch {
+	case f.typ == query.TypeTime || f.typ == query.TypeNumber && f.col != "":
+		return f.col, f.typ == query.TypeTime, nil
+	case f.typ == query.TypeNumber || f.typ == query.TypeAttr:
+		return b.d.JSONNumber("r.attrs", f.path, b.Arg), false, nil
+	}
+	return "", false, invalid("%s is not a number field", name)
+}
