@@ -39,8 +39,8 @@ func TestServeLogsRecords(t *testing.T) {
 	}
 	want := []record.Record{
 		{Time: time.Date(2026, 2, 1, 10, 0, 0, 5e8, time.UTC), Source: "app", Kind: "log", Level: "warn", Service: "api",
-			Message: "slow tx " + txA,
-			Attrs:   map[string]any{"latencyMs": int64(830), "user": map[string]any{"id": int64(42), "wallet": addrA}},
+			Message:  "slow tx " + txA,
+			Attrs:    map[string]any{"latencyMs": int64(830), "user": map[string]any{"id": int64(42), "wallet": addrA}},
 			TxHashes: []common.Hash{common.HexToHash(txA)}, Addresses: []common.Address{common.HexToAddress(addrA)}},
 		{Time: time.UnixMilli(1767225600123).UTC(), Source: "security", Kind: "login", Level: "error", Message: "failed login",
 			Attrs: map[string]any{"ip": "203.0.113.7", "ok": false, "ratio": 0.25}},
