@@ -85,7 +85,7 @@ func newDemoChain(t *testing.T) *demoChain {
 // grow adds n blocks of demo traffic.
 func (d *demoChain) grow(t *testing.T, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for range n {
 		if err := d.traffic.Step(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -83,6 +84,9 @@ type Config struct {
 	// BatchSize is the number of blocks fetched and stored at once while
 	// backfilling (default 100).
 	BatchSize uint64
+	// FetchConcurrency splits a batch into that many requests sent at once
+	// (default 4).
+	FetchConcurrency int
 	// PollInterval is how often the head is polled when no head
 	// notifications arrive (default 1s).
 	PollInterval time.Duration
@@ -106,12 +110,16 @@ type Indexer struct {
 	st  Store
 	cfg Config
 	log *slog.Logger
+	pre *prefetch // the next batch, being fetched
 }
 
 // New returns an indexer; call Run to start it.
 func New(src Source, st Store, cfg Config) *Indexer {
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 100
+	}
+	if cfg.FetchConcurrency == 0 {
+		cfg.FetchConcurrency = 4
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = time.Second
@@ -301,35 +309,68 @@ func (ix *Indexer) rollbackTo(ctx context.Context, oldHead chain.BlockRef, ances
 	return nil
 }
 
-// index fetches, decodes and stores blocks from..to.
-func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
+// fetched is a batch read from the node: blocks with their revert data.
+type fetched struct {
+	from, to uint64
+	blocks   []chain.Block
+	reverts  map[common.Hash][]byte
+	err      error
+	elapsed  time.Duration
+}
+
+// prefetch is a fetch running ahead while the previous batch is stored.
+type prefetch struct {
+	from, to uint64
+	done     chan fetched
+}
+
+// fetch reads blocks from..to and the revert data of their failed
+// transactions; large ranges are split into FetchConcurrency parts fetched
+// at once, since a node answers separate requests in parallel.
+func (ix *Indexer) fetch(ctx context.Context, from, to uint64) fetched {
 	start := time.Now()
-	blocks, err := ix.src.Blocks(ctx, from, to)
-	if err != nil {
-		return fmt.Errorf("cannot fetch blocks %d-%d: %w", from, to, err)
+	f := fetched{from: from, to: to}
+	parts := uint64(max(ix.cfg.FetchConcurrency, 1))
+	n := to - from + 1
+	size := max((n+parts-1)/parts, 10)
+	var ranges [][2]uint64
+	for lo := from; lo <= to; lo += size {
+		ranges = append(ranges, [2]uint64{lo, min(lo+size-1, to)})
+	}
+	results := make([][]chain.Block, len(ranges))
+	errs := make([]error, len(ranges))
+	var wg sync.WaitGroup
+	for i, r := range ranges {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = ix.src.Blocks(ctx, r[0], r[1])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		f.err = fmt.Errorf("cannot fetch blocks %d-%d: %w", from, to, err)
+		return f
+	}
+	for _, r := range results {
+		f.blocks = append(f.blocks, r...)
 	}
 	// The node may have reorged while we fetched: a batch whose blocks do
 	// not chain is refetched in the next round.
-	for i := 1; i < len(blocks); i++ {
-		if blocks[i].ParentHash != blocks[i-1].Hash {
-			return fmt.Errorf("blocks %d-%d changed while fetched (reorg in progress)", from, to)
+	for i := 1; i < len(f.blocks); i++ {
+		if f.blocks[i].ParentHash != f.blocks[i-1].Hash {
+			f.err = fmt.Errorf("blocks %d-%d changed while fetched (reorg in progress)", from, to)
+			return f
 		}
 	}
-	var failed []chain.Tx
-	missing := map[common.Hash]struct{}{}
-	info := BatchInfo{From: from, To: to, Target: target}
-	for _, b := range blocks {
-		info.Txs += len(b.Txs)
+	hasFailed := false
+	for _, b := range f.blocks {
 		for _, tx := range b.Txs {
-			info.Logs += len(tx.Logs)
-			if tx.Failed() {
-				failed = append(failed, tx)
-			}
+			hasFailed = hasFailed || tx.Failed()
 		}
 	}
-	info.Failed = len(failed)
-	if len(failed) > 0 {
-		data, err := ix.src.RevertDataBlocks(ctx, blocks)
+	if hasFailed {
+		data, err := ix.src.RevertDataBlocks(ctx, f.blocks)
 		if err != nil {
 			// Revert data is an enrichment: the blocks are stored without it
 			// rather than not at all.
@@ -338,18 +379,72 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 				ix.cfg.Hooks.OnError(err)
 			}
 		}
-		for bi := range blocks {
-			for ti := range blocks[bi].Txs {
-				tx := &blocks[bi].Txs[ti]
-				if !tx.Failed() {
-					continue
-				}
-				if d, ok := data[tx.Hash]; ok {
-					tx.RevertData = d
-				} else {
-					info.RevertMissed++
-					missing[tx.Hash] = struct{}{}
-				}
+		f.reverts = data
+	}
+	f.elapsed = time.Since(start)
+	return f
+}
+
+// startPrefetch fetches from..to in the background.
+func (ix *Indexer) startPrefetch(ctx context.Context, from, to uint64) {
+	p := &prefetch{from: from, to: to, done: make(chan fetched, 1)}
+	go func() { p.done <- ix.fetch(ctx, from, to) }()
+	ix.pre = p
+}
+
+// takePrefetch returns the prefetched batch if it is the one wanted; a
+// stale one (after a reorg, or another range) is dropped.
+func (ix *Indexer) takePrefetch(ctx context.Context, from, to uint64) (fetched, bool) {
+	p := ix.pre
+	if p == nil {
+		return fetched{}, false
+	}
+	ix.pre = nil
+	var f fetched
+	select {
+	case f = <-p.done:
+	case <-ctx.Done():
+		return fetched{}, false
+	}
+	if p.from != from || f.err != nil || p.to > to {
+		return fetched{}, false
+	}
+	return f, true
+}
+
+// index fetches (or takes the prefetched), decodes and stores blocks
+// from..to, starting the fetch of the next batch first when the target is
+// further away, so that the node's work overlaps with ours.
+func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
+	f, ok := ix.takePrefetch(ctx, from, to)
+	if !ok {
+		f = ix.fetch(ctx, from, to)
+		if f.err != nil {
+			return f.err
+		}
+	}
+	to = f.to
+	if to < target {
+		ix.startPrefetch(ctx, to+1, min(to+ix.cfg.BatchSize, target))
+	}
+	start := time.Now()
+	blocks := f.blocks
+	missing := map[common.Hash]struct{}{}
+	info := BatchInfo{From: from, To: to, Target: target}
+	for bi := range blocks {
+		info.Txs += len(blocks[bi].Txs)
+		for ti := range blocks[bi].Txs {
+			tx := &blocks[bi].Txs[ti]
+			info.Logs += len(tx.Logs)
+			if !tx.Failed() {
+				continue
+			}
+			info.Failed++
+			if d, ok := f.reverts[tx.Hash]; ok {
+				tx.RevertData = d
+			} else {
+				info.RevertMissed++
+				missing[tx.Hash] = struct{}{}
 			}
 		}
 	}
@@ -365,10 +460,8 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 	for bi := range blocks {
 		for ti := range blocks[bi].Txs {
 			tx := &blocks[bi].Txs[ti]
-			if tx.Failed() && tx.RevertData == nil {
-				if _, ok := missing[tx.Hash]; ok {
-					tx.Revert = &chain.Revert{Kind: chain.RevertUnknown, Message: "revert data unavailable: the node could not replay the transaction"}
-				}
+			if _, ok := missing[tx.Hash]; ok {
+				tx.Revert = &chain.Revert{Kind: chain.RevertUnknown, Message: "revert data unavailable: the node could not replay the transaction"}
 			}
 		}
 	}
@@ -377,7 +470,7 @@ func (ix *Indexer) index(ctx context.Context, from, to, target uint64) error {
 		// that the next round's check handles.
 		return fmt.Errorf("cannot store blocks %d-%d: %w", from, to, err)
 	}
-	info.Elapsed = time.Since(start)
+	info.Elapsed = f.elapsed + time.Since(start)
 	if ix.cfg.Hooks.OnBatch != nil {
 		ix.cfg.Hooks.OnBatch(info)
 	}
