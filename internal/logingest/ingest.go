@@ -107,9 +107,11 @@ func New(w store.RecordWriter, opts Options) *Ingester {
 }
 
 // Register mounts the HTTP endpoints on mux: /api/v1/logs (POST and the
-// CORS preflight), POST /v1/logs and POST /loki/api/v1/push.
+// CORS preflight), POST /v1/logs, POST /loki/api/v1/push and
+// GET /sdk/blocktorch.js.
 func (in *Ingester) Register(mux *http.ServeMux) {
 	mux.HandleFunc("/api/v1/logs", in.ServeLogs)
+	mux.HandleFunc("GET /sdk/blocktorch.js", in.ServeSDK)
 	mux.HandleFunc("POST /v1/logs", in.ServeOTLP)
 	mux.HandleFunc("POST /loki/api/v1/push", in.ServeLoki)
 }

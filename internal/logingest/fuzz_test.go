@@ -1,0 +1,185 @@
+package logingest
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/golang/snappy"
+	"github.com/grafana/loki/pkg/push"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blocktorch/blocktorch/internal/record"
+)
+
+// checkFuzzRecords holds every record to what ingest promises: valid UTF-8,
+// an off-chain source, a known level, a time, capped links, bounded
+// attributes, and JSON-encodable.
+func checkFuzzRecords(t *testing.T, opts Options, recs []record.Record) {
+	t.Helper()
+	for _, r := range recs {
+		if !offChainSources[r.Source] || chainKinds[r.Kind] || r.Kind == "" {
+			t.Fatalf("record with source %q kind %q", r.Source, r.Kind)
+		}
+		if _, ok := levelWords[r.Level]; !ok || r.Level != levelWords[r.Level] {
+			t.Fatalf("record with level %q", r.Level)
+		}
+		if r.Time.IsZero() {
+			t.Fatal("record without a time")
+		}
+		if !utf8.ValidString(r.Message) || !utf8.ValidString(r.Service) || !utf8.ValidString(r.Kind) {
+			t.Fatalf("invalid UTF-8 in %q %q %q", r.Message, r.Service, r.Kind)
+		}
+		if len(r.TxHashes) > opts.MaxLinks || len(r.Addresses) > opts.MaxLinks {
+			t.Fatalf("%d hashes, %d addresses", len(r.TxHashes), len(r.Addresses))
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatalf("record does not encode as JSON: %v", err)
+		}
+		if !utf8.Valid(b) {
+			t.Fatal("record JSON is not UTF-8")
+		}
+		if n := countAttrs(r.Attrs, 1, opts.MaxDepth); n > opts.MaxAttrs {
+			t.Fatalf("%d attributes", n)
+		}
+	}
+}
+
+func countAttrs(v any, depth, max int) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		if depth > max+1 {
+			panic("too deep")
+		}
+		for k, x := range v {
+			if !utf8.ValidString(k) {
+				panic("invalid UTF-8 key")
+			}
+			n += 1 + countAttrs(x, depth+1, max)
+		}
+	case []any:
+		for _, x := range v {
+			n += 1 + countAttrs(x, depth+1, max)
+		}
+	case string:
+		if !utf8.ValidString(v) {
+			panic("invalid UTF-8 value")
+		}
+	}
+	return n
+}
+
+var fuzzOpts = Options{MaxAttrs: 32, MaxDepth: 4, MaxLinks: 4, MaxLineBytes: 4096, MaxBodyBytes: 1 << 20}
+
+func FuzzNDJSON(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-02-01T10:00:00Z","level":"warn","service":"api","msg":"tx ` + txA + `","a":{"b":[1,2.5,true,null]}}`))
+	f.Add([]byte(`[{"ts":1767225600123,"msg":"x"},{"source":"security"}]`))
+	f.Add([]byte("{\"msg\":\"caf\xe9\"}\n\n{bad\n{\"level\":60}"))
+	f.Add([]byte(`{"timestamp":"1767225600.5","kind":"tx"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, w := newTestIngester(fuzzOpts)
+		b := in.parseLogs(body)
+		if err := in.commit(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		checkFuzzRecords(t, in.opts, w.records())
+	})
+}
+
+func FuzzOTLPProto(f *testing.F) {
+	raw, _ := proto.Marshal(collectorRequest())
+	f.Add(raw)
+	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, w := newTestIngester(fuzzOpts)
+		req, repaired, err := decodeOTLPProto(body)
+		if err != nil {
+			return
+		}
+		b := in.otlpBatch(req, repaired)
+		if err := in.commit(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		checkFuzzRecords(t, in.opts, w.records())
+	})
+}
+
+func FuzzOTLPJSON(f *testing.F) {
+	f.Add([]byte(otlpJSON))
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz","body":{"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{"values":[{"doubleValue":"NaN"}]}}}]}}}]}]}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, w := newTestIngester(fuzzOpts)
+		req, err := decodeOTLPJSON(body)
+		if err != nil {
+			return
+		}
+		b := in.otlpBatch(req, !utf8.Valid(body))
+		if err := in.commit(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		checkFuzzRecords(t, in.opts, w.records())
+	})
+}
+
+func FuzzLokiProto(f *testing.F) {
+	req := &push.PushRequest{Streams: []push.Stream{{Labels: `{job="x", level="warn"}`, Entries: []push.Entry{
+		{Timestamp: time.Unix(1769940000, 5), Line: `{"msg":"m","from":"` + addrA + `"}`, StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: "v"}}},
+		{Timestamp: time.Unix(0, 0), Line: "plain " + txA},
+	}}}}
+	raw, _ := req.Marshal()
+	f.Add(snappy.Encode(nil, raw))
+	f.Add(snappy.Encode(nil, []byte{0x0a, 0x00}))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in, w := newTestIngester(fuzzOpts)
+		req, err := in.decodeLokiProto(body)
+		if err != nil {
+			return
+		}
+		bld := in.newBuilder()
+		b := &batch{}
+		for _, s := range req.Streams {
+			labels, err := parseLabels(s.Labels)
+			if err != nil {
+				continue
+			}
+			for _, e := range s.Entries {
+				bld.reset()
+				rec, err := bld.lokiRecord(labels, e.Timestamp, e.Line, nil)
+				if err == nil {
+					b.add(rec, bld.invalidUTF8)
+				}
+			}
+		}
+		if err := in.commit(t.Context(), b); err != nil {
+			t.Fatal(err)
+		}
+		checkFuzzRecords(t, in.opts, w.records())
+	})
+}
+
+func FuzzSyslog(f *testing.F) {
+	f.Add([]byte(`<165>1 2026-02-01T10:00:00.000003-07:00 host app 12 ID47 [ex@1 a="1" b="\"\]"][p@2 c="d"] msg ` + txA))
+	f.Add([]byte(`<34>1 - - - - - - ` + "\xef\xbb\xbfBOM \xff"))
+	f.Add([]byte(`<0>1 - - - - - [x]`))
+	f.Add([]byte(`<13>Feb  1 10:00:00 host tag: old`))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		in, _ := newTestIngester(fuzzOpts)
+		bld := in.newBuilder()
+		rec, err := bld.syslogRecord(frame)
+		if err != nil {
+			return
+		}
+		if rec.Source != "system" && rec.Source != "security" {
+			t.Fatalf("source %q", rec.Source)
+		}
+		checkFuzzRecords(t, in.opts, []record.Record{rec})
+		if !strings.HasPrefix(string(frame), "<") {
+			t.Fatal("accepted a frame without <PRI>")
+		}
+	})
+}
