@@ -128,7 +128,7 @@ func TestSyslogTCPAndUDP(t *testing.T) {
 		"geth": {Time: t0, Source: "system", Kind: "log", Level: "warn", Service: "geth", Message: "disk 91% full on /data",
 			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "daemon", "meta@32473": meta}, TxHashes: []common.Hash{common.HexToHash(txA)}},
 		"sshd": {Time: t0, Source: "security", Kind: "log", Level: "error", Service: "sshd", Message: "failed password for admin from " + addrA,
-			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "auth", "meta@32473": meta},
+			Attrs:    map[string]any{"host": "node-1", "procid": "4242", "facility": "auth", "meta@32473": meta},
 			TxHashes: []common.Hash{common.HexToHash(txA)}, Addresses: []common.Address{common.HexToAddress(addrA)}},
 		"": {Time: testNow, Source: "system", Kind: "log", Level: "info", Message: "after the long line", Attrs: map[string]any{"facility": "user"}},
 		"blocktorch": {Time: t0, Source: "system", Kind: "log", Level: "fatal", Service: "blocktorch", Message: "node restarted",
