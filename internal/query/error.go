@@ -38,11 +38,11 @@ func (e *Error) Caret(query string) string {
 	}
 	prefix, suffix := "", ""
 	if pos-start > caretWindow {
-		start = runeStart(query, pos-caretWindow)
+		start = runeStart(query, pos-caretWindow, start)
 		prefix = "…"
 	}
 	if end-pos > caretWindow {
-		end = runeStart(query, pos+caretWindow)
+		end = runeStart(query, pos+caretWindow, pos)
 		suffix = "…"
 	}
 	line := strings.TrimSuffix(query[start:end], "\r")
@@ -60,9 +60,10 @@ func (e *Error) Caret(query string) string {
 	return prefix + line + suffix + "\n" + pad.String() + "^"
 }
 
-// runeStart moves i back to the start of the UTF-8 sequence it is in.
-func runeStart(s string, i int) int {
-	for i > 0 && i < len(s) && !utf8.RuneStart(s[i]) {
+// runeStart moves i back to the start of the UTF-8 sequence it is in, but
+// not below lo (the query may be any bytes when Caret is called).
+func runeStart(s string, i, lo int) int {
+	for i > lo && i < len(s) && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return i

@@ -284,7 +284,7 @@ func (p *parser) parseRange(f Field, start int) (Expr, error) {
 	p.pos++
 	if !r.LoUnbound && !r.HiUnbound {
 		if c, ok := compareValues(r.Lo, r.Hi); ok && c > 0 {
-			return nil, p.errf(open, "empty range: %s is after %s", r.Lo.Raw, r.Hi.Raw)
+			return nil, p.errf(open, "empty range: %q is after %q", r.Lo.Raw, r.Hi.Raw)
 		}
 	}
 	return r, nil

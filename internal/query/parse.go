@@ -100,13 +100,12 @@ func (p *parser) parseOr() (Expr, error) {
 		if p.keywordAt() != "OR" {
 			break
 		}
-		kwPos := p.pos
 		p.pos += 2
 		if p.atTermEnd() {
 			return nil, p.errf(p.pos, "expected a term after OR, found %s", p.found(p.pos))
 		}
 		if kw := p.keywordAt(); kw == "AND" || kw == "OR" {
-			return nil, p.errf(p.pos, "expected a term after OR at %d, found %s", kwPos, kw)
+			return nil, p.errf(p.pos, "expected a term after OR, found %s", kw)
 		}
 		t, err := p.parseAnd()
 		if err != nil {
@@ -281,5 +280,5 @@ func (p *parser) parsePrimary() (Expr, error) {
 	if w.text() == "" {
 		return nil, p.errf(start, "\"*\" alone matches everything: use it as the whole query, or field:* for \"has field\"")
 	}
-	return nil, p.errf(start, "free-text wildcards go only at the end of a word (liquid*); for other patterns use a field, e.g. message:*%s*", escapeValue(w.text()))
+	return nil, p.errf(start, "free-text wildcards go only at the end of a word (liquid*); for other patterns use a field, e.g. %q", "message:*"+escapeValue(w.text())+"*")
 }
