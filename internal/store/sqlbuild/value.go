@@ -17,6 +17,9 @@ func (b *Builder) Value(name string) (expr string, isTime bool, err error) {
 		return b.d.TxHex(f.col), false, nil
 	case "address":
 		return "", false, invalid("address stands for several addresses of a record; use from, to or contract")
+	case "service":
+		// No service is stored as "", shown and grouped as no value.
+		return "NULLIF(" + f.col + ", '')", false, nil
 	}
 	if f.col != "" {
 		return f.col, f.typ == query.TypeTime, nil

@@ -32,6 +32,10 @@ func TestSuite(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
+func TestSearch(t *testing.T) {
+	storetest.RunSearch(t, func(t *testing.T) storetest.SearchStore { return openTemp(t) })
+}
+
 func TestReopenKeepsEverything(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "chain.db")

@@ -244,7 +244,9 @@ func (db *DB) stats(ctx context.Context, rtx *sql.Tx, req store.SearchRequest, a
 				return store.Table{}, fmt.Errorf("%w: unknown aggregation %s", store.ErrInvalid, a.Func)
 			}
 			quantiles = append(quantiles, quantile{col: len(selects), q: q, field: a.Field})
-			e = "NULL"
+			// An aggregate, so that a query of percentiles only is still
+			// one row per group; the value is filled in below.
+			e = "MIN(NULL)"
 		}
 		selects = append(selects, e)
 		cols = append(cols, a.Name())
