@@ -75,7 +75,8 @@ contract Failures {
 
 /// @title FailuresProxy
 /// @notice An EIP-1967 proxy in front of a Failures implementation: calls run the
-/// implementation's code by DELEGATECALL against the proxy's storage.
+/// implementation's code by DELEGATECALL against the proxy's storage. `data` is the
+/// initializing call made through the proxy at construction.
 contract FailuresProxy is ERC1967Proxy {
-    constructor(address implementation) ERC1967Proxy(implementation, "") {}
+    constructor(address implementation, bytes memory data) ERC1967Proxy(implementation, data) {}
 }

@@ -320,7 +320,13 @@ func (r *recorder) assembleState(src stateSource) []AccountDiff {
 			}
 			sd := SlotDiff{Slot: slot, Before: before, After: after, Written: si.written, FrameID: si.frame}
 			if r.opts.Names != nil {
-				if code := codeOf[addr]; code != nil {
+				// The layout of the code that touched the slot: the
+				// implementation's, for a proxy's storage.
+				code := r.codes[r.frameCode[si.frame]]
+				if len(code) == 0 {
+					code = codeOf[addr]
+				}
+				if code != nil {
 					sd.Label, sd.Type, _ = r.opts.Names.SlotLabel(code, slot)
 				}
 			}
@@ -339,8 +345,34 @@ func (r *recorder) assembleState(src stateSource) []AccountDiff {
 	return out
 }
 
-// decode fills the decoded call, revert, contract name and events.
+// decode fills the decoded call, revert, contract name and events. ABIs the
+// Names know are added to the registry under the address that ran them.
 func (r *recorder) decode() {
+	if r.opts.Names != nil {
+		if r.opts.Registry == nil {
+			r.opts.Registry = decode.NewRegistry()
+		}
+		// A proxy's address gets its implementation's ABI first, as
+		// explorers do: its events and calls are the implementation's.
+		register := func(delegated bool) {
+			for i, f := range r.frames {
+				if f.Type == "CREATE" || f.Type == "CREATE2" || (f.Address != f.CodeAddress) != delegated {
+					continue
+				}
+				if _, known := r.opts.Registry.Name(f.Address); known {
+					continue
+				}
+				if name, abiJSON, ok := r.opts.Names.ABI(r.codes[r.frameCode[i]]); ok {
+					r.opts.Registry.Add(f.Address, name, abiJSON)
+					if _, known := r.opts.Registry.Name(f.CodeAddress); !known {
+						r.opts.Registry.Add(f.CodeAddress, name, abiJSON)
+					}
+				}
+			}
+		}
+		register(true)
+		register(false)
+	}
 	for i, f := range r.frames {
 		if r.opts.Names != nil {
 			if c := r.codes[r.frameCode[i]]; len(c) > 0 {

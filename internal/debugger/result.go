@@ -46,9 +46,9 @@ type Result struct {
 // Frame is one call frame: a CALL, DELEGATECALL, STATICCALL, CALLCODE,
 // CREATE, CREATE2 or SELFDESTRUCT.
 type Frame struct {
-	ID    int    `json:"id"` // pre-order index, 0 for the top frame
-	Depth int    `json:"depth"`
-	Type  string `json:"type"`
+	ID    int            `json:"id"` // pre-order index, 0 for the top frame
+	Depth int            `json:"depth"`
+	Type  string         `json:"type"`
 	From  common.Address `json:"from"`
 	// To is the callee as the EVM names it: for DELEGATECALL and CALLCODE
 	// it is the code's address; for a failed CREATE it is nil.
@@ -71,10 +71,10 @@ type Frame struct {
 	Reverted bool `json:"reverted,omitempty"`
 	// Failed is set when the frame itself failed (Error is set and its
 	// snapshot was reverted).
-	Failed   bool          `json:"failed,omitempty"`
-	Call     *chain.Call   `json:"call,omitempty"`
-	Returns  []chain.Arg   `json:"returns,omitempty"`
-	Revert   *chain.Revert `json:"revert,omitempty"`
+	Failed  bool          `json:"failed,omitempty"`
+	Call    *chain.Call   `json:"call,omitempty"`
+	Returns []chain.Arg   `json:"returns,omitempty"`
+	Revert  *chain.Revert `json:"revert,omitempty"`
 	// Contract is the name of the code's contract, when known.
 	Contract string `json:"contract,omitempty"`
 	// FirstStep and LastStep bound the frame's own steps in the trace
@@ -97,12 +97,12 @@ func (f *Frame) Walk(fn func(*Frame)) {
 
 // Event is a log emitted during the transaction.
 type Event struct {
-	Index   int            `json:"index"` // order among the transaction's logs, reverted ones included
-	FrameID int            `json:"frame"`
+	Index   int `json:"index"` // order among the transaction's logs, reverted ones included
+	FrameID int `json:"frame"`
 	// Position is how many calls the frame had made before the log, which
 	// places the log among the frame's calls.
-	Position int            `json:"position"`
-	Step     int            `json:"step"` // the LOG step, or -1 when unknown
+	Position int `json:"position"`
+	Step     int `json:"step"` // the LOG step, or -1 when unknown
 	// LogIndex is the log's index among the transaction's surviving logs
 	// at the time it was emitted, as the EVM numbers it.
 	LogIndex int            `json:"logIndex"`

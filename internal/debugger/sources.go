@@ -30,4 +30,6 @@ type Sources interface {
 type Names interface {
 	ContractName(code []byte) (string, bool)
 	SlotLabel(code []byte, slot common.Hash) (label, typ string, ok bool)
+	// ABI returns the contract's name and JSON ABI.
+	ABI(code []byte) (name string, abiJSON []byte, ok bool)
 }

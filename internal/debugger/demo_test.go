@@ -1,0 +1,358 @@
+package debugger
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// chainHarness sends transactions to a dev node and waits for them.
+type chainHarness struct {
+	rc      *rpc.Client
+	url     string
+	ec      *ethclient.Client
+	key     *ecdsa.PrivateKey
+	chainID *big.Int
+	commit  func() // seals a block (embedded chain), or nil (geth --dev seals on arrival)
+	nonce   uint64
+}
+
+func newHarness(t *testing.T, rc *rpc.Client, url string, key *ecdsa.PrivateKey, commit func()) *chainHarness {
+	t.Helper()
+	ec := ethclient.NewClient(rc)
+	ctx := context.Background()
+	id, err := ec.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, err := ec.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &chainHarness{rc: rc, url: url, ec: ec, key: key, chainID: id, commit: commit, nonce: nonce}
+}
+
+func (h *chainHarness) send(t *testing.T, to *common.Address, data []byte, gas uint64) (common.Hash, *types.Receipt) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	tx, err := types.SignNewTx(h.key, types.LatestSignerForChainID(h.chainID), &types.DynamicFeeTx{
+		ChainID: h.chainID, Nonce: h.nonce, To: to, Gas: gas, Data: data,
+		GasFeeCap: big.NewInt(100_000_000_000), GasTipCap: big.NewInt(1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ec.SendTransaction(ctx, tx); err != nil {
+		t.Fatalf("cannot send: %v", err)
+	}
+	h.nonce++
+	if h.commit != nil {
+		h.commit()
+	}
+	for {
+		r, err := h.ec.TransactionReceipt(ctx, tx.Hash())
+		if err == nil {
+			return tx.Hash(), r
+		}
+		if !errors.Is(err, ethereum.NotFound) && !strings.Contains(err.Error(), "indexing") {
+			t.Fatalf("receipt of %s: %v", tx.Hash(), err)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("receipt of %s: %v", tx.Hash(), ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// failuresApp is a deployed Failures with a proxy in front.
+type failuresApp struct {
+	impl, proxy common.Address
+	abi         abi.ABI
+}
+
+func deployFailures(t *testing.T, h *chainHarness) *failuresApp {
+	t.Helper()
+	arts, err := contracts.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := abi.JSON(strings.NewReader(string(arts["Failures"].ABI)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r := h.send(t, nil, arts["Failures"].Bytecode, 5_000_000)
+	if r.Status != 1 {
+		t.Fatal("Failures deployment failed")
+	}
+	impl := r.ContractAddress
+	proxyABI, err := abi.JSON(strings.NewReader(string(arts["FailuresProxy"].ABI)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := parsed.Pack("requireString", big.NewInt(101))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := proxyABI.Pack("", impl, init)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r = h.send(t, nil, append(append([]byte(nil), arts["FailuresProxy"].Bytecode...), args...), 10_000_000)
+	if r.Status != 1 {
+		res, err := (&Local{RPC: h.rc}).Replay(context.Background(), r.TxHash, Options{Dir: t.TempDir(), Sources: demoArtifacts(t)})
+		t.Fatalf("FailuresProxy deployment failed: %+v %v root %+v", res.Failure, err, res.Root)
+	}
+	return &failuresApp{impl: impl, proxy: r.ContractAddress, abi: parsed}
+}
+
+func demoArtifacts(t *testing.T) *Artifacts {
+	t.Helper()
+	a := NewArtifacts()
+	in, out := contracts.StandardJSON()
+	if err := a.AddStandardJSON(in, out); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// lineOf returns the 1-based line of Failures.sol holding text.
+func lineOf(t *testing.T, a *Artifacts, text string) int {
+	t.Helper()
+	src, ok := a.Content("src/Failures.sol")
+	if !ok {
+		t.Fatal("no source of Failures.sol")
+	}
+	for i, l := range strings.Split(src, "\n") {
+		if strings.Contains(l, text) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no line holds %q", text)
+	return 0
+}
+
+type failureCase struct {
+	name    string
+	proxied bool
+	method  string
+	args    []any
+	gas     uint64
+	line    string // text of the line the failure must land on
+	reason  string // substring of the reason
+	caught  bool   // a failure before the origin was handled
+	depth   int    // depth of the origin frame
+}
+
+var failureCases = []failureCase{
+	{name: "require", method: "requireString", args: []any{big.NewInt(5)}, line: `require(x > 100, "Failures: x too small");`, reason: "Failures: x too small"},
+	{name: "custom error", method: "customError", args: []any{big.NewInt(9)}, line: "revert Refused(msg.sender, code);", reason: "Refused"},
+	{name: "panic overflow", method: "overflow", args: []any{big.NewInt(1)}, line: "return y + x;", reason: "0x11"},
+	{name: "division by zero", method: "divide", args: []any{big.NewInt(1), big.NewInt(0)}, line: "return a / b;", reason: "0x12"},
+	{name: "out of gas", method: "burnGas", gas: 200_000, line: "while (true) { unchecked { counter += 1; } }", reason: "out of gas"},
+	{name: "three calls deep", method: "nest", args: []any{big.NewInt(3)}, line: "revert Refused(msg.sender, 3);", reason: "Refused", depth: 3},
+	{name: "caught then revert", method: "catchThenRevert", args: []any{big.NewInt(5)}, line: `require(x == 0, "Failures: later revert");`, reason: "Failures: later revert", caught: true},
+	{name: "low-level call handled then revert", method: "lowLevelThenRevert", args: []any{big.NewInt(5)}, line: "revert LaterFailure(x);", reason: "LaterFailure", caught: true},
+	{name: "through EIP-1967 proxy", proxied: true, method: "customError", args: []any{big.NewInt(4)}, line: "revert Refused(msg.sender, code);", reason: "Refused", depth: 1},
+}
+
+type replayer struct {
+	name   string
+	replay func(ctx context.Context, tx common.Hash, opts Options) (*Result, error)
+}
+
+func replayers(h *chainHarness, debugAPI bool) []replayer {
+	out := []replayer{{"local", (&Local{RPC: h.rc}).Replay}}
+	if debugAPI {
+		out = append(out, replayer{"node", (&Node{RPC: h.rc, URL: h.url}).Replay})
+	}
+	return out
+}
+
+func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []replayer) {
+	arts := demoArtifacts(t)
+	ctx := context.Background()
+	for _, c := range failureCases {
+		data, err := app.abi.Pack(c.method, c.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := app.impl
+		if c.proxied {
+			to = app.proxy
+		}
+		gas := c.gas
+		if gas == 0 {
+			gas = 3_000_000
+		}
+		hash, r := h.send(t, &to, data, gas)
+		if r.Status != 0 {
+			t.Fatalf("%s: the transaction succeeded", c.name)
+		}
+		want := lineOf(t, arts, c.line)
+		for _, rp := range reps {
+			t.Run(c.name+"/"+rp.name, func(t *testing.T) {
+				res, err := rp.replay(ctx, hash, Options{Dir: t.TempDir(), Sources: arts, Names: arts})
+				if err != nil {
+					t.Fatalf("replay: %v", err)
+				}
+				f := res.Failure
+				if f == nil {
+					t.Fatal("no failure found")
+				}
+				if f.File != "src/Failures.sol" || f.Line != want {
+					t.Errorf("failure at %s:%d:%d, want src/Failures.sol:%d (%s)", f.File, f.Line, f.Column, want, c.line)
+				}
+				if !strings.Contains(f.Reason, c.reason) {
+					t.Errorf("reason %q does not mention %q", f.Reason, c.reason)
+				}
+				if f.Address != app.impl {
+					t.Errorf("failure in code of %s, want the implementation %s", f.Address, app.impl)
+				}
+				if got := res.Root.frame(f.FrameID).Depth; got != c.depth {
+					t.Errorf("origin frame at depth %d, want %d", got, c.depth)
+				}
+				if (len(f.Caught) > 0) != c.caught {
+					t.Errorf("caught failures %v, want some: %v", f.Caught, c.caught)
+				}
+				if c.proxied {
+					d := res.Root.Calls[0]
+					if d.Type != "DELEGATECALL" || d.Address != app.proxy || d.CodeAddress != app.impl {
+						t.Errorf("proxy frame %s address %s code %s", d.Type, d.Address, d.CodeAddress)
+					}
+				}
+			})
+		}
+	}
+	// A successful call through the proxy writes the implementation's
+	// variable in the proxy's storage and reads the EIP-1967 slot there.
+	data, _ := app.abi.Pack("requireString", big.NewInt(200))
+	hash, r := h.send(t, &app.proxy, data, 3_000_000)
+	if r.Status != 1 {
+		t.Fatal("requireString(200) through the proxy failed")
+	}
+	implSlot := common.HexToHash("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc")
+	for _, rp := range reps {
+		t.Run("proxy storage/"+rp.name, func(t *testing.T) {
+			res, err := rp.replay(ctx, hash, Options{Dir: t.TempDir(), Sources: arts, Names: arts})
+			if err != nil {
+				t.Fatalf("replay: %v", err)
+			}
+			if res.Failure != nil {
+				t.Errorf("failure on a successful transaction: %+v", res.Failure)
+			}
+			var proxy *AccountDiff
+			for i := range res.State {
+				if res.State[i].Address == app.proxy {
+					proxy = &res.State[i]
+				}
+				if res.State[i].Address == app.impl && len(res.State[i].Storage) > 0 {
+					t.Errorf("storage listed under the implementation: %+v", res.State[i].Storage)
+				}
+			}
+			if proxy == nil {
+				t.Fatalf("no state change under the proxy: %+v", res.State)
+			}
+			var wrote, read bool
+			for _, s := range proxy.Storage {
+				if s.Slot == (common.Hash{}) && s.Written && s.After == common.BigToHash(big.NewInt(200)) && s.Label == "counter" {
+					wrote = true
+				}
+				if s.Slot == implSlot && !s.Written && s.After == common.BytesToHash(app.impl[:]) {
+					read = true
+				}
+			}
+			if !wrote || !read {
+				t.Errorf("proxy storage %+v: want counter written to 200 and the implementation slot read", proxy.Storage)
+			}
+			if len(res.Events) != 1 || res.Events[0].Address != app.proxy || res.Events[0].Decoded == nil || res.Events[0].Decoded.Name != "Stored" {
+				t.Errorf("events %+v, want Stored from the proxy", res.Events)
+			}
+		})
+	}
+}
+
+func (f *Frame) frame(id int) *Frame {
+	var out *Frame
+	f.Walk(func(g *Frame) {
+		if g.ID == id {
+			out = g
+		}
+	})
+	return out
+}
+
+func TestFailurePathsEmbeddedChain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an embedded chain")
+	}
+	key, _ := crypto.GenerateKey()
+	chain, err := devchain.Start(devchain.Config{
+		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
+		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	rc, err := rpc.Dial(chain.HTTPEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
+	app := deployFailures(t, h)
+	runFailureCases(t, h, app, replayers(h, true))
+}
+
+func TestFailurePathsGethDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts geth")
+	}
+	if _, err := gethdev.Find(); err != nil {
+		t.Skipf("no geth: %v", err)
+	}
+	for _, debugAPI := range []bool{true, false} {
+		name := "debug API off"
+		if debugAPI {
+			name = "debug API on"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			node, err := gethdev.Start(ctx, gethdev.Options{Debug: debugAPI})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer node.Close()
+			rc, err := rpc.Dial(node.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			key, _ := crypto.GenerateKey()
+			if err := demoapp.Fund(ctx, rc, []common.Address{crypto.PubkeyToAddress(key.PublicKey)}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, rc, node.URL, key, nil)
+			app := deployFailures(t, h)
+			runFailureCases(t, h, app, replayers(h, debugAPI))
+		})
+	}
+}
