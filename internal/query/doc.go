@@ -17,6 +17,7 @@
 //	> time:>2026-01-01T00:00:00Z level:>=warn
 //	> attr.user.id:42 OR attr.http.status_code:>=500
 //	> (level:error OR level:fatal) AND NOT service:indexer
+//	> level:(error OR fatal) -event:(Approval OR Transfer*)
 //	> revertReason:* | top 10 revertReason
 //	> * | stats count(), avg(gasUsed), p95(gasUsed) by level
 //	> kind:tx | timechart 1m count() by kind
@@ -34,7 +35,8 @@
 // "*" as a bound leaves that side open; field:abc* is a prefix, field:*abc
 // a suffix, field:*abc* contains, other "*" patterns are globs; field:* means
 // the record has the field. field:"quoted value" takes the value literally.
-// A space may follow the ":". Outside quotes, "\" makes the next character
+// field:(a OR b) is short for (field:a OR field:b). A space may follow the
+// ":". Outside quotes, "\" makes the next character
 // literal (\*, \:, \(, \").
 //
 // Boolean logic: terms side by side must all match (implicit AND); AND, OR
@@ -61,6 +63,7 @@
 //	fieldvalue = "*"
 //	           | ( "<" | "<=" | ">" | ">=" ) value
 //	           | ( "[" | "{" ) bound "TO" bound ( "]" | "}" )
+//	           | "(" ( value | pattern ) { "OR" ( value | pattern ) } ")"
 //	           | value | pattern .
 //	bound      = "*" | value .
 //	value      = phrase | bare .

@@ -113,9 +113,16 @@ func (p *parser) parseField(name word) (Expr, error) {
 	case c == '[' || c == '{':
 		return p.parseRange(f, start)
 	case c == '(':
-		return nil, p.errf(p.pos, "a list of values is written (%s:a OR %s:b)", f.Name, f.Name)
-	case c == '"':
-		vpos := p.pos
+		return p.valueList(f, start)
+	}
+	return p.fieldValue(f, start)
+}
+
+// fieldValue parses an equality or pattern value at p.pos: a quoted string
+// or a bare word, possibly with wildcards.
+func (p *parser) fieldValue(f Field, start int) (Expr, error) {
+	vpos := p.pos
+	if p.peek() == '"' {
 		s, err := p.scanQuoted()
 		if err != nil {
 			return nil, err
@@ -126,7 +133,6 @@ func (p *parser) parseField(name word) (Expr, error) {
 		}
 		return &Match{Start: start, Field: f.Name, Op: OpEq, Value: v}, nil
 	}
-	vpos := p.pos
 	w, err := p.scanWord(stopValue)
 	if err != nil {
 		return nil, err
@@ -139,6 +145,46 @@ func (p *parser) parseField(name word) (Expr, error) {
 		return &Match{Start: start, Field: f.Name, Op: OpEq, Value: v}, nil
 	}
 	return p.wildcard(f, start, w)
+}
+
+// valueList parses field:(a OR b OR c), KQL's shorthand for
+// (field:a OR field:b OR field:c), into that Or. Each value starts its
+// own term, so positions point at the values.
+func (p *parser) valueList(f Field, start int) (Expr, error) {
+	open := p.pos
+	p.pos++
+	var terms []Expr
+	for {
+		p.skipSpace()
+		if p.atValueEnd() || p.keywordAt() != "" {
+			return nil, p.errf(p.pos, "expected a value in the list, found %s", p.found(p.pos))
+		}
+		if len(terms) > 0 {
+			// The first term is counted by parsePrimary.
+			if err := p.countTerm(p.pos); err != nil {
+				return nil, err
+			}
+		}
+		x, err := p.fieldValue(f, p.pos)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, x)
+		p.skipSpace()
+		if p.peek() == ')' {
+			p.pos++
+			break
+		}
+		if p.keywordAt() != "OR" {
+			return nil, p.errf(p.pos, "expected OR or \")\" in the list of values that starts at column %d, found %s",
+				newError(p.q, open, "").Col, p.found(p.pos))
+		}
+		p.pos += 2
+	}
+	if len(terms) == 1 {
+		return terms[0], nil
+	}
+	return &Or{Start: start, Terms: terms}, nil
 }
 
 // atValueEnd reports whether no value starts at p.pos.
