@@ -114,7 +114,10 @@ func writeFTS(b *strings.Builder, t *sqlbuild.Text) {
 		if col, ok := ftsColumns[t.Column]; ok {
 			b.WriteString(col + " : ")
 		}
-		b.WriteString(`"` + strings.ReplaceAll(t.Value, `"`, `""`) + `"`)
+		// FTS5 reads its query as a C string: a NUL would end it inside
+		// the quotes. NUL separates words like a space.
+		v := strings.ReplaceAll(t.Value, "\x00", " ")
+		b.WriteString(`"` + strings.ReplaceAll(v, `"`, `""`) + `"`)
 		if t.Prefix {
 			b.WriteString(" *")
 		}

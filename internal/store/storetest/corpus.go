@@ -32,7 +32,6 @@ func CorpusTx(n int) common.Hash { return hashOf(kindTx, 's', 0, n) }
 
 func arg(name, typ, value string) chain.Arg { return chain.Arg{Name: name, Type: typ, Value: value} }
 
-
 // CorpusBlocks returns the corpus chain: three blocks, 12 s apart.
 //
 //	block 1: tx1 alice → DemoToken transfer(bob, 1000), Transfer event
@@ -145,12 +144,12 @@ func CorpusRecords() []record.Record {
 	at := func(s float64) time.Time { return CorpusStart.Add(time.Duration(s * float64(time.Second))) }
 	return []record.Record{
 		{Time: at(1), Source: record.SourceApp, Kind: record.KindLog, Level: "info", Service: "frontend",
-			Message: "wallet connected " + Alice.Hex(),
-			Attrs:   map[string]any{"session": "s1", "user": map[string]any{"id": int64(42), "name": "alice"}, "route": "/swap"},
+			Message:   "wallet connected " + Alice.Hex(),
+			Attrs:     map[string]any{"session": "s1", "user": map[string]any{"id": int64(42), "name": "alice"}, "route": "/swap"},
 			Addresses: []common.Address{Alice}},
 		{Time: at(13), Source: record.SourceApp, Kind: record.KindLog, Level: "error", Service: "backend",
-			Message: "borrow failed for tx " + CorpusTx(3).Hex() + ": InsufficientCollateral",
-			Attrs:   map[string]any{"user": map[string]any{"id": int64(42)}, "latency_ms": 350.5, "retry": true},
+			Message:  "borrow failed for tx " + CorpusTx(3).Hex() + ": InsufficientCollateral",
+			Attrs:    map[string]any{"user": map[string]any{"id": int64(42)}, "latency_ms": 350.5, "retry": true},
 			TxHashes: []common.Hash{CorpusTx(3)}, Addresses: []common.Address{Alice}},
 		{Time: at(14), Source: record.SourceApp, Kind: record.KindLog, Level: "warn", Service: "frontend",
 			Message: "wallet rejected signature request",
@@ -179,8 +178,8 @@ func CorpusRecords() []record.Record {
 		{Time: at(30), Source: record.SourceSystem, Kind: record.KindLog, Level: "trace", Service: "node",
 			Message: "liquidation* scanner tick"},
 		{Time: at(13), Source: record.SourceApp, Kind: record.KindLog, Level: "info", Service: "liquidator",
-			Message: "Liquidation scheduled for " + Alice.Hex(),
-			Attrs:   map[string]any{"vault": "LendingVault", "pos": int64(3), "tags": []any{"risk", "auto"}},
+			Message:   "Liquidation scheduled for " + Alice.Hex(),
+			Attrs:     map[string]any{"vault": "LendingVault", "pos": int64(3), "tags": []any{"risk", "auto"}},
 			Addresses: []common.Address{Alice}},
 	}
 }

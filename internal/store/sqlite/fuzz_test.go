@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/storetest"
+)
+
+// FuzzSQLBuild parses arbitrary queries and runs every one that parses as
+// a search, a histogram and a table against a store holding the search
+// corpus. The built SQL must always be valid: the only error allowed is
+// store.ErrInvalid, for a query the store refuses.
+func FuzzSQLBuild(f *testing.F) {
+	// The queries of the search script, and hostile ones.
+	file, err := os.Open("../storetest/testdata/search.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		if q, ok := strings.CutPrefix(sc.Text(), "? "); ok {
+			f.Add(q)
+		}
+	}
+	file.Close()
+	for _, q := range []string{
+		`message:"'; DROP TABLE records; --"`, `"\" OR 1=1 --"`, `attr.a:"x' OR '1'='1"`, `NEAR(a b)`, `"a" * ^b`,
+		`attr.x-y.z_1:>-1e308`, `attr.a:[* TO *]`, `service:*%_\\*`, `event:[*?]*`, `{message}:x`, `"\x00"`,
+		`a OR NOT (b AND -c) | stats p1(attr.a), count_distinct(tx) by tx, level | sort -count_distinct(tx) | limit 1`,
+		`* | timechart count() by attr.user.id`, `* | top 1 attr.x`, `time:*`, `tx:0xab*`, `block:[1 TO 2}`,
+	} {
+		f.Add(q)
+	}
+	db := openTemp(f)
+	f.Cleanup(func() { db.Close() })
+	ctx := f.Context()
+	if err := db.WriteBlocks(ctx, storetest.CorpusBlocks()); err != nil {
+		f.Fatal(err)
+	}
+	if err := db.AppendRecords(ctx, storetest.CorpusRecords()); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		pq, err := query.Parse(q)
+		if err != nil {
+			return
+		}
+		req := store.SearchRequest{Query: pq, Limit: 5}
+		check := func(what string, err error) {
+			if err != nil && !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("%s of %q (canonical %q): %v", what, q, pq.String(), err)
+			}
+		}
+		_, err = db.Search(ctx, req, func(record.Record) error { return nil })
+		check("Search", err)
+		_, err = db.Histogram(ctx, req, 5)
+		check("Histogram", err)
+		_, err = db.Table(ctx, req)
+		check("Table", err)
+	})
+}
