@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -43,6 +44,9 @@ func (b *builder) str(s string) string {
 
 var (
 	errTooDeep = errors.New("attributes nested too deep")
+
+	minTime = time.Unix(0, 0).UTC()
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 // value converts a decoded attribute value into the types record.Attrs
@@ -180,6 +184,11 @@ func (b *builder) finish(rec *record.Record) error {
 		rec.Time = b.opts.Now()
 	}
 	rec.Time = rec.Time.UTC()
+	// Beyond these a time is a broken clock or a hostile line, and years
+	// past 9999 do not even encode as RFC 3339.
+	if rec.Time.Before(minTime) || !rec.Time.Before(maxTime) {
+		return fmt.Errorf("time %s is outside 1970-2199", rec.Time.Format(time.RFC3339))
+	}
 
 	l := links{max: b.opts.MaxLinks}
 	l.scan(rec.Message)
