@@ -94,7 +94,7 @@ func (p *parser) parseOr() (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	terms := []Expr{first}
+	terms := appendFlat[*Or](nil, first)
 	for {
 		p.skipSpace()
 		if p.keywordAt() != "OR" {
@@ -114,7 +114,7 @@ func (p *parser) parseOr() (Expr, error) {
 		terms = appendFlat[*Or](terms, t)
 	}
 	if len(terms) == 1 {
-		return first, nil
+		return terms[0], nil
 	}
 	return &Or{Start: start, Terms: terms}, nil
 }
