@@ -7,7 +7,7 @@ GETH_VERSION := $(shell awk '$$1=="github.com/ethereum/go-ethereum"{print $$2}' 
 GETH := $(BIN)/geth-$(GETH_VERSION)
 export BLOCKTORCH_GETH := $(GETH)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth bench-index fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth bench-index bench-logs fuzz vet clean
 
 all: build
 
@@ -47,6 +47,10 @@ $(GETH):
 ## bench-index: indexing throughput vs the naive per-receipt baseline, geth --dev and the embedded chain
 bench-index: geth
 	$(GO) run ./bench/index $(ARGS)
+
+## bench-logs: log ingest and search vs VictoriaLogs on a generated corpus (-lines N for quick runs: make bench-logs ARGS="-lines 1000000")
+bench-logs:
+	$(GO) run ./bench/logs $(ARGS)
 
 ## fuzz: run each fuzz target for a short while
 FUZZTIME ?= 20s

@@ -42,3 +42,24 @@ func (b *Builder) Number(name string) (expr string, isTime bool, err error) {
 	}
 	return "", false, invalid("%s is not a number field", name)
 }
+
+// Group returns the expression to GROUP BY for the field whose Value is
+// shown: the same, except where grouping by the stored column gives the
+// same groups and lets an index serve them (service, whose "" Value shows
+// as no value).
+func (b *Builder) Group(name string) (string, error) {
+	if name == "service" {
+		return fields[name].col, nil
+	}
+	e, _, err := b.Value(name)
+	return e, err
+}
+
+// Present returns a condition that the record has the field (field:*).
+func (b *Builder) Present(name string) (string, error) {
+	p, err := b.exists(name)
+	if err != nil {
+		return "", err
+	}
+	return p.sql, nil
+}

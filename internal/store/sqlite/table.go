@@ -185,15 +185,17 @@ func (db *DB) stats(ctx context.Context, rtx *sql.Tx, req store.SearchRequest, a
 	}
 	b := s.b
 	var (
-		cols   []string
-		groups []string
-		isTime []bool
+		cols     []string
+		groups   []string // shown
+		groupBys []string // grouped by
+		isTime   []bool
 	)
 	if interval > 0 {
 		step := b.Arg(int64(interval))
 		// Buckets are aligned to the epoch, so that equal intervals give
 		// the same buckets whatever the range.
 		groups = append(groups, "(r.time / "+step+") * "+step)
+		groupBys = append(groupBys, "1")
 		cols = append(cols, "time")
 		isTime = append(isTime, true)
 	}
@@ -202,7 +204,12 @@ func (db *DB) stats(ctx context.Context, rtx *sql.Tx, req store.SearchRequest, a
 		if err != nil {
 			return store.Table{}, err
 		}
+		g, err := b.Group(f)
+		if err != nil {
+			return store.Table{}, err
+		}
 		groups = append(groups, e)
+		groupBys = append(groupBys, g)
 		cols = append(cols, f)
 		isTime = append(isTime, t)
 	}
@@ -258,7 +265,7 @@ func (db *DB) stats(ctx context.Context, rtx *sql.Tx, req store.SearchRequest, a
 		for i := range ord {
 			ord[i] = strconv.Itoa(i + 1)
 		}
-		q += ` GROUP BY ` + strings.Join(ord, ", ") + ` ORDER BY ` + strings.Join(ord, ", ")
+		q += ` GROUP BY ` + strings.Join(groupBys, ", ") + ` ORDER BY ` + strings.Join(ord, ", ")
 	}
 	sqlText, args := b.Render(q)
 	rows, err := readRows(ctx, rtx, sqlText, args, isTime)
@@ -356,8 +363,16 @@ func (db *DB) top(ctx context.Context, rtx *sql.Tx, req store.SearchRequest, p *
 	if err != nil {
 		return store.Table{}, err
 	}
-	q, args := s.b.Render(`SELECT ` + v + `, COUNT(*) FROM ` + s.from + ` WHERE ` + s.where + ` AND ` + v +
-		` IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ` + s.b.Arg(p.N))
+	g, err := s.b.Group(p.Field)
+	if err != nil {
+		return store.Table{}, err
+	}
+	present, err := s.b.Present(p.Field)
+	if err != nil {
+		return store.Table{}, err
+	}
+	q, args := s.b.Render(`SELECT ` + v + `, COUNT(*) FROM ` + s.from + ` WHERE ` + s.where + ` AND ` + present +
+		` AND ` + v + ` IS NOT NULL GROUP BY ` + g + ` ORDER BY 2 DESC, 1 LIMIT ` + s.b.Arg(p.N))
 	rows, err := readRows(ctx, rtx, q, args, []bool{isTime, false})
 	if err != nil {
 		return store.Table{}, err
