@@ -20,6 +20,9 @@ Usage:
   blocktorch demo  [flags]           embedded chain + demo app + server, zero configuration
   blocktorch serve --rpc URL [flags] follow a real node (geth, Hardhat, a hosted RPC)
   blocktorch abi add ADDRESS FILE    register a contract ABI with a running server
+  blocktorch query 'QUERY'           search chain data and logs (level:error tx:0x… | stats count() by kind)
+  blocktorch tail ['QUERY']          follow matching records live
+  blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch version
 
 Run 'blocktorch COMMAND -h' for a command's flags.
@@ -57,6 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServer(ctx, "serve", rest, stdout, stderr)
 	case "abi":
 		return runABI(ctx, rest, stdout, stderr)
+	case "query":
+		return runQuery(ctx, rest, stdout, stderr)
+	case "tail":
+		return runTail(ctx, rest, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "blocktorch", version())
 		return nil

@@ -22,6 +22,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
+	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -50,6 +51,8 @@ type App struct {
 	web     *web.Server
 	ln      net.Listener
 	demo    *demo // nil in serve mode
+	ingest  *logingest.Ingester
+	retain  map[string]time.Duration
 
 	chainID  string
 	rpcLabel string
@@ -124,11 +127,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 	a.log.Info("connected to node", "rpc", a.rpcLabel, "chainId", a.chainID,
 		"blockReceipts", caps.BlockReceipts, "debug", caps.Debug, "subscriptions", caps.Subscriptions)
 
+	if a.retain, err = logingest.ParseRetention(cfg.Retention); err != nil {
+		return nil, fmt.Errorf("--retention: %w", err)
+	}
+	a.ingest = logingest.New(a.store, logingest.Options{
+		IngestKeys:   splitList(cfg.IngestKeys),
+		AllowOrigins: splitList(cfg.AllowOrigins),
+		Retention:    a.retain,
+		Log:          a.log,
+	})
+
 	if err := a.loadContracts(ctx); err != nil {
 		return nil, err
 	}
 	if a.demo != nil {
-		if err := a.demo.deploy(ctx, a.AddContract); err != nil {
+		if err := a.demo.deploy(ctx, a.AddContract, a.store); err != nil {
 			return nil, err
 		}
 	}
@@ -136,6 +149,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 	deps := web.Deps{
 		Chain:       a.store,
 		Contracts:   a.store,
+		Search:      a.store,
+		Mount:       a.ingest.Register,
 		AddContract: a.AddContract,
 		Status:      a.Status,
 		Metrics:     promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),
@@ -253,6 +268,12 @@ func (a *App) Run(ctx context.Context) error {
 	if a.demo != nil {
 		run("demo", a.demo.run)
 	}
+	if a.cfg.SyslogAddr != "" {
+		run("syslog", func(ctx context.Context) error { return a.ingest.ListenSyslog(ctx, a.cfg.SyslogAddr, a.cfg.SyslogAddr) })
+	}
+	if len(a.retain) > 0 {
+		run("retention", a.retainLoop)
+	}
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
 	run("http", func(ctx context.Context) error {
 		go func() {
@@ -351,6 +372,34 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// retainLoop deletes off-chain records past their source's retention, at
+// start and then every ten minutes.
+func (a *App) retainLoop(ctx context.Context) error {
+	for {
+		for source, keep := range a.retain {
+			n, err := a.store.Retain(ctx, source, time.Now().Add(-keep))
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("retention: cannot delete old records", "source", source, "err", err)
+			} else if n > 0 {
+				a.log.Info("retention: deleted old records", "source", source, "deleted", n, "olderThan", keep)
+			}
+		}
+		if !sleepCtx(ctx, 10*time.Minute) {
+			return nil
+		}
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Close stops every part; it is safe to call more than once.

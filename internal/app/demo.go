@@ -16,6 +16,8 @@ import (
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/logingest"
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // demoAccounts is how many demo keys are funded: the app's roles and the
@@ -32,6 +34,7 @@ type demo struct {
 
 	app     *demoapp.App
 	traffic *demoapp.Traffic
+	logs    *logingest.DemoLogs
 	// register adds a contract's ABI to the decoder; set by deploy.
 	register func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error
 
@@ -63,7 +66,7 @@ func startDemo(ctx context.Context, cfg config.Config, log *slog.Logger) (*demo,
 }
 
 // deploy deploys the demo app and registers its contracts' ABIs.
-func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error) error {
+func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error, logs store.RecordWriter) error {
 	d.register = register
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -75,10 +78,23 @@ func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, ad
 	if err := d.registerNew(ctx); err != nil {
 		return err
 	}
+	seed := uint64(time.Now().UnixNano())
+	d.logs = logingest.NewDemoLogs(logs, logingest.DemoOptions{
+		Seed:    seed,
+		OnError: func(err error) { d.log.Warn("demo logs step failed", "err", err) },
+	})
 	d.traffic, err = demoapp.NewTraffic(app, d.eth, d.keys, demoapp.Options{
 		Rate:    d.cfg.TrafficRate,
-		Seed:    uint64(time.Now().UnixNano()),
+		Seed:    seed,
 		OnError: func(err error) { d.log.Warn("demo traffic step failed", "err", err) },
+		// The app's off-chain logs follow its transactions, hashes included.
+		OnSend: func(s demoapp.Sent) {
+			tx := logingest.DemoTx{Hash: s.Tx.Hash(), From: s.From, Action: s.Action, Failure: string(s.Failure)}
+			if to := s.Tx.To(); to != nil {
+				tx.To = *to
+			}
+			d.logs.Sent(tx)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the demo traffic: %w", err)
@@ -126,6 +142,13 @@ func (d *demo) run(ctx context.Context) error {
 	d.mu.Unlock()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := d.logs.Run(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("demo logs stopped", "err", err)
+		}
+	}()
 	if d.cfg.TrafficRate > 0 {
 		wg.Add(1)
 		go func() {
@@ -176,7 +199,9 @@ func (d *demo) startIncident() error {
 	ctx := d.runCtx
 	go func() {
 		d.log.Warn("demo incident started: stale oracle, price crash, liquidation wave, exploit attempts")
+		d.logs.Incident(true)
 		err := d.traffic.Incident(ctx)
+		d.logs.Incident(false)
 		d.mu.Lock()
 		d.incidentOn = false
 		d.mu.Unlock()

@@ -46,6 +46,12 @@ type Config struct {
 	// PollInterval is how often the head is polled.
 	PollInterval time.Duration
 
+	// Off-chain logs.
+	SyslogAddr   string // host:port for syslog RFC 5424 over TCP and UDP; empty: off
+	Retention    string // per source, e.g. "app=30d,security=90d"
+	IngestKeys   string // comma-separated public keys for browser log ingest; empty: open
+	AllowOrigins string // comma-separated origins browsers may post logs from
+
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
 	BlockInterval time.Duration // embedded chain block time
@@ -86,6 +92,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Confirmations, "confirmations", c.Confirmations, "stay this many blocks behind the head")
 	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
 	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
+	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog RFC 5424 over TCP and UDP on HOST:PORT (off when empty)")
+	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
+	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "public key(s), comma-separated, that POST /api/v1/logs requires (browser SDK); empty: no key")
+	fs.StringVar(&c.AllowOrigins, "allow-origin", c.AllowOrigins, "origin(s), comma-separated, browsers may post logs from (CORS); * for any")
 	switch c.Mode {
 	case ModeServe:
 		fs.StringVar(&c.RPC, "rpc", c.RPC, "node JSON-RPC URL: http(s)://… or ws(s)://… (required)")

@@ -32,8 +32,12 @@ type ContractAdder func(ctx context.Context, addr common.Address, name string, a
 
 // Deps is what the web layer needs. Chain and Contracts are required.
 type Deps struct {
-	Chain       store.ChainReader
-	Contracts   store.ContractStore
+	Chain     store.ChainReader
+	Contracts store.ContractStore
+	Search    store.Searcher
+	// Mount, when set, adds more routes (log ingest, debugger, …) that
+	// other capabilities serve.
+	Mount       func(mux *http.ServeMux)
 	AddContract ContractAdder
 	Status      func(ctx context.Context) Status
 	// Metrics serves /metrics; nil leaves it out.
@@ -78,6 +82,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/v1/contracts", s.handleContracts)
 	s.mux.HandleFunc("POST /api/v1/contracts", s.handleAddContract)
 	s.mux.HandleFunc("GET /api/v1/contracts/{address}/events", s.handleContractEvents)
+	s.mux.HandleFunc("GET /api/v1/search", s.handleSearch)
+	s.mux.HandleFunc("GET /api/v1/search/histogram", s.handleHistogram)
+	s.mux.HandleFunc("GET /api/v1/tail", s.handleTail)
+	if s.deps.Mount != nil {
+		s.deps.Mount(s.mux)
+	}
 	if s.deps.Incident != nil {
 		s.mux.HandleFunc("POST /api/v1/demo/incident", s.handleIncident)
 	}
@@ -162,6 +172,7 @@ const (
 	kindConflict   = "conflict"
 	kindInternal   = "internal"
 	kindTooLarge   = "too_large"
+	kindBadQuery   = "bad_query"
 )
 
 type apiError struct {
@@ -196,7 +207,7 @@ func errorKind(err error) (string, int) {
 
 func kindStatus(kind string) int {
 	switch kind {
-	case kindBadRequest:
+	case kindBadRequest, kindBadQuery:
 		return http.StatusBadRequest
 	case kindNotFound:
 		return http.StatusNotFound

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -66,7 +69,7 @@ func newServer(t *testing.T) (*httptest.Server, *sqlite.DB) {
 	}
 	reg := decode.NewRegistry()
 	srv, err := web.New(web.Deps{
-		Chain: st, Contracts: st,
+		Chain: st, Contracts: st, Search: st,
 		AddContract: func(ctx context.Context, addr common.Address, name string, abiJSON []byte) error {
 			if err := reg.Add(addr, name, abiJSON); err != nil {
 				return fmt.Errorf("%w: %w", store.ErrInvalid, err)
@@ -230,4 +233,121 @@ func TestHomeFlagsFailures(t *testing.T) {
 	if code != 200 || !strings.Contains(hdr.Get("Cache-Control"), "immutable") {
 		t.Errorf("static: %d %v", code, hdr)
 	}
+}
+
+func TestSearchAPI(t *testing.T) {
+	ts, st := newServer(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	logs := []record.Record{
+		{Time: now.Add(-time.Minute), Source: "app", Kind: "log", Level: "error", Service: "api", Message: "rpc timeout for " + failHash.Hex(), TxHashes: []common.Hash{failHash}},
+		{Time: now.Add(-2 * time.Minute), Source: "app", Kind: "log", Level: "info", Service: "web", Message: "page view"},
+	}
+	if err := st.AppendRecords(ctx, logs); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		Status string `json:"status"`
+		Data   struct {
+			Records []record.Record `json:"records"`
+			Table   *store.Table    `json:"table"`
+			Query   string          `json:"query"`
+			Buckets []store.Bucket  `json:"buckets"`
+		} `json:"data"`
+		ErrorKind string `json:"errorKind"`
+		Error     string `json:"error"`
+		Position  int    `json:"position"`
+		Caret     string `json:"caret"`
+	}
+	search := func(path string) (int, answer) {
+		t.Helper()
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a answer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, a
+	}
+	// The tx links join the off-chain log to the chain records of the tx.
+	code, a := search("/api/v1/search?q=" + url.QueryEscape("tx:"+failHash.Hex()))
+	if code != 200 {
+		t.Fatalf("search: %d %+v", code, a)
+	}
+	sources := map[string]bool{}
+	for _, r := range a.Data.Records {
+		sources[r.Source] = true
+	}
+	if !sources["app"] || !sources["chain"] {
+		t.Fatalf("tx search found %d records from %v, want chain and app", len(a.Data.Records), sources)
+	}
+	code, a = search("/api/v1/search?q=" + url.QueryEscape("level:error | stats count() by source"))
+	if code != 200 || a.Data.Table == nil || len(a.Data.Table.Rows) == 0 {
+		t.Fatalf("stats: %d %+v", code, a)
+	}
+	code, a = search("/api/v1/search/histogram?buckets=10&q=" + url.QueryEscape("service:api"))
+	if code != 200 || len(a.Data.Buckets) == 0 {
+		t.Fatalf("histogram: %d %+v", code, a)
+	}
+	var total int64
+	for _, b := range a.Data.Buckets {
+		total += b.Count
+	}
+	if total != 1 {
+		t.Fatalf("histogram total %d, want 1", total)
+	}
+	code, a = search("/api/v1/search?q=" + url.QueryEscape("level:error AND (service:api"))
+	if code != 400 || a.ErrorKind != "bad_query" || !strings.Contains(a.Caret, "^") {
+		t.Fatalf("bad query: %d %+v", code, a)
+	}
+	for _, bad := range []string{"from=yesterday", "limit=0", "order=sideways", "from=now&to=now-1h"} {
+		if code, a = search("/api/v1/search?q=x&" + bad); code != 400 {
+			t.Errorf("%s: %d %+v", bad, code, a)
+		}
+	}
+	// Injection attempts are text like any other.
+	code, a = search("/api/v1/search?q=" + url.QueryEscape(`message:"'; DROP TABLE records; --"`))
+	if code != 200 || len(a.Data.Records) != 0 {
+		t.Fatalf("injection: %d %+v", code, a)
+	}
+	if code, a = search("/api/v1/search?q=page"); code != 200 || len(a.Data.Records) != 1 {
+		t.Fatalf("records still there: %d %+v", code, a)
+	}
+}
+
+func TestTail(t *testing.T) {
+	ts, st := newServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/api/v1/tail?q="+url.QueryEscape("service:api"), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("content type %q", ct)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		now := time.Now().UTC()
+		st.AppendRecords(context.Background(), []record.Record{
+			{Time: now, Source: "app", Kind: "log", Level: "info", Service: "web", Message: "not this one"},
+			{Time: now, Source: "app", Kind: "log", Level: "warn", Service: "api", Message: "slow request"},
+		})
+	}()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "data: ") {
+			if !strings.Contains(line, "slow request") {
+				t.Fatalf("tail sent %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("tail ended without the record: %v", sc.Err())
 }
