@@ -231,3 +231,270 @@ type Store interface {
 	ContractStore
 	Close() error
 }
+
+// Dashboard is a saved dashboard. Spec is its layout and panels as JSON,
+// which the dashboard package defines and validates; the store keeps it
+// as it is.
+type Dashboard struct {
+	ID      string          `json:"id"`
+	Name    string          `json:"name"`
+	Spec    json.RawMessage `json:"spec"`
+	Created time.Time       `json:"created"`
+	Updated time.Time       `json:"updated"`
+}
+
+// SavedSearch is a named query with its time range (relative, such as
+// "now-1h", or absolute RFC 3339; empty leaves that side open).
+type SavedSearch struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Query   string    `json:"query"`
+	From    string    `json:"from"`
+	To      string    `json:"to"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// DashboardStore keeps dashboards and saved searches. Safe for concurrent
+// use. Lookups and deletes of an unknown ID return ErrNotFound.
+type DashboardStore interface {
+	// PutDashboard inserts the dashboard, or replaces the one with its ID.
+	PutDashboard(ctx context.Context, d Dashboard) error
+	Dashboard(ctx context.Context, id string) (Dashboard, error)
+	// Dashboards returns every dashboard ordered by name, then ID.
+	Dashboards(ctx context.Context) ([]Dashboard, error)
+	DeleteDashboard(ctx context.Context, id string) error
+
+	// PutSavedSearch inserts the saved search, or replaces the one with
+	// its ID.
+	PutSavedSearch(ctx context.Context, s SavedSearch) error
+	SavedSearch(ctx context.Context, id string) (SavedSearch, error)
+	// SavedSearches returns every saved search ordered by name, then ID.
+	SavedSearches(ctx context.Context) ([]SavedSearch, error)
+	DeleteSavedSearch(ctx context.Context, id string) error
+}
+
+// Share kinds: what a share link opens.
+const (
+	ShareDashboard = "dashboard"
+	ShareSearch    = "search"
+	// ShareSnapshot opens the records a search returned when the link was
+	// made, copied into the share, so it outlives retention.
+	ShareSnapshot = "snapshot"
+)
+
+// Share is a read-only link to one dashboard, saved search or snapshot.
+// The link's token is never stored: only its SHA-256 hash.
+type Share struct {
+	ID        string `json:"id"`
+	TokenHash []byte `json:"-"`
+	Kind      string `json:"kind"`
+	// Target is the ID of the shared dashboard or saved search.
+	Target string `json:"target"`
+	Title  string `json:"title"`
+	// From and To, when set, freeze the time range the link shows.
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+	// Expires is when the link stops working; zero never.
+	Expires time.Time `json:"expires"`
+	Created time.Time `json:"created"`
+	// Revoked is when the link was revoked; zero while it works.
+	Revoked time.Time `json:"revoked"`
+	// Snapshot holds a snapshot share's frozen results as JSON.
+	Snapshot json.RawMessage `json:"-"`
+}
+
+// ShareEvent is one line of the share audit log.
+type ShareEvent struct {
+	Time    time.Time `json:"time"`
+	ShareID string    `json:"shareId"`
+	// Action is "create", "use", "refuse" or "revoke".
+	Action string `json:"action"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ShareStore keeps share links and their audit log. Safe for concurrent
+// use.
+type ShareStore interface {
+	// CreateShare stores a new share; a share with the same ID or token
+	// hash returns ErrConflict.
+	CreateShare(ctx context.Context, s Share) error
+	// ShareByTokenHash returns the share whose token hashes to hash,
+	// revoked or expired ones included, or ErrNotFound.
+	ShareByTokenHash(ctx context.Context, hash []byte) (Share, error)
+	// Shares returns every share, newest first, without snapshots.
+	Shares(ctx context.Context) ([]Share, error)
+	// RevokeShare marks the share revoked at the given time; revoking a
+	// revoked share keeps its first time. Unknown IDs return ErrNotFound.
+	RevokeShare(ctx context.Context, id string, at time.Time) error
+	// LogShareEvent appends to the audit log.
+	LogShareEvent(ctx context.Context, e ShareEvent) error
+	// ShareEvents returns the newest limit events, newest first.
+	ShareEvents(ctx context.Context, limit int) ([]ShareEvent, error)
+}
+
+// BlockRangeReader reads whole stored blocks, for evaluating monitors over
+// past data. Safe for concurrent use.
+type BlockRangeReader interface {
+	// BlockRange returns the stored blocks numbered from..to inclusive, in
+	// ascending order, each with its transactions (decoded call and revert
+	// included) and their logs (decoded events included). Numbers with no
+	// stored block are skipped; an empty range is not an error.
+	BlockRange(ctx context.Context, from, to uint64) ([]chain.Block, error)
+	// BlockAt returns the newest stored block with a time at or before t,
+	// or ErrNotFound when every stored block is newer.
+	BlockAt(ctx context.Context, t time.Time) (chain.BlockRef, error)
+}
+
+// MonitorDef is a stored monitor definition. The definition itself is the
+// monitor package's JSON; the store keeps it opaque.
+type MonitorDef struct {
+	ID   string          `json:"id"`
+	Spec json.RawMessage `json:"spec"`
+	// Origin says who manages it: "api" (created in the UI or API),
+	// "code" (monitors applied from a file), "builtin".
+	Origin  string    `json:"origin"`
+	Updated time.Time `json:"updated"`
+}
+
+// ChannelDef is a stored notification channel. Spec holds secrets (URLs
+// with tokens, keys): callers must redact it before showing it.
+type ChannelDef struct {
+	Name    string          `json:"name"`
+	Spec    json.RawMessage `json:"spec"`
+	Origin  string          `json:"origin"`
+	Updated time.Time       `json:"updated"`
+}
+
+// MonitorSet is a whole set of definitions of one origin, replaced at once.
+type MonitorSet struct {
+	Origin   string
+	Monitors []MonitorDef
+	Channels []ChannelDef
+}
+
+// AlertState is the persisted state of one alert instance (a monitor and a
+// group of labels), so that a restart resumes its state machine. State is
+// the monitor package's JSON.
+type AlertState struct {
+	MonitorID string          `json:"monitorId"`
+	Key       string          `json:"key"`
+	State     json.RawMessage `json:"state"`
+}
+
+// AlertEvent is one transition of an alert, kept as its history.
+type AlertEvent struct {
+	ID        int64           `json:"id"`
+	MonitorID string          `json:"monitorId"`
+	Key       string          `json:"key"`
+	Status    string          `json:"status"`
+	Time      time.Time       `json:"time"`
+	Block     uint64          `json:"block,omitempty"`
+	Detail    json.RawMessage `json:"detail"`
+}
+
+// AlertQuery selects alert history, newest first. Zero fields do not
+// filter; Limit 0 means 100, capped at 1000.
+type AlertQuery struct {
+	MonitorID string
+	Limit     int
+	// Before, when non-zero, returns only events with an ID below it.
+	Before int64
+}
+
+// Silence mutes notifications of the alerts it matches until it ends.
+type Silence struct {
+	ID        string          `json:"id"`
+	Matchers  json.RawMessage `json:"matchers"`
+	Comment   string          `json:"comment,omitempty"`
+	CreatedBy string          `json:"createdBy,omitempty"`
+	Starts    time.Time       `json:"starts"`
+	Ends      time.Time       `json:"ends"`
+}
+
+// SeriesPoint is one value a state-watch monitor read at a block.
+type SeriesPoint struct {
+	MonitorID string    `json:"monitorId"`
+	Block     uint64    `json:"block"`
+	Time      time.Time `json:"time"`
+	Value     string    `json:"value"`
+}
+
+// MonitorStore keeps monitors, channels, alert state and history,
+// silences and state-watch series. Safe for concurrent use. Lookups of
+// one missing item return ErrNotFound.
+type MonitorStore interface {
+	// ReplaceMonitorSet makes set the whole of its origin's monitors and
+	// channels, atomically: definitions of that origin absent from set are
+	// deleted. A monitor or channel ID already held by another origin is
+	// ErrConflict, and nothing changes.
+	ReplaceMonitorSet(ctx context.Context, set MonitorSet) error
+	// PutMonitor inserts or replaces one monitor.
+	PutMonitor(ctx context.Context, m MonitorDef) error
+	// DeleteMonitor deletes a monitor with its alert state and series.
+	DeleteMonitor(ctx context.Context, id string) error
+	MonitorDefs(ctx context.Context) ([]MonitorDef, error)
+	ChannelDefs(ctx context.Context) ([]ChannelDef, error)
+
+	// SaveAlerts stores alert states (upserts; a nil State deletes) and
+	// appends events, in one transaction.
+	SaveAlerts(ctx context.Context, states []AlertState, events []AlertEvent) error
+	AlertStates(ctx context.Context) ([]AlertState, error)
+	AlertEvents(ctx context.Context, q AlertQuery) ([]AlertEvent, error)
+
+	PutSilence(ctx context.Context, s Silence) error
+	DeleteSilence(ctx context.Context, id string) error
+	// Silences returns the silences that end after now.
+	Silences(ctx context.Context, now time.Time) ([]Silence, error)
+
+	AppendSeries(ctx context.Context, pts []SeriesPoint) error
+	// Series returns a monitor's points with a block in [from, to], oldest
+	// first, at most limit (0: 1000).
+	Series(ctx context.Context, monitorID string, from, to uint64, limit int) ([]SeriesPoint, error)
+	// DeleteSeriesAbove deletes every point above block n (a reorg).
+	DeleteSeriesAbove(ctx context.Context, n uint64) error
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Delivery is one notification to one channel, in the outbox.
+type Delivery struct {
+	ID int64 `json:"id"`
+	// Key is unique: enqueuing a key already present is a no-op, so one
+	// alert transition is delivered once per channel.
+	Key         string          `json:"key"`
+	Channel     string          `json:"channel"`
+	Payload     json.RawMessage `json:"payload"`
+	State       string          `json:"state"`
+	Attempts    int             `json:"attempts"`
+	Created     time.Time       `json:"created"`
+	NextAttempt time.Time       `json:"nextAttempt"`
+	LastError   string          `json:"lastError,omitempty"`
+	Done        time.Time       `json:"done,omitempty"`
+}
+
+// Outbox is the persisted queue of notifications. Safe for concurrent
+// use.
+type Outbox interface {
+	// Enqueue adds deliveries in one transaction and returns how many were
+	// new (keys already present are skipped).
+	Enqueue(ctx context.Context, ds []Delivery) (added int, err error)
+	// Due returns pending deliveries whose NextAttempt is at or before now,
+	// oldest first, at most limit.
+	Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// NextDue returns the earliest NextAttempt of a pending delivery, or
+	// ErrNotFound when none is pending.
+	NextDue(ctx context.Context) (time.Time, error)
+	// Settle records an attempt's outcome: d.State, d.Attempts,
+	// d.NextAttempt, d.LastError and d.Done are written.
+	Settle(ctx context.Context, d Delivery) error
+	// Deliveries lists deliveries in a state, newest first, at most limit.
+	Deliveries(ctx context.Context, state string, limit int) ([]Delivery, error)
+	// Requeue makes a dead delivery pending again, due at now.
+	Requeue(ctx context.Context, id int64, now time.Time) error
+}
