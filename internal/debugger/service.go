@@ -1,0 +1,207 @@
+package debugger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+)
+
+// Service replays transactions on demand, keeps their traces under Dir,
+// and answers the debugger's API. It is safe for concurrent use; one
+// transaction is replayed once at a time however many ask for it.
+type Service struct {
+	Local *Local
+	// Node, when set, is preferred: the node has the debug API.
+	Node    *Node
+	Options Options
+	Log     *slog.Logger
+
+	mu      sync.Mutex
+	pending map[common.Hash]*sync.Mutex
+}
+
+// ErrInvalid marks a request the API refuses (a bad hash, a bad range).
+var ErrInvalid = errors.New("invalid request")
+
+func (s *Service) lock(tx common.Hash) func() {
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = make(map[common.Hash]*sync.Mutex)
+	}
+	m := s.pending[tx]
+	if m == nil {
+		m = new(sync.Mutex)
+		s.pending[tx] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// Open returns the stored trace of tx, replaying it first when none is
+// stored. The caller closes the trace.
+func (s *Service) Open(ctx context.Context, tx common.Hash) (*Trace, error) {
+	unlock := s.lock(tx)
+	defer unlock()
+	t, err := OpenTrace(s.Options.Dir, tx, s.Options.Sources)
+	if err == nil {
+		return t, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		s.logf("stored trace of %s is unreadable, replaying it: %v", tx, err)
+	}
+	if _, err := s.Replay(ctx, tx); err != nil {
+		return nil, err
+	}
+	return OpenTrace(s.Options.Dir, tx, s.Options.Sources)
+}
+
+// Replay traces tx through the node's debug API when there is one, else
+// locally.
+func (s *Service) Replay(ctx context.Context, tx common.Hash) (*Result, error) {
+	if s.Node != nil {
+		return s.Node.Replay(ctx, tx, s.Options)
+	}
+	if s.Local == nil {
+		return nil, errors.New("the debugger has no node to replay on")
+	}
+	return s.Local.Replay(ctx, tx, s.Options)
+}
+
+func (s *Service) logf(format string, args ...any) {
+	if s.Log != nil {
+		s.Log.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+// StepsPage is a page of steps.
+type StepsPage struct {
+	From  int     `json:"from"`
+	Total int     `json:"total"`
+	Steps []*Step `json:"steps"`
+}
+
+// MaxStepsPage is the most steps one page holds.
+const MaxStepsPage = 1000
+
+func parseTx(s string) (common.Hash, error) {
+	b, err := hexutil.Decode(s)
+	if err != nil || len(b) != common.HashLength {
+		return common.Hash{}, fmt.Errorf("%w: %q is not a transaction hash", ErrInvalid, s)
+	}
+	return common.BytesToHash(b), nil
+}
+
+// StepsPage reads count steps of tx from from (count defaults to 100).
+func (s *Service) StepsPage(ctx context.Context, txHex, fromStr, countStr string) (*StepsPage, error) {
+	tx, err := parseTx(txHex)
+	if err != nil {
+		return nil, err
+	}
+	from, count := 0, 100
+	if fromStr != "" {
+		if from, err = strconv.Atoi(fromStr); err != nil || from < 0 {
+			return nil, fmt.Errorf("%w: from must be a step number", ErrInvalid)
+		}
+	}
+	if countStr != "" {
+		if count, err = strconv.Atoi(countStr); err != nil || count < 1 || count > MaxStepsPage {
+			return nil, fmt.Errorf("%w: count must be 1-%d", ErrInvalid, MaxStepsPage)
+		}
+	}
+	t, err := s.Open(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	steps, err := t.Steps(from, count)
+	if err != nil {
+		return nil, err
+	}
+	return &StepsPage{From: from, Total: t.Result.Steps, Steps: steps}, nil
+}
+
+// Debug returns the result of tx (call tree, events, state, failure).
+func (s *Service) Debug(ctx context.Context, txHex string) (*Result, error) {
+	tx, err := parseTx(txHex)
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.Open(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return t.Result, nil
+}
+
+// maxSimBody bounds a simulation request.
+const maxSimBody = 1 << 20
+
+// Simulate decodes a SimRequest from body and runs it.
+func (s *Service) Simulate(ctx context.Context, body io.Reader) (*Result, error) {
+	var req SimRequest
+	dec := json.NewDecoder(io.LimitReader(body, maxSimBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return nil, fmt.Errorf("%w: cannot decode the simulation: %v", ErrInvalid, err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if s.Local == nil {
+		return nil, errors.New("the debugger has no node to simulate on")
+	}
+	return s.Local.Simulate(ctx, req, s.Options)
+}
+
+// HandleDebug serves GET /api/v1/debug/{tx}.
+func (s *Service) HandleDebug(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Debug(r.Context(), r.PathValue("tx"))
+	s.answer(w, r, res, err)
+}
+
+// HandleSteps serves GET /api/v1/debug/{tx}/steps?from=&count=.
+func (s *Service) HandleSteps(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, err := s.StepsPage(r.Context(), r.PathValue("tx"), q.Get("from"), q.Get("count"))
+	s.answer(w, r, page, err)
+}
+
+// HandleSimulate serves POST /api/v1/simulate.
+func (s *Service) HandleSimulate(w http.ResponseWriter, r *http.Request) {
+	res, err := s.Simulate(r.Context(), r.Body)
+	s.answer(w, r, res, err)
+}
+
+// answer writes the /api/v1 envelope.
+func (s *Service) answer(w http.ResponseWriter, r *http.Request, data any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	if err == nil {
+		enc.Encode(map[string]any{"status": "success", "data": data})
+		return
+	}
+	kind, code, msg := "internal", http.StatusInternalServerError, "internal error; see the server log"
+	switch {
+	case errors.Is(err, ErrInvalid), errors.Is(err, ErrBadRequest), errors.Is(err, ErrNoStep):
+		kind, code, msg = "bad_request", http.StatusBadRequest, err.Error()
+	case errors.Is(err, ErrNotFound), errors.Is(err, ethereum.NotFound):
+		kind, code, msg = "not_found", http.StatusNotFound, err.Error()
+	}
+	if code >= 500 && s.Log != nil {
+		s.Log.Error("debugger request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	w.WriteHeader(code)
+	enc.Encode(map[string]any{"status": "error", "errorKind": kind, "error": msg})
+}
