@@ -3,8 +3,12 @@ package debugger
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -186,7 +190,8 @@ func replayers(h *chainHarness, debugAPI bool) []replayer {
 	return out
 }
 
-func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []replayer) {
+func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []replayer) map[string]common.Hash {
+	hashes := make(map[string]common.Hash)
 	arts := demoArtifacts(t)
 	ctx := context.Background()
 	for _, c := range failureCases {
@@ -206,6 +211,7 @@ func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []rep
 		if r.Status != 0 {
 			t.Fatalf("%s: the transaction succeeded", c.name)
 		}
+		hashes[c.name] = hash
 		want := lineOf(t, arts, c.line)
 		for _, rp := range reps {
 			t.Run(c.name+"/"+rp.name, func(t *testing.T) {
@@ -287,6 +293,7 @@ func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []rep
 			}
 		})
 	}
+	return hashes
 }
 
 func (f *Frame) frame(id int) *Frame {
@@ -319,7 +326,163 @@ func TestFailurePathsEmbeddedChain(t *testing.T) {
 	defer rc.Close()
 	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
 	app := deployFailures(t, h)
-	runFailureCases(t, h, app, replayers(h, true))
+	hashes := runFailureCases(t, h, app, replayers(h, true))
+	arts := demoArtifacts(t)
+	svc := &Service{Local: &Local{RPC: rc}, Node: &Node{RPC: rc, URL: chain.HTTPEndpoint()}, Options: Options{Dir: t.TempDir(), Sources: arts, Names: arts}}
+	t.Run("navigation", func(t *testing.T) { testNavigation(t, svc, arts, hashes["three calls deep"]) })
+	t.Run("simulation", func(t *testing.T) { testSimulation(t, &Local{RPC: rc}, app, arts) })
+	t.Run("api", func(t *testing.T) { testAPI(t, svc, hashes["three calls deep"]) })
+}
+
+func testNavigation(t *testing.T, svc *Service, arts *Artifacts, tx common.Hash) {
+	tr, err := svc.Open(context.Background(), tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	fail, err := tr.Failure()
+	if err != nil {
+		t.Fatal(err)
+	}
+	depthOf := func(i int) int {
+		_, d, _, err := tr.header(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := depthOf(fail); d != 4 {
+		t.Fatalf("failure at depth %d, want 4", d)
+	}
+	out, err := tr.StepOut(fail)
+	if err != nil || depthOf(out) != 3 || out <= fail {
+		t.Errorf("step out of the failing call: step %d depth %d (%v)", out, depthOf(out), err)
+	}
+	line := lineOf(t, arts, "revert Refused(msg.sender, 3);")
+	hit, err := tr.RunToLine(0, "src/Failures.sol", line)
+	if err != nil || depthOf(hit) != 4 || hit > fail {
+		t.Errorf("run to line %d: step %d depth %d (%v), failure at %d", line, hit, depthOf(hit), err, fail)
+	}
+	if s, err := tr.Step(hit); err != nil || s.Source == nil || s.Source.Line != line {
+		t.Errorf("step %d source %+v (%v)", hit, s, err)
+	}
+	if back, err := tr.StepBack(hit); err != nil || back >= hit {
+		t.Errorf("step back from %d: %d (%v)", hit, back, err)
+	}
+	over, err := tr.StepOver(0)
+	if err != nil || depthOf(over) != 1 {
+		t.Errorf("step over from 0: step %d depth %d (%v)", over, depthOf(over), err)
+	}
+	into := 0
+	for k := 0; k < 10000 && depthOf(into) == 1; k++ {
+		if into, err = tr.StepInto(into); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if depthOf(into) != 2 {
+		t.Errorf("stepping into never entered the nested call")
+	}
+	if _, err := tr.GoTo(tr.Result.Steps); !errors.Is(err, ErrNoStep) {
+		t.Errorf("go to past the end: %v", err)
+	}
+}
+
+func testSimulation(t *testing.T, l *Local, app *failuresApp, arts *Artifacts) {
+	ctx := context.Background()
+	data, _ := app.abi.Pack("requireString", big.NewInt(500))
+	ok, failed := uint64(1), uint64(0)
+	slot0 := common.Hash{}
+	v500 := common.BigToHash(big.NewInt(500))
+	req := SimRequest{
+		From: common.Address{0xab}, To: &app.impl, Data: data,
+		Overrides: map[common.Address]Override{app.impl: {Storage: map[common.Hash]common.Hash{slot0: common.BigToHash(big.NewInt(7))}}},
+		Expect:    []Expectation{{Status: &ok}, {Address: app.impl, Slot: &slot0, Value: &v500}, {Address: app.impl, Slot: &slot0, Unchanged: true}, {Status: &failed}},
+	}
+	if err := req.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := l.Simulate(ctx, req, Options{Dir: t.TempDir(), Sources: arts, Names: arts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []bool
+	for _, a := range res.Assertions {
+		got = append(got, a.OK)
+	}
+	if want := []bool{true, true, false, false}; !slicesEqual(got, want) {
+		t.Errorf("assertions %v, want %v: %+v", got, want, res.Assertions)
+	}
+	for _, d := range res.State {
+		for _, s := range d.Storage {
+			if d.Address == app.impl && s.Slot == slot0 && s.Before != common.BigToHash(big.NewInt(7)) {
+				t.Errorf("override not applied: before %s", s.Before)
+			}
+		}
+	}
+	data, _ = app.abi.Pack("requireString", big.NewInt(5))
+	res, err = l.Simulate(ctx, SimRequest{From: common.Address{0xab}, To: &app.impl, Data: data}, Options{Dir: t.TempDir(), Sources: arts, Names: arts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure == nil || res.Failure.Line != lineOf(t, arts, `require(x > 100, "Failures: x too small");`) {
+		t.Errorf("simulated failure %+v", res.Failure)
+	}
+}
+
+func slicesEqual(a, b []bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func testAPI(t *testing.T, svc *Service, tx common.Hash) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/debug/{tx}", svc.HandleDebug)
+	mux.HandleFunc("GET /api/v1/debug/{tx}/steps", svc.HandleSteps)
+	mux.HandleFunc("POST /api/v1/simulate", svc.HandleSimulate)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	get := func(path string, code int, out any) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != code {
+			b, _ := io.ReadAll(resp.Body)
+			t.Fatalf("GET %s: %d %s, want %d", path, resp.StatusCode, b, code)
+		}
+		if out != nil {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var dbg struct {
+		Status string
+		Data   Result
+	}
+	get("/api/v1/debug/"+tx.Hex(), 200, &dbg)
+	if dbg.Status != "success" || dbg.Data.Failure == nil || dbg.Data.Failure.Line == 0 || dbg.Data.Root == nil {
+		t.Errorf("debug answer %+v", dbg)
+	}
+	var steps struct {
+		Data StepsPage
+	}
+	get("/api/v1/debug/"+tx.Hex()+"/steps?from=10&count=5", 200, &steps)
+	if len(steps.Data.Steps) != 5 || steps.Data.Steps[0].Index != 10 || steps.Data.Total != dbg.Data.Steps {
+		t.Errorf("steps page %+v", steps.Data)
+	}
+	get("/api/v1/debug/0x1234", 400, nil)
+	get("/api/v1/debug/"+tx.Hex()+"/steps?count=100000", 400, nil)
+	get("/api/v1/debug/"+common.Hash{0x42}.Hex(), 404, nil)
 }
 
 func TestFailurePathsGethDev(t *testing.T) {
