@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strconv"
 	"sync"
 
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
@@ -66,18 +65,8 @@ type stdBytecodeJSON struct {
 type stdOutputJSON struct {
 	Contracts map[string]map[string]struct {
 		ABI           json.RawMessage `json:"abi"`
-		StorageLayout struct {
-			Storage []struct {
-				Label  string `json:"label"`
-				Slot   string `json:"slot"`
-				Offset int    `json:"offset"`
-				Type   string `json:"type"`
-			} `json:"storage"`
-			Types map[string]struct {
-				Label string `json:"label"`
-			} `json:"types"`
-		} `json:"storageLayout"`
-		EVM struct {
+		StorageLayout json.RawMessage `json:"storageLayout"`
+		EVM           struct {
 			Bytecode         stdBytecodeJSON `json:"bytecode"`
 			DeployedBytecode stdBytecodeJSON `json:"deployedBytecode"`
 		} `json:"evm"`
@@ -105,7 +94,6 @@ func (s *Artifacts) AddStandardJSON(input, output []byte) error {
 		units = append(units, u)
 	}
 	sort.Strings(units)
-	var added []*artifact
 	for _, unit := range units {
 		names := make([]string, 0, len(out.Contracts[unit]))
 		for n := range out.Contracts[unit] {
@@ -114,32 +102,18 @@ func (s *Artifacts) AddStandardJSON(input, output []byte) error {
 		sort.Strings(names)
 		for _, name := range names {
 			c := out.Contracts[unit][name]
-			a := &artifact{unit: unit, name: name, approximate: approx, abi: c.ABI, slots: make(map[common.Hash]layoutSlot)}
+			cc := CompiledContract{Name: name, SourceName: unit, ABI: c.ABI, Approximate: approx}
 			var err error
-			if a.runtime, a.rtMap, err = mapperOf(c.EVM.DeployedBytecode, srcs); err != nil {
+			if cc.Runtime, cc.RuntimeMap, err = mapperOf(c.EVM.DeployedBytecode, srcs); err != nil {
 				return fmt.Errorf("%s:%s runtime code: %w", unit, name, err)
 			}
-			if a.creation, a.crMap, err = mapperOf(c.EVM.Bytecode, srcs); err != nil {
+			if cc.Creation, cc.CreationMap, err = mapperOf(c.EVM.Bytecode, srcs); err != nil {
 				return fmt.Errorf("%s:%s creation code: %w", unit, name, err)
 			}
-			if len(a.runtime) == 0 && len(a.creation) == 0 {
-				continue // interface or abstract contract
+			cc.StorageLayout = c.StorageLayout
+			if err := s.Add(cc); err != nil {
+				return err
 			}
-			for _, v := range c.StorageLayout.Storage {
-				n, err := strconv.ParseUint(v.Slot, 10, 64)
-				if err != nil {
-					continue
-				}
-				slot := common.BigToHash(new(big.Int).SetUint64(n))
-				typ := c.StorageLayout.Types[v.Type].Label
-				if prev, ok := a.slots[slot]; ok {
-					// Packed variables share a slot.
-					a.slots[slot] = layoutSlot{label: prev.label + "," + v.Label, typ: prev.typ + "," + typ}
-				} else {
-					a.slots[slot] = layoutSlot{label: v.Label, typ: typ}
-				}
-			}
-			added = append(added, a)
 		}
 	}
 	s.mu.Lock()
@@ -147,7 +121,71 @@ func (s *Artifacts) AddStandardJSON(input, output []byte) error {
 	for name, src := range in.Sources {
 		s.contents[name] = src.Content
 	}
-	s.list = append(s.list, added...)
+	return nil
+}
+
+// CompiledContract is one contract to recognise, however it was loaded.
+type CompiledContract struct {
+	Name, SourceName string
+	ABI              json.RawMessage
+	// Runtime and Creation are the code objects; RuntimeMap and
+	// CreationMap map their PCs (either may be nil).
+	Runtime, Creation       []byte
+	RuntimeMap, CreationMap *sourcemap.Mapper
+	// StorageLayout is solc's storageLayout output, if any.
+	StorageLayout json.RawMessage
+	// Approximate is set for code compiled with the optimizer or via IR.
+	Approximate bool
+	// Sources are source texts by name, for Content.
+	Sources map[string]string
+}
+
+type storageLayoutJSON struct {
+	Storage []struct {
+		Label string `json:"label"`
+		Slot  string `json:"slot"`
+		Type  string `json:"type"`
+	} `json:"storage"`
+	Types map[string]struct {
+		Label string `json:"label"`
+	} `json:"types"`
+}
+
+// Add adds one contract; interfaces and abstract contracts (no code) are
+// skipped.
+func (s *Artifacts) Add(c CompiledContract) error {
+	if len(c.Runtime) == 0 && len(c.Creation) == 0 {
+		return nil
+	}
+	a := &artifact{unit: c.SourceName, name: c.Name, approximate: c.Approximate, abi: c.ABI,
+		runtime: c.Runtime, creation: c.Creation, rtMap: c.RuntimeMap, crMap: c.CreationMap,
+		slots: make(map[common.Hash]layoutSlot)}
+	if len(c.StorageLayout) > 0 && string(c.StorageLayout) != "null" {
+		var l storageLayoutJSON
+		if err := json.Unmarshal(c.StorageLayout, &l); err != nil {
+			return fmt.Errorf("cannot read the storage layout of %s: %w", c.Name, err)
+		}
+		for _, v := range l.Storage {
+			n, ok := new(big.Int).SetString(v.Slot, 10)
+			if !ok || n.BitLen() > 256 {
+				continue
+			}
+			slot := common.BigToHash(n)
+			typ := l.Types[v.Type].Label
+			if prev, ok := a.slots[slot]; ok {
+				// Packed variables share a slot.
+				a.slots[slot] = layoutSlot{label: prev.label + "," + v.Label, typ: prev.typ + "," + typ}
+			} else {
+				a.slots[slot] = layoutSlot{label: v.Label, typ: typ}
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, src := range c.Sources {
+		s.contents[name] = src
+	}
+	s.list = append(s.list, a)
 	clear(s.byCode)
 	return nil
 }
