@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -119,7 +120,8 @@ func (d *demo) deploy(t *testing.T, code []byte) common.Address {
 		t.Fatal(err)
 	}
 	if r.Status != types.ReceiptStatusSuccessful {
-		t.Fatalf("deployment %s failed", tx.Hash())
+		_, cerr := d.eth.CallContract(ctx, ethereum.CallMsg{From: from, Data: code, Gas: tx.Gas()}, r.BlockNumber)
+		t.Fatalf("deployment %s failed (gas used %d): %v", tx.Hash(), r.GasUsed, cerr)
 	}
 	return r.ContractAddress
 }

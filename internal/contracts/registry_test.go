@@ -1,0 +1,102 @@
+package contracts_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	bc "github.com/blocktorch/blocktorch/internal/contracts"
+)
+
+func TestRegistryHTTP(t *testing.T) {
+	d := newDemo(t)
+	reg := bc.NewRegistry(d.eth)
+	var hooked []string
+	reg.OnVerified = func(_ context.Context, r bc.Result) error {
+		hooked = append(hooked, r.ContractName)
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", reg.HandleVerify)
+	mux.HandleFunc("GET /api/v1/contracts/{address}", reg.HandleContract)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	type envelope struct {
+		Status    string          `json:"status"`
+		ErrorKind string          `json:"errorKind"`
+		Error     string          `json:"error"`
+		Data      json.RawMessage `json:"data"`
+	}
+	do := func(method, path string, body any) (int, envelope) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(b))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var env envelope
+		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, env
+	}
+
+	vault := d.app.Vault.Hex()
+	// Before verification: status none, live capabilities.
+	code, env := do("GET", "/api/v1/contracts/"+vault, nil)
+	var page bc.Page
+	if err := json.Unmarshal(env.Data, &page); err != nil || code != 200 {
+		t.Fatalf("%d %v %s", code, err, env.Data)
+	}
+	if page.Status != bc.StatusNone || page.Capabilities == nil || !page.Capabilities.AccessControl || page.Capabilities.Pausable == nil {
+		t.Fatalf("page before verification: %s", env.Data)
+	}
+
+	// What the CLI sends: the matched artifact, JSON round-tripped.
+	a := artifact(t, demoArtifacts(t), "LendingVault")
+	code, env = do("POST", "/api/v1/contracts/"+vault+"/verify", bc.VerifyRequest{Artifacts: []bc.Artifact{a}})
+	var res bc.Result
+	if err := json.Unmarshal(env.Data, &res); err != nil || code != 200 || res.Status != bc.StatusFull {
+		t.Fatalf("verify: %d %v %s", code, err, env.Error)
+	}
+	if len(hooked) != 1 || hooked[0] != "LendingVault" {
+		t.Errorf("OnVerified saw %v", hooked)
+	}
+	_, env = do("GET", "/api/v1/contracts/"+vault, nil)
+	page = bc.Page{}
+	_ = json.Unmarshal(env.Data, &page)
+	if page.Status != bc.StatusFull || page.Verification == nil || !strings.Contains(page.Verification.Sources["src/LendingVault.sol"], "contract LendingVault") || len(page.Verification.ABI) == 0 {
+		t.Fatalf("page after verification: status %s", page.Status)
+	}
+
+	// The wrong artifact for the Router: a success answer with status none; nothing recorded.
+	_, env = do("POST", "/api/v1/contracts/"+d.app.Router.Hex()+"/verify", bc.VerifyRequest{Artifacts: []bc.Artifact{a}})
+	res = bc.Result{}
+	_ = json.Unmarshal(env.Data, &res)
+	if res.Status != bc.StatusNone || res.Mismatch == nil {
+		t.Fatalf("wrong artifact: %s", env.Data)
+	}
+	if _, ok := reg.Verified(d.app.Router); ok {
+		t.Error("a failed verification was recorded")
+	}
+
+	for _, tc := range []struct {
+		path string
+		body any
+	}{
+		{"/api/v1/contracts/0xnope/verify", bc.VerifyRequest{}},
+		{"/api/v1/contracts/" + vault + "/verify", bc.VerifyRequest{}},
+		{"/api/v1/contracts/" + vault + "/verify", "not an object"},
+	} {
+		if code, env := do("POST", tc.path, tc.body); code != 400 || env.ErrorKind != "bad_request" {
+			t.Errorf("%s %v: %d %+v, want 400 bad_request", tc.path, tc.body, code, env)
+		}
+	}
+}
