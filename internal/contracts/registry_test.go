@@ -75,6 +75,20 @@ func TestRegistryHTTP(t *testing.T) {
 	if page.Status != bc.StatusFull || page.Verification == nil || !strings.Contains(page.Verification.Sources["src/LendingVault.sol"], "contract LendingVault") || len(page.Verification.ABI) == 0 {
 		t.Fatalf("page after verification: status %s", page.Status)
 	}
+	// A client can map PCs from the page alone.
+	m, err := page.Verification.Artifact.Mapper(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	located := 0
+	for pc := range 2000 {
+		if loc, ok := m.Locate(uint64(pc)); ok && loc.File == "src/LendingVault.sol" && loc.Line > 0 {
+			located++
+		}
+	}
+	if located == 0 {
+		t.Error("the page's artifact maps no PC to src/LendingVault.sol")
+	}
 
 	// The wrong artifact for the Router: a success answer with status none; nothing recorded.
 	_, env = do("POST", "/api/v1/contracts/"+d.app.Router.Hex()+"/verify", bc.VerifyRequest{Artifacts: []bc.Artifact{a}})

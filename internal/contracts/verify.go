@@ -64,8 +64,10 @@ type Result struct {
 	ChainMetadata *CodeMetadata `json:"chainMetadata,omitempty"`
 	// Mismatch says why Status is not StatusFull; nil on a full match.
 	Mismatch *Mismatch `json:"mismatch,omitempty"`
-	// Artifact is the matched artifact, for building source mappers.
-	Artifact *Artifact `json:"-"`
+	// Artifact is the matched artifact, for building source mappers
+	// (Artifact.Mapper); it survives a JSON round trip, so a client of the
+	// contract API (blocktorch trace --server) can map PCs too.
+	Artifact *Artifact `json:"artifact,omitempty"`
 }
 
 // Mismatch explains a partial match or a failed verification.
