@@ -23,6 +23,8 @@ Usage:
   blocktorch query 'QUERY'           search chain data and logs (level:error tx:0x… | stats count() by kind)
   blocktorch tail ['QUERY']          follow matching records live
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
+  blocktorch trace 0xTX --rpc URL [--artifacts PATH]…  replay a transaction; show its calls and failing line
+  blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
   blocktorch version
 
 Run 'blocktorch COMMAND -h' for a command's flags.
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTail(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
+	case "trace":
+		return runTrace(ctx, rest, stdout, stderr)
+	case "simulate":
+		return runSimulate(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "blocktorch", version())
 		return nil
