@@ -1,0 +1,269 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Options tunes an Outbox. Zero fields take the defaults.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// MinBackoff and MaxBackoff bound the wait between attempts (defaults
+	// 1s and 5m); it doubles with each attempt, with jitter.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxAge is how long a notification is retried before it goes to the
+	// dead letters (default 24h).
+	MaxAge time.Duration
+	// Concurrency is how many notifications are sent at once (default 8).
+	Concurrency int
+	// Jitter returns a number in [0, 1) (default math/rand/v2).
+	Jitter func() float64
+	// HTTPClient is used by HTTP channels (default: one per channel with
+	// its timeout).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	// OnSettled, if set, is called after each attempt is recorded, on a
+	// sending goroutine.
+	OnSettled func(d store.Delivery, err error)
+}
+
+// Outbox sends enqueued notifications through their channels, at least
+// once, from a persisted queue: what is pending when the process stops is
+// sent after it starts again.
+type Outbox struct {
+	st   store.Outbox
+	opts Options
+	log  *slog.Logger
+	wake chan struct{}
+
+	mu       sync.RWMutex
+	channels map[string]Channel
+}
+
+// NewOutbox returns an outbox over st; Run sends.
+func NewOutbox(st store.Outbox, opts Options) *Outbox {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 24 * time.Hour
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Outbox{st: st, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), channels: map[string]Channel{}}
+}
+
+// SetChannels replaces the channels by name, building each from its spec.
+// A spec that does not build is an error, and nothing changes.
+func (o *Outbox) SetChannels(specs []Spec) error {
+	chans := make(map[string]Channel, len(specs))
+	for _, s := range specs {
+		if _, dup := chans[s.Name]; dup {
+			return fmt.Errorf("two channels are named %q", s.Name)
+		}
+		c, err := New(s, o.opts.HTTPClient)
+		if err != nil {
+			return err
+		}
+		chans[s.Name] = c
+	}
+	o.mu.Lock()
+	o.channels = chans
+	o.mu.Unlock()
+	o.Wake()
+	return nil
+}
+
+// SetChannel adds or replaces one channel by name (for tests and
+// programmatic channels).
+func (o *Outbox) SetChannel(name string, c Channel) {
+	o.mu.Lock()
+	o.channels[name] = c
+	o.mu.Unlock()
+	o.Wake()
+}
+
+func (o *Outbox) channel(name string) (Channel, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	c, ok := o.channels[name]
+	return c, ok
+}
+
+// Enqueue persists m for each channel and wakes the sender. The delivery
+// key is m.Key and the channel: enqueuing the same transition again adds
+// nothing. It returns how many deliveries were new.
+func (o *Outbox) Enqueue(ctx context.Context, m Message, channels []string) (int, error) {
+	if m.Key == "" {
+		return 0, errors.New("BUG: a notification without an idempotency key")
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return 0, fmt.Errorf("cannot encode notification %s: %w", m.Key, err)
+	}
+	now := o.opts.Now()
+	ds := make([]store.Delivery, 0, len(channels))
+	for _, ch := range channels {
+		ds = append(ds, store.Delivery{Key: m.Key + "/" + ch, Channel: ch, Payload: payload, State: store.DeliveryPending, Created: now, NextAttempt: now})
+	}
+	n, err := o.st.Enqueue(ctx, ds)
+	if n > 0 {
+		o.Wake()
+	}
+	return n, err
+}
+
+// Wake makes Run look for due deliveries now.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due deliveries until ctx ends. It is the outbox's only sender:
+// run one per store.
+func (o *Outbox) Run(ctx context.Context) error {
+	for {
+		n, err := o.Flush(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			o.log.Warn("outbox: cannot read due notifications", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		wait := time.Minute
+		if err != nil {
+			wait = o.opts.MinBackoff
+		} else if next, err := o.st.NextDue(ctx); err == nil {
+			wait = min(max(next.Sub(o.opts.Now()), 0), time.Minute)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-o.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// Flush makes one attempt at every delivery due now and returns how many
+// it attempted.
+func (o *Outbox) Flush(ctx context.Context) (int, error) {
+	due, err := o.st.Due(ctx, o.opts.Now(), 256)
+	if err != nil {
+		return 0, err
+	}
+	sem := make(chan struct{}, o.opts.Concurrency)
+	var wg sync.WaitGroup
+	for _, d := range due {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			o.attempt(ctx, d)
+		}()
+	}
+	wg.Wait()
+	return len(due), nil
+}
+
+// attempt sends one delivery and records the outcome.
+func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
+	var m Message
+	var err error
+	if jerr := json.Unmarshal(d.Payload, &m); jerr != nil {
+		err = &SendError{Err: fmt.Errorf("stored notification does not decode: %w", jerr)}
+	} else if ch, ok := o.channel(d.Channel); !ok {
+		err = &SendError{Err: fmt.Errorf("no channel named %q", d.Channel)}
+	} else {
+		err = ch.Send(ctx, m)
+	}
+	if ctx.Err() != nil {
+		// Stopping: the attempt did not finish; it stays due.
+		return
+	}
+	now := o.opts.Now()
+	d.Attempts++
+	if err == nil {
+		d.State, d.Done, d.LastError = store.DeliveryDelivered, now, ""
+	} else {
+		d.LastError = truncate(err.Error(), 500)
+		var se *SendError
+		retryable := !errors.As(err, &se) || se.Retryable
+		wait := o.backoff(d.Attempts)
+		if se != nil && se.RetryAfter > wait {
+			wait = se.RetryAfter
+		}
+		next := now.Add(wait)
+		if !retryable || next.Sub(d.Created) > o.opts.MaxAge {
+			d.State, d.Done = store.DeliveryDead, now
+			o.log.Warn("notification dead-lettered", "channel", d.Channel, "key", d.Key, "attempts", d.Attempts, "err", d.LastError)
+		} else {
+			d.NextAttempt = next
+			o.log.Debug("notification failed; will retry", "channel", d.Channel, "key", d.Key, "attempt", d.Attempts, "in", wait, "err", d.LastError)
+		}
+	}
+	if serr := o.st.Settle(context.WithoutCancel(ctx), d); serr != nil {
+		o.log.Error("outbox: cannot record a delivery attempt", "key", d.Key, "err", serr)
+	}
+	if o.opts.OnSettled != nil {
+		o.opts.OnSettled(d, err)
+	}
+}
+
+// backoff is the wait after the n-th failed attempt: MinBackoff doubled
+// per attempt up to MaxBackoff, then "equal jitter" (half fixed, half
+// random) so that receivers coming back are not hit by every sender at
+// once.
+func (o *Outbox) backoff(n int) time.Duration {
+	d := o.opts.MinBackoff
+	for i := 1; i < n && d < o.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, o.opts.MaxBackoff)
+	return d/2 + time.Duration(o.opts.Jitter()*float64(d/2))
+}
+
+// DeadLetters lists notifications that were given up on, newest first.
+func (o *Outbox) DeadLetters(ctx context.Context, limit int) ([]store.Delivery, error) {
+	return o.st.Deliveries(ctx, store.DeliveryDead, limit)
+}
+
+// Retry makes a dead letter pending again.
+func (o *Outbox) Retry(ctx context.Context, id int64) error {
+	if err := o.st.Requeue(ctx, id, o.opts.Now()); err != nil {
+		return err
+	}
+	o.Wake()
+	return nil
+}
