@@ -1,6 +1,7 @@
 package debugger
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -29,6 +31,9 @@ type Node struct {
 	// memory, which would make the node's answer huge; 0 means 10M.
 	MemoryGasLimit uint64
 }
+
+// traceTimeout is how long the node may spend on one trace.
+const traceTimeout = "10m"
 
 // callJSON is a callTracer frame.
 type callJSON struct {
@@ -74,15 +79,15 @@ func (n *Node) Replay(ctx context.Context, txHash common.Hash, opts Options) (*R
 		return nil, fmt.Errorf("cannot read the receipt of %s: %w", txHash, err)
 	}
 	var top callJSON
-	if err := n.RPC.CallContext(ctx, &top, "debug_traceTransaction", txHash, map[string]any{"tracer": "callTracer", "tracerConfig": map[string]any{"withLog": true}}); err != nil {
+	if err := n.RPC.CallContext(ctx, &top, "debug_traceTransaction", txHash, map[string]any{"tracer": "callTracer", "tracerConfig": map[string]any{"withLog": true}, "timeout": traceTimeout}); err != nil {
 		return nil, fmt.Errorf("cannot trace calls of %s: %w", txHash, err)
 	}
 	var pre map[common.Address]*prestateAccount
-	if err := n.RPC.CallContext(ctx, &pre, "debug_traceTransaction", txHash, map[string]any{"tracer": "prestateTracer"}); err != nil {
+	if err := n.RPC.CallContext(ctx, &pre, "debug_traceTransaction", txHash, map[string]any{"tracer": "prestateTracer", "timeout": traceTimeout}); err != nil {
 		return nil, fmt.Errorf("cannot trace the state read by %s: %w", txHash, err)
 	}
 	var diff prestateDiff
-	if err := n.RPC.CallContext(ctx, &diff, "debug_traceTransaction", txHash, map[string]any{"tracer": "prestateTracer", "tracerConfig": map[string]any{"diffMode": true}}); err != nil {
+	if err := n.RPC.CallContext(ctx, &diff, "debug_traceTransaction", txHash, map[string]any{"tracer": "prestateTracer", "tracerConfig": map[string]any{"diffMode": true}, "timeout": traceTimeout}); err != nil {
 		return nil, fmt.Errorf("cannot trace the state changed by %s: %w", txHash, err)
 	}
 	res := &Result{
@@ -192,13 +197,31 @@ type structLog struct {
 // assigning each to its frame: a call opcode moves to the frame's next
 // callee, and the depth says whether the callee ran code.
 func (n *Node) streamSteps(ctx context.Context, txHash common.Hash, withMemory bool, rec *recorder) error {
-	cfg := map[string]any{"enableMemory": withMemory, "disableStorage": false, "enableReturnData": false}
+	// geth stops a trace after 5 s unless told otherwise.
+	cfg := map[string]any{"enableMemory": withMemory, "disableStorage": false, "enableReturnData": false, "timeout": traceTimeout}
 	body, err := n.traceBody(ctx, txHash, cfg)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
-	dec := json.NewDecoder(body)
+	// The answer goes to a file first: decoding is slower than the node
+	// writes, and a node stops writing after its HTTP write timeout (30 s
+	// in geth). The file keeps memory flat however large the answer is.
+	spool, err := os.CreateTemp(rec.opts.Dir, "structlogs-*.json")
+	if err != nil {
+		body.Close()
+		return fmt.Errorf("cannot spool the steps of %s: %w", txHash, err)
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	_, err = io.Copy(spool, body)
+	body.Close()
+	if err != nil {
+		return fmt.Errorf("cannot read the steps of %s: %w", txHash, err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("cannot read the steps of %s: %w", txHash, err)
+	}
+	dec := json.NewDecoder(bufio.NewReaderSize(spool, 1<<20))
 	if err := seekStructLogs(dec); err != nil {
 		return fmt.Errorf("cannot read the steps of %s: %w", txHash, err)
 	}
