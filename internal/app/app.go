@@ -16,9 +16,11 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -52,6 +54,8 @@ type App struct {
 	ln      net.Listener
 	demo    *demo // nil in serve mode
 	ingest  *logingest.Ingester
+	eth     *ethclient.Client // plain client for eth_call/eth_getCode reads
+	verify  *contracts.Registry
 	retain  map[string]time.Duration
 
 	chainID  string
@@ -137,11 +141,23 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		Log:          a.log,
 	})
 
+	if a.eth, err = ethclient.DialContext(ctx, rpcURL); err != nil {
+		return nil, fmt.Errorf("cannot connect to the node: %w", err)
+	}
+	a.verify = contracts.NewRegistry(a.eth)
+	a.verify.OnVerified = func(ctx context.Context, r contracts.Result) error {
+		// A verified contract is decoded from then on.
+		return a.AddContract(ctx, r.Address, r.ContractName, r.ABI)
+	}
+
 	if err := a.loadContracts(ctx); err != nil {
 		return nil, err
 	}
 	if a.demo != nil {
 		if err := a.demo.deploy(ctx, a.AddContract, a.store); err != nil {
+			return nil, err
+		}
+		if err := a.demo.verify(ctx, a.verify); err != nil {
 			return nil, err
 		}
 	}
@@ -150,11 +166,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		Chain:       a.store,
 		Contracts:   a.store,
 		Search:      a.store,
-		Mount:       a.ingest.Register,
+		Mount:       a.mount,
 		AddContract: a.AddContract,
 		Status:      a.Status,
 		Metrics:     promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),
 		Logger:      a.log,
+		Dashboards:  a.store,
+		Shares:      a.store,
 	}
 	if a.demo != nil {
 		deps.Incident = a.demo.startIncident
@@ -374,6 +392,13 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// mount adds the routes other capabilities serve.
+func (a *App) mount(mux *http.ServeMux) {
+	a.ingest.Register(mux)
+	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", a.verify.HandleVerify)
+	mux.HandleFunc("GET /api/v1/contracts/{address}", a.verify.HandleContract)
+}
+
 // retainLoop deletes off-chain records past their source's retention, at
 // start and then every ten minutes.
 func (a *App) retainLoop(ctx context.Context) error {
@@ -411,6 +436,9 @@ func (a *App) Close() error {
 		}
 		if a.rpc != nil {
 			a.rpc.Close()
+		}
+		if a.eth != nil {
+			a.eth.Close()
 		}
 		if a.demo != nil {
 			errs = append(errs, a.demo.close())

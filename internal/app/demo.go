@@ -13,7 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	democontracts "github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/logingest"
@@ -98,6 +100,26 @@ func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, ad
 	})
 	if err != nil {
 		return fmt.Errorf("cannot start the demo traffic: %w", err)
+	}
+	return nil
+}
+
+// verify verifies the demo's deployed contracts against their committed
+// compiler output, so their pages show the verified source.
+func (d *demo) verify(ctx context.Context, reg *contracts.Registry) error {
+	in, out := democontracts.StandardJSON()
+	arts, err := contracts.ParseStandardJSON(in, out, "")
+	if err != nil {
+		return fmt.Errorf("cannot read the demo's compiler output: %w", err)
+	}
+	for _, c := range d.app.Contracts() {
+		res, err := reg.Submit(ctx, c.Address, contracts.VerifyRequest{Artifacts: arts, Contract: c.Name})
+		if err != nil {
+			return fmt.Errorf("cannot verify demo contract %s: %w", c.Name, err)
+		}
+		if res.Status == "none" {
+			return fmt.Errorf("BUG: demo contract %s does not match its committed build: %v", c.Name, res.Mismatch)
+		}
 	}
 	return nil
 }
