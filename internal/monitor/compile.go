@@ -1,0 +1,492 @@
+package monitor
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// catalog is what compiling needs to know: the known contracts by name and
+// address, with their parsed ABIs.
+type catalog struct {
+	byName map[string][]common.Address
+	byAddr map[common.Address]*known
+}
+
+type known struct {
+	name string
+	abi  *abi.ABI // nil when it does not parse
+}
+
+func newCatalog(cs []store.Contract) *catalog {
+	c := &catalog{byName: map[string][]common.Address{}, byAddr: map[common.Address]*known{}}
+	for _, k := range cs {
+		kn := &known{name: k.Name}
+		if a, err := abi.JSON(bytes.NewReader(k.ABI)); err == nil {
+			kn.abi = &a
+		}
+		c.byAddr[k.Address] = kn
+		if k.Name != "" {
+			c.byName[k.Name] = append(c.byName[k.Name], k.Address)
+		}
+	}
+	return c
+}
+
+func (c *catalog) names() []string {
+	var out []string
+	for n := range c.byName {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// compiled is a monitor ready to evaluate.
+type compiled struct {
+	spec Spec
+	// addrs are the watched contracts; nil watches every contract.
+	addrs map[common.Address]bool
+	// events are the event names and signatures matched.
+	events map[string]bool
+	method methodMatch
+	where  []cond
+	status string
+	allow  map[common.Address]bool
+	deny   map[common.Address]bool
+	// reason matches revert reasons (glob), "" any.
+	reason string
+
+	// state and balance
+	target    common.Address
+	readData  []byte
+	unpack    func([]byte) (string, error)
+	slot      common.Hash
+	useSlot   bool
+	condition cond
+	change    bool // the condition compares the change% from the previous block
+	token     *common.Address
+
+	q *query.Query
+}
+
+type methodMatch struct {
+	any      bool
+	name     string
+	sig      string
+	selector []byte
+}
+
+func (m methodMatch) match(name, sig string, selector []byte) bool {
+	switch {
+	case m.any:
+		return true
+	case m.selector != nil:
+		return bytes.Equal(m.selector, selector)
+	case m.sig != "":
+		return sig == m.sig
+	}
+	return name == m.name
+}
+
+// compile checks a spec against the known contracts and prepares it.
+func compile(s Spec, cat *catalog) (*compiled, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	c := &compiled{spec: s, method: methodMatch{any: true}}
+	var abis []*abi.ABI
+	if cs := s.contracts(); len(cs) > 0 && !slices.Contains(cs, "*") {
+		c.addrs = map[common.Address]bool{}
+		for i, name := range cs {
+			field, idx := "contracts", i
+			if s.Contract != "" {
+				if i == 0 {
+					field, idx = "contract", -1
+				} else {
+					idx = i - 1
+				}
+			}
+			addrs, err := cat.resolve(name)
+			if err != nil {
+				return nil, &FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()}
+			}
+			for _, a := range addrs {
+				c.addrs[a] = true
+				if k := cat.byAddr[a]; k != nil && k.abi != nil {
+					abis = append(abis, k.abi)
+				}
+			}
+		}
+	}
+	if evs := s.events(); len(evs) > 0 {
+		c.events = map[string]bool{}
+		for i, ev := range evs {
+			if err := checkEvent(ev, abis); err != nil {
+				field, idx := "events", i
+				if s.Event != "" {
+					if i == 0 {
+						field, idx = "event", -1
+					} else {
+						idx = i - 1
+					}
+				}
+				return nil, &FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()}
+			}
+			c.events[ev] = true
+		}
+	}
+	if s.Method != "" {
+		m, err := parseMethod(s.Method, abis)
+		if err != nil {
+			return nil, fieldErr("method", "%v", err)
+		}
+		c.method = m
+	}
+	for i, w := range s.Where {
+		cd, err := parseCond(w, "")
+		if err != nil {
+			return nil, &FieldError{Field: "where", Index: i, Offset: -1, Msg: err.Error()}
+		}
+		c.where = append(c.where, cd)
+	}
+	c.status = s.Status
+	switch c.status {
+	case "", "any", "success", "failed":
+	default:
+		return nil, fieldErr("status", "%q is not success, failed or any", s.Status)
+	}
+	var err error
+	if c.allow, err = addrSet("allow", s.Allow); err != nil {
+		return nil, err
+	}
+	if c.deny, err = addrSet("deny", s.Deny); err != nil {
+		return nil, err
+	}
+	c.reason = s.Reason
+
+	switch s.Kind {
+	case KindState:
+		if err := c.compileState(cat, abis); err != nil {
+			return nil, err
+		}
+	case KindBalance:
+		addr, err := oneAddress(cat, s.Address)
+		if err != nil {
+			return nil, fieldErr("address", "%v", err)
+		}
+		c.target = addr
+		if s.Token != "" {
+			tok, err := oneAddress(cat, s.Token)
+			if err != nil {
+				return nil, fieldErr("token", "%v", err)
+			}
+			c.token = &tok
+			c.readData = append(crypto.Keccak256([]byte("balanceOf(address)"))[:4], common.LeftPadBytes(addr[:], 32)...)
+		}
+	case KindQuery:
+		q, err := query.Parse(s.Query)
+		if err != nil {
+			fe := fieldErr("query", "%v", err)
+			if qe, ok := err.(*query.Error); ok {
+				fe.Offset = qe.Pos
+				fe.Msg = qe.Msg
+			}
+			return nil, fe
+		}
+		if !hasAggregation(q) {
+			return nil, fieldErr("query", "a query monitor needs a stats pipe, e.g. %s | stats count()", s.Query)
+		}
+		c.q = q
+		if c.condition, err = parseCond(s.Condition, "value"); err != nil {
+			return nil, fieldErr("condition", "%v", err)
+		}
+	}
+	return c, nil
+}
+
+func hasAggregation(q *query.Query) bool {
+	for _, p := range q.Pipes {
+		switch p.(type) {
+		case *query.Stats, *query.Top:
+			return true
+		}
+	}
+	return false
+}
+
+// resolve turns a contract name or address into addresses.
+func (c *catalog) resolve(name string) ([]common.Address, error) {
+	if common.IsHexAddress(name) {
+		return []common.Address{common.HexToAddress(name)}, nil
+	}
+	if addrs := c.byName[name]; len(addrs) > 0 {
+		return addrs, nil
+	}
+	if len(c.byName) == 0 {
+		return nil, fmt.Errorf("unknown contract %q (no contract is registered yet: add its ABI, or use its address)", name)
+	}
+	return nil, fmt.Errorf("unknown contract %q (known: %s)", name, strings.Join(c.names(), ", "))
+}
+
+func oneAddress(cat *catalog, name string) (common.Address, error) {
+	addrs, err := cat.resolve(name)
+	if err != nil {
+		return common.Address{}, err
+	}
+	if len(addrs) > 1 {
+		return common.Address{}, fmt.Errorf("%q names %d contracts; use an address", name, len(addrs))
+	}
+	return addrs[0], nil
+}
+
+func addrSet(field string, list []string) (map[common.Address]bool, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := map[common.Address]bool{}
+	for i, a := range list {
+		if !common.IsHexAddress(a) {
+			return nil, &FieldError{Field: field, Index: i, Offset: -1, Msg: fmt.Sprintf("%q is not an address", a)}
+		}
+		out[common.HexToAddress(a)] = true
+	}
+	return out, nil
+}
+
+// checkEvent checks that an event exists in at least one watched ABI. With
+// no ABI known (any contract, or contracts by address only) any event
+// name is accepted.
+func checkEvent(ev string, abis []*abi.ABI) error {
+	if len(abis) == 0 {
+		return nil
+	}
+	var names []string
+	for _, a := range abis {
+		for _, e := range a.Events {
+			if e.Name == ev || e.Sig == ev {
+				return nil
+			}
+			names = append(names, e.Name)
+		}
+	}
+	slices.Sort(names)
+	return fmt.Errorf("unknown event %q (the contract declares %s)", ev, strings.Join(slices.Compact(names), ", "))
+}
+
+func parseMethod(m string, abis []*abi.ABI) (methodMatch, error) {
+	if strings.HasPrefix(m, "0x") {
+		b, err := hex.DecodeString(m[2:])
+		if err != nil || len(b) != 4 {
+			return methodMatch{}, fmt.Errorf("%q is not a 4-byte selector", m)
+		}
+		return methodMatch{selector: b}, nil
+	}
+	if strings.Contains(m, "(") {
+		sig := strings.ReplaceAll(m, " ", "")
+		return methodMatch{sig: sig, selector: crypto.Keccak256([]byte(sig))[:4]}, nil
+	}
+	if len(abis) > 0 {
+		var names []string
+		found := false
+		for _, a := range abis {
+			for _, x := range a.Methods {
+				if x.Name == m {
+					found = true
+				}
+				names = append(names, x.Name)
+			}
+		}
+		if !found {
+			slices.Sort(names)
+			return methodMatch{}, fmt.Errorf("unknown method %q (the contract has %s)", m, strings.Join(slices.Compact(names), ", "))
+		}
+	}
+	return methodMatch{name: m}, nil
+}
+
+// compileState prepares the view call or slot of a state watch.
+func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
+	s := c.spec
+	addr, err := oneAddress(cat, s.Contract)
+	if err != nil {
+		return fieldErr("contract", "%v", err)
+	}
+	c.target = addr
+	cond := s.Condition
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(cond), "change%"); ok {
+		c.change = true
+		cond = rest
+	}
+	if c.condition, err = parseCond(cond, "value"); err != nil {
+		return fieldErr("condition", "%v", err)
+	}
+	if s.Slot != "" {
+		b, err := hex.DecodeString(strings.TrimPrefix(s.Slot, "0x"))
+		if err != nil || len(b) > 32 {
+			return fieldErr("slot", "%q is not a storage slot (hex, at most 32 bytes)", s.Slot)
+		}
+		c.slot, c.useSlot = common.BytesToHash(b), true
+		c.unpack = func(b []byte) (string, error) { return new(big.Int).SetBytes(b).String(), nil }
+		return nil
+	}
+	var method *abi.Method
+	if name, sig, ok := strings.Cut(s.Read, " returns "); ok || strings.Contains(s.Read, "(") {
+		// "name(types) returns (type)": a signature the ABI need not know.
+		m, err := methodFromSignature(strings.TrimSpace(name), strings.TrimSpace(sig))
+		if err != nil {
+			return fieldErr("read", "%v", err)
+		}
+		method = m
+	} else {
+		for _, a := range abis {
+			if m, ok := a.Methods[s.Read]; ok {
+				method = &m
+				break
+			}
+		}
+		if method == nil {
+			return fieldErr("read", "unknown method %q: name a method of the contract's ABI or write a signature like \"paused() returns (bool)\"", s.Read)
+		}
+	}
+	if len(method.Outputs) == 0 {
+		return fieldErr("read", "%s returns nothing to watch", method.Sig)
+	}
+	args := make([]any, len(method.Inputs))
+	if len(s.Args) != len(method.Inputs) {
+		return fieldErr("args", "%s takes %d arguments, got %d", method.Sig, len(method.Inputs), len(s.Args))
+	}
+	for i, in := range method.Inputs {
+		v, err := argValue(in.Type, s.Args[i])
+		if err != nil {
+			return &FieldError{Field: "args", Index: i, Offset: -1, Msg: err.Error()}
+		}
+		args[i] = v
+	}
+	packed, err := method.Inputs.Pack(args...)
+	if err != nil {
+		return fieldErr("args", "%v", err)
+	}
+	c.readData = append(append([]byte(nil), method.ID...), packed...)
+	outs := method.Outputs
+	c.unpack = func(b []byte) (string, error) {
+		vals, err := outs.Unpack(b)
+		if err != nil {
+			return "", err
+		}
+		if len(vals) == 0 {
+			return "", fmt.Errorf("no value returned")
+		}
+		return formatValue(vals[0]), nil
+	}
+	return nil
+}
+
+func methodFromSignature(sig, returns string) (*abi.Method, error) {
+	open := strings.Index(sig, "(")
+	if open <= 0 || !strings.HasSuffix(sig, ")") {
+		return nil, fmt.Errorf("%q is not a signature like totalSupply()", sig)
+	}
+	name := sig[:open]
+	parseList := func(list string) (abi.Arguments, error) {
+		list = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(list), "("), ")"))
+		var out abi.Arguments
+		if list == "" {
+			return out, nil
+		}
+		for _, t := range strings.Split(list, ",") {
+			typ, err := abi.NewType(strings.Fields(strings.TrimSpace(t))[0], "", nil)
+			if err != nil {
+				return nil, fmt.Errorf("type %q: %v", t, err)
+			}
+			out = append(out, abi.Argument{Type: typ})
+		}
+		return out, nil
+	}
+	ins, err := parseList(sig[open:])
+	if err != nil {
+		return nil, err
+	}
+	if returns == "" {
+		returns = "(uint256)"
+	}
+	outs, err := parseList(returns)
+	if err != nil {
+		return nil, err
+	}
+	m := abi.NewMethod(name, name, abi.Function, "view", false, false, ins, outs)
+	return &m, nil
+}
+
+func argValue(t abi.Type, s string) (any, error) {
+	switch t.T {
+	case abi.AddressTy:
+		if !common.IsHexAddress(s) {
+			return nil, fmt.Errorf("%q is not an address", s)
+		}
+		return common.HexToAddress(s), nil
+	case abi.UintTy, abi.IntTy:
+		n, ok := new(big.Int).SetString(s, 0)
+		if !ok {
+			return nil, fmt.Errorf("%q is not an integer", s)
+		}
+		if t.Size <= 64 {
+			return nil, fmt.Errorf("arguments of type %s are not supported; use a storage slot", t)
+		}
+		return n, nil
+	case abi.BoolTy:
+		return s == "true", nil
+	case abi.StringTy:
+		return s, nil
+	case abi.FixedBytesTy:
+		b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
+		if err != nil || len(b) != t.Size {
+			return nil, fmt.Errorf("%q is not %d bytes of hex", s, t.Size)
+		}
+		arr := reflectArray(b, t.Size)
+		return arr, nil
+	}
+	return nil, fmt.Errorf("arguments of type %s are not supported", t)
+}
+
+func reflectArray(b []byte, size int) any {
+	if size == 32 {
+		var a [32]byte
+		copy(a[:], b)
+		return a
+	}
+	var a [32]byte
+	copy(a[:], b)
+	return a
+}
+
+// formatValue renders a decoded value as chain.Arg does: integers in
+// decimal, addresses and bytes as 0x-hex, bools as true/false.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case *big.Int:
+		return x.String()
+	case common.Address:
+		return x.Hex()
+	case []byte:
+		return "0x" + hex.EncodeToString(x)
+	case [32]byte:
+		return "0x" + hex.EncodeToString(x[:])
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,26 @@
+// Package monitor evaluates monitors and runs their alerts: definitions
+// (from monitors.yaml, the API or the built-in set), evaluation of chain
+// monitors on every indexed block and of query monitors on a schedule, the
+// alert state machine (pending → firing → resolved, with a for-duration,
+// labels, a dedupe key, grouping, cooldowns, silences and re-notification)
+// and retraction of alerts whose block a reorg orphaned. It hands
+// notifications to a NotifyFunc (the notify package's outbox) and reads
+// the store through small role interfaces.
+//
+// Monitor kinds (Spec.Kind):
+//
+//	event     an event of a contract, with conditions on its decoded arguments
+//	call      a call of a method (by name, signature or selector), top-level or internal
+//	          (from debug_traceBlockByNumber call traces), succeeded, failed or either
+//	callers   calls of a contract from an address not in an allowlist, or in a blocklist
+//	txfail    failed transactions to watched contracts, filtered by revert reason
+//	slo       failed / all transactions of contracts over a window against an objective
+//	state     a view function or storage slot read at every block, stored as a series
+//	balance   native or ERC-20 balance of an address dropping more than X% within N blocks
+//	nodata    nothing matched (an event, a call) for a duration: a heartbeat
+//	query     a search query with a stats pipe over a window against a threshold
+//
+// Chain monitors see blocks in order, confirmations deep; their clock is
+// the block's time, so that a dry run over stored blocks decides exactly
+// as the live engine did. Query monitors use the engine's Now.
+package monitor

@@ -1,0 +1,744 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/notify"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Notifier takes notifications; notify.Outbox implements it. If it also
+// has Run(ctx) error, Engine.Run runs it.
+type Notifier interface {
+	Enqueue(ctx context.Context, m notify.Message, channels []string) (int, error)
+	SetChannels(specs []notify.Spec) error
+	DeadLetters(ctx context.Context, limit int) ([]store.Delivery, error)
+	Retry(ctx context.Context, id int64) error
+}
+
+// Deps are what the engine reads and writes through.
+type Deps struct {
+	Store store.MonitorStore
+	// Contracts lists the known contracts (names and ABIs resolve monitor
+	// definitions).
+	Contracts func(ctx context.Context) ([]store.Contract, error)
+	Blocks    store.BlockRangeReader
+	// Search runs query monitors; nil leaves them idle.
+	Search store.Searcher
+	// Node reads state and call traces; nil leaves state and balance
+	// monitors idle and internal calls unseen.
+	Node Node
+	// Decode decodes internal calls' input; nil matches them by selector
+	// only.
+	Decode   DecodeCallFunc
+	Notifier Notifier
+}
+
+// Options tune the engine.
+type Options struct {
+	Now func() time.Time
+	// BaseURL prefixes the links alerts carry (http://127.0.0.1:8080).
+	BaseURL string
+	Logger  *slog.Logger
+	// MaxBlockAge: blocks older than this (by Now) are not evaluated, so
+	// that a backfill does not alert on history (default 10m).
+	MaxBlockAge time.Duration
+	// OnEvaluated, if set, is called on the engine's goroutine after each
+	// block is evaluated and its notifications enqueued.
+	OnEvaluated func(block uint64, took time.Duration)
+}
+
+// Engine evaluates monitors and runs their alerts. Build it with New, load
+// the stored definitions with Load, run it with Run; OnBlocks, OnStored
+// and OnReorg may be called from any goroutine and never block.
+type Engine struct {
+	d    Deps
+	opts Options
+	log  *slog.Logger
+
+	qmu   sync.Mutex
+	queue []item
+	wake  chan struct{}
+
+	mu       sync.Mutex // guards everything below
+	rts      map[string]*runtime
+	defs     map[string]store.MonitorDef
+	errs     map[string]string // monitors that do not compile now, with why
+	channels []notify.Spec
+	silences []silence
+	recent   []chain.Block // the newest blocks, for confirmations
+	cursor   uint64        // newest block processed
+	cursorOK bool
+	names    map[common.Address]string
+}
+
+type item struct {
+	blocks   []chain.Block
+	from, to uint64 // stored range, when blocks is nil and to > 0
+	reorg    bool
+	ancestor uint64
+}
+
+// New returns an engine; call Load before Run.
+func New(d Deps, opts Options) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBlockAge == 0 {
+		opts.MaxBlockAge = 10 * time.Minute
+	}
+	return &Engine{d: d, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		rts: map[string]*runtime{}, defs: map[string]store.MonitorDef{}, errs: map[string]string{}}
+}
+
+// cursorID is the pseudo alert state that keeps the engine's cursor, saved
+// in the same transaction as the alerts it produced.
+const cursorID = "_engine"
+
+// Load reads monitors, channels, alert states and silences from the store
+// and compiles the monitors against the known contracts. A monitor that
+// no longer compiles (its contract was removed) stays stored, idle, with
+// its error shown by the API.
+func (e *Engine) Load(ctx context.Context) error {
+	defs, err := e.d.Store.MonitorDefs(ctx)
+	if err != nil {
+		return err
+	}
+	chans, err := e.d.Store.ChannelDefs(ctx)
+	if err != nil {
+		return err
+	}
+	cat, err := e.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	var specs []notify.Spec
+	for _, c := range chans {
+		var s notify.Spec
+		if err := json.Unmarshal(c.Spec, &s); err != nil {
+			return fmt.Errorf("stored channel %s does not decode: %w", c.Name, err)
+		}
+		specs = append(specs, s)
+	}
+	if e.d.Notifier != nil {
+		if err := e.d.Notifier.SetChannels(specs); err != nil {
+			return fmt.Errorf("cannot set up notification channels: %w", err)
+		}
+	}
+	states, err := e.d.Store.AlertStates(ctx)
+	if err != nil {
+		return err
+	}
+	sils, err := e.loadSilences(ctx)
+	if err != nil {
+		return err
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.channels, e.silences = specs, sils
+	e.names = map[common.Address]string{}
+	for a, k := range cat.byAddr {
+		e.names[a] = k.name
+	}
+	old := e.rts
+	e.rts, e.defs, e.errs = map[string]*runtime{}, map[string]store.MonitorDef{}, map[string]string{}
+	for _, d := range defs {
+		e.defs[d.ID] = d
+		var s Spec
+		if err := json.Unmarshal(d.Spec, &s); err != nil {
+			e.errs[d.ID] = "definition does not decode: " + err.Error()
+			continue
+		}
+		c, err := compile(s, cat)
+		if err != nil {
+			e.errs[d.ID] = err.Error()
+			continue
+		}
+		rt := newRuntime(c)
+		if prev, ok := old[d.ID]; ok && sameSpec(prev.c.spec, s) {
+			// Unchanged: keep its windows and alerts.
+			prev.c = c
+			rt = prev
+		}
+		e.rts[d.ID] = rt
+	}
+	for _, st := range states {
+		if st.MonitorID == cursorID {
+			var cur struct{ Block uint64 }
+			if json.Unmarshal(st.State, &cur) == nil && !e.cursorOK {
+				e.cursor, e.cursorOK = cur.Block, true
+			}
+			continue
+		}
+		rt, ok := e.rts[st.MonitorID]
+		if !ok {
+			continue
+		}
+		if _, have := rt.alerts[st.Key]; have {
+			continue
+		}
+		var a Alert
+		if err := json.Unmarshal(st.State, &a); err == nil {
+			rt.alerts[st.Key] = &a
+		}
+	}
+	if e.cursorOK {
+		for _, rt := range e.rts {
+			if rt.last == 0 {
+				rt.last = e.cursor - min(e.cursor, rt.c.spec.Confirmations)
+			}
+		}
+	}
+	return nil
+}
+
+func sameSpec(a, b Spec) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func (e *Engine) catalog(ctx context.Context) (*catalog, error) {
+	if e.d.Contracts == nil {
+		return newCatalog(nil), nil
+	}
+	cs, err := e.d.Contracts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list known contracts: %w", err)
+	}
+	return newCatalog(cs), nil
+}
+
+// ContractsChanged recompiles the monitors, for when a contract was
+// registered (a monitor naming it may compile now).
+func (e *Engine) ContractsChanged(ctx context.Context) error { return e.Load(ctx) }
+
+// OnBlocks hands newly indexed blocks (ascending) to the engine.
+func (e *Engine) OnBlocks(blocks []chain.Block) {
+	if len(blocks) == 0 {
+		return
+	}
+	e.push(item{blocks: blocks})
+}
+
+// OnStored tells the engine that blocks from..to were stored; it reads
+// them from the store (for an indexer hook that has no blocks at hand).
+func (e *Engine) OnStored(from, to uint64) {
+	if to < from {
+		return
+	}
+	e.push(item{from: from, to: to})
+}
+
+// OnReorg tells the engine that blocks above ancestor were orphaned.
+func (e *Engine) OnReorg(ancestor uint64) { e.push(item{reorg: true, ancestor: ancestor}) }
+
+func (e *Engine) push(it item) {
+	e.qmu.Lock()
+	e.queue = append(e.queue, it)
+	e.qmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Lag is how many queued items wait for evaluation.
+func (e *Engine) Lag() int {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	return len(e.queue)
+}
+
+// Run evaluates until ctx ends: queued blocks as they come, query monitors
+// when due. It also runs the Notifier if that has a Run method.
+func (e *Engine) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if r, ok := e.d.Notifier.(interface{ Run(context.Context) error }); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("notification outbox stopped", "err", err)
+			}
+		}()
+	}
+	defer wg.Wait()
+	if err := e.catchUp(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("monitors: cannot evaluate the blocks stored while stopped", "err", err)
+	}
+	for {
+		e.drain(ctx)
+		wait := e.runQueries(ctx)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-e.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// catchUp evaluates the blocks stored after the cursor (a restart).
+func (e *Engine) catchUp(ctx context.Context) error {
+	e.mu.Lock()
+	cursor, ok := e.cursor, e.cursorOK
+	e.mu.Unlock()
+	if !ok || e.d.Blocks == nil {
+		return nil
+	}
+	// The newest stored block: BlockAt(now) finds it.
+	head, err := e.d.Blocks.BlockAt(ctx, e.opts.Now().Add(time.Hour))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if head.Number > cursor {
+		e.push(item{from: cursor + 1, to: head.Number})
+	}
+	return nil
+}
+
+func (e *Engine) drain(ctx context.Context) {
+	for ctx.Err() == nil {
+		e.qmu.Lock()
+		if len(e.queue) == 0 {
+			e.qmu.Unlock()
+			return
+		}
+		it := e.queue[0]
+		e.queue = e.queue[1:]
+		e.qmu.Unlock()
+		switch {
+		case it.reorg:
+			e.reorg(ctx, it.ancestor)
+		case it.blocks != nil:
+			e.process(ctx, it.blocks)
+		default:
+			for from := it.from; from <= it.to && ctx.Err() == nil; from += 500 {
+				to := min(it.to, from+499)
+				blocks, err := e.d.Blocks.BlockRange(ctx, from, to)
+				if err != nil {
+					e.log.Warn("monitors: cannot read stored blocks", "from", from, "to", to, "err", err)
+					break
+				}
+				e.process(ctx, blocks)
+			}
+		}
+	}
+}
+
+// batch collects one round's writes.
+type batch struct {
+	states []store.AlertState
+	events []store.AlertEvent
+	msgs   []pending
+	series []store.SeriesPoint
+}
+
+type pending struct {
+	m        notify.Message
+	channels []string
+}
+
+// process evaluates chain monitors on blocks (ascending).
+func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	maxConf := uint64(0)
+	for _, rt := range e.rts {
+		maxConf = max(maxConf, rt.c.spec.Confirmations)
+	}
+	now := e.opts.Now()
+	for i := range blocks {
+		start := time.Now()
+		b := blocks[i]
+		if e.cursorOK && b.Number <= e.cursor && len(e.recent) > 0 {
+			// Already evaluated (a stored range overlapping pushed blocks).
+			continue
+		}
+		e.recent = append(e.recent, b)
+		if n := len(e.recent); uint64(n) > maxConf+1 {
+			e.recent = slices.Delete(e.recent, 0, n-int(maxConf+1))
+		}
+		var bt batch
+		var frames map[common.Hash][]Frame
+		tracesTried := false
+		for _, id := range e.order() {
+			rt := e.rts[id]
+			if !rt.c.spec.Chain() || rt.c.spec.Disabled {
+				continue
+			}
+			conf := rt.c.spec.Confirmations
+			for j := range e.recent {
+				rb := &e.recent[j]
+				if rb.Number <= rt.last && rt.last != 0 || rb.Number+conf > b.Number {
+					continue
+				}
+				rt.last = rb.Number
+				if now.Sub(rb.Time) > e.opts.MaxBlockAge {
+					continue
+				}
+				if rt.c.spec.Internal && !tracesTried && e.d.Node != nil && rb.Number == b.Number {
+					tracesTried = true
+					var err error
+					if frames, err = e.d.Node.TraceCalls(ctx, rb.Number); err != nil {
+						e.log.Warn("monitors: cannot trace block; internal calls unseen", "block", rb.Number, "err", err)
+					}
+				}
+				in := blockInput{block: rb, decode: e.d.Decode, names: e.nameOf}
+				if rb.Number == b.Number {
+					in.frames = frames
+				}
+				obs, point, err := rt.evalBlock(ctx, in, e.d.Node)
+				if err != nil {
+					if !errors.Is(err, ErrNoNode) {
+						e.log.Warn("monitor evaluation failed", "monitor", id, "block", rb.Number, "err", err)
+					}
+					continue
+				}
+				if point != nil {
+					bt.series = append(bt.series, *point)
+				}
+				e.apply(rt, obs, &bt)
+			}
+		}
+		e.cursor, e.cursorOK = b.Number, true
+		e.commit(ctx, &bt)
+		if e.opts.OnEvaluated != nil {
+			e.opts.OnEvaluated(b.Number, time.Since(start))
+		}
+	}
+}
+
+// nameOf names a contract for labels: its registered name or address.
+func (e *Engine) nameOf(a common.Address) string {
+	if n := e.names[a]; n != "" {
+		return n
+	}
+	return a.Hex()
+}
+
+func (e *Engine) order() []string {
+	ids := make([]string, 0, len(e.rts))
+	for id := range e.rts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// apply runs the state machine on observations, collecting writes.
+func (e *Engine) apply(rt *runtime, obs []obs, bt *batch) {
+	for _, o := range obs {
+		prev := rt.alerts[o.key]
+		next, trs := rt.c.advance(prev, o, e.silenced)
+		switch {
+		case next == nil && prev != nil:
+			delete(rt.alerts, o.key)
+			bt.states = append(bt.states, store.AlertState{MonitorID: rt.c.spec.ID, Key: o.key})
+		case next != nil && (prev == nil || !sameAlert(prev, next)):
+			rt.alerts[o.key] = next
+			st, _ := json.Marshal(next)
+			bt.states = append(bt.states, store.AlertState{MonitorID: rt.c.spec.ID, Key: o.key, State: st})
+		}
+		for _, tr := range trs {
+			e.record(rt.c, tr, bt)
+		}
+	}
+}
+
+func sameAlert(a, b *Alert) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// record turns a transition into a history event and, if due, a
+// notification.
+func (e *Engine) record(c *compiled, tr transition, bt *batch) {
+	status := tr.status
+	switch {
+	case tr.renotify:
+		status = "renotify"
+	case tr.silenced:
+		status = "silenced"
+	case tr.status == StateFiring && !tr.notify:
+		status = "cooldown"
+	}
+	detail, _ := json.Marshal(tr.alert)
+	bt.events = append(bt.events, store.AlertEvent{MonitorID: c.spec.ID, Key: tr.alert.Key, Status: status, Time: tr.t, Block: tr.alert.Block, Detail: detail})
+	if !tr.notify || len(c.spec.Channels) == 0 {
+		return
+	}
+	bt.msgs = append(bt.msgs, pending{m: e.message(c, tr), channels: c.spec.Channels})
+}
+
+func (e *Engine) message(c *compiled, tr transition) notify.Message {
+	a := tr.alert
+	m := notify.Message{
+		Key: tr.idempotencyKey(), Status: tr.status, Renotify: tr.renotify,
+		MonitorID: c.spec.ID, Monitor: c.spec.Title(), Severity: c.severity(),
+		AlertKey: c.spec.ID + "/" + a.Key, Summary: a.Summary, Details: c.spec.Description,
+		Labels: a.Labels, Value: a.Value, Count: a.Count, Block: a.Block, Tx: a.Tx,
+		StartsAt: a.Since, Time: tr.t,
+	}
+	if tr.status == notify.StatusRetracted {
+		m.Summary = fmt.Sprintf("retracted: block %d that fired this alert was orphaned by a reorg (%s)", a.Block, a.Summary)
+	}
+	if e.opts.BaseURL != "" {
+		if q := c.searchQuery(a); q != "" {
+			from, to := a.Since.Add(-c.spec.Window.D()-time.Minute), tr.t.Add(time.Minute)
+			v := url.Values{"q": {q}, "from": {from.UTC().Format(time.RFC3339)}, "to": {to.UTC().Format(time.RFC3339)}}
+			m.Links = append(m.Links, notify.Link{Text: "Search", URL: e.opts.BaseURL + "/explore?" + v.Encode()})
+		}
+		if a.Tx != "" {
+			m.Links = append(m.Links, notify.Link{Text: "Debug transaction", URL: e.opts.BaseURL + "/tx/" + a.Tx})
+		}
+	}
+	return m
+}
+
+// searchQuery is the search for the records behind an alert.
+func (c *compiled) searchQuery(a Alert) string {
+	s := c.spec
+	addr := ""
+	if a.Labels["address"] != "" {
+		addr = " address:" + a.Labels["address"]
+	} else if len(c.addrs) == 1 {
+		for x := range c.addrs {
+			addr = " address:" + x.Hex()
+		}
+	}
+	switch s.Kind {
+	case KindQuery:
+		return filterText(s.Query)
+	case KindEvent, KindNoData:
+		if evs := s.events(); len(evs) > 0 && !containsParen(evs) {
+			q := "event:" + evs[0]
+			if len(evs) > 1 {
+				q = "event:(" + joinOr(evs) + ")"
+			}
+			return q + addr
+		}
+	case KindTxFail, KindSLO:
+		return "status:failed" + addr
+	case KindCall, KindCallers:
+		if c.method.name != "" {
+			return "method:" + c.method.name + addr
+		}
+	}
+	if a.Tx != "" {
+		return "tx:" + a.Tx
+	}
+	return ""
+}
+
+func containsParen(ss []string) bool {
+	for _, s := range ss {
+		for _, r := range s {
+			if r == '(' {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func joinOr(ss []string) string {
+	out := ""
+	for i, s := range ss {
+		if i > 0 {
+			out += " OR "
+		}
+		out += s
+	}
+	return out
+}
+
+// filterText is a query without its pipes.
+func filterText(q string) string {
+	for i := 0; i < len(q); i++ {
+		if q[i] == '"' {
+			for i++; i < len(q) && q[i] != '"'; i++ {
+				if q[i] == '\\' {
+					i++
+				}
+			}
+			continue
+		}
+		if q[i] == '|' {
+			return trimSpace(q[:i])
+		}
+	}
+	return q
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// commit enqueues notifications, then saves alert states, history and the
+// cursor in one transaction. A crash in between replays the block and
+// re-derives the same idempotency keys: nothing is enqueued twice.
+func (e *Engine) commit(ctx context.Context, bt *batch) {
+	for _, p := range bt.msgs {
+		if e.d.Notifier == nil {
+			break
+		}
+		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
+			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
+		}
+	}
+	if len(bt.series) > 0 {
+		if err := e.d.Store.AppendSeries(ctx, bt.series); err != nil {
+			e.log.Warn("monitors: cannot store series", "err", err)
+		}
+	}
+	cur, _ := json.Marshal(struct{ Block uint64 }{e.cursor})
+	states := append(bt.states, store.AlertState{MonitorID: cursorID, Key: "cursor", State: cur})
+	if err := e.d.Store.SaveAlerts(ctx, states, bt.events); err != nil {
+		e.log.Error("monitors: cannot save alerts", "err", err)
+	}
+}
+
+// reorg retracts alerts fired by orphaned blocks and forgets what the
+// monitors saw above the ancestor.
+func (e *Engine) reorg(ctx context.Context, ancestor uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for len(e.recent) > 0 && e.recent[len(e.recent)-1].Number > ancestor {
+		e.recent = e.recent[:len(e.recent)-1]
+	}
+	if e.cursor > ancestor {
+		e.cursor = ancestor
+	}
+	var bt batch
+	now := e.opts.Now()
+	for _, id := range e.order() {
+		rt := e.rts[id]
+		if !rt.c.spec.Chain() {
+			continue
+		}
+		rt.rollback(ancestor)
+		for _, a := range sortedAlerts(rt.alerts) {
+			if a.Block <= ancestor || a.State == StateResolved && a.Block == 0 {
+				continue
+			}
+			delete(rt.alerts, a.Key)
+			bt.states = append(bt.states, store.AlertState{MonitorID: id, Key: a.Key})
+			if a.State == StateFiring || a.State == StateResolved {
+				tr := transition{alert: *a, status: notify.StatusRetracted, notify: a.Notified, t: now}
+				e.record(rt.c, tr, &bt)
+			}
+		}
+	}
+	if err := e.d.Store.DeleteSeriesAbove(ctx, ancestor); err != nil {
+		e.log.Warn("monitors: cannot delete orphaned series", "err", err)
+	}
+	e.commit(ctx, &bt)
+}
+
+// runQueries evaluates the query monitors that are due and returns how
+// long until the next one is.
+func (e *Engine) runQueries(ctx context.Context) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	wait := time.Minute
+	if e.d.Search == nil {
+		return wait
+	}
+	now := e.opts.Now()
+	var bt batch
+	for _, id := range e.order() {
+		rt := e.rts[id]
+		if rt.c.spec.Kind != KindQuery || rt.c.spec.Disabled {
+			continue
+		}
+		if rt.nextRun.After(now) {
+			wait = min(wait, rt.nextRun.Sub(now))
+			continue
+		}
+		every := rt.c.spec.Every.D()
+		if every == 0 {
+			every = 30 * time.Second
+		}
+		rt.nextRun = now.Add(every)
+		wait = min(wait, every)
+		obs, err := rt.evalQuery(ctx, e.d.Search, now)
+		if err != nil {
+			e.log.Warn("query monitor failed", "monitor", id, "err", err)
+			continue
+		}
+		e.apply(rt, obs, &bt)
+	}
+	if len(bt.states)+len(bt.events) > 0 {
+		e.commitQuery(ctx, &bt)
+	}
+	return wait
+}
+
+func (e *Engine) commitQuery(ctx context.Context, bt *batch) {
+	for _, p := range bt.msgs {
+		if e.d.Notifier == nil {
+			break
+		}
+		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
+			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
+		}
+	}
+	if err := e.d.Store.SaveAlerts(ctx, bt.states, bt.events); err != nil {
+		e.log.Error("monitors: cannot save alerts", "err", err)
+	}
+}
+
+// EvaluateQueries runs every query monitor now, whether due or not.
+func (e *Engine) EvaluateQueries(ctx context.Context) {
+	e.mu.Lock()
+	for _, rt := range e.rts {
+		rt.nextRun = time.Time{}
+	}
+	e.mu.Unlock()
+	e.runQueries(ctx)
+}
+
+// ActiveAlerts returns the pending and firing alerts, by monitor and key.
+func (e *Engine) ActiveAlerts() []Alert {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []Alert
+	for _, id := range e.order() {
+		for _, a := range sortedAlerts(e.rts[id].alerts) {
+			if a.State != StateResolved {
+				out = append(out, *cloneAlert(a))
+			}
+		}
+	}
+	return out
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
