@@ -11,21 +11,28 @@ export BLOCKTORCH_GETH := $(GETH)
 
 all: build
 
-build:
+build: ui
 	$(GO) build -o $(BIN)/blocktorch ./cmd/blocktorch
 
 ## demo: embedded chain + demo app + server on http://127.0.0.1:8080
-demo: build
+demo: ui build
 	$(BIN)/blocktorch demo $(ARGS)
 
 ## test: every test, with the race detector (needs node/npm and builds geth once)
-test: contracts-deps geth
+test: ui contracts-deps geth
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-short: the fast unit tests only
 test-short:
 	$(GO) test -short ./...
+
+## ui: the web UI's assets (chart library, scripts, styles) into internal/web/ui/dist, embedded by go build
+ui: web/ui/node_modules/.package-lock.json
+	node web/ui/build.js
+
+web/ui/node_modules/.package-lock.json: web/ui/package.json web/ui/package-lock.json
+	cd web/ui && npm ci --no-audit --no-fund
 
 contracts-deps: contracts/node_modules/.package-lock.json
 
@@ -55,6 +62,10 @@ bench-logs:
 ## bench-trace: replaying a transaction at the gas cap vs geth's debug_traceTransaction on geth --dev
 bench-trace: geth
 	$(GO) run ./bench/trace $(ARGS)
+
+## bench-ui: home dashboard and Explore histogram latency over 5M records (-records N for quick runs: make bench-ui ARGS="-records 500000")
+bench-ui: ui
+	$(GO) run ./bench/ui $(ARGS)
 
 ## fuzz: run each fuzz target for a short while
 FUZZTIME ?= 20s

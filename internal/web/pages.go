@@ -2,12 +2,10 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"context"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"math/big"
 	"net/http"
 	"strings"
@@ -16,57 +14,20 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static
-var staticFS embed.FS
-
-// assetVersions holds a content hash per static file, so pages link to
-// /static/NAME?v=HASH and browsers may cache forever.
-var assetVersions = func() map[string]string {
-	m := map[string]string{}
-	fs.WalkDir(staticFS, "static", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := staticFS.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		m[strings.TrimPrefix(path, "static/")] = hex.EncodeToString(sum[:6])
-		return nil
-	})
-	return m
-}()
-
-func staticHandler() http.Handler {
-	sub, _ := fs.Sub(staticFS, "static")
-	files := http.StripPrefix("/static/", http.FileServerFS(sub))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("v") != "" {
-			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		}
-		files.ServeHTTP(w, r)
-	})
-}
-
 type pages struct {
 	tmpl map[string]*template.Template
 }
 
 var funcs = template.FuncMap{
-	"asset": func(name string) (string, error) {
-		v, ok := assetVersions[name]
-		if !ok {
-			return "", fmt.Errorf("no static asset %q", name)
-		}
-		return "/static/" + name + "?v=" + v, nil
-	},
+	// asset is replaced per server by parsePages.
+	"asset": func(name string) (string, error) { return "", fmt.Errorf("BUG: no assets") },
 	"short": func(s fmt.Stringer) string {
 		v := s.String()
 		if len(v) <= 14 {
@@ -111,10 +72,15 @@ var funcs = template.FuncMap{
 	},
 }
 
-func parsePages() (*pages, error) {
+// pageNames are the templates of full pages, each with layout.html.
+var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
+	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html"}
+
+func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}
-	for _, name := range []string{"home.html", "tx.html", "error.html"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+	fm := template.FuncMap{"asset": a.url}
+	for _, name := range pageNames {
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(fm).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("cannot parse template %s: %w", name, err)
 		}
@@ -127,6 +93,12 @@ func parsePages() (*pages, error) {
 // 500 instead of half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
 	data["Status"] = s.deps.Status(r.Context())
+	for k, v := range map[string]any{"Nav": true, "Page": "", "Active": ""} {
+		if _, ok := data[k]; !ok {
+			data[k] = v
+		}
+	}
+	data["Operator"] = s.op.Enabled()
 	var buf bytes.Buffer
 	if err := s.pages.tmpl[name].Execute(&buf, data); err != nil {
 		s.log.Error("cannot render page", "page", name, "err", err)
@@ -148,31 +120,32 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) 
 	s.render(w, r, code, "error.html", map[string]any{"Title": kind, "Message": msg})
 }
 
+// handleHome shows the home dashboard, and under it the newest failures,
+// blocks and transactions.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	blocks, err := s.deps.Chain.Blocks(ctx, store.BlockQuery{Limit: 15})
+	s.dashboardPage(w, r, dashboard.HomeID)
+}
+
+// chainTables adds the latest activity tables to a page's data.
+func (s *Server) chainTables(ctx context.Context, data map[string]any) error {
+	blocks, err := s.deps.Chain.Blocks(ctx, store.BlockQuery{Limit: 10})
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
-	txs, err := s.deps.Chain.Txs(ctx, store.TxQuery{Limit: 25})
+	txs, err := s.deps.Chain.Txs(ctx, store.TxQuery{Limit: 15})
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	failed, err := s.deps.Chain.Txs(ctx, store.TxQuery{Limit: 10, Status: "failed"})
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
 	counts, err := s.deps.Chain.Counts(ctx)
 	if err != nil {
-		s.renderError(w, r, err)
-		return
+		return err
 	}
-	s.render(w, r, http.StatusOK, "home.html", map[string]any{
-		"Title": "Latest activity", "Blocks": blocks, "Txs": txs, "Failed": failed, "Counts": counts, "Refresh": true,
-	})
+	data["Blocks"], data["Txs"], data["Failed"], data["Counts"] = blocks, txs, failed, counts
+	return nil
 }
 
 func (s *Server) handleTxPage(w http.ResponseWriter, r *http.Request) {

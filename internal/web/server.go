@@ -10,6 +10,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/auth"
+	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -45,14 +47,30 @@ type Deps struct {
 	// Incident starts the demo's scripted incident; nil outside the demo.
 	Incident func() error
 	Logger   *slog.Logger
+	// Dashboards keeps dashboards and saved searches; Shares the share
+	// links. Both are required for the dashboard and sharing pages; when
+	// nil, the home page shows the built-in dashboard and those pages
+	// answer 404.
+	Dashboards store.DashboardStore
+	Shares     store.ShareStore
+	// OperatorKey, when set, guards every page and API other than share
+	// links, health, metrics and log ingest behind a login with this key.
+	// Empty: every request that is not a share link is the operator's.
+	OperatorKey string
+	// Now is the clock; nil for time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP handler of blocktorch.
 type Server struct {
-	deps  Deps
-	mux   *http.ServeMux
-	pages *pages
-	log   *slog.Logger
+	deps   Deps
+	mux    *http.ServeMux
+	pages  *pages
+	assets *assets
+	log    *slog.Logger
+	dash   *dashboard.Service // nil without Deps.Dashboards
+	shares *auth.Shares       // nil without Deps.Shares
+	op     *auth.Operator
 }
 
 // New builds the handler; it parses and checks every template, so a broken
@@ -64,39 +82,94 @@ func New(deps Deps) (*Server, error) {
 	if deps.Status == nil {
 		deps.Status = func(context.Context) Status { return Status{} }
 	}
-	p, err := parsePages()
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	a, err := loadAssets()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, log: deps.Logger}
+	p, err := parsePages(a)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey)}
+	if deps.Dashboards != nil {
+		s.dash = dashboard.New(deps.Dashboards, deps.Now)
+	}
+	if deps.Shares != nil {
+		s.shares = auth.NewShares(deps.Shares, deps.Now)
+	}
 	s.routes()
 	return s, nil
 }
 
 func (s *Server) routes() {
+	// Open to anyone: health, metrics, assets, login, share links.
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	s.mux.HandleFunc("GET /api/v1/status", s.handleStatus)
-	s.mux.HandleFunc("GET /api/v1/blocks", s.handleBlocks)
-	s.mux.HandleFunc("GET /api/v1/txs", s.handleTxs)
-	s.mux.HandleFunc("GET /api/v1/txs/{hash}", s.handleTx)
-	s.mux.HandleFunc("GET /api/v1/contracts", s.handleContracts)
-	s.mux.HandleFunc("POST /api/v1/contracts", s.handleAddContract)
-	s.mux.HandleFunc("GET /api/v1/contracts/{address}/events", s.handleContractEvents)
-	s.mux.HandleFunc("GET /api/v1/search", s.handleSearch)
-	s.mux.HandleFunc("GET /api/v1/search/histogram", s.handleHistogram)
-	s.mux.HandleFunc("GET /api/v1/tail", s.handleTail)
-	if s.deps.Mount != nil {
-		s.deps.Mount(s.mux)
-	}
-	if s.deps.Incident != nil {
-		s.mux.HandleFunc("POST /api/v1/demo/incident", s.handleIncident)
-	}
 	if s.deps.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.deps.Metrics)
 	}
-	s.mux.HandleFunc("GET /{$}", s.handleHome)
-	s.mux.HandleFunc("GET /tx/{hash}", s.handleTxPage)
-	s.mux.Handle("GET /static/", staticHandler())
+	s.mux.Handle("GET /static/", s.assets.handler())
+	s.mux.HandleFunc("GET /login", s.handleLoginPage)
+	s.mux.HandleFunc("POST /login", s.handleLogin)
+	s.mux.HandleFunc("POST /logout", s.handleLogout)
+	if s.shares != nil {
+		s.mux.HandleFunc("GET /s/{token}", s.handleSharedPage)
+		s.mux.HandleFunc("GET /api/v1/shared/{token}", s.handleShared)
+		s.mux.HandleFunc("GET /api/v1/shared/{token}/panels/{panel}", s.handleSharedPanel)
+		s.mux.HandleFunc("GET /api/v1/shared/{token}/search", s.handleSharedSearch)
+		s.mux.HandleFunc("GET /api/v1/shared/{token}/histogram", s.handleSharedHistogram)
+	}
+	// Log ingest and other mounted capabilities guard themselves (ingest
+	// keys).
+	if s.deps.Mount != nil {
+		s.deps.Mount(s.mux)
+	}
+
+	// The operator's.
+	op := func(pattern string, h http.HandlerFunc) { s.mux.Handle(pattern, s.guard(h)) }
+	op("GET /api/v1/status", s.handleStatus)
+	op("GET /api/v1/blocks", s.handleBlocks)
+	op("GET /api/v1/txs", s.handleTxs)
+	op("GET /api/v1/txs/{hash}", s.handleTx)
+	op("GET /api/v1/contracts", s.handleContracts)
+	op("POST /api/v1/contracts", s.handleAddContract)
+	op("GET /api/v1/contracts/{address}/events", s.handleContractEvents)
+	op("GET /api/v1/search", s.handleSearch)
+	op("GET /api/v1/search/histogram", s.handleHistogram)
+	op("GET /api/v1/tail", s.handleTail)
+	op("GET /api/v1/chart", s.handleChart)
+	if s.deps.Incident != nil {
+		op("POST /api/v1/demo/incident", s.handleIncident)
+	}
+	if s.dash != nil {
+		op("GET /api/v1/dashboards", s.handleDashboards)
+		op("POST /api/v1/dashboards", s.handleCreateDashboard)
+		op("GET /api/v1/dashboards/{id}", s.handleDashboard)
+		op("PUT /api/v1/dashboards/{id}", s.handlePutDashboard)
+		op("DELETE /api/v1/dashboards/{id}", s.handleDeleteDashboard)
+		op("GET /api/v1/searches", s.handleSavedSearches)
+		op("POST /api/v1/searches", s.handleCreateSavedSearch)
+		op("GET /api/v1/searches/{id}", s.handleSavedSearch)
+		op("PUT /api/v1/searches/{id}", s.handlePutSavedSearch)
+		op("DELETE /api/v1/searches/{id}", s.handleDeleteSavedSearch)
+		op("GET /dashboards", s.handleDashboardsPage)
+		op("GET /dashboards/{id}", s.handleDashboardPage)
+		op("GET /searches", s.handleSearchesPage)
+	}
+	if s.dash != nil && s.shares != nil {
+		op("GET /api/v1/shares", s.handleShares)
+		op("POST /api/v1/shares", s.handleCreateShare)
+		op("DELETE /api/v1/shares/{id}", s.handleRevokeShare)
+		op("GET /api/v1/shares/events", s.handleShareEvents)
+		op("GET /shares", s.handleSharesPage)
+	}
+	op("GET /{$}", s.handleHome)
+	op("GET /explore", s.handleExplorePage)
+	op("GET /tx/{hash}", s.handleTxPage)
+	op("GET /block/{number}", s.handleBlockPage)
+	op("GET /address/{address}", s.handleAddressPage)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(kindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
@@ -173,6 +246,8 @@ const (
 	kindInternal   = "internal"
 	kindTooLarge   = "too_large"
 	kindBadQuery   = "bad_query"
+	kindForbidden  = "forbidden"
+	kindGone       = "gone"
 )
 
 type apiError struct {
@@ -193,6 +268,8 @@ func errorKind(err error) (string, int) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.kind, kindStatus(ae.kind)
+	case errors.Is(err, auth.ErrRefused):
+		return kindGone, http.StatusGone
 	case errors.Is(err, store.ErrNotFound):
 		return kindNotFound, http.StatusNotFound
 	case errors.Is(err, store.ErrInvalid):
@@ -215,6 +292,10 @@ func kindStatus(kind string) int {
 		return http.StatusConflict
 	case kindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case kindForbidden:
+		return http.StatusUnauthorized
+	case kindGone:
+		return http.StatusGone
 	}
 	return http.StatusInternalServerError
 }

@@ -283,4 +283,3 @@ func (db *DB) ShareEvents(ctx context.Context, limit int) ([]store.ShareEvent, e
 	}
 	return out, nil
 }
-

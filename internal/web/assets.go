@@ -1,0 +1,75 @@
+package web
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+)
+
+// uiFS holds ui/dist, built by `make ui` from web/ui: the chart library,
+// our scripts and our styles. ui/README.md is committed so the pattern
+// matches before the first build.
+//
+//go:embed ui
+var uiFS embed.FS
+
+// requiredAssets are the files every page loads.
+var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css"}
+
+// assets serves the built UI files at /static/NAME?v=HASH, so that
+// browsers may cache them forever.
+type assets struct {
+	fs       fs.FS
+	versions map[string]string
+}
+
+func loadAssets() (*assets, error) {
+	sub, err := fs.Sub(uiFS, "ui/dist")
+	if err != nil {
+		return nil, fmt.Errorf("BUG: %w", err)
+	}
+	a := &assets{fs: sub, versions: map[string]string{}}
+	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		a.versions[path] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read the UI assets: %w", err)
+	}
+	for _, name := range requiredAssets {
+		if _, ok := a.versions[name]; !ok {
+			return nil, fmt.Errorf("the UI asset %s is missing from the binary: build it with `make ui` (npm ci and node web/ui/build.js) before go build", name)
+		}
+	}
+	return a, nil
+}
+
+func (a *assets) url(name string) (string, error) {
+	v, ok := a.versions[name]
+	if !ok {
+		return "", fmt.Errorf("no static asset %q", name)
+	}
+	return "/static/" + name + "?v=" + v, nil
+}
+
+func (a *assets) handler() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(a.fs))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
