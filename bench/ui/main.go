@@ -1,0 +1,219 @@
+// Command ui times what the web UI asks the API for on its busiest pages,
+// over a SQLite store holding a large demo-like corpus: every panel of the
+// home dashboard (GET /api/v1/chart with the panel's query) and the Explore
+// histogram (GET /api/v1/search/histogram), each over the last hour and the
+// last day, with p50 and p95 per call.
+//
+// The corpus is written straight through the store's AppendRecords in
+// batches: transactions (a tenth failed), their events and reverts, and
+// application logs, spread evenly over the week before now.
+//
+//	go run ./bench/ui [-records 5000000] [-reps 15] [-days 7] [-db path]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/dashboard"
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/web"
+)
+
+func main() {
+	records := flag.Int("records", 5_000_000, "records in the store")
+	reps := flag.Int("reps", 15, "timed runs per call")
+	days := flag.Int("days", 7, "days the corpus spans, ending now")
+	dbPath := flag.String("db", "", "reuse this database (created and filled when missing); default a temporary one")
+	flag.Parse()
+	if err := run(*records, *reps, *days, *dbPath); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-ui:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, reps, days int, dbPath string) error {
+	ctx := context.Background()
+	fill := true
+	if dbPath == "" {
+		dir, err := os.MkdirTemp("", "bench-ui-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dbPath = filepath.Join(dir, "ui.db")
+	} else if _, err := os.Stat(dbPath); err == nil {
+		fill = false
+	}
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	end := time.Now()
+	if fill {
+		start := time.Now()
+		if err := generate(ctx, db, n, end.Add(-time.Duration(days)*24*time.Hour), end); err != nil {
+			return err
+		}
+		el := time.Since(start)
+		fmt.Printf("stored %d records in %s (%.0f records/s)\n", n, el.Round(time.Second), float64(n)/el.Seconds())
+	}
+
+	srv, err := web.New(web.Deps{Chain: db, Contracts: db, Search: db, Dashboards: db, Shares: db})
+	if err != nil {
+		return err
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	type call struct{ name, path string }
+	var calls []call
+	for _, rng := range []struct{ label, from string }{{"1h", "now-1h"}, {"24h", "now-24h"}} {
+		for _, p := range dashboard.Home().Spec.Panels {
+			if p.Query == "" {
+				continue
+			}
+			calls = append(calls, call{"home " + p.ID + " " + rng.label, "/api/v1/chart?" + url.Values{"q": {p.Query}, "from": {rng.from}, "to": {"now"}}.Encode()})
+		}
+		calls = append(calls, call{"explore histogram * " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"*"}, "from": {rng.from}, "to": {"now"}, "buckets": {"60"}}.Encode()})
+		calls = append(calls, call{"explore histogram level:error " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"level:error"}, "from": {rng.from}, "to": {"now"}, "buckets": {"60"}}.Encode()})
+	}
+
+	fmt.Printf("%-40s %9s %9s %9s\n", "call", "p50 ms", "p95 ms", "max ms")
+	for _, c := range calls {
+		var ds []time.Duration
+		for i := range reps + 1 {
+			t0 := time.Now()
+			if err := get(ts.URL + c.path); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			if i > 0 { // the first run warms the page cache
+				ds = append(ds, time.Since(t0))
+			}
+		}
+		slices.Sort(ds)
+		fmt.Printf("%-40s %9.1f %9.1f %9.1f\n", c.name, ms(pct(ds, 0.5)), ms(pct(ds, 0.95)), ms(ds[len(ds)-1]))
+	}
+	return nil
+}
+
+func get(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+func pct(ds []time.Duration, q float64) time.Duration {
+	i := int(float64(len(ds))*q+0.5) - 1
+	return ds[min(max(i, 0), len(ds)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+var (
+	services = []string{"api", "web", "worker", "indexer", "auth"}
+	events   = []string{"Transfer", "Deposit", "Withdraw", "Borrow", "Repay", "Liquidation"}
+	reasons  = []string{"insufficient collateral", "slippage too high", "paused", "Unauthorized", "panic 0x11"}
+	methods  = []string{"deposit", "withdraw", "borrow", "repay", "swap"}
+)
+
+// generate appends n records evenly over [from, to): per transaction one
+// tx record, one or two events or a revert, and an application log.
+func generate(ctx context.Context, db *sqlite.DB, n int, from, to time.Time) error {
+	rng := rand.New(rand.NewPCG(1, 2))
+	step := to.Sub(from) / time.Duration(n)
+	batch := make([]record.Record, 0, 10_000)
+	users := make([]common.Address, 500)
+	for i := range users {
+		users[i] = common.BigToAddress(big.NewInt(int64(0x10000 + i*7919)))
+	}
+	contract := common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")
+	var block uint64
+	batches := 0
+	for i := 0; i < n; {
+		t := from.Add(time.Duration(i) * step)
+		block++
+		b := block
+		var h common.Hash
+		for j := range 8 {
+			h[j] = byte(rng.Uint32())
+		}
+		h[31] = byte(i)
+		user := users[rng.IntN(len(users))]
+		failed := rng.IntN(10) == 0
+		status, level := "success", "info"
+		if failed {
+			status, level = "failed", "error"
+		}
+		method := methods[rng.IntN(len(methods))]
+		batch = append(batch, record.Record{Time: t, Source: record.SourceChain, Kind: record.KindTx, Level: level, Block: &b,
+			Message: method + "() by " + user.Hex() + " → Vault " + status,
+			Attrs: map[string]any{"hash": h.Hex(), "from": user.Hex(), "to": contract.Hex(), "contract": contract.Hex(), "status": status,
+				"method": method, "gasUsed": json.Number(fmt.Sprint(21_000 + rng.IntN(200_000))), "block": json.Number(fmt.Sprint(b))},
+			TxHashes: []common.Hash{h}, Addresses: []common.Address{user, contract}})
+		i++
+		if failed && i < n {
+			reason := reasons[rng.IntN(len(reasons))]
+			batch = append(batch, record.Record{Time: t, Source: record.SourceChain, Kind: record.KindRevert, Level: "error", Block: &b,
+				Message: reason, Attrs: map[string]any{"revertReason": reason, "revertKind": "error", "tx": h.Hex(), "from": user.Hex(), "contract": contract.Hex()},
+				TxHashes: []common.Hash{h}, Addresses: []common.Address{user, contract}})
+			i++
+		} else if i < n {
+			ev := events[rng.IntN(len(events))]
+			batch = append(batch, record.Record{Time: t, Source: record.SourceChain, Kind: record.KindEvent, Level: "info", Block: &b,
+				Message: ev + "(who=" + user.Hex() + ") from " + contract.Hex(), Attrs: map[string]any{"event": ev, "contract": contract.Hex(), "tx": h.Hex()},
+				TxHashes: []common.Hash{h}, Addresses: []common.Address{contract, user}})
+			i++
+		}
+		if i < n {
+			svc := services[rng.IntN(len(services))]
+			lvl := "info"
+			if rng.IntN(20) == 0 {
+				lvl = "error"
+			} else if rng.IntN(10) == 0 {
+				lvl = "warn"
+			}
+			batch = append(batch, record.Record{Time: t.Add(step / 2), Source: record.SourceApp, Kind: record.KindLog, Level: lvl, Service: svc,
+				Message: fmt.Sprintf("%s handled %s for %s in %dms", svc, method, user.Hex(), rng.IntN(900)),
+				Attrs:   map[string]any{"route": "/api/" + method, "ms": json.Number(fmt.Sprint(rng.IntN(900)))}, TxHashes: []common.Hash{h}})
+			i++
+		}
+		if len(batch) >= 10_000 || i >= n {
+			if err := db.AppendRecords(ctx, batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+			if batches++; batches%50 == 0 {
+				fmt.Fprintf(os.Stderr, "\r%d/%d records", i, n)
+			}
+		}
+	}
+	fmt.Fprintln(os.Stderr)
+	return nil
+}
