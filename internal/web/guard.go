@@ -6,20 +6,30 @@ import (
 	"strings"
 )
 
-// guard lets the operator through; without an operator key that is
-// everyone. Others get a 401 from the API and the login page otherwise.
-func (s *Server) guard(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.op.Allowed(r) {
-			h.ServeHTTP(w, r)
-			return
+// openPrefixes are the paths anyone may reach when an operator key is
+// set: share links, health, metrics, assets, the login, and log ingest
+// (which checks its own ingest keys). Everything else, mounted routes
+// included, is the operator's: deny by default.
+var openPrefixes = []string{"/s/", "/api/v1/shared/", "/static/", "/healthz", "/metrics", "/login", "/logout",
+	"/api/v1/logs", "/v1/logs", "/loki/api/v1/push", "/sdk/"}
+
+func openPath(p string) bool {
+	for _, o := range openPrefixes {
+		if p == o || strings.HasPrefix(p, o) && (strings.HasSuffix(o, "/") || p[len(o)] == '/' || p[len(o)] == '?') {
+			return true
 		}
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			writeError(w, r, s.log, errorf(kindForbidden, "log in to use the API: this server has an operator key"))
-			return
-		}
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-	})
+	}
+	return false
+}
+
+// refuse answers a request that is not the operator's: a 401 from the
+// API, the login page otherwise.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, r, s.log, errorf(kindForbidden, "log in to use the API: this server has an operator key"))
+		return
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
