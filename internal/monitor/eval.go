@@ -195,11 +195,16 @@ func (rt *runtime) evalBlock(ctx context.Context, in blockInput, node Node) ([]o
 		return []obs{o}, nil, nil
 
 	case KindNoData:
-		if len(c.matchBlock(in)) > 0 || rt.lastMatch.IsZero() {
+		if len(c.matchBlock(in)) > 0 {
 			rt.lastMatch = bt
 		}
 		o := base
 		o.labels = c.labels(nil)
+		if rt.lastMatch.IsZero() {
+			// The heartbeat starts at the first match: a watch on every
+			// contract must not fire on a chain that has no such events.
+			return []obs{o}, nil, nil
+		}
 		quiet := bt.Sub(rt.lastMatch)
 		o.active = quiet >= c.spec.Within.D()
 		o.value = quiet.Round(time.Second).String()
@@ -382,4 +387,3 @@ func joinKey(parts []string) string {
 	}
 	return out
 }
-

@@ -1,0 +1,176 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Firing is one transition a dry run saw.
+type Firing struct {
+	Status  string    `json:"status"`
+	Key     string    `json:"key,omitempty"`
+	Time    time.Time `json:"time"`
+	Block   uint64    `json:"block,omitempty"`
+	Tx      string    `json:"tx,omitempty"`
+	Value   string    `json:"value,omitempty"`
+	Summary string    `json:"summary"`
+}
+
+// DryRunMonitor is one monitor's dry run.
+type DryRunMonitor struct {
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"`
+	Firings []Firing `json:"firings"`
+	// Skipped says why the monitor could not be replayed.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+// DryRunResult is what the monitors would have done over a past range.
+type DryRunResult struct {
+	From     time.Time       `json:"from"`
+	To       time.Time       `json:"to"`
+	Blocks   int             `json:"blocks"`
+	Monitors []DryRunMonitor `json:"monitors"`
+}
+
+// maxDryRunBlocks bounds a dry run's chain replay.
+const maxDryRunBlocks = 200_000
+
+// DryRun replays the monitors of f over the stored blocks and records of
+// [from, to) and reports when each would have fired and resolved. Nothing
+// is notified or stored. State and balance monitors need past state from
+// the node (an archive node) and are replayed only when Node is set.
+func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRunResult, error) {
+	cat, err := e.catalog(ctx)
+	if err != nil {
+		return DryRunResult{}, err
+	}
+	var items []*ItemError
+	var rts []*runtime
+	for i, s := range f.Monitors {
+		c, err := compile(s, cat)
+		if err != nil {
+			var fe *FieldError
+			if errors.As(err, &fe) {
+				items = append(items, &ItemError{Section: "monitors", Index: i, Field: fe})
+			} else {
+				items = append(items, &ItemError{Section: "monitors", Index: i, Err: err})
+			}
+			continue
+		}
+		rts = append(rts, newRuntime(c))
+	}
+	if len(items) > 0 {
+		return DryRunResult{}, &ValidationError{Items: items}
+	}
+	res := DryRunResult{From: from, To: to}
+	out := make([]DryRunMonitor, len(rts))
+	for i, rt := range rts {
+		out[i] = DryRunMonitor{ID: rt.c.spec.ID, Kind: rt.c.spec.Kind, Firings: []Firing{}}
+	}
+	never := func(map[string]string, time.Time) bool { return false }
+	collect := func(i int, obs []obs) {
+		rt := rts[i]
+		for _, o := range obs {
+			next, trs := rt.c.advance(rt.alerts[o.key], o, never)
+			if next == nil {
+				delete(rt.alerts, o.key)
+			} else {
+				rt.alerts[o.key] = next
+			}
+			for _, tr := range trs {
+				out[i].Firings = append(out[i].Firings, Firing{Status: tr.status, Key: tr.alert.Key, Time: tr.t, Block: tr.alert.Block,
+					Tx: tr.alert.Tx, Value: tr.alert.Value, Summary: tr.alert.Summary})
+			}
+		}
+	}
+
+	// Chain monitors: walk the stored blocks of the range.
+	if e.d.Blocks != nil {
+		start, err := e.d.Blocks.BlockAt(ctx, from)
+		first := uint64(0)
+		if err == nil {
+			first = start.Number + 1
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return DryRunResult{}, err
+		}
+		end, err := e.d.Blocks.BlockAt(ctx, to)
+		if err == nil && end.Number >= first {
+			last := min(end.Number, first+maxDryRunBlocks-1)
+			for n := first; n <= last; n += 1000 {
+				blocks, err := e.d.Blocks.BlockRange(ctx, n, min(last, n+999))
+				if err != nil {
+					return DryRunResult{}, err
+				}
+				for j := range blocks {
+					b := &blocks[j]
+					if b.Time.Before(from) || !b.Time.Before(to) {
+						continue
+					}
+					res.Blocks++
+					in := blockInput{block: b, decode: e.d.Decode, names: cat.name}
+					for i, rt := range rts {
+						if !rt.c.spec.Chain() || out[i].Skipped != "" {
+							continue
+						}
+						if rt.c.spec.Internal {
+							out[i].Skipped = "internal calls need traces of past blocks; top-level calls only"
+						}
+						obs, _, err := rt.evalBlock(ctx, in, e.d.Node)
+						if errors.Is(err, ErrNoNode) {
+							out[i].Skipped = "reads state at each block: needs an archive node"
+							continue
+						}
+						if err != nil {
+							out[i].Skipped = err.Error()
+							continue
+						}
+						collect(i, obs)
+					}
+				}
+			}
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return DryRunResult{}, err
+		}
+	}
+
+	// Query monitors: run at their interval, at most 500 times each.
+	for i, rt := range rts {
+		if rt.c.spec.Kind != KindQuery {
+			continue
+		}
+		if e.d.Search == nil {
+			out[i].Skipped = "no search store"
+			continue
+		}
+		step := rt.c.spec.Every.D()
+		if step == 0 {
+			step = 30 * time.Second
+		}
+		step = max(step, to.Sub(from)/500)
+		for t := from.Add(step); !t.After(to); t = t.Add(step) {
+			obs, err := rt.evalQuery(ctx, e.d.Search, t)
+			if err != nil {
+				out[i].Skipped = fmt.Sprintf("query failed: %v", err)
+				break
+			}
+			collect(i, obs)
+		}
+	}
+	res.Monitors = out
+	return res, nil
+}
+
+// name names a contract by address for labels.
+func (c *catalog) name(a common.Address) string {
+	if k := c.byAddr[a]; k != nil && k.name != "" {
+		return k.name
+	}
+	return a.Hex()
+}
