@@ -160,6 +160,12 @@ func (s *Source) check(n *yaml.Node, t reflect.Type, path string) error {
 		t = t.Elem()
 	}
 	if t == reflect.TypeOf(Duration(0)) {
+		if n.Kind != yaml.ScalarNode {
+			return &PosError{File: s.Name, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("%s must be a duration like 5m", describePath(path))}
+		}
+		if _, err := parseDuration(n.Value); err != nil {
+			return &PosError{File: s.Name, Line: n.Line, Col: n.Column, Msg: describePath(path) + ": " + err.Error()}
+		}
 		return nil
 	}
 	switch t.Kind() {

@@ -1,0 +1,274 @@
+package monitor_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/monitor"
+	"github.com/blocktorch/blocktorch/internal/notify"
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+)
+
+var vaultAddr = common.HexToAddress("0x71326f4d34BD2027b7b35Dc056436c39E201a1C2")
+
+// engineOnStore is an engine over a fresh SQLite store that knows the demo
+// vault's ABI, with no chain.
+func engineOnStore(t *testing.T, now func() time.Time) (*monitor.Engine, *sqlite.DB, *notify.Outbox) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bt.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	arts, err := contracts.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutContract(context.Background(), store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI, Origin: "demo"}); err != nil {
+		t.Fatal(err)
+	}
+	ob := notify.NewOutbox(st, notify.Options{Now: now})
+	e := monitor.New(monitor.Deps{Store: st, Contracts: st.Contracts, Blocks: st, Search: st, Notifier: ob}, monitor.Options{Now: now})
+	if err := e.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e, st, ob
+}
+
+const goodFile = `channels:
+  - name: ops
+    type: webhook
+    url: http://127.0.0.1:9/hook
+monitors:
+  - id: vault-paused
+    kind: event
+    contract: LendingVault
+    event: Paused
+    channels: [ops]
+  - id: api-errors
+    kind: query
+    query: "level:error service:api | stats count()"
+    window: 1m
+    condition: "> 50"
+    channels: [ops]
+`
+
+func TestYAMLErrorsNameTheirPlace(t *testing.T) {
+	e, _, _ := engineOnStore(t, time.Now)
+	cases := []struct {
+		name, file, want string
+	}{
+		{"unknown field", "monitors:\n  - id: a\n    kind: event\n    evnt: Paused\n", "monitors.yaml:4:5: unknown field \"evnt\" (did you mean \"event\"?)"},
+		{"unknown event", "monitors:\n  - id: a\n    kind: event\n    contract: LendingVault\n    event: Pwned\n", "monitors.yaml:5:12: monitors[0] event: unknown event \"Pwned\" (the contract declares"},
+		{"unknown contract", "monitors:\n  - id: a\n    kind: event\n    contract: Vault\n    event: Paused\n", "monitors.yaml:4:15: monitors[0] contract: unknown contract \"Vault\" (known: LendingVault)"},
+		{"bad query", "monitors:\n  - id: a\n    kind: query\n    query: \"level:error | stats count(\"\n    window: 1m\n    condition: \"> 1\"\n", "monitors.yaml:4:"},
+		{"query without stats", "monitors:\n  - id: a\n    kind: query\n    query: level:error\n    window: 1m\n    condition: \"> 1\"\n", "monitors.yaml:4:12: monitors[0] query: a query monitor needs a stats pipe"},
+		{"field of another kind", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    query: x\n", "monitors.yaml:5:12: monitors[0] query: does not apply to a event monitor"},
+		{"bad duration", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    for: soon\n", "monitors.yaml:5:10: monitors[0].for: \"soon\" is not a duration"},
+		{"unknown channel", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    channels: [nope]\n", "monitors.yaml:5:16: monitors[0] channels[0]: unknown channel \"nope\""},
+		{"bad where", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    where: [\"account >> 1\"]\n", "monitors.yaml:5:13: monitors[0] where[0]:"},
+		{"not yaml", "monitors: [\n", "monitors.yaml:"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.ApplyYAML(context.Background(), monitor.OriginCode, "monitors.yaml", []byte(c.file))
+			if err == nil {
+				t.Fatal("applied")
+			}
+			if !strings.HasPrefix(err.Error(), c.want) {
+				t.Errorf("error:\n%s\nwant prefix:\n%s", err, c.want)
+			}
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Errorf("%v is not ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestApplyIsAtomic(t *testing.T) {
+	e, st, _ := engineOnStore(t, time.Now)
+	ctx := context.Background()
+	res, err := e.ApplyYAML(ctx, monitor.OriginCode, "m.yaml", []byte(goodFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) != 2 || res.Channels != 1 {
+		t.Fatalf("apply: %+v", res)
+	}
+	// A file with one good and one bad monitor changes nothing.
+	bad := goodFile + "  - id: broken\n    kind: event\n    contract: LendingVault\n    event: Nope\n"
+	bad = strings.Replace(bad, "event: Paused", "event: Unpaused", 1)
+	if _, err := e.ApplyYAML(ctx, monitor.OriginCode, "m.yaml", []byte(bad)); err == nil {
+		t.Fatal("a file with a bad monitor applied")
+	}
+	defs, _ := st.MonitorDefs(ctx)
+	if len(defs) != 2 || !strings.Contains(string(defs[1].Spec), `"Paused"`) {
+		t.Fatalf("after a refused apply: %s", defs[1].Spec)
+	}
+	// Re-applying the same file changes nothing; dropping a monitor deletes it.
+	res, _ = e.ApplyYAML(ctx, monitor.OriginCode, "m.yaml", []byte(goodFile))
+	if len(res.Unchanged) != 2 {
+		t.Fatalf("re-apply: %+v", res)
+	}
+	one := goodFile[:strings.Index(goodFile, "  - id: api-errors")]
+	res, err = e.ApplyYAML(ctx, monitor.OriginCode, "m.yaml", []byte(one))
+	if err != nil || len(res.Deleted) != 1 || res.Deleted[0] != "api-errors" {
+		t.Fatalf("apply without api-errors: %+v, %v", res, err)
+	}
+	// The API cannot take over a monitor the file manages.
+	err = e.PutMonitor(ctx, monitor.Spec{ID: "vault-paused", Kind: monitor.KindEvent, Event: "Paused"}, false)
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("API edit of a file's monitor: %v", err)
+	}
+}
+
+func TestBuiltinParses(t *testing.T) {
+	for _, demo := range []bool{false, true} {
+		f, err := monitor.Builtin(demo)
+		if err != nil || len(f.Monitors) < 6 {
+			t.Fatalf("builtin(%v): %d monitors, %v", demo, len(f.Monitors), err)
+		}
+	}
+}
+
+// TestQueryMonitor runs a query threshold over off-chain logs in SQLite.
+func TestQueryMonitor(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	e, st, ob := engineOnStore(t, clock)
+	ctx := context.Background()
+	got := make(chan notify.Message, 10)
+	ob.SetChannel("ops", chanFunc(func(m notify.Message) { got <- m }))
+	file := strings.Replace(goodFile, "condition: \"> 50\"", "condition: \"> 5\"", 1)
+	if _, err := e.ApplyYAML(ctx, monitor.OriginCode, "m.yaml", []byte(file)); err != nil {
+		t.Fatal(err)
+	}
+	ob.SetChannel("ops", chanFunc(func(m notify.Message) { got <- m }))
+	logs := func(n int, level, service string) {
+		var recs []record.Record
+		for i := range n {
+			recs = append(recs, record.Record{Time: now.Add(-time.Duration(i+1) * time.Second), Source: record.SourceApp, Kind: record.KindLog, Level: level, Service: service, Message: "boom"})
+		}
+		if err := st.AppendRecords(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs(5, "error", "api")
+	logs(20, "error", "web")
+	e.EvaluateQueries(ctx)
+	if a := e.ActiveAlerts(); len(a) != 0 {
+		t.Fatalf("5 errors fired a > 5 threshold: %+v", a)
+	}
+	logs(3, "error", "api")
+	e.EvaluateQueries(ctx)
+	a := e.ActiveAlerts()
+	if len(a) != 1 || a[0].MonitorID != "api-errors" || a[0].Value != "8" {
+		t.Fatalf("active: %+v", a)
+	}
+	if _, err := ob.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := <-got
+	if m.Status != notify.StatusFiring || !strings.Contains(m.Summary, "is 8") {
+		t.Fatalf("notification %+v", m)
+	}
+	// A minute later the errors are out of the window: resolved.
+	now = now.Add(2 * time.Minute)
+	e.EvaluateQueries(ctx)
+	if a := e.ActiveAlerts(); len(a) != 0 {
+		t.Fatalf("still active: %+v", a)
+	}
+	ob.Flush(ctx)
+	if m := <-got; m.Status != notify.StatusResolved {
+		t.Fatalf("want resolved, got %+v", m)
+	}
+	// The query parses as a search: the link is its filter.
+	if _, err := query.Parse("level:error service:api"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type chanFunc func(notify.Message)
+
+func (f chanFunc) Send(_ context.Context, m notify.Message) error { f(m); return nil }
+
+// TestAPI exercises the monitors API through a real mux.
+func TestAPI(t *testing.T) {
+	e, _, _ := engineOnStore(t, time.Now)
+	mux := http.NewServeMux()
+	e.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	do := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			b.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		return resp.StatusCode, b.String()
+	}
+	cases := []struct {
+		method, path, body string
+		code               int
+		contains           string
+	}{
+		{"POST", "/api/v1/monitors", `{"id":"big-withdraw","kind":"event","contract":"LendingVault","event":"Withdrawn","where":["amount > 1e18"]}`, 201, `"status":"success"`},
+		{"POST", "/api/v1/monitors", `{"id":"big-withdraw","kind":"event","event":"Withdrawn"}`, 409, `"errorKind":"conflict"`},
+		{"POST", "/api/v1/monitors", `{"id":"x","kind":"event","contract":"LendingVault","event":"Nope"}`, 400, `unknown event`},
+		{"POST", "/api/v1/monitors", `{"id":"x","kind":"event","evnt":"Nope"}`, 400, `"errorKind":"bad_request"`},
+		{"GET", "/api/v1/monitors/big-withdraw", "", 200, `"amount \u003e 1e18"`},
+		{"GET", "/api/v1/monitors/nope", "", 404, `"errorKind":"not_found"`},
+		{"PUT", "/api/v1/monitors/big-withdraw", `{"id":"big-withdraw","kind":"event","contract":"LendingVault","event":"Withdrawn","where":["amount > 1e20"]}`, 200, `1e20`},
+		{"POST", "/api/v1/monitors/apply?file=ops.yaml", "monitors:\n  - id: y\n    kind: event\n    evnt: Paused\n", 400, `ops.yaml:4:5: unknown field`},
+		{"POST", "/api/v1/monitors/apply", goodFile, 200, `"created":["vault-paused","api-errors"]`},
+		{"GET", "/api/v1/channels", "", 200, `"url":"http://127.0.0.1:9/***"`},
+		{"POST", "/api/v1/monitors/dry-run?hours=1", goodFile, 200, `"monitors":[{"id":"vault-paused"`},
+		{"POST", "/api/v1/silences", `{"matchers":["monitor == vault-paused"],"duration":"1h","comment":"maintenance"}`, 201, `"comment":"maintenance"`},
+		{"POST", "/api/v1/silences", `{"matchers":["monitor == "],"duration":"1h"}`, 400, `bad_request`},
+		{"GET", "/api/v1/silences", "", 200, `maintenance`},
+		{"GET", "/api/v1/alerts?monitor=vault-paused", "", 200, `"data":[]`},
+		{"GET", "/api/v1/alerts/active", "", 200, `"data":[]`},
+		{"GET", "/api/v1/deadletters", "", 200, `"data":[]`},
+		{"POST", "/api/v1/deadletters/7/retry", "", 404, `not_found`},
+		{"DELETE", "/api/v1/monitors/vault-paused", "", 409, `managed by a monitors file`},
+		{"DELETE", "/api/v1/monitors/big-withdraw", "", 200, `"deleted":"big-withdraw"`},
+	}
+	for _, c := range cases {
+		code, body := do(c.method, c.path, c.body)
+		if code != c.code || !strings.Contains(body, c.contains) {
+			t.Errorf("%s %s: %d %s\nwant %d containing %s", c.method, c.path, code, body, c.code, c.contains)
+		}
+	}
+}
+
+func FuzzParseYAML(f *testing.F) {
+	f.Add([]byte(goodFile))
+	f.Add([]byte("monitors:\n  - id: a\n    kind: event\n    evnt: x\n"))
+	f.Add([]byte("channels: {a: 1}\n"))
+	f.Add([]byte("monitors:\n  - {id: a, kind: query, query: '|', window: 1m, condition: '> 1'}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		monitor.ParseYAML("f.yaml", data)
+	})
+}
