@@ -22,6 +22,7 @@ Usage:
   blocktorch abi add ADDRESS FILE    register a contract ABI with a running server
   blocktorch query 'QUERY'           search chain data and logs (level:error tx:0x… | stats count() by kind)
   blocktorch tail ['QUERY']          follow matching records live
+  blocktorch monitors apply|test FILE  apply monitors.yaml to a running server, or replay it over the last 24 h
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX --rpc URL [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runQuery(ctx, rest, stdout, stderr)
 	case "tail":
 		return runTail(ctx, rest, stdout, stderr)
+	case "monitors":
+		return runMonitors(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
 	case "trace":
