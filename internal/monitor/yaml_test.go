@@ -2,10 +2,13 @@ package monitor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -271,4 +274,34 @@ func FuzzParseYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		monitor.ParseYAML("f.yaml", data)
 	})
+}
+
+// TestSchemaMatchesSpec keeps schemas/monitors.schema.json in step with
+// the fields the parser accepts.
+func TestSchemaMatchesSpec(t *testing.T) {
+	data, err := os.ReadFile("../../schemas/monitors.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Defs map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	check := func(def string, typ reflect.Type) {
+		for i := 0; i < typ.NumField(); i++ {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("yaml"), ",")
+			if _, ok := s.Defs[def].Properties[name]; !ok {
+				t.Errorf("schema %s lacks %q", def, name)
+			}
+		}
+		if len(s.Defs[def].Properties) != typ.NumField() {
+			t.Errorf("schema %s has %d properties, the type %d fields", def, len(s.Defs[def].Properties), typ.NumField())
+		}
+	}
+	check("monitor", reflect.TypeOf(monitor.Spec{}))
+	check("channel", reflect.TypeOf(notify.Spec{}))
 }
