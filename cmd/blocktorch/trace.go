@@ -151,28 +151,7 @@ func loadDebugArtifacts(set *debugger.Artifacts, paths []string) error {
 	if err != nil {
 		return err
 	}
-	return addContracts(set, arts)
-}
-
-func addContracts(set *debugger.Artifacts, arts []contracts.Artifact) error {
-	for _, a := range arts {
-		rt, _ := sourcemap.DecodeObject(a.DeployedBytecode)
-		cr, _ := sourcemap.DecodeObject(a.Bytecode)
-		c := debugger.CompiledContract{
-			Name: a.Name, SourceName: a.SourceName, ABI: a.ABI, Runtime: rt, Creation: cr,
-			StorageLayout: a.StorageLayout, Approximate: a.Settings.Optimizer || a.Settings.ViaIR, Sources: a.Sources,
-		}
-		if len(rt) > 0 {
-			c.RuntimeMap, _ = a.Mapper(true)
-		}
-		if len(cr) > 0 {
-			c.CreationMap, _ = a.Mapper(false)
-		}
-		if err := set.Add(c); err != nil {
-			return fmt.Errorf("cannot use %s: %w", a.FullName(), err)
-		}
-	}
-	return nil
+	return set.AddVerified(arts)
 }
 
 // serverSources asks a running server for the verified sources of every

@@ -17,10 +17,12 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -56,6 +58,9 @@ type App struct {
 	ingest  *logingest.Ingester
 	eth     *ethclient.Client // plain client for eth_call/eth_getCode reads
 	verify  *contracts.Registry
+	arts    *debugger.Artifacts // verified sources, for the debugger
+	debug   *debugger.Service
+	rawRPC  *rpc.Client
 	retain  map[string]time.Duration
 
 	chainID  string
@@ -145,9 +150,30 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		return nil, fmt.Errorf("cannot connect to the node: %w", err)
 	}
 	a.verify = contracts.NewRegistry(a.eth)
+	a.arts = debugger.NewArtifacts()
 	a.verify.OnVerified = func(ctx context.Context, r contracts.Result) error {
-		// A verified contract is decoded from then on.
+		// A verified contract is decoded from then on, and the debugger
+		// maps its code to source lines.
+		if r.Artifact != nil {
+			if err := a.arts.AddVerified([]contracts.Artifact{*r.Artifact}); err != nil {
+				a.log.Warn("verified contract has no usable source map", "address", r.Address, "err", err)
+			}
+		}
 		return a.AddContract(ctx, r.Address, r.ContractName, r.ABI)
+	}
+	if a.rawRPC, err = rpc.DialContext(ctx, rpcURL); err != nil {
+		return nil, fmt.Errorf("cannot connect to the node: %w", err)
+	}
+	a.debug = &debugger.Service{
+		Local:   &debugger.Local{RPC: a.rawRPC},
+		Options: debugger.Options{Dir: filepath.Join(cfg.DataDir, "traces"), Registry: a.reg, Sources: a.arts, Names: a.arts},
+		Log:     a.log,
+	}
+	if caps.Debug {
+		a.debug.Node = &debugger.Node{RPC: a.rawRPC}
+		if strings.HasPrefix(rpcURL, "http") {
+			a.debug.Node.URL = rpcURL
+		}
 	}
 
 	if err := a.loadContracts(ctx); err != nil {
@@ -397,6 +423,9 @@ func (a *App) mount(mux *http.ServeMux) {
 	a.ingest.Register(mux)
 	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", a.verify.HandleVerify)
 	mux.HandleFunc("GET /api/v1/contracts/{address}", a.verify.HandleContract)
+	mux.HandleFunc("GET /api/v1/debug/{tx}", a.debug.HandleDebug)
+	mux.HandleFunc("GET /api/v1/debug/{tx}/steps", a.debug.HandleSteps)
+	mux.HandleFunc("POST /api/v1/simulate", a.debug.HandleSimulate)
 }
 
 // retainLoop deletes off-chain records past their source's retention, at
@@ -439,6 +468,9 @@ func (a *App) Close() error {
 		}
 		if a.eth != nil {
 			a.eth.Close()
+		}
+		if a.rawRPC != nil {
+			a.rawRPC.Close()
 		}
 		if a.demo != nil {
 			errs = append(errs, a.demo.close())

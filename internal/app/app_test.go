@@ -167,14 +167,38 @@ func TestDemoIncident(t *testing.T) {
 	if code := getJSON(t, base+"/healthz", &health); code != 200 || health.Status != "ok" {
 		t.Errorf("healthz: %d %+v", code, health)
 	}
-	resp, err = http.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
+	for _, path := range []string{"/", "/tx/" + example} {
+		resp, err = http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: HTTP %d", path, resp.StatusCode)
+		}
+		if path != "/" && !strings.Contains(string(page), one.Data.Revert.Reason.Name) {
+			t.Errorf("%s lacks the decoded reason %s", path, one.Data.Revert.Reason.Name)
+		}
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(page), "Recent failures") || !strings.Contains(string(page), "StalePrice") {
-		t.Errorf("home page lacks the failures with reasons")
+
+	// The debugger replays the failed transaction and lands on a line of
+	// the verified source.
+	var dbg struct {
+		Data struct {
+			Failure *struct {
+				File   string `json:"file"`
+				Line   int    `json:"line"`
+				Reason string `json:"reason"`
+			} `json:"failure"`
+		} `json:"data"`
+		Error string `json:"error"`
+	}
+	if code := getJSON(t, base+"/api/v1/debug/"+example, &dbg); code != 200 || dbg.Data.Failure == nil {
+		t.Fatalf("debug %s: HTTP %d %+v", example, code, dbg)
+	}
+	if f := dbg.Data.Failure; !strings.HasPrefix(f.File, "src/") || f.Line == 0 {
+		t.Errorf("debug failure = %+v, want a line in the demo's sources", f)
 	}
 }
 
