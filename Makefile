@@ -67,6 +67,10 @@ bench-trace: geth
 bench-ui: ui
 	$(GO) run ./bench/ui $(ARGS)
 
+## bench-alert: block-to-webhook alert latency (p50/p99 over 1,000 alerts) with 100 monitors, evaluation cost per block, lag with 250 ms blocks
+bench-alert:
+	$(GO) run ./bench/alert $(ARGS)
+
 ## fuzz: run each fuzz target for a short while
 FUZZTIME ?= 20s
 fuzz:

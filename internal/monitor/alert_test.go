@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -138,4 +139,21 @@ func FuzzParseCond(f *testing.F) {
 		c.match(value, true)
 		glob(value, cond)
 	})
+}
+
+func TestSameAlertSeesEveryField(t *testing.T) {
+	// sameAlert decides whether an alert's state is saved: it must compare
+	// every field but the two that make its identity.
+	if n := reflect.TypeOf(Alert{}).NumField(); n != 17 {
+		t.Fatalf("Alert has %d fields; update sameAlert and this test", n)
+	}
+	a := &Alert{Labels: map[string]string{"a": "1"}, Value: "1"}
+	b := cloneAlert(a)
+	if !sameAlert(a, b) {
+		t.Fatal("a clone differs")
+	}
+	b.Labels["a"] = "2"
+	if sameAlert(a, b) {
+		t.Fatal("labels ignored")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -82,6 +83,7 @@ type Engine struct {
 	cursor   uint64        // newest block processed
 	cursorOK bool
 	names    map[common.Address]string
+	ids      []string // the keys of rts, sorted
 }
 
 type item struct {
@@ -178,6 +180,11 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 		e.rts[d.ID] = rt
 	}
+	e.ids = e.ids[:0]
+	for id := range e.rts {
+		e.ids = append(e.ids, id)
+	}
+	slices.Sort(e.ids)
 	for _, st := range states {
 		if st.MonitorID == cursorID {
 			var cur struct{ Block uint64 }
@@ -440,14 +447,8 @@ func (e *Engine) nameOf(a common.Address) string {
 	return a.Hex()
 }
 
-func (e *Engine) order() []string {
-	ids := make([]string, 0, len(e.rts))
-	for id := range e.rts {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
-}
+// order lists the monitors by id; Load sorts it once.
+func (e *Engine) order() []string { return e.ids }
 
 // apply runs the state machine on observations, collecting writes.
 func (e *Engine) apply(rt *runtime, obs []obs, bt *batch) {
@@ -470,9 +471,10 @@ func (e *Engine) apply(rt *runtime, obs []obs, bt *batch) {
 }
 
 func sameAlert(a, b *Alert) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
+	return a.State == b.State && a.Since.Equal(b.Since) && a.Block == b.Block && a.BlockHash == b.BlockHash &&
+		a.LastActive.Equal(b.LastActive) && a.LastNotified.Equal(b.LastNotified) && a.Notified == b.Notified &&
+		a.Seq == b.Seq && a.Renotified == b.Renotified && a.Value == b.Value && a.Count == b.Count &&
+		a.Tx == b.Tx && a.Summary == b.Summary && a.ResolvedAt.Equal(b.ResolvedAt) && maps.Equal(a.Labels, b.Labels)
 }
 
 // record turns a transition into a history event and, if due, a
@@ -742,3 +744,8 @@ func (e *Engine) ActiveAlerts() []Alert {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// Evaluate processes blocks (ascending) on the calling goroutine, as Run
+// does for queued blocks: for tests and benchmarks that need the work
+// done before they go on.
+func (e *Engine) Evaluate(ctx context.Context, blocks []chain.Block) { e.process(ctx, blocks) }

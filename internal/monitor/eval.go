@@ -110,8 +110,17 @@ func (rt *runtime) evalBlock(ctx context.Context, in blockInput, node Node) ([]o
 		for k := range rt.windows {
 			keys[k] = true
 		}
-		for k := range rt.alerts {
-			keys[k] = true
+		resolveAfter := c.resolveAfter()
+		for k, a := range rt.alerts {
+			// Alerts without matches in the window change only when they
+			// may resolve or be forgotten: skip the rest, so that the
+			// cost of a block does not grow with the alerts kept.
+			switch {
+			case a.State == StateFiring && bt.Sub(a.LastActive) < resolveAfter && c.spec.Renotify == 0:
+			case a.State == StateResolved && bt.Sub(a.ResolvedAt) <= max(c.spec.Cooldown.D(), time.Hour):
+			default:
+				keys[k] = true
+			}
 		}
 		for key := range keys {
 			pts := rt.windows[key]

@@ -223,7 +223,7 @@ func fieldErr(field string, format string, args ...any) *FieldError {
 var allowed = map[string][]string{
 	KindEvent:   {"contract", "contracts", "event", "events", "where", "threshold", "window"},
 	KindCall:    {"contract", "contracts", "method", "where", "status", "internal", "threshold", "window"},
-	KindCallers: {"contract", "contracts", "method", "allow", "deny", "internal", "threshold", "window"},
+	KindCallers: {"contract", "contracts", "method", "allow", "deny", "where", "status", "internal", "threshold", "window"},
 	KindTxFail:  {"contract", "contracts", "method", "reason", "threshold", "window"},
 	KindSLO:     {"contract", "contracts", "method", "objective", "minCount", "window"},
 	KindState:   {"contract", "read", "args", "slot", "condition"},
