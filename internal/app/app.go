@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		Contracts:   a.store,
 		Search:      a.store,
 		Mount:       a.mount,
+		OperatorKey: cfg.OperatorKey,
 		AddContract: a.AddContract,
 		Status:      a.Status,
 		Metrics:     promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),

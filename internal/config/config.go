@@ -52,6 +52,10 @@ type Config struct {
 	IngestKeys   string // comma-separated public keys for browser log ingest; empty: open
 	AllowOrigins string // comma-separated origins browsers may post logs from
 
+	// OperatorKey, when set, closes the UI and API to anyone without it
+	// (share links, health, metrics and log ingest stay open).
+	OperatorKey string
+
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
 	BlockInterval time.Duration // embedded chain block time
@@ -92,6 +96,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Confirmations, "confirmations", c.Confirmations, "stay this many blocks behind the head")
 	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
 	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
+	fs.StringVar(&c.OperatorKey, "operator-key", c.OperatorKey, "require this key to use the UI and API (set it through BLOCKTORCH_OPERATOR_KEY, not the command line); share links stay open")
 	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog RFC 5424 over TCP and UDP on HOST:PORT (off when empty)")
 	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
 	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "public key(s), comma-separated, that POST /api/v1/logs requires (browser SDK); empty: no key")
