@@ -7,7 +7,7 @@ GETH_VERSION := $(shell awk '$$1=="github.com/ethereum/go-ethereum"{print $$2}' 
 GETH := $(BIN)/geth-$(GETH_VERSION)
 export BLOCKTORCH_GETH := $(GETH)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth bench-index bench-trace bench-logs fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth bench-index bench-trace bench-logs bench-alert fuzz vet clean
 
 all: build
 
