@@ -5,12 +5,14 @@
 //
 //   - the latency from a block being committed to the webhook receiving
 //     an alert it fired, p50/p99 over N alerts (default 1,000);
+//
 //   - the evaluation cost of the 100 monitors per block (ms and
 //     allocations), replayed on the stored blocks;
+//
 //   - the lag between the indexed head and the evaluated block over the
 //     run, to show that it does not grow with 250 ms blocks.
 //
-//	go run ./bench/alert [-alerts 1000] [-block 250ms]
+//     go run ./bench/alert [-alerts 1000] [-block 250ms]
 package main
 
 import (
