@@ -27,6 +27,8 @@ import (
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/logingest"
+	"github.com/blocktorch/blocktorch/internal/monitor"
+	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -44,24 +46,25 @@ type Options struct {
 // App is a running blocktorch: build it with New, run it with Run, stop it
 // with Close.
 type App struct {
-	cfg     config.Config
-	log     *slog.Logger
-	store   *sqlite.DB
-	rpc     *ethrpc.Client
-	reg     *decode.Registry
-	metrics *metrics
-	prog    *progress
-	index   *indexer.Indexer
-	web     *web.Server
-	ln      net.Listener
-	demo    *demo // nil in serve mode
-	ingest  *logingest.Ingester
-	eth     *ethclient.Client // plain client for eth_call/eth_getCode reads
-	verify  *contracts.Registry
-	arts    *debugger.Artifacts // verified sources, for the debugger
-	debug   *debugger.Service
-	rawRPC  *rpc.Client
-	retain  map[string]time.Duration
+	cfg      config.Config
+	log      *slog.Logger
+	store    *sqlite.DB
+	rpc      *ethrpc.Client
+	reg      *decode.Registry
+	metrics  *metrics
+	prog     *progress
+	index    *indexer.Indexer
+	web      *web.Server
+	ln       net.Listener
+	demo     *demo // nil in serve mode
+	ingest   *logingest.Ingester
+	eth      *ethclient.Client // plain client for eth_call/eth_getCode reads
+	verify   *contracts.Registry
+	arts     *debugger.Artifacts // verified sources, for the debugger
+	debug    *debugger.Service
+	monitors *monitor.Engine
+	rawRPC   *rpc.Client
+	retain   map[string]time.Duration
 
 	chainID  string
 	rpcLabel string
@@ -73,14 +76,14 @@ type App struct {
 
 // New builds every part and opens the listener, so that Addr is known (and
 // a busy port reported) before Run.
-func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err error) {
+func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a = &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now()}
+	a := &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now()}
 	a.prog = newProgress(opts.Progress, opts.ProgressTTY)
 	defer func() {
 		if err != nil {
@@ -188,6 +191,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		}
 	}
 
+	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w (is another blocktorch running? pick another with --addr)", cfg.Addr, err)
+	}
+	if err := a.startMonitors(ctx); err != nil {
+		return nil, err
+	}
+
 	deps := web.Deps{
 		Chain:       a.store,
 		Contracts:   a.store,
@@ -200,15 +210,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (a *App, err erro
 		Logger:      a.log,
 		Dashboards:  a.store,
 		Shares:      a.store,
+		Trace:       a.debug.Open,
+		Source:      a.arts.Content,
+		Call:        a.eth.CallContract,
 	}
 	if a.demo != nil {
 		deps.Incident = a.demo.startIncident
 	}
 	if a.web, err = web.New(deps); err != nil {
 		return nil, err
-	}
-	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("cannot listen on %s: %w (is another blocktorch running? pick another with --addr)", cfg.Addr, err)
 	}
 	return a, nil
 }
@@ -262,6 +272,39 @@ func (a *App) AddContract(ctx context.Context, addr common.Address, name string,
 	if err := a.store.PutContract(ctx, c); err != nil {
 		return fmt.Errorf("cannot store contract %s: %w", addr, err)
 	}
+	if a.monitors != nil {
+		// Monitors that name this contract compile now.
+		a.monitors.ContractsChanged(ctx)
+	}
+	return nil
+}
+
+// startMonitors builds the monitor engine with its outbox, and loads the
+// stored monitors, the built-in set and --monitors.
+func (a *App) startMonitors(ctx context.Context) error {
+	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log})
+	a.monitors = monitor.New(monitor.Deps{
+		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.store,
+		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: ob,
+	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
+	if err := a.monitors.Load(ctx); err != nil {
+		return fmt.Errorf("cannot load monitors: %w", err)
+	}
+	var channels []notify.Spec
+	if a.cfg.AlertWebhook != "" {
+		channels = append(channels, notify.Spec{Name: "webhook", Type: "webhook", URL: a.cfg.AlertWebhook, Secret: a.cfg.AlertSecret})
+	}
+	if a.cfg.AlertSlack != "" {
+		channels = append(channels, notify.Spec{Name: "slack", Type: "slack", URL: a.cfg.AlertSlack})
+	}
+	if _, err := a.monitors.LoadBuiltin(ctx, a.demo != nil, channels); err != nil {
+		return fmt.Errorf("cannot load the built-in monitors: %w", err)
+	}
+	if a.cfg.MonitorsFile != "" {
+		if _, err := a.monitors.LoadFile(ctx, a.cfg.MonitorsFile); err != nil {
+			return fmt.Errorf("--monitors: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -276,6 +319,7 @@ func (a *App) onBatch(b indexer.BatchInfo) {
 		m.headLag.Set(float64(head - b.To))
 	}
 	a.prog.batch(b)
+	a.monitors.OnStored(b.From, b.To)
 }
 
 // Status reports the follower's state.
@@ -319,6 +363,7 @@ func (a *App) Run(ctx context.Context) error {
 	if len(a.retain) > 0 {
 		run("retention", a.retainLoop)
 	}
+	run("monitors", a.monitors.Run)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
 	run("http", func(ctx context.Context) error {
 		go func() {
@@ -358,6 +403,7 @@ func (a *App) indexConfig(heads <-chan struct{}) indexer.Config {
 			OnReorg: func(r indexer.ReorgInfo) {
 				a.metrics.reorgs.Inc()
 				a.metrics.reorgDepth.Observe(float64(r.Depth))
+				a.monitors.OnReorg(r.Ancestor)
 			},
 			OnHead: func(n uint64) {
 				a.nodeHead.Store(n)
@@ -422,6 +468,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // mount adds the routes other capabilities serve.
 func (a *App) mount(mux *http.ServeMux) {
 	a.ingest.Register(mux)
+	a.monitors.Register(mux)
 	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", a.verify.HandleVerify)
 	mux.HandleFunc("GET /api/v1/contracts/{address}", a.verify.HandleContract)
 	mux.HandleFunc("GET /api/v1/debug/{tx}", a.debug.HandleDebug)

@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,6 +92,20 @@ func TestDemoIncident(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.BlockInterval = 250 * time.Millisecond
 	cfg.TrafficRate = 10
+	// A local webhook receives the built-in monitors' alerts.
+	var hookMu sync.Mutex
+	fired := map[string]int{}
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ MonitorID, Status string }
+		json.NewDecoder(r.Body).Decode(&m)
+		hookMu.Lock()
+		if m.Status == "firing" {
+			fired[m.MonitorID]++
+		}
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	cfg.AlertWebhook = hook.URL
 	a, stop := startApp(t, cfg)
 	defer stop()
 	base := a.URL()
@@ -129,6 +145,19 @@ func TestDemoIncident(t *testing.T) {
 		}
 		return true
 	})
+
+	// The incident fires the out-of-the-box monitors.
+	waitFor(t, "the built-in monitors' alerts at the webhook", 60*time.Second, func() bool {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		return fired["builtin.oracle-stale"] > 0 && fired["builtin.unauthorized"] > 0 && fired["builtin.paused"] > 0
+	})
+	var alerts struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if code := getJSON(t, base+"/api/v1/alerts?limit=50", &alerts); code != 200 || !strings.Contains(string(alerts.Data), "builtin.oracle-stale") {
+		t.Errorf("alerts API: HTTP %d %.300s", code, alerts.Data)
+	}
 
 	var one struct {
 		Data struct {

@@ -52,6 +52,12 @@ type Config struct {
 	IngestKeys   string // comma-separated public keys for browser log ingest; empty: open
 	AllowOrigins string // comma-separated origins browsers may post logs from
 
+	// Monitors and alerts.
+	MonitorsFile string // monitors.yaml applied at start
+	AlertWebhook string // a webhook every built-in monitor notifies
+	AlertSecret  string // HMAC secret signing AlertWebhook's bodies
+	AlertSlack   string // a Slack incoming-webhook URL every built-in monitor notifies
+
 	// OperatorKey, when set, closes the UI and API to anyone without it
 	// (share links, health, metrics and log ingest stay open).
 	OperatorKey string
@@ -97,6 +103,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
 	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
 	fs.StringVar(&c.OperatorKey, "operator-key", c.OperatorKey, "require this key to use the UI and API (set it through BLOCKTORCH_OPERATOR_KEY, not the command line); share links stay open")
+	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
+	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
+	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")
+	fs.StringVar(&c.AlertSlack, "alert-slack", c.AlertSlack, "send the built-in monitors' alerts to this Slack incoming-webhook URL")
 	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog RFC 5424 over TCP and UDP on HOST:PORT (off when empty)")
 	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
 	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "public key(s), comma-separated, that POST /api/v1/logs requires (browser SDK); empty: no key")

@@ -253,7 +253,7 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 		t.Logf("%s %-28s %s", m.Status, m.MonitorID, m.Summary)
 		if m.MonitorID == "builtin.paused" && m.Status == notify.StatusFiring {
 			paused[m.Labels["event"]] = true
-			if m.Tx == "" || len(m.Links) != 2 || m.Links[1].URL != "http://127.0.0.1:8080/tx/"+m.Tx {
+			if m.Tx == "" || len(m.Links) != 2 || m.Links[1].URL != "http://127.0.0.1:8080/debug/"+m.Tx {
 				t.Errorf("paused alert without its transaction links: %+v", m)
 			}
 		}

@@ -516,7 +516,7 @@ func (e *Engine) message(c *compiled, tr transition) notify.Message {
 			m.Links = append(m.Links, notify.Link{Text: "Search", URL: e.opts.BaseURL + "/explore?" + v.Encode()})
 		}
 		if a.Tx != "" {
-			m.Links = append(m.Links, notify.Link{Text: "Debug transaction", URL: e.opts.BaseURL + "/tx/" + a.Tx})
+			m.Links = append(m.Links, notify.Link{Text: "Debug transaction", URL: e.opts.BaseURL + "/debug/" + a.Tx})
 		}
 	}
 	return m
