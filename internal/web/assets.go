@@ -17,8 +17,8 @@ import (
 //go:embed ui
 var uiFS embed.FS
 
-// requiredAssets are the files every page loads.
-var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css"}
+// requiredAssets are the files pages load.
+var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "solidity.js", "contract.js", "debugger.js", "code.css"}
 
 // assets serves the built UI files at /static/NAME?v=HASH, so that
 // browsers may cache them forever.

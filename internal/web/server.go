@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/auth"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
+	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -59,6 +62,16 @@ type Deps struct {
 	OperatorKey string
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
+	// Trace opens the stored trace of a transaction, replaying it first
+	// when none is stored; the caller closes it. Nil leaves out the
+	// debugger's navigation API.
+	Trace func(ctx context.Context, tx common.Hash) (*debugger.Trace, error)
+	// Source returns a verified source file's text by its source unit
+	// name, for the debugger's source pane.
+	Source func(file string) (string, bool)
+	// Call runs eth_call on the node (block nil: latest), for the contract
+	// page's read functions. Nil leaves out /api/v1/contracts/{a}/call.
+	Call func(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error)
 }
 
 // Server is the HTTP handler of blocktorch.
@@ -164,6 +177,17 @@ func (s *Server) routes() {
 		op("DELETE /api/v1/shares/{id}", s.handleRevokeShare)
 		op("GET /api/v1/shares/events", s.handleShareEvents)
 		op("GET /shares", s.handleSharesPage)
+	}
+	op("GET /contract/{address}", s.handleContractPage)
+	op("GET /debug/{tx}", s.handleDebugPage)
+	if s.deps.Call != nil {
+		op("POST /api/v1/contracts/{address}/call", s.handleContractCall)
+	}
+	if s.deps.Trace != nil {
+		op("GET /api/v1/debug/{tx}/nav", s.handleDebugNav)
+	}
+	if s.deps.Source != nil {
+		op("GET /api/v1/sources", s.handleSource)
 	}
 	op("GET /{$}", s.handleHome)
 	op("GET /explore", s.handleExplorePage)

@@ -52,6 +52,9 @@
     return body.data;
   }
 
+  // Page scripts (contract.js, debugger.js) share these helpers.
+  window.bt = { $, h, clear, api, APIError };
+
   // ---------- formatting ----------
 
   function pad(n, w) { return String(n).padStart(w || 2, '0'); }
@@ -444,9 +447,13 @@
     };
     line.addEventListener('click', (e) => { if (!e.target.closest('a')) toggle(); });
     line.addEventListener('keydown', (e) => { if (e.key === 'Enter') toggle(); });
-    // Links in the summary line: the first transaction.
+    // Links in the summary line: the first transaction, and the debugger
+    // for a failed one.
     if (r.txHashes && r.txHashes.length) {
       line.lastChild.append(' ', h('a', { class: 'small', href: '/tx/' + r.txHashes[0], text: r.txHashes[0].slice(0, 10) + '…' }));
+      if (r.source === 'chain' && (r.kind === 'revert' || (r.kind === 'tx' && r.attrs && r.attrs.status === 'failed'))) {
+        line.lastChild.append(' ', h('a', { class: 'small debug-link', href: '/debug/' + r.txHashes[0], text: 'Debug' }));
+      }
     }
     return node;
   }
