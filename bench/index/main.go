@@ -18,9 +18,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -42,7 +42,10 @@ func main() {
 	child := flag.String("child", "", "internal: run one indexer (blocktorch|baseline) in this process")
 	url := flag.String("url", "", "internal: node URL for -child")
 	abis := flag.String("abis", "", "internal: JSON file of contract ABIs for -child")
+	chains := flag.String("chains", "geth,embedded", "which chains to measure")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of each blocktorch indexing run to this file prefix")
 	flag.Parse()
+	profilePrefix = *cpuprofile
 	if *child != "" {
 		if err := runChild(*child, *url, *abis, *blocks); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -50,7 +53,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*blocks); err != nil {
+	if err := run(*blocks, *chains); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-index:", err)
 		os.Exit(1)
 	}
@@ -63,7 +66,7 @@ type result struct {
 	peakRSSMB         float64
 }
 
-func run(n uint64) error {
+func run(n uint64, chains string) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "bench-index-")
 	if err != nil {
@@ -72,6 +75,22 @@ func run(n uint64) error {
 	defer os.RemoveAll(dir)
 	var results []result
 
+	keys := demoapp.Keys(10)
+	if strings.Contains(chains, "geth") {
+		if err := benchGeth(ctx, n, dir, keys, &results); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(chains, "embedded") {
+		if err := benchEmbedded(ctx, n, dir, keys, &results); err != nil {
+			return err
+		}
+	}
+	report(results)
+	return nil
+}
+
+func benchGeth(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, results *[]result) error {
 	// geth --dev over HTTP.
 	fmt.Printf("starting geth --dev and filling %d blocks with demo traffic…\n", n)
 	node, err := gethdev.Start(ctx, gethdev.Options{})
@@ -82,7 +101,6 @@ func run(n uint64) error {
 	if err != nil {
 		return err
 	}
-	keys := demoapp.Keys(10)
 	if err := demoapp.Fund(ctx, rc, demoapp.Addresses(keys), new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))); err != nil {
 		return err
 	}
@@ -100,11 +118,14 @@ func run(n uint64) error {
 			return err
 		}
 		fmt.Printf("  %s: %d blocks in %.2fs (%.0f blocks/s), peak RSS %.0f MB\n", ix, r.blocks, r.seconds, float64(r.blocks)/r.seconds, r.peakRSSMB)
-		results = append(results, r)
+		*results = append(*results, r)
 	}
 	rc.Close()
 	node.Close()
+	return nil
+}
 
+func benchEmbedded(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, results *[]result) error {
 	// The embedded chain over HTTP.
 	fmt.Printf("starting the embedded chain and filling %d blocks…\n", n)
 	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: demoAlloc(keys), RPCAddr: "127.0.0.1:0"})
@@ -112,11 +133,12 @@ func run(n uint64) error {
 		return err
 	}
 	defer ch.Close()
-	app, err = fill(ctx, ethclient.NewClient(ch.Client()), keys, n, ch)
+	app, err := fill(ctx, ethclient.NewClient(ch.Client()), keys, n, ch)
 	if err != nil {
 		return err
 	}
-	if abiFile, err = writeABIs(dir, "embedded", app); err != nil {
+	abiFile, err := writeABIs(dir, "embedded", app)
+	if err != nil {
 		return err
 	}
 	for _, ix := range []string{"baseline", "blocktorch"} {
@@ -125,9 +147,8 @@ func run(n uint64) error {
 			return err
 		}
 		fmt.Printf("  %s: %d blocks in %.2fs (%.0f blocks/s), peak RSS %.0f MB\n", ix, r.blocks, r.seconds, float64(r.blocks)/r.seconds, r.peakRSSMB)
-		results = append(results, r)
+		*results = append(*results, r)
 	}
-	report(results)
 	return nil
 }
 
@@ -183,7 +204,7 @@ func fill(ctx context.Context, ec *ethclient.Client, keys []*ecdsaKey, n uint64,
 
 func measure(which, chainName, url, abiFile string, n uint64) (result, error) {
 	fmt.Printf("indexing %d blocks of %s with %s…\n", n, chainName, which)
-	cmd := exec.Command(os.Args[0], "-child", which, "-url", url, "-abis", abiFile, "-blocks", strconv.FormatUint(n, 10))
+	cmd := exec.Command(os.Args[0], "-child", which, "-url", url, "-abis", abiFile, "-blocks", strconv.FormatUint(n, 10), "-cpuprofile", profilePrefix)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -191,15 +212,14 @@ func measure(which, chainName, url, abiFile string, n uint64) (result, error) {
 	}
 	var r result
 	var line struct {
-		Blocks, Txs, Logs uint64
-		Seconds           float64
+		Blocks, Txs, Logs, PeakRSSKB uint64
+		Seconds                      float64
 	}
 	if err := json.Unmarshal(out[strings.LastIndexByte(strings.TrimSpace(string(out)), '\n')+1:], &line); err != nil {
 		return r, fmt.Errorf("%s: bad child output %q: %w", which, out, err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return result{chain: chainName, indexer: which, blocks: line.Blocks, txs: line.Txs, logs: line.Logs, seconds: line.Seconds,
-		peakRSSMB: float64(ru.Maxrss) / 1024}, nil
+		peakRSSMB: float64(line.PeakRSSKB) / 1024}, nil
 }
 
 func report(rs []result) {
@@ -223,8 +243,39 @@ func report(rs []result) {
 	fmt.Println("blocktorch: batched blocks + eth_getBlockReceipts, revert data for failed txs, ABI decoding, SQLite writes.")
 }
 
+// peakRSSKB reads the process's own peak RSS (VmHWM). The rusage of a
+// child is no good here: on Linux its maxrss keeps the parent's peak from
+// before exec, and the parent holds a whole chain.
+func peakRSSKB() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// profilePrefix is -cpuprofile, passed on to the children.
+var profilePrefix string
+
 func runChild(which, url, abiFile string, n uint64) error {
 	ctx := context.Background()
+	if profilePrefix != "" && which == "blocktorch" {
+		f, err := os.Create(fmt.Sprintf("%s-%d.pprof", profilePrefix, os.Getpid()))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	var b, t, l uint64
 	switch which {
@@ -292,7 +343,7 @@ func runChild(which, url, abiFile string, n uint64) error {
 	default:
 		return fmt.Errorf("unknown indexer %q", which)
 	}
-	out, _ := json.Marshal(map[string]any{"Blocks": b, "Txs": t, "Logs": l, "Seconds": time.Since(start).Seconds()})
+	out, _ := json.Marshal(map[string]any{"Blocks": b, "Txs": t, "Logs": l, "Seconds": time.Since(start).Seconds(), "PeakRSSKB": peakRSSKB()})
 	fmt.Println(string(out))
 	return nil
 }
