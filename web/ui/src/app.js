@@ -539,8 +539,8 @@
       if (my !== seq) return;
       if (!append) clear(results);
       $('#results-title').textContent = 'Records';
-      if (!append && !d.records.length) results.append(h('p', { class: 'empty', text: 'No records match in this range. Widen the range or loosen the query.' }));
-      for (const r of d.records) results.append(recordNode(r));
+      if (!append && !(d.records || []).length) results.append(h('p', { class: 'empty', text: 'No records match in this range. Widen the range or loosen the query.' }));
+      for (const r of d.records || []) results.append(recordNode(r));
       cursor = d.nextCursor || '';
       more.hidden = !cursor;
       $('#results-meta').textContent = results.querySelectorAll('.rec').length + ' shown · ' + d.tookMs.toFixed(1) + ' ms';
@@ -1066,8 +1066,8 @@
       const d = await api(base + '/search?' + p.toString());
       const res = $('#results');
       if (!append) clear(res);
-      for (const r of d.records) res.append(recordNode(r));
-      if (!append && !d.records.length) res.append(h('p', { class: 'empty', text: 'No records in this range.' }));
+      for (const r of d.records || []) res.append(recordNode(r));
+      if (!append && !(d.records || []).length) res.append(h('p', { class: 'empty', text: 'No records in this range.' }));
       cursor = d.nextCursor || '';
       more.hidden = !cursor;
     }
@@ -1096,8 +1096,8 @@
     try {
       const d = await api('/api/v1/search?' + new URLSearchParams({ q: el.dataset.query, limit: 100 }).toString());
       clear(el);
-      if (!d.records.length) el.append(h('p', { class: 'empty', text: 'No off-chain log mentions this transaction.' }));
-      for (const r of d.records) el.append(recordNode(r));
+      if (!(d.records || []).length) el.append(h('p', { class: 'empty', text: 'No off-chain log mentions this transaction.' }));
+      for (const r of d.records || []) el.append(recordNode(r));
     } catch (e) { clear(el).append(h('p', { class: 'bad', text: e.message })); }
   }
 

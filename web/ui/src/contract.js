@@ -102,12 +102,19 @@
     }
     const names = Object.keys(v.sources).sort((a, b) => (a === v.sourceName ? -1 : b === v.sourceName ? 1 : a.localeCompare(b)));
     const show = (name) => {
-      for (const b of tabs.children) b.classList.toggle('on', b.dataset.file === name);
+      for (const b of tabs.querySelectorAll('.tab')) b.classList.toggle('on', b.dataset.file === name);
       sol.render(el, v.sources[name]);
       el.dataset.file = name;
     };
-    for (const n of names) {
-      tabs.append(h('button', { type: 'button', class: 'ghost small tab', 'data-file': n, title: n, text: n.split('/').pop(), onclick: () => show(n) }));
+    if (names.length > 6) {
+      // Many files (a contract with its imports): a list, the contract's own file first.
+      const sel = h('select', { 'aria-label': 'Source file', class: 'mono small' }, names.map((n) => h('option', { value: n, text: n })));
+      sel.addEventListener('change', () => show(sel.value));
+      tabs.append(h('span', { class: 'dim small', text: names.length + ' files' }), sel);
+    } else {
+      for (const n of names) {
+        tabs.append(h('button', { type: 'button', class: 'ghost small tab', 'data-file': n, title: n, text: n.split('/').pop(), onclick: () => show(n) }));
+      }
     }
     show(names[0]);
   }

@@ -101,12 +101,12 @@
     if (!f) { box.hidden = true; return; }
     box.hidden = false;
     const where = f.file ? f.file + ':' + f.line + ':' + f.column : 'no source line (unverified code at ' + f.address + ')';
-    clear(box).append(
+    clear(box).append(...[
       h('div', {}, h('span', { class: 'kind', text: (f.revert && f.revert.kind) || 'failure' }), ' ', h('strong', { class: 'reason', text: f.reason || f.error || 'reverted' })),
       h('div', { class: 'mono small' }, 'originated at ', h('a', { href: '#', class: 'fail-loc', text: where, onclick: (e) => { e.preventDefault(); go('failure'); } }),
         ' in ', h('a', { class: 'mono', href: '/contract/' + f.address, text: f.address }),
         f.approximate ? h('span', { class: 'tag warn', title: 'The compiler\'s mapping is not exact here (optimised or via-IR code, or generated code): the nearest mapped line is shown', text: 'approximate' }) : null),
-      f.caught && f.caught.length ? h('div', { class: 'dim small', text: f.caught.length + ' earlier failure(s) in this transaction were caught and are not the origin.' }) : null);
+      f.caught && f.caught.length ? h('div', { class: 'dim small', text: f.caught.length + ' earlier failure(s) in this transaction were caught and are not the origin.' }) : null].filter(Boolean));
   }
 
   function drawTree() {
@@ -172,11 +172,19 @@
   // ---------- the current step ----------
 
   async function drawSource(step) {
-    const loc = step.source;
+    let loc = step.source;
     const title = $('#src-title'), locEl = $('#src-loc'), el = $('#src');
-    if (!loc || !loc.file || loc.generated) {
+    const f = res.failure;
+    const mapped = (l) => l && l.file && !l.generated;
+    // The failure may be raised in compiler-generated code (a panic
+    // helper): the failure names the nearest mapped line, flagged as
+    // approximate.
+    if (!mapped(loc) && f && f.file && step.index === f.step) loc = { file: f.file, line: f.line, column: f.column, approximate: true };
+    if (!mapped(loc)) {
       clear(locEl).append(loc && loc.generated ? 'compiler-generated code · pc ' + step.pc : 'no source for this code (not verified) · pc ' + step.pc + ' ' + step.op);
-      for (const l of el.querySelectorAll('.line.cur')) l.classList.remove('cur');
+      // The last source line stays marked, dimmed, as where we came from.
+      for (const l of el.querySelectorAll('.line.cur')) { l.classList.remove('cur'); l.classList.add('was'); }
+      if (!view.file) clear(el).append(h('p', { class: 'empty', text: loc && loc.generated ? 'Compiler-generated code: no source line.' : 'No verified source for the code this step runs.' }));
       el.dataset.curLine = '';
       return;
     }
@@ -193,16 +201,15 @@
       };
       title.textContent = loc.file;
       el.dataset.file = loc.file;
-      const f = res.failure;
       if (f && f.file === loc.file && view.lines[f.line - 1]) {
         const fl = view.lines[f.line - 1];
         fl.classList.add('fail');
         fl.append(h('span', { class: 'fail-note', text: '✖ ' + (f.reason || f.error || 'failure') }));
       }
     }
-    clear(locEl).append(loc.file + ':' + loc.line + ':' + loc.column,
-      loc.approximate ? h('span', { class: 'tag warn', title: 'The compiler\'s mapping is approximate here', text: 'approximate' }) : null);
-    for (const l of el.querySelectorAll('.line.cur')) l.classList.remove('cur');
+    clear(locEl).append(loc.file + ':' + loc.line + ':' + loc.column);
+    if (loc.approximate) locEl.append(h('span', { class: 'tag warn', title: 'The compiler\'s mapping is approximate here', text: 'approximate' }));
+    for (const l of el.querySelectorAll('.line.cur, .line.was')) l.classList.remove('cur', 'was');
     const line = view.lines[loc.line - 1];
     el.dataset.curLine = String(loc.line);
     if (!line) return;
@@ -229,8 +236,9 @@
     const mem = clear($('#memory'));
     const hex = (step.memory || '0x').slice(2);
     if (!hex.length) mem.append(h('p', { class: 'empty', text: 'empty' }));
-    for (let o = 0; o < hex.length && o < 64 * 512; o += 64) {
-      mem.append(h('div', { class: 'word' }, h('span', { class: 'dim', text: '0x' + (o / 2).toString(16).padStart(4, '0') + ' ' }), hex.slice(o, o + 64)));
+    // 16 bytes a row; the first 8 KiB.
+    for (let o = 0; o < hex.length && o < 2 * 8192; o += 32) {
+      mem.append(h('div', { class: 'word' }, h('span', { class: 'dim', text: '0x' + (o / 2).toString(16).padStart(4, '0') + ' ' }), hex.slice(o, o + 32)));
     }
     if (step.memSize * 2 > hex.length) mem.append(h('div', { class: 'dim', text: '… ' + step.memSize + ' bytes in all' }));
     const sto = clear($('#storage'));
@@ -244,7 +252,7 @@
     if (acct && acct.storage && acct.storage.length) {
       sto.append(h('div', { class: 'dim small', text: 'this call\'s storage (' + short(addr) + '), over the whole transaction:' }),
         h('table', { class: 'slots mono small' }, acct.storage.map((s) => h('tr', { class: s.before !== s.after ? 'changed' : '' },
-          h('td', { title: s.slot, text: s.label || short(s.slot) }), h('td', { text: short(s.before) + (s.before !== s.after ? ' → ' + short(s.after) : '') }))));
+          h('td', { title: s.slot, text: s.label || short(s.slot) }), h('td', { text: short(s.before) + (s.before !== s.after ? ' → ' + short(s.after) : '') })))));
     } else if (!step.storage) sto.append(h('p', { class: 'empty', text: 'no storage access' }));
   }
 
