@@ -17,13 +17,11 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,11 +31,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
-
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -56,15 +52,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench-alert:", err)
 		os.Exit(1)
 	}
-}
-
-func fundedAlloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
-	alloc := map[common.Address]*big.Int{}
-	fund := new(big.Int).Mul(big.NewInt(1_000_000_000), big.NewInt(1e18))
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = fund
-	}
-	return alloc
 }
 
 // monitors returns 100 monitors: one that fires on every Transfer (one
@@ -119,30 +106,13 @@ func run(want int, interval time.Duration, rate float64) error {
 	}
 	defer os.RemoveAll(dir)
 
-	keys := demoapp.Keys(12)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: fundedAlloc(keys), RPCAddr: "127.0.0.1:0"})
+	dc, err := demochain.Start(ctx, demochain.Config{Keys: 12, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		return err
 	}
-	defer ch.Close()
-	ec := ethclient.NewClient(ch.Client())
-	stopSeal := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stopSeal:
-				return
-			case <-time.After(5 * time.Millisecond):
-				ch.Commit()
-			}
-		}
-	}()
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
-	close(stopSeal)
-	if err != nil {
-		return err
-	}
-	traffic, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: rate, Seed: 11, FailureRate: 0.05})
+	defer dc.Close()
+	ch, app := dc.Chain, dc.App
+	traffic, err := dc.Traffic(demoapp.Options{Rate: rate, Seed: 11, FailureRate: 0.05})
 	if err != nil {
 		return err
 	}

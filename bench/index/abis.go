@@ -3,25 +3,14 @@ package main
 import (
 	"crypto/ecdsa"
 	"encoding/json"
-	"math/big"
 	"os"
 	"path/filepath"
-
-	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 )
 
 type ecdsaKey = ecdsa.PrivateKey
-
-func demoAlloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
-	alloc := map[common.Address]*big.Int{}
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
-	}
-	return alloc
-}
 
 // writeABIs hands the child indexer the demo app's contracts.
 func writeABIs(dir, name string, app *demoapp.App) (string, error) {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/gethdev"
@@ -128,7 +129,7 @@ func benchGeth(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, resu
 func benchEmbedded(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, results *[]result) error {
 	// The embedded chain over HTTP.
 	fmt.Printf("starting the embedded chain and filling %d blocks…\n", n)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: demoAlloc(keys), RPCAddr: "127.0.0.1:0"})
+	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: demochain.Alloc(keys), RPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}

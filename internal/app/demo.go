@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -48,15 +48,9 @@ type demo struct {
 
 func startDemo(ctx context.Context, cfg config.Config, log *slog.Logger) (*demo, error) {
 	keys := demoapp.Keys(demoAccounts)
-	alloc := map[common.Address]*big.Int{}
-	// 1,000,000 ETH each: collateral for the lending traffic and gas.
-	fund := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = fund
-	}
 	ch, err := devchain.Start(devchain.Config{
 		BlockInterval: cfg.BlockInterval,
-		Alloc:         alloc,
+		Alloc:         demochain.Alloc(keys),
 		RPCAddr:       cfg.ChainRPCAddr,
 		Logger:        log.With("component", "devchain"),
 	})

@@ -4,18 +4,16 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
-	"math/big"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -33,53 +31,20 @@ type demoChain struct {
 	keys    []*ecdsa.PrivateKey
 }
 
-func fundedAlloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
-	alloc := map[common.Address]*big.Int{}
-	fund := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = fund
-	}
-	return alloc
-}
-
 func newDemoChain(t *testing.T) *demoChain {
 	t.Helper()
-	keys := demoapp.Keys(8)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: fundedAlloc(keys), RPCAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close() })
-	ec := ethclient.NewClient(ch.Client())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-
-	// Deploy waits for its receipts: seal blocks meanwhile.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-				ch.Commit()
-			}
-		}
-	}()
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
-	close(stop)
-	wg.Wait()
+	c, err := demochain.Start(ctx, demochain.Config{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: 25, Seed: 7, FailureRate: 0.15})
+	t.Cleanup(func() { c.Close() })
+	tr, err := c.Traffic(demoapp.Options{Rate: 25, Seed: 7, FailureRate: 0.15})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &demoChain{chain: ch, eth: ec, app: app, traffic: tr, keys: keys}
+	return &demoChain{chain: c.Chain, eth: c.Eth, app: c.App, traffic: tr, keys: c.Keys}
 }
 
 // grow adds n blocks of demo traffic.

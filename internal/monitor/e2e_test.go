@@ -2,10 +2,8 @@ package monitor_test
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
-
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -79,47 +75,17 @@ type rig struct {
 	reg     *decode.Registry
 }
 
-func fundedAlloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
-	alloc := map[common.Address]*big.Int{}
-	fund := new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = fund
-	}
-	return alloc
-}
-
 func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig {
 	t.Helper()
-	keys := demoapp.Keys(8)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: fundedAlloc(keys), RPCAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ch.Close() })
-	ec := ethclient.NewClient(ch.Client())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-				ch.Commit()
-			}
-		}
-	}()
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
-	close(stop)
-	wg.Wait()
+	dc, err := demochain.Start(ctx, demochain.Config{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
+	t.Cleanup(func() { dc.Close() })
+	ch, app := dc.Chain, dc.App
+	tr, err := dc.Traffic(demoapp.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
 	if err != nil {
 		t.Fatal(err)
 	}

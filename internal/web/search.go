@@ -98,7 +98,7 @@ func (s *Server) searchError(w http.ResponseWriter, r *http.Request, q string, e
 }
 
 type searchAnswer struct {
-	Records    []record.Record `json:"records,omitempty"`
+	Records    []record.Record `json:"records"` // empty, not absent, when nothing matches; null for a table
 	NextCursor string          `json:"nextCursor,omitempty"`
 	Table      *store.Table    `json:"table,omitempty"`
 	Query      string          `json:"query"` // canonical form
