@@ -18,7 +18,7 @@ import (
 var uiFS embed.FS
 
 // requiredAssets are the files pages load.
-var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "solidity.js", "contract.js", "debugger.js", "code.css"}
+var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "solidity.js", "contract.js", "debugger.js", "code.css", "monitors.js"}
 
 // assets serves the built UI files at /static/NAME?v=HASH, so that
 // browsers may cache them forever.

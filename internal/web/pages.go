@@ -75,7 +75,7 @@ var funcs = template.FuncMap{
 // pageNames are the templates of full pages, each with layout.html.
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
-	"contract.html", "debugger.html"}
+	"contract.html", "debugger.html", "monitors.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}

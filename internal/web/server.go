@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	}
 	op("GET /contract/{address}", s.handleContractPage)
 	op("GET /debug/{tx}", s.handleDebugPage)
+	op("GET /monitors", s.handleMonitorsPage)
 	if s.deps.Call != nil {
 		op("POST /api/v1/contracts/{address}/call", s.handleContractCall)
 	}

@@ -727,18 +727,29 @@
     }
   }
 
+  // renderAlerts lists the newest alert transitions from /api/v1/alerts
+  // (alert history, newest first), each linked to its monitor's history
+  // and, when a transaction fired it, to the debugger.
   async function renderAlerts(body, operator) {
     clear(body);
     if (!operator) { body.append(h('div', { class: 'msg', text: 'Alerts are not part of shared views.' })); return; }
     try {
-      const alerts = await api('/api/v1/alerts?limit=6');
-      const list = Array.isArray(alerts) ? alerts : (alerts && alerts.alerts) || [];
-      if (!list.length) { body.append(h('div', { class: 'msg', text: 'No alerts have fired. Quiet is good.' })); return; }
-      body.append(h('div', { class: 'catbars' }, list.map((a) => h('div', { class: 'catbar' },
-        h('span', { text: String(a.title || a.name || a.monitor || a.message || 'alert') }),
-        h('span', { class: 'n', text: a.time || a.firedAt ? fmtTime(Date.parse(a.time || a.firedAt)) : '' })))));
+      const evs = await api('/api/v1/alerts?limit=8');
+      if (!evs || !evs.length) {
+        body.append(h('div', { class: 'msg' }, 'No alerts have fired. Quiet is good. ', h('a', { href: '/monitors', text: 'Monitors' })));
+        return;
+      }
+      body.append(h('div', { class: 'alert-list' }, evs.map((ev) => {
+        const d = ev.detail || {};
+        return h('div', { class: 'alert-item', 'data-id': ev.id },
+          h('span', { class: 'status status-' + ev.status, text: ev.status }),
+          h('a', { class: 'mono small', href: '/monitors?monitor=' + encodeURIComponent(ev.monitorId), text: ev.monitorId }),
+          h('span', { class: 'what small dim', title: d.summary || '', text: d.summary || '' }),
+          d.tx ? h('a', { class: 'small debug-link', href: '/debug/' + d.tx, text: 'tx' }) : null,
+          h('span', { class: 'n small dim', text: fmtTime(Date.parse(ev.time)) }));
+      })));
     } catch (e) {
-      if (e.status === 404) body.append(h('div', { class: 'msg' }, 'No monitors are set up yet. Alerts from monitors will show here.'));
+      if (e.status === 404) body.append(h('div', { class: 'msg' }, 'Monitors are not enabled on this server.'));
       else body.append(h('div', { class: 'msg err', text: e.message }));
     }
   }
