@@ -254,7 +254,7 @@
             h('td', { class: 'nowrap', text: fmtTime(f.time) }), h('td', {}, h('span', { class: 'status status-' + f.status, text: f.status })),
             h('td', {}, f.block ? h('a', { href: '/block/' + f.block, text: String(f.block) }) : ''),
             h('td', { class: 'wrap', text: f.summary || '' }),
-            h('td', {}, f.tx ? h('a', { href: '/debug/' + f.tx, text: 'Debug' }) : '')))))))));
+            h('td', {}, f.tx ? h('a', { href: '/debug/' + f.tx, text: 'Debug' }) : ''))))))));
       }
     }
     el.append(h('table', { class: 'grid-table dry-run' },

@@ -1,0 +1,133 @@
+package web_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/blocktorch/blocktorch/internal/app"
+	"github.com/blocktorch/blocktorch/internal/config"
+)
+
+// typoFile has a misspelled field on line 5.
+const typoFile = "monitors:\n  - id: ui-paused\n    kind: event\n    contracts: [\"*\"]\n    evnt: Paused\n"
+
+const goodFile = "monitors:\n  - id: ui-paused\n    name: Paused from the UI\n    kind: event\n    contracts: [\"*\"]\n    events: [Paused, Unpaused]\n    labels: {team: ui}\n"
+
+// TestMonitorsPageInBrowser runs the demo and drives the monitors page in
+// chromium: the built-in monitors, a file with a typo and its line, a
+// correct file, a silence and, after the scripted incident, alerts.
+func TestMonitorsPageInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots the whole demo and a browser")
+	}
+	cfg := config.Default(config.ModeDemo)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.ChainRPCAddr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.BlockInterval = 250 * time.Millisecond
+	cfg.TrafficRate = 10
+	actx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(actx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		a.Close()
+	}()
+	base := a.URL()
+
+	ctx := browser(t)
+	dir, err := os.MkdirTemp("", "blocktorch-monitors-ui-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &shots{t: t, dir: dir}
+	watchScripts(t, ctx)
+	wait := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+			sh.take(ctx, "timeout")
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText`))
+			t.Fatalf("%s: waiting for %s: %v\npage:\n%.3000s", what, expr, err, text)
+		}
+	}
+	setText := func(text string) {
+		t.Helper()
+		do(t, ctx, "type the file", chromedp.SetValue(chromedp.CSS(`#yaml`), text))
+	}
+
+	// The built-in monitors are listed.
+	do(t, ctx, "monitors page", chromedp.Navigate(base+"/monitors"))
+	wait("page ready", `document.querySelector('#monitors').dataset.ready === 'true'`)
+	wait("built-in monitors", `!!document.querySelector('#monitor-list tr[data-id="builtin.failure-spike"]') && !!document.querySelector('#monitor-list tr[data-id="builtin.paused"]')`)
+	sh.take(ctx, "monitors-list")
+
+	// A file with a typo: the error names its line; nothing is applied.
+	do(t, ctx, "new monitor", chromedp.Click(chromedp.CSS(`#new-monitor`)))
+	wait("editor open", `!document.querySelector('#editor-card').hidden && document.querySelector('#yaml').value.includes('kind: event')`)
+	setText(typoFile)
+	do(t, ctx, "apply the typo", chromedp.Click(chromedp.CSS(`#apply`)))
+	wait("error with its line", `!!document.querySelector('#yaml-errors a[data-line="5"]')`)
+	if msg := eval[string](t, ctx, `document.querySelector('#yaml-errors').innerText`); !strings.Contains(msg, "evnt") {
+		t.Errorf("the error does not name the misspelled field: %q", msg)
+	}
+	wait("error line marked in the gutter", `[...document.querySelectorAll('#yaml-gutter .err')].map((e) => e.textContent).includes('5')`)
+	sh.take(ctx, "monitors-typo")
+	if eval[bool](t, ctx, `!!document.querySelector('#monitor-list tr[data-id="ui-paused"]')`) {
+		t.Fatal("a file with an error was applied")
+	}
+
+	// The corrected file is applied and listed.
+	setText(goodFile)
+	do(t, ctx, "apply", chromedp.Click(chromedp.CSS(`#apply`)))
+	wait("applied", `document.querySelector('#apply-result').textContent.includes('created ui-paused')`)
+	wait("listed", `!!document.querySelector('#monitor-list tr[data-id="ui-paused"]') && document.querySelector('#monitor-list tr[data-id="ui-paused"]').innerText.includes('Paused from the UI')`)
+
+	// A dry run over the stored data draws every monitor.
+	do(t, ctx, "dry run", chromedp.Click(chromedp.CSS(`#dry-run-all`)))
+	wait("dry run", `!!document.querySelector('#dry-run tr[data-id="ui-paused"]') && !!document.querySelector('#dry-run tr[data-id="builtin.failure-spike"]')`)
+
+	// A silence.
+	do(t, ctx, "silence", chromedp.SetValue(chromedp.CSS(`#silence-form [name=matcher]`), "monitor == ui-paused"),
+		chromedp.SetValue(chromedp.CSS(`#silence-form [name=comment]`), "maintenance <b>window</b>"),
+		chromedp.Click(chromedp.CSS(`#silence-form button[type=submit]`)))
+	wait("silence listed", `document.querySelector('#silences tbody').innerText.includes('monitor == ui-paused') && document.querySelector('#silences tbody').innerText.includes('maintenance <b>window</b>')`)
+
+	// The incident fires the built-in monitors: alerts show in the history.
+	resp, err := http.Post(base+"/api/v1/demo/incident", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("incident: HTTP %d", resp.StatusCode)
+	}
+	wait("alerts in the history", `[...document.querySelectorAll('#history tbody .status-firing')].length > 0`)
+	wait("firing shown in the list", `!!document.querySelector('#monitor-list .state-firing') || [...document.querySelectorAll('#monitor-list td')].some((td) => /ago$/.test(td.textContent))`)
+	checkNoScriptRan(t, ctx, "monitors page")
+	sh.take(ctx, "monitors-alerts")
+
+	// The light theme.
+	do(t, ctx, "theme", chromedp.Click(chromedp.CSS(`#theme-toggle`)))
+	time.Sleep(300 * time.Millisecond)
+	sh.take(ctx, "monitors-light")
+
+	// The home page's newest alerts link to their monitors.
+	do(t, ctx, "home", chromedp.Navigate(base+"/"))
+	wait("home alerts", `!!document.querySelector('.alert-list a[href^="/monitors?monitor="]')`)
+	sh.take(ctx, "home-alerts")
+}
