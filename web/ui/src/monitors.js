@@ -311,7 +311,7 @@
     for (const m of monitors) {
       const s = m.spec, st = stateOf(m), lf = lastFired[s.id];
       const labels = Object.entries(s.labels || {}).sort().map(([k, v]) => h('span', { class: 'tag', text: k + '=' + v }));
-      tb.append(h('tr', { 'data-id': s.id, class: 'state-' + st },
+      tb.append(h('tr', { 'data-id': s.id, class: 'row-' + st },
         h('td', {}, h('strong', { text: title(s) }), ' ', h('span', { class: 'mono dim small', text: s.id }), labels.length ? ' ' : null, labels,
           m.error ? h('div', { class: 'bad small', text: m.error }) : null),
         h('td', { class: 'mono', text: s.kind }),
