@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,29 +46,20 @@ func runABI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *name == "" {
 		*name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
-	body, _ := json.Marshal(map[string]any{"address": addr, "name": *name, "abi": abiJSON})
+	// An ABI that is not valid JSON goes as a string, so that the server
+	// names the position of the fault.
+	var abiField any = abiJSON
+	if !json.Valid(abiJSON) {
+		abiField = string(abiJSON)
+	}
+	body, err := json.Marshal(map[string]any{"address": addr, "name": *name, "abi": abiField})
+	if err != nil {
+		return fmt.Errorf("cannot encode the request: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(*server, "/")+"/api/v1/contracts", bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("bad --server URL: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server)", *server, err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-	}
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("unexpected answer from %s (HTTP %d): %.200s", *server, resp.StatusCode, raw)
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("the server refused the ABI: %s", env.Error)
+	if err := apiPost(ctx, *server, "/api/v1/contracts", "application/json", body, nil); err != nil {
+		return fmt.Errorf("the server refused the ABI: %w", err)
 	}
 	fmt.Fprintf(stdout, "registered %s at %s: its calls, events and reverts are decoded from now on\n", *name, addr)
 	return nil

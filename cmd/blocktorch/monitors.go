@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -45,7 +42,7 @@ func runMonitors(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			v.Set("hours", fmt.Sprint(*hours))
 		}
 		var out json.RawMessage
-		if err := apiPost(ctx, *server, path+"?"+v.Encode(), data, &out); err != nil {
+		if err := apiPost(ctx, *server, path+"?"+v.Encode(), "application/yaml", data, &out); err != nil {
 			return err
 		}
 		if sub == "apply" {
@@ -83,28 +80,6 @@ func runMonitors(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown monitors subcommand %q (want apply, test or list)", sub)}
-}
-
-func apiPost(ctx context.Context, server, path string, body []byte, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(server, "/")+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("bad --server URL: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/yaml")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server)", server, err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	var env apiEnvelope
-	if err := json.Unmarshal(answer, &env); err != nil {
-		return fmt.Errorf("unexpected answer from %s (HTTP %d): %.200s", server, resp.StatusCode, answer)
-	}
-	if env.Status != "success" {
-		return fmt.Errorf("%s", env.Error)
-	}
-	return json.Unmarshal(env.Data, v)
 }
 
 func printApply(w io.Writer, file string, data json.RawMessage) error {

@@ -32,38 +32,6 @@ func (f *queryFlags) register(fs *flag.FlagSet, withRange bool) {
 	}
 }
 
-type apiEnvelope struct {
-	Status    string          `json:"status"`
-	Data      json.RawMessage `json:"data"`
-	ErrorKind string          `json:"errorKind"`
-	Error     string          `json:"error"`
-	Caret     string          `json:"caret"`
-}
-
-func apiGet(ctx context.Context, server, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+path, nil)
-	if err != nil {
-		return fmt.Errorf("bad --server URL: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server)", server, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	var env apiEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return fmt.Errorf("unexpected answer from %s (HTTP %d): %.200s", server, resp.StatusCode, body)
-	}
-	if env.Status != "success" {
-		if env.Caret != "" {
-			return fmt.Errorf("%s\n%s", env.Error, env.Caret)
-		}
-		return fmt.Errorf("%s", env.Error)
-	}
-	return json.Unmarshal(env.Data, v)
-}
-
 func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("blocktorch query", flag.ContinueOnError)
 	fs.SetOutput(stderr)

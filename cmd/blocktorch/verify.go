@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -75,32 +73,14 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("cannot encode the verification request: %w", err)
 	}
-	url := strings.TrimRight(*server, "/") + "/api/v1/contracts/" + addr.Hex() + "/verify"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("bad --server URL: %w", err)
+	var verified contracts.Result
+	if err := apiPost(ctx, *server, "/api/v1/contracts/"+addr.Hex()+"/verify", "application/json", body, &verified); err != nil {
+		return fmt.Errorf("the server refused the verification: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the blocktorch server at %s: %w", *server, err)
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Status string           `json:"status"`
-		Error  string           `json:"error"`
-		Data   contracts.Result `json:"data"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&env); err != nil {
-		return fmt.Errorf("the server at %s answered %s with no JSON envelope: %w", *server, resp.Status, err)
-	}
-	if env.Status != "success" {
-		return fmt.Errorf("the server refused the verification: %s", env.Error)
-	}
-	if env.Data.Status == contracts.StatusNone {
+	if verified.Status == contracts.StatusNone {
 		return fmt.Errorf("the server's node does not hold this code at %s (a different chain?)", addr)
 	}
-	fmt.Fprintf(stdout, "registered with %s: %s match\n", *server, env.Data.Status)
+	fmt.Fprintf(stdout, "registered with %s: %s match\n", *server, verified.Status)
 	return nil
 }
 
