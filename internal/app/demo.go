@@ -52,7 +52,8 @@ func startDemo(ctx context.Context, cfg config.Config, log *slog.Logger) (*demo,
 		BlockInterval: cfg.BlockInterval,
 		Alloc:         demochain.Alloc(keys),
 		RPCAddr:       cfg.ChainRPCAddr,
-		Logger:        log.With("component", "devchain"),
+		// The node's own info lines (P2P, enode) are noise in the demo.
+		Logger: slog.New(minLevel{log.Handler(), slog.LevelWarn}).With("component", "devchain"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the embedded chain: %w (free the port or pick another with --rpc-addr 127.0.0.1:PORT)", err)
@@ -229,6 +230,24 @@ func (d *demo) startIncident() error {
 		d.registerNew(ctx)
 	}()
 	return nil
+}
+
+// minLevel drops records below min.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
 }
 
 // close stops the chain; d.eth shares the chain's in-process client, which
