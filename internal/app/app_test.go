@@ -1,11 +1,9 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,26 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blocktorch/blocktorch/internal/app"
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
-
-func getJSON(t *testing.T, url string, v any) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if v != nil {
-		if err := json.Unmarshal(body, v); err != nil {
-			t.Fatalf("GET %s: not JSON: %v: %.300s", url, err, body)
-		}
-	}
-	return resp.StatusCode
-}
 
 type txsAnswer struct {
 	Data []struct {
@@ -47,25 +29,6 @@ type txsAnswer struct {
 			} `json:"reason"`
 		} `json:"revert"`
 	} `json:"data"`
-}
-
-func startApp(t *testing.T, cfg config.Config) (*app.App, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	return a, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		a.Close()
-	}
 }
 
 func waitFor(t *testing.T, what string, d time.Duration, f func() bool) {
@@ -86,12 +49,7 @@ func TestDemoIncident(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the whole demo")
 	}
-	cfg := config.Default(config.ModeDemo)
-	cfg.Addr = "127.0.0.1:0"
-	cfg.ChainRPCAddr = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.BlockInterval = 250 * time.Millisecond
-	cfg.TrafficRate = 10
+	cfg := apptest.DemoConfig(t)
 	// A local webhook receives the built-in monitors' alerts.
 	var hookMu sync.Mutex
 	fired := map[string]int{}
@@ -106,13 +64,13 @@ func TestDemoIncident(t *testing.T) {
 	}))
 	defer hook.Close()
 	cfg.AlertWebhook = hook.URL
-	a, stop := startApp(t, cfg)
+	a, stop := apptest.Start(t, cfg)
 	defer stop()
 	base := a.URL()
 
 	waitFor(t, "indexed blocks", 30*time.Second, func() bool {
 		var blocks struct{ Data []struct{ Number uint64 } }
-		getJSON(t, base+"/api/v1/blocks?limit=5", &blocks)
+		apptest.GetJSON(t, base+"/api/v1/blocks?limit=5", &blocks)
 		return len(blocks.Data) > 0 && blocks.Data[0].Number >= 3
 	})
 
@@ -129,7 +87,7 @@ func TestDemoIncident(t *testing.T) {
 	var example string
 	waitFor(t, "the incident's decoded reverts", 150*time.Second, func() bool {
 		var txs txsAnswer
-		getJSON(t, base+"/api/v1/txs?status=failed&limit=1000", &txs)
+		apptest.GetJSON(t, base+"/api/v1/txs?status=failed&limit=1000", &txs)
 		for _, tx := range txs.Data {
 			if tx.Revert != nil && tx.Revert.Reason != nil {
 				if _, ok := want[tx.Revert.Reason.Name]; ok {
@@ -155,7 +113,7 @@ func TestDemoIncident(t *testing.T) {
 	var alerts struct {
 		Data json.RawMessage `json:"data"`
 	}
-	if code := getJSON(t, base+"/api/v1/alerts?limit=50", &alerts); code != 200 || !strings.Contains(string(alerts.Data), "builtin.oracle-stale") {
+	if code := apptest.GetJSON(t, base+"/api/v1/alerts?limit=50", &alerts); code != 200 || !strings.Contains(string(alerts.Data), "builtin.oracle-stale") {
 		t.Errorf("alerts API: HTTP %d %.300s", code, alerts.Data)
 	}
 
@@ -173,7 +131,7 @@ func TestDemoIncident(t *testing.T) {
 			} `json:"revert"`
 		} `json:"data"`
 	}
-	if code := getJSON(t, base+"/api/v1/txs/"+example, &one); code != 200 {
+	if code := apptest.GetJSON(t, base+"/api/v1/txs/"+example, &one); code != 200 {
 		t.Fatalf("tx %s: HTTP %d", example, code)
 	}
 	if one.Data.Status != "failed" || one.Data.Call == nil || one.Data.Revert.Reason.Kind != "custom" || !strings.HasPrefix(one.Data.Revert.Data, "0x") {
@@ -193,7 +151,7 @@ func TestDemoIncident(t *testing.T) {
 		}
 	}
 	var health struct{ Status string }
-	if code := getJSON(t, base+"/healthz", &health); code != 200 || health.Status != "ok" {
+	if code := apptest.GetJSON(t, base+"/healthz", &health); code != 200 || health.Status != "ok" {
 		t.Errorf("healthz: %d %+v", code, health)
 	}
 	for _, path := range []string{"/", "/tx/" + example} {
@@ -223,7 +181,7 @@ func TestDemoIncident(t *testing.T) {
 		} `json:"data"`
 		Error string `json:"error"`
 	}
-	if code := getJSON(t, base+"/api/v1/debug/"+example, &dbg); code != 200 || dbg.Data.Failure == nil {
+	if code := apptest.GetJSON(t, base+"/api/v1/debug/"+example, &dbg); code != 200 || dbg.Data.Failure == nil {
 		t.Fatalf("debug %s: HTTP %d %+v", example, code, dbg)
 	}
 	if f := dbg.Data.Failure; !strings.HasPrefix(f.File, "src/") || f.Line == 0 {
@@ -256,18 +214,18 @@ func TestServeFollowsNodeAndResumes(t *testing.T) {
 				Counts struct{ Blocks uint64 }      `json:"counts"`
 			} `json:"data"`
 		}
-		getJSON(t, base+"/api/v1/status", &st)
+		apptest.GetJSON(t, base+"/api/v1/status", &st)
 		if st.Data.Counts.Blocks != 0 && st.Data.Counts.Blocks != st.Data.Status.IndexedHead+1 {
 			t.Fatalf("%d blocks stored for head %d: gap or duplicate", st.Data.Counts.Blocks, st.Data.Status.IndexedHead)
 		}
 		return st.Data.Status.IndexedHead
 	}
-	a, stop := startApp(t, cfg)
+	a, stop := apptest.Start(t, cfg)
 	waitFor(t, "20 blocks", 30*time.Second, func() bool { return head(a.URL()) >= 20 })
 	stop()
 	first := ch.Head().Number.Uint64()
 
-	a, stop = startApp(t, cfg)
+	a, stop = apptest.Start(t, cfg)
 	defer stop()
 	waitFor(t, fmt.Sprintf("resume past %d", first+10), 30*time.Second, func() bool { return head(a.URL()) >= first+10 })
 }

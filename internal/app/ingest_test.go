@@ -18,6 +18,7 @@ import (
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
@@ -52,7 +53,7 @@ func TestIngestIsSearchable(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "ingest.db")
 	cfg.SyslogAddr = freeAddr(t)
-	a, stop := startApp(t, cfg)
+	a, stop := apptest.Start(t, cfg)
 	defer stop()
 	base := a.URL()
 	now := time.Now()
@@ -102,7 +103,7 @@ func TestIngestIsSearchable(t *testing.T) {
 					Records []struct{ Source, Service, Message string } `json:"records"`
 				} `json:"data"`
 			}
-			getJSON(t, base+"/api/v1/search?"+url.Values{"q": {c.query + " tx:" + tx}}.Encode(), &ans)
+			apptest.GetJSON(t, base+"/api/v1/search?"+url.Values{"q": {c.query + " tx:" + tx}}.Encode(), &ans)
 			return len(ans.Data.Records) == 1 && ans.Data.Records[0].Source == c.source && ans.Data.Records[0].Service == c.service
 		})
 	}

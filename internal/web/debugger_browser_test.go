@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -20,35 +19,10 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/blocktorch/blocktorch/internal/app"
-	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 )
-
-// getData GETs an /api/v1 URL and decodes its data into v.
-func getData(t *testing.T, url string, v any) int {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var env struct {
-		Data  json.RawMessage `json:"data"`
-		Error string          `json:"error"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatalf("GET %s: not JSON: %v: %.300s", url, err, body)
-	}
-	if resp.StatusCode == 200 && v != nil {
-		if err := json.Unmarshal(env.Data, v); err != nil {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-	}
-	return resp.StatusCode
-}
 
 func eventually(t *testing.T, what string, d time.Duration, f func() bool) {
 	t.Helper()
@@ -195,27 +169,8 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the whole demo and a browser")
 	}
-	cfg := config.Default(config.ModeDemo)
-	cfg.Addr = "127.0.0.1:0"
-	cfg.ChainRPCAddr = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.BlockInterval = 250 * time.Millisecond
-	cfg.TrafficRate = 10
-	actx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(actx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(actx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		a.Close()
-	}()
+	a, stop := apptest.Start(t, apptest.DemoConfig(t))
+	defer stop()
 	base := a.URL()
 	rpcURL, _ := a.ChainRPC()
 
@@ -228,17 +183,17 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	var dbg debugAnswer
 	eventually(t, "a failed demo transaction with a source line", 90*time.Second, func() bool {
 		var txs []txRow
-		getData(t, base+"/api/v1/txs?status=failed&limit=20", &txs)
+		apptest.GetData(t, base+"/api/v1/txs?status=failed&limit=20", &txs)
 		for _, tx := range txs {
 			var d debugAnswer
-			if getData(t, base+"/api/v1/debug/"+tx.Hash, &d) == 200 && d.Failure != nil && d.Failure.File != "" && d.Failure.Line > 0 && d.Failure.Step > 0 {
+			if apptest.GetData(t, base+"/api/v1/debug/"+tx.Hash, &d) == 200 && d.Failure != nil && d.Failure.File != "" && d.Failure.Line > 0 && d.Failure.Step > 0 {
 				failedTx, dbg = tx.Hash, d
 				return true
 			}
 		}
 		return false
 	})
-	boom, boomTx := sendHostile(t, actx, rpcURL, base)
+	boom, boomTx := sendHostile(t, t.Context(), rpcURL, base)
 
 	ctx := browser(t)
 	dir, err := os.MkdirTemp("", "blocktorch-debugger-ui-")
@@ -323,7 +278,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 		var found struct {
 			Records []json.RawMessage `json:"records"`
 		}
-		return getData(t, base+"/api/v1/search?q=kind:revert", &found) == 200 && len(found.Records) > 0
+		return apptest.GetData(t, base+"/api/v1/search?q=kind:revert", &found) == 200 && len(found.Records) > 0
 	})
 	// With fast blocks the dev chain's clock runs ahead of the wall clock:
 	// the range reaches into the future.
@@ -335,7 +290,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 		Address string `json:"address"`
 		Name    string `json:"name"`
 	}
-	getData(t, base+"/api/v1/contracts", &list)
+	apptest.GetData(t, base+"/api/v1/contracts", &list)
 	var vault, feed string
 	for _, c := range list {
 		switch c.Name {
@@ -387,7 +342,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	waitJS(t, ctx, "hostile source", `document.querySelector('#source').textContent.includes('<script>alert(3)</script>')`)
 	checkNoScriptRan(t, ctx, "hostile contract page")
 	eventually(t, "the hostile transaction indexed", 30*time.Second, func() bool {
-		return getData(t, base+"/api/v1/txs/"+boomTx.Hex(), nil) == 200
+		return apptest.GetData(t, base+"/api/v1/txs/"+boomTx.Hex(), nil) == 200
 	})
 	do(t, ctx, "hostile debugger", chromedp.Navigate(base+"/debug/"+boomTx.Hex()))
 	waitJS(t, ctx, "hostile debugger", `document.querySelector('#debugger').dataset.ready === 'true'`)

@@ -1,8 +1,6 @@
 package web_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -11,8 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/blocktorch/blocktorch/internal/app"
-	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
 )
 
 // typoFile has a misspelled field on line 5.
@@ -27,27 +24,8 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the whole demo and a browser")
 	}
-	cfg := config.Default(config.ModeDemo)
-	cfg.Addr = "127.0.0.1:0"
-	cfg.ChainRPCAddr = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	cfg.BlockInterval = 250 * time.Millisecond
-	cfg.TrafficRate = 10
-	actx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(actx, cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(actx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		a.Close()
-	}()
+	a, stop := apptest.Start(t, apptest.DemoConfig(t))
+	defer stop()
 	base := a.URL()
 
 	ctx := browser(t)
