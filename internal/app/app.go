@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		// same path as a real node.
 		rpcURL = a.demo.chain.WSEndpoint()
 	}
-	a.rpcLabel = redactURL(rpcURL)
+	a.rpcLabel = ethrpc.Redact(rpcURL)
 	if a.rpc, err = ethrpc.Dial(ctx, rpcURL, rpcOpts); err != nil {
 		return nil, fmt.Errorf("cannot connect to the node: %w (check --rpc and that the node is running)", err)
 	}
@@ -528,18 +528,4 @@ func (a *App) Close() error {
 		}
 	})
 	return errors.Join(errs...)
-}
-
-// redactURL keeps scheme and host of a node URL: paths and user info often
-// carry API keys.
-func redactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return "(invalid URL)"
-	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		rest = rest[at+1:]
-	}
-	host, _, _ := strings.Cut(rest, "/")
-	return scheme + "://" + host
 }

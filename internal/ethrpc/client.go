@@ -106,7 +106,7 @@ func Dial(ctx context.Context, url string, o Options) (*Client, error) {
 	}
 	rc, err := rpc.DialOptions(ctx, url, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("cannot connect to node %s: %w", redact(url), err)
+		return nil, fmt.Errorf("cannot connect to node %s: %w", Redact(url), err)
 	}
 	c := New(rc, o)
 	c.owned = true
@@ -128,8 +128,9 @@ func (c *Client) Close() {
 	}
 }
 
-// redact drops credentials and path (API keys) from a URL for messages.
-func redact(url string) string {
+// Redact drops credentials and path (API keys live there at hosted RPC
+// providers) from a node URL, for messages, logs and pages.
+func Redact(url string) string {
 	scheme, rest, ok := strings.Cut(url, "://")
 	if !ok {
 		return "(invalid URL)"
