@@ -22,6 +22,9 @@
   let res = null, total = 0, cur = -1, frames = new Map();
   let view = { file: null, lines: [] };
   let busy = false;
+  // queued is the last move asked for while another ran: keys pressed
+  // during a slow step are kept, not dropped.
+  let queued = null;
 
   function showError(msg) {
     const e = $('#dbg-error');
@@ -271,7 +274,8 @@
   // go moves: into, over, out, back (source lines, on the server), prev and
   // next (instructions), failure, goto N, line N (run to it).
   async function go(move, arg) {
-    if (busy || !res) return;
+    if (!res) return;
+    if (busy) { queued = [move, arg]; return; }
     busy = true;
     showError('');
     try {
@@ -301,6 +305,11 @@
       showError(e.message);
     } finally {
       busy = false;
+      if (queued) {
+        const [m, a] = queued;
+        queued = null;
+        go(m, a);
+      }
     }
   }
 
