@@ -77,16 +77,23 @@ func (c *chain) commitAll(t *testing.T, ctx context.Context, s *sender) {
 	s.mu.Lock()
 	want := maps.Clone(s.nonces)
 	s.mu.Unlock()
+	// The pool takes sent transactions in asynchronously; wait until it
+	// holds every one, bounded, so that a dropped transaction fails the test
+	// by name instead of spinning until the RPC pipe times out.
+	deadline := time.Now().Add(20 * time.Second)
 	for addr, n := range want {
 		for {
 			got, err := c.client.PendingNonceAt(ctx, addr)
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("pending nonce of %s: %v", addr, err)
 			}
 			if got >= n {
 				break
 			}
-			time.Sleep(time.Millisecond)
+			if time.Now().After(deadline) {
+				t.Fatalf("the pool holds %s's transactions up to nonce %d, want %d: a sent transaction was dropped", addr, got, n)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	c.sim.Commit()
