@@ -18,7 +18,7 @@
 //	> attr.user.id:42 OR attr.http.status_code:>=500
 //	> (level:error OR level:fatal) AND NOT service:indexer
 //	> level:(error OR fatal) -event:(Approval OR Transfer*)
-//	> revertReason:* | top 10 revertReason
+//	> status:failed | top 10 revertReason
 //	> * | stats count(), avg(gasUsed), p95(gasUsed) by level
 //	> kind:tx | timechart 1m count() by kind
 //	> status:failed | fields time, tx, from, revertReason | sort -time | limit 50

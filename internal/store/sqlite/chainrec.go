@@ -103,6 +103,14 @@ func txRecord(t time.Time, block *uint64, tx *chain.Tx) record.Record {
 			msg.WriteString(tx.To.Hex())
 		}
 	}
+	// A failed transaction carries its decoded revert, so that the fields
+	// of the language that describe a transaction (revertReason,
+	// revertKind) group, count and filter its tx record like the others;
+	// the revert record holds the error's arguments besides.
+	if r := tx.Revert; r != nil {
+		attrs["revertKind"] = r.Kind
+		attrs["revertReason"] = revertReason(r)
+	}
 	level := "info"
 	if tx.Failed() {
 		level = "error"

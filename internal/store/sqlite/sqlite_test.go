@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/storetest"
 )
@@ -287,4 +290,53 @@ func jsonRoundTrip(t *testing.T, tx chain.Tx) chain.Tx {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A database written before transaction records carried their revert
+// (revertReason, revertKind) gets them from its revert records when it is
+// migrated, so that stats over kind:tx work on what was indexed before.
+func TestMigrationGivesTxRecordsTheirRevert(t *testing.T) {
+	ctx := t.Context()
+	db := openTemp(t)
+	defer db.Close()
+	if err := db.WriteBlocks(ctx, storetest.CorpusBlocks()); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_tx_revert.sql") })
+	if i < 0 {
+		t.Fatal("no _tx_revert.sql migration")
+	}
+	// The shape of the records before: no revert on transaction records.
+	if _, err := db.write.ExecContext(ctx, `UPDATE records SET attrs = json_remove(attrs, '$.revertReason', '$.revertKind') WHERE kind = 'tx'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, ms[i].version); err != nil {
+		t.Fatal(err)
+	}
+	stats := func() string {
+		t.Helper()
+		q, err := query.Parse("kind:tx | stats count() by revertKind, revertReason")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab, err := db.Table(ctx, store.SearchRequest{Query: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(tab.Rows)
+	}
+	const want = "[[<nil> <nil> 5] [custom InsufficientCollateral 1] [error Ownable: caller is not the owner 1]]"
+	if got := stats(); got == want {
+		t.Fatalf("before the migration, stats = %s, want no revert on transaction records", got)
+	}
+	if err := db.migrateOne(ctx, ms[i]); err != nil {
+		t.Fatal(err)
+	}
+	if got := stats(); got != want {
+		t.Fatalf("after the migration, stats = %s, want %s", got, want)
+	}
 }

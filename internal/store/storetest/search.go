@@ -44,7 +44,8 @@ type SearchStore interface {
 // (kind tx), log (kind event) and decoded revert (kind revert), with the
 // attributes the query fields name (from, to, contract, event, method,
 // status, revertReason, revertKind, gasUsed, value), args.NAME for decoded
-// arguments, and logIndex on events.
+// arguments, and logIndex on events. A failed transaction's record carries
+// the revertReason and revertKind of its revert record.
 func RunSearch(t *testing.T, open func(t *testing.T) SearchStore) {
 	tests := []struct {
 		name string
