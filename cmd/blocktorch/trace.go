@@ -284,7 +284,8 @@ func describeCall(f *debugger.Frame) string {
 	}
 	if f.Call == nil {
 		if len(f.Input) >= 4 && f.Type != "CREATE" && f.Type != "CREATE2" {
-			return fmt.Sprintf("%s.%#x", who, f.Input[:4])
+			// hexutil.Encode, not %#x: Input is a Stringer, and %x would hex its text.
+			return who + "." + hexutil.Encode(f.Input[:4])
 		}
 		return who
 	}

@@ -419,7 +419,8 @@ func frameName(f *Frame) string {
 	case f.Type == "CREATE" || f.Type == "CREATE2":
 		return who + ".constructor"
 	case len(f.Input) >= 4:
-		return fmt.Sprintf("%s.%#x", who, f.Input[:4])
+		// hexutil.Encode, not %#x: Input is a Stringer, and %x would hex its text.
+		return who + "." + hexutil.Encode(f.Input[:4])
 	case len(f.Input) == 0:
 		return who + ".receive"
 	}
