@@ -115,6 +115,14 @@
 // and the string "42", true a boolean, "42" in quotes only the string.
 // Unknown fields are an error that suggests the closest known name.
 //
+// An attribute path finds its value however the shipper nested it:
+// attr.user.id is {"user":{"id":42}} as JSON lines send it, the flat key
+// {"user.id":42} as OpenTelemetry sends every attribute, or a mix such as
+// {"user":{"id.x":…}} for attr.user.id.x. A record holding several of these
+// shapes has the value of the first: the most nested, the flat key last.
+// Past six segments, only the fully nested and fully flat shapes are
+// looked at. The same holds in filters, stats, top, timechart and fields.
+//
 // # Pipes
 //
 // Pipes run in order. stats, timechart and top aggregate; a query has at

@@ -18,21 +18,22 @@ type Dialect interface {
 	// Param returns the placeholder of argument n, counting from 1.
 	Param(n int) string
 	// JSONNumber returns an expression of the attribute at path in the JSON
-	// column col when it is a JSON number, else NULL.
-	JSONNumber(col string, path []string, arg func(any) string) string
+	// column col when it is a JSON number, else NULL. The attribute is at
+	// the first candidate of path that the record has (see Path).
+	JSONNumber(col string, path Path, arg func(any) string) string
 	// JSONString returns an expression of the attribute at path when it is
 	// a JSON string, else NULL.
-	JSONString(col string, path []string, arg func(any) string) string
+	JSONString(col string, path Path, arg func(any) string) string
 	// JSONBool returns 1 or 0 when the attribute at path is a JSON
 	// boolean, else NULL.
-	JSONBool(col string, path []string, arg func(any) string) string
+	JSONBool(col string, path Path, arg func(any) string) string
 	// JSONValue returns the attribute at path as an SQL value (number,
 	// text, 1/0 for booleans, JSON text for objects and arrays), NULL when
 	// missing: what grouping by an attribute shows.
-	JSONValue(col string, path []string, arg func(any) string) string
+	JSONValue(col string, path Path, arg func(any) string) string
 	// JSONExists returns a condition that the attribute at path is present
 	// and not null.
-	JSONExists(col string, path []string, arg func(any) string) string
+	JSONExists(col string, path Path, arg func(any) string) string
 	// Pattern returns a condition that the text expression expr is
 	// segs[0] + any text + segs[1] + … + segs[n-1], anchored at both ends;
 	// ASCII case-insensitive when fold is set.
@@ -340,8 +341,8 @@ func hasWord(s string) bool {
 
 // fieldDef says where a known field is stored.
 type fieldDef struct {
-	col  string   // a records column, or
-	path []string // an attribute path of chain records
+	col  string // a records column, or
+	path Path   // an attribute of chain records, or an attr.* path
 	typ  query.FieldType
 }
 
@@ -357,16 +358,16 @@ var fields = map[string]fieldDef{
 	"tx":           {col: "r.tx_hashes", typ: query.TypeHash},
 	"address":      {col: "r.addresses", typ: query.TypeAddress},
 	"block":        {col: "r.block", typ: query.TypeNumber},
-	"from":         {path: []string{"from"}, typ: query.TypeAddress},
-	"to":           {path: []string{"to"}, typ: query.TypeAddress},
-	"contract":     {path: []string{"contract"}, typ: query.TypeAddress},
-	"event":        {path: []string{"event"}, typ: query.TypeKeyword},
-	"method":       {path: []string{"method"}, typ: query.TypeKeyword},
-	"status":       {path: []string{"status"}, typ: query.TypeEnum},
-	"revertReason": {path: []string{"revertReason"}, typ: query.TypeKeyword},
-	"revertKind":   {path: []string{"revertKind"}, typ: query.TypeEnum},
-	"gasUsed":      {path: []string{"gasUsed"}, typ: query.TypeNumber},
-	"value":        {path: []string{"value"}, typ: query.TypeNumber},
+	"from":         {path: Path{{"from"}}, typ: query.TypeAddress},
+	"to":           {path: Path{{"to"}}, typ: query.TypeAddress},
+	"contract":     {path: Path{{"contract"}}, typ: query.TypeAddress},
+	"event":        {path: Path{{"event"}}, typ: query.TypeKeyword},
+	"method":       {path: Path{{"method"}}, typ: query.TypeKeyword},
+	"status":       {path: Path{{"status"}}, typ: query.TypeEnum},
+	"revertReason": {path: Path{{"revertReason"}}, typ: query.TypeKeyword},
+	"revertKind":   {path: Path{{"revertKind"}}, typ: query.TypeEnum},
+	"gasUsed":      {path: Path{{"gasUsed"}}, typ: query.TypeNumber},
+	"value":        {path: Path{{"value"}}, typ: query.TypeNumber},
 }
 
 // field returns the storage of the field named name: a known field or an
@@ -382,7 +383,7 @@ func field(name string) (fieldDef, error) {
 				return fieldDef{}, invalid("%q is not an attribute path", name)
 			}
 		}
-		return fieldDef{path: path, typ: query.TypeAttr}, nil
+		return fieldDef{path: attrPath(path), typ: query.TypeAttr}, nil
 	}
 	return fieldDef{}, invalid("unknown field %q", name)
 }
@@ -584,7 +585,7 @@ func (b *Builder) levels(keep func(i, v int) bool, v string) (part, error) {
 // a number matches the number or its text, a bool the bool or its text, a
 // hex value its text in any case; comparisons are numeric for numbers and
 // lexicographic otherwise.
-func (b *Builder) attrMatch(path []string, m *query.Match) (part, error) {
+func (b *Builder) attrMatch(path Path, m *query.Match) (part, error) {
 	str := func() string { return b.d.JSONString("r.attrs", path, b.Arg) }
 	if isPattern(m.Op) {
 		return b.pattern(str(), m, false)

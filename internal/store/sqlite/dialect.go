@@ -15,39 +15,56 @@ var _ sqlbuild.Dialect = dialect{}
 
 func (dialect) Param(int) string { return "?" }
 
-// jsonPath returns the SQLite JSON path of an attribute. The segments hold
-// only letters, digits, "_" and "-" (sqlbuild checks), so quoting each one
-// is enough; the path is bound, not written into the SQL.
-func jsonPath(path []string) string {
+// jsonPath returns the SQLite JSON path of a key sequence. The keys hold
+// only letters, digits, "_", "-" and "." (sqlbuild checks), so quoting
+// each one is enough; the path is bound, not written into the SQL.
+func jsonPath(keys []string) string {
 	var b strings.Builder
 	b.WriteString("$")
-	for _, s := range path {
+	for _, s := range keys {
 		b.WriteString(`."` + s + `"`)
 	}
 	return b.String()
 }
 
-func (dialect) JSONNumber(col string, path []string, arg func(any) string) string {
-	p := arg(jsonPath(path))
+// pathExpr returns an expression of the JSON path of the attribute at
+// path in col: the first candidate that col has, NULL when it has none
+// (json_type and json_extract are NULL for a NULL path). A single
+// candidate is bound as it is.
+func pathExpr(col string, path sqlbuild.Path, arg func(any) string) string {
+	if len(path) == 1 {
+		return arg(jsonPath(path[0]))
+	}
+	var b strings.Builder
+	b.WriteString("(CASE")
+	for _, keys := range path {
+		p := arg(jsonPath(keys))
+		b.WriteString(" WHEN json_type(" + col + ", " + p + ") IS NOT NULL THEN " + p)
+	}
+	b.WriteString(" END)")
+	return b.String()
+}
+
+func (dialect) JSONNumber(col string, path sqlbuild.Path, arg func(any) string) string {
+	p := pathExpr(col, path, arg)
 	return "(CASE WHEN json_type(" + col + ", " + p + ") IN ('integer', 'real') THEN json_extract(" + col + ", " + p + ") END)"
 }
 
-func (dialect) JSONString(col string, path []string, arg func(any) string) string {
-	p := arg(jsonPath(path))
+func (dialect) JSONString(col string, path sqlbuild.Path, arg func(any) string) string {
+	p := pathExpr(col, path, arg)
 	return "(CASE WHEN json_type(" + col + ", " + p + ") = 'text' THEN json_extract(" + col + ", " + p + ") END)"
 }
 
-func (dialect) JSONBool(col string, path []string, arg func(any) string) string {
-	p := arg(jsonPath(path))
-	return "(CASE json_type(" + col + ", " + p + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+func (dialect) JSONBool(col string, path sqlbuild.Path, arg func(any) string) string {
+	return "(CASE json_type(" + col + ", " + pathExpr(col, path, arg) + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
 }
 
-func (dialect) JSONValue(col string, path []string, arg func(any) string) string {
-	return "json_extract(" + col + ", " + arg(jsonPath(path)) + ")"
+func (dialect) JSONValue(col string, path sqlbuild.Path, arg func(any) string) string {
+	return "json_extract(" + col + ", " + pathExpr(col, path, arg) + ")"
 }
 
-func (dialect) JSONExists(col string, path []string, arg func(any) string) string {
-	return "COALESCE(json_type(" + col + ", " + arg(jsonPath(path)) + "), 'null') <> 'null'"
+func (dialect) JSONExists(col string, path sqlbuild.Path, arg func(any) string) string {
+	return "COALESCE(json_type(" + col + ", " + pathExpr(col, path, arg) + "), 'null') <> 'null'"
 }
 
 // Pattern uses GLOB, which is case-sensitive, with the literal text's

@@ -181,5 +181,11 @@ func CorpusRecords() []record.Record {
 			Message:   "Liquidation scheduled for " + Alice.Hex(),
 			Attrs:     map[string]any{"vault": "LendingVault", "pos": int64(3), "tags": []any{"risk", "auto"}},
 			Addresses: []common.Address{Alice}},
+		// As the OpenTelemetry SDK sends attributes: flat keys with dots,
+		// and a map value whose keys have dots too.
+		{Time: at(26), Source: record.SourceApp, Kind: record.KindLog, Level: "error", Service: "checkout",
+			Message: "payment declined",
+			Attrs: map[string]any{"user.id": int64(42), "http.response.status_code": int64(503), "otel.scope.name": "checkout",
+				"http": map[string]any{"request.method": "POST"}, "retry": false}},
 	}
 }
