@@ -4,34 +4,49 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // maxABIFile caps what abi add reads: build artifacts with bytecode are a
 // few megabytes at most.
 const maxABIFile = 32 << 20
 
-func runABI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return usageError{"usage: blocktorch abi add [--server URL] [--name NAME] ADDRESS FILE"}
+var (
+	abiAddSpec = spec{
+		name: "abi add", args: "ADDRESS FILE", min: 2, max: 2,
+		example: "blocktorch abi add 0xYourContract out/Vault.sol/Vault.json",
+		about: `Register a contract's ABI with a running server, so that its calls, events and reverts are
+decoded from then on. FILE is a bare ABI array or a Foundry, Hardhat or Truffle artifact.`,
 	}
-	fs := flag.NewFlagSet("blocktorch abi add", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("server", envOr("BLOCKTORCH_SERVER", "http://127.0.0.1:8080"), "URL of the running blocktorch server")
+	abiGroup = group{name: "abi", about: "Contract ABIs on a running server."}
+)
+
+func runABI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := abiGroup
+	g.subs = []groupSub{{abiAddSpec, func(args []string) error { return runABIAdd(ctx, args, stdout) }}}
+	return g.run(args, stdout)
+}
+
+func runABIAdd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := abiAddSpec.newFlags()
+	var sf serverFlags
+	sf.register(fs, "")
 	name := fs.String("name", "", "contract name (default: the artifact's contractName or the file name)")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := abiAddSpec.parse(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return usageError{"usage: blocktorch abi add [--server URL] [--name NAME] ADDRESS FILE"}
+	if !common.IsHexAddress(pos[0]) {
+		return abiAddSpec.errorf("%q is not an address (0x and 40 hex digits)", pos[0])
 	}
-	addr, file := fs.Arg(0), fs.Arg(1)
+	addr, file := pos[0], pos[1]
 	data, err := readLimited(file, maxABIFile)
 	if err != nil {
 		return err
@@ -58,7 +73,7 @@ func runABI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := apiPost(ctx, *server, "/api/v1/contracts", "application/json", body, nil); err != nil {
+	if err := sf.client(defaultServer).post(ctx, "/api/v1/contracts", "application/json", body, nil); err != nil {
 		return fmt.Errorf("the server refused the ABI: %w", err)
 	}
 	fmt.Fprintf(stdout, "registered %s at %s: its calls, events and reverts are decoded from now on\n", *name, addr)
@@ -99,11 +114,4 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is over %d MiB; is it an ABI?", path, limit>>20)
 	}
 	return data, nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -17,44 +17,52 @@ import (
 const usage = `blocktorch — web3 observability and incident troubleshooting
 
 Usage:
-  blocktorch demo  [flags]           embedded chain + demo app + server, zero configuration
-  blocktorch serve --rpc URL [flags] follow a real node (geth, Hardhat, a hosted RPC)
-  blocktorch abi add ADDRESS FILE    register a contract ABI with a running server
-  blocktorch query 'QUERY'           search chain data and logs (level:error tx:0x… | stats count() by kind)
-  blocktorch tail ['QUERY']          follow matching records live
-  blocktorch monitors apply|test FILE  apply monitors.yaml to a running server, or replay it over the last 24 h
+  blocktorch demo  [flags]                 embedded chain + demo app + server, zero configuration
+  blocktorch serve --rpc URL [flags]       follow a real node (geth, Hardhat, a hosted RPC)
+  blocktorch query 'QUERY'                 search chain data and logs (level:error tx:0x… | stats count() by kind)
+  blocktorch tail ['QUERY']                follow matching records live
+  blocktorch abi add ADDRESS FILE          register a contract ABI with a running server
+  blocktorch monitors apply FILE           apply monitors.yaml to a running server
+  blocktorch monitors test FILE            replay monitors.yaml over the last 24 h: when would they have fired?
+  blocktorch monitors list                 the server's monitors and their state
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
-  blocktorch trace 0xTX --rpc URL [--artifacts PATH]…  replay a transaction; show its calls and failing line
+  blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
   blocktorch version
 
-Run 'blocktorch COMMAND -h' for a command's flags.
+Flags go before or after the arguments. Run 'blocktorch COMMAND -h' for a command's help and flags.
+Commands that talk to a server take --server (default $BLOCKTORCH_SERVER, else http://127.0.0.1:8080)
+and --key (default $BLOCKTORCH_KEY), the server's operator key.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	os.Exit(code)
+}
+
+// runMain runs a command line and returns the exit status: 0, 1 for a
+// failure, 2 for a wrong command line.
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdout, stderr)
 	var ue usageError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(os.Stderr, "blocktorch: %v\n\n%s", err, usage)
-		os.Exit(2)
+		ue.explain(stderr)
+		return 2
 	default:
-		fmt.Fprintf(os.Stderr, "blocktorch: %v\n", err)
-		os.Exit(1)
+		fmt.Fprintf(stderr, "blocktorch: %v\n", err)
+		return 1
 	}
 }
 
-// usageError is a wrong command line; main prints the usage after it.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"no command given"}
+		fmt.Fprint(stderr, usage)
+		return usageError{msg: "no command given"}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "demo":
@@ -76,15 +84,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
 	case "version":
+		if _, err := versionSpec.parse(versionSpec.newFlags(), rest, stdout); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "blocktorch", version())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError{msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
 }
+
+var versionSpec = spec{name: "version", noFlags: true, about: "Print the version of this binary."}
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))

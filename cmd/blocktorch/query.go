@@ -10,45 +10,71 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/blocktorch/blocktorch/internal/query"
 )
+
+var querySpec = spec{
+	name: "query", args: "'QUERY'", min: 1, max: 1,
+	example: "blocktorch query 'level:error'",
+	about: `Search chain data and logs on a running server and print the matching records, newest first,
+or the table of a query with pipes (stats, timechart, top…). The language is described in the
+README and in the UI's Explore help. Put the query in single quotes; "--" before it if it
+starts with "-".`,
+}
+
+var tailSpec = spec{
+	name: "tail", args: "['QUERY']", min: 0, max: 1,
+	about: "Follow the records that match QUERY (every record without one) live, until Ctrl-C.",
+}
+
+// timeSyntax is the one syntax --since and --until take, as the help and
+// the errors say it.
+const timeSyntax = "a duration ago (30s, 15m, 24h, 7d), an RFC 3339 time (2026-01-02T15:04:05Z) or unix seconds"
 
 // queryFlags are the flags query and tail share.
 type queryFlags struct {
-	server, since, until string
-	limit                int
-	json                 bool
+	serverFlags
+	since, until string
+	limit        int
+	json         bool
 }
 
 func (f *queryFlags) register(fs *flag.FlagSet, withRange bool) {
-	fs.StringVar(&f.server, "server", envOr("BLOCKTORCH_SERVER", "http://127.0.0.1:8080"), "URL of the running blocktorch server")
+	f.serverFlags.register(fs, "")
 	fs.BoolVar(&f.json, "json", false, "print JSON (one record per line) instead of a table")
 	if withRange {
-		fs.StringVar(&f.since, "since", "1h", "start of the range: a duration ago (15m, 24h), RFC 3339, or unix seconds; empty: all")
-		fs.StringVar(&f.until, "until", "", "end of the range (default: now)")
-		fs.IntVar(&f.limit, "limit", 50, "records to print")
+		fs.StringVar(&f.since, "since", "1h", "start of the range, a `TIME`: "+timeSyntax+"; empty: all")
+		fs.StringVar(&f.until, "until", "", "end of the range, a `TIME` as for --since (default now)")
+		fs.IntVar(&f.limit, "limit", 50, "`N` records to print")
 	}
 }
 
 func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blocktorch query", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := querySpec.newFlags()
 	var f queryFlags
 	f.register(fs, true)
-	if err := fs.Parse(args); err != nil {
+	pos, err := querySpec.parse(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError{"usage: blocktorch query [--since 1h] [--until T] [--limit N] [--json] 'QUERY'"}
+	if f.limit <= 0 {
+		return querySpec.errorf("--limit %d: want a positive number of records", f.limit)
 	}
-	v := url.Values{"q": {fs.Arg(0)}, "limit": {fmt.Sprint(f.limit)}}
-	if f.since != "" {
-		v.Set("from", relative(f.since))
-	}
-	if f.until != "" {
-		v.Set("to", relative(f.until))
+	v := url.Values{"q": {pos[0]}, "limit": {fmt.Sprint(f.limit)}}
+	for _, t := range []struct{ flag, value, param string }{{"since", f.since, "from"}, {"until", f.until, "to"}} {
+		if t.value == "" {
+			continue
+		}
+		at, err := timeArg(t.value)
+		if err != nil {
+			return querySpec.errorf("--%s %q is not a time: use %s", t.flag, t.value, timeSyntax)
+		}
+		v.Set(t.param, at)
 	}
 	var ans struct {
 		Records []map[string]any `json:"records"`
@@ -59,7 +85,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		NextCursor string  `json:"nextCursor"`
 		Took       float64 `json:"tookMs"`
 	}
-	if err := apiGet(ctx, f.server, "/api/v1/search?"+v.Encode(), &ans); err != nil {
+	if err := f.client(defaultServer).get(ctx, "/api/v1/search?"+v.Encode(), &ans); err != nil {
 		return err
 	}
 	if ans.Table != nil {
@@ -71,7 +97,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, row := range ans.Table.Rows {
 			cells := make([]string, len(row))
 			for i, c := range row {
-				cells[i] = cell(c)
+				cells[i] = oneLine(cell(c))
 			}
 			fmt.Fprintln(w, strings.Join(cells, "\t"))
 		}
@@ -95,12 +121,19 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// relative turns "15m" into the API's "now-15m"; other forms pass as they are.
-func relative(s string) string {
-	if _, err := time.ParseDuration(s); err == nil || strings.HasSuffix(s, "d") {
-		return "now-" + s
+// timeArg checks a --since or --until value and returns it as the API
+// takes it: a duration d as "now-d", other forms as they are.
+func timeArg(s string) (string, error) {
+	if _, err := query.ParseInterval(s); err == nil {
+		return "now-" + s, nil
 	}
-	return s
+	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return s, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+		return s, nil
+	}
+	return "", fmt.Errorf("%q is not a time", s)
 }
 
 func cell(v any) string {
@@ -126,7 +159,7 @@ func printRecords(w io.Writer, recs []map[string]any) {
 		if pt, err := time.Parse(time.RFC3339Nano, t); err == nil {
 			t = pt.Local().Format("2006-01-02 15:04:05.000")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\n", t, cell(r["level"]), cell(r["source"]), cell(r["kind"]), cell(r["service"]), oneLine(cell(r["message"])))
+		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\t%s\n", oneLine(t), oneLine(cell(r["level"])), oneLine(cell(r["source"])), oneLine(cell(r["kind"])), oneLine(cell(r["service"])), oneLine(cell(r["message"])))
 		if attrs, ok := r["attrs"].(map[string]any); ok && len(attrs) > 0 {
 			keys := make([]string, 0, len(attrs))
 			for k := range attrs {
@@ -135,7 +168,7 @@ func printRecords(w io.Writer, recs []map[string]any) {
 			sort.Strings(keys)
 			var parts []string
 			for _, k := range keys {
-				parts = append(parts, k+"="+oneLine(cell(attrs[k])))
+				parts = append(parts, oneLine(k)+"="+oneLine(cell(attrs[k])))
 			}
 			fmt.Fprintf(tw, "\t\t\t\t  %s\n", strings.Join(parts, " "))
 		}
@@ -155,27 +188,21 @@ func oneLine(s string) string {
 }
 
 func runTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blocktorch tail", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := tailSpec.newFlags()
 	var f queryFlags
 	f.register(fs, false)
-	if err := fs.Parse(args); err != nil {
+	pos, err := tailSpec.parse(fs, args, stdout)
+	if err != nil {
 		return err
 	}
 	q := ""
-	if fs.NArg() > 1 {
-		return usageError{"usage: blocktorch tail [--json] ['QUERY']"}
+	if len(pos) == 1 {
+		q = pos[0]
 	}
-	if fs.NArg() == 1 {
-		q = fs.Arg(0)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(f.server, "/")+"/api/v1/tail?"+url.Values{"q": {q}}.Encode(), nil)
+	c := f.client(defaultServer)
+	resp, err := c.do(ctx, http.MethodGet, "/api/v1/tail?"+url.Values{"q": {q}}.Encode(), "", nil)
 	if err != nil {
-		return fmt.Errorf("bad --server URL: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server)", f.server, err)
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

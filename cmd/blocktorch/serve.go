@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,17 +12,25 @@ import (
 	"github.com/blocktorch/blocktorch/internal/config"
 )
 
+var (
+	demoSpec = spec{name: "demo", about: `Run the embedded chain, the demo app with its traffic and the full server, with zero
+configuration. Every flag can also be given as an environment variable: --addr is
+BLOCKTORCH_ADDR.`}
+	serveSpec = spec{name: "serve", about: `Run the server against a real node (--rpc): index its chain, serve the UI, the API and the
+metrics. Every flag can also be given as an environment variable: --rpc is BLOCKTORCH_RPC.`}
+)
+
 func runServer(ctx context.Context, mode string, args []string, stdout, stderr io.Writer) error {
 	cfg := config.Default(config.Mode(mode))
-	fs := flag.NewFlagSet("blocktorch "+mode, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	sp := serveSpec
+	if mode == "demo" {
+		sp = demoSpec
+	}
+	fs := sp.newFlags()
 	cfg.RegisterFlags(fs)
 	verbose := fs.Bool("v", false, "verbose logs")
-	if err := fs.Parse(args); err != nil {
+	if _, err := sp.parse(fs, args, stdout); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	if err := config.ApplyEnv(fs, os.Getenv); err != nil {
 		return err

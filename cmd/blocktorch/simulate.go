@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/big"
@@ -17,11 +16,15 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
-const simulateUsage = "usage: blocktorch simulate --rpc URL (--request FILE.json | --from ADDR --to ADDR [--data 0x…] [--value WEI] [--gas N] [--block N]) [--artifacts PATH]… [--json]"
+var simulateSpec = spec{
+	name: "simulate",
+	about: `Run a call or a transaction on the chain's state, with state overrides and expected changes,
+and print its call tree and failing line as trace does. Give the request as --request FILE.json
+or with --from, --to, --data, --value, --gas and --block.`,
+}
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blocktorch simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := simulateSpec.newFlags()
 	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", "http://127.0.0.1:8545"), "JSON-RPC URL of the node")
 	reqFile := fs.String("request", "", "a JSON simulation request (from, to, data, value, gas, block, overrides, expect); - reads stdin")
 	from := fs.String("from", "", "sender address")
@@ -33,7 +36,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var arts multiFlag
 	fs.Var(&arts, "artifacts", "artifacts for source lines and decoding, as for trace; repeatable")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
-	if err := fs.Parse(args); err != nil {
+	if _, err := simulateSpec.parse(fs, args, stdout); err != nil {
 		return err
 	}
 	var req debugger.SimRequest
@@ -53,13 +56,16 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("cannot read the simulation request: %w", err)
 		}
 	} else {
+		if *from == "" {
+			return simulateSpec.errorf("missing --from ADDRESS (or --request FILE.json): the sender of the call")
+		}
 		if !common.IsHexAddress(*from) {
-			return usageError{simulateUsage}
+			return simulateSpec.errorf("--from %q is not an address", *from)
 		}
 		req.From = common.HexToAddress(*from)
 		if *to != "" {
 			if !common.IsHexAddress(*to) {
-				return usageError{fmt.Sprintf("%q is not an address", *to)}
+				return simulateSpec.errorf("--to %q is not an address", *to)
 			}
 			a := common.HexToAddress(*to)
 			req.To = &a
@@ -67,14 +73,14 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if *data != "" {
 			b, err := hexutil.Decode(*data)
 			if err != nil {
-				return usageError{fmt.Sprintf("--data: %v", err)}
+				return simulateSpec.errorf("--data: %v", err)
 			}
 			req.Data = b
 		}
 		if *value != "" {
 			v, ok := new(big.Int).SetString(*value, 0)
 			if !ok || v.Sign() < 0 {
-				return usageError{fmt.Sprintf("--value %q is not an amount of wei", *value)}
+				return simulateSpec.errorf("--value %q is not an amount of wei", *value)
 			}
 			req.Value = (*hexutil.Big)(v)
 		}
@@ -85,7 +91,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	if err := req.Validate(); err != nil {
-		return usageError{err.Error()}
+		return simulateSpec.errorf("%v", err)
 	}
 	set := debugger.NewArtifacts()
 	if err := loadDebugArtifacts(set, arts); err != nil {

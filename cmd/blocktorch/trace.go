@@ -14,13 +14,22 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
-const traceUsage = "usage: blocktorch trace 0xTX --rpc URL [--artifacts PATH]… [--server URL] [--local] [--data DIR] [--json]"
+var traceSpec = spec{
+	name: "trace", args: "0xTX", min: 1, max: 1,
+	example: "blocktorch trace 0xTX --rpc http://127.0.0.1:8545",
+	about: `Replay a transaction (the node's debug_traceTransaction, or locally on state read from the
+node) and print its call tree and the source line where it failed, with context. Calls, events
+and errors are decoded with the ABIs of a running blocktorch server and its verified sources,
+when one is configured (--server, $BLOCKTORCH_SERVER) or answers at ` + defaultServer + `;
+--artifacts gives sources from build output instead.`,
+}
 
 // multiFlag collects a repeated flag.
 type multiFlag []string
@@ -29,24 +38,22 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blocktorch trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", "http://127.0.0.1:8545"), "JSON-RPC URL of the node")
+	fs := traceSpec.newFlags()
+	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", "http://127.0.0.1:8545"), "JSON-RPC URL of the node (or set BLOCKTORCH_RPC)")
 	var arts multiFlag
 	fs.Var(&arts, "artifacts", "a Foundry out/ dir, a Hardhat build-info dir or file, or a solc standard-JSON pair (a dir with input.json and output.json, or the two files); repeatable")
-	server := fs.String("server", "", "URL of a running blocktorch server whose verified contracts give the sources (used without --artifacts)")
+	var sf serverFlags
+	sf.register(fs, "`URL` of a running blocktorch server whose ABIs and verified contracts decode the trace (default $BLOCKTORCH_SERVER, else "+defaultServer+" when it answers; --server= for none)")
 	local := fs.Bool("local", false, "replay locally on state read from the node, even if it has the debug API")
 	dataDir := fs.String("data", "", "where traces are written (default: a temporary directory)")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
-	if err := fs.Parse(reorderArgs(args)); err != nil {
+	pos, err := traceSpec.parse(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usageError{traceUsage}
-	}
-	b, err := hexutil.Decode(fs.Arg(0))
+	b, err := hexutil.Decode(pos[0])
 	if err != nil || len(b) != common.HashLength {
-		return usageError{fmt.Sprintf("%q is not a transaction hash; %s", fs.Arg(0), traceUsage)}
+		return traceSpec.errorf("%q is not a transaction hash (0x and 64 hex digits)", pos[0])
 	}
 	tx := common.BytesToHash(b)
 	set := debugger.NewArtifacts()
@@ -65,8 +72,16 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("cannot connect to %s: %w", *rpcURL, err)
 	}
 	defer rc.Close()
+	srv := traceServer(ctx, fs, &sf)
+	var known []knownContract
+	if srv != nil {
+		if known, err = serverABIs(ctx, srv); err != nil {
+			fmt.Fprintf(stderr, "warning: not using the server's ABIs: %v\n", err)
+			srv = nil
+		}
+	}
 	lastProgress := time.Time{}
-	opts := debugger.Options{Dir: dir, Sources: set, Names: set, Progress: func(done, total int) {
+	opts := debugger.Options{Dir: dir, Registry: newRegistry(known, stderr), Sources: set, Names: set, Progress: func(done, total int) {
 		if total > 0 && (done == total || time.Since(lastProgress) > 500*time.Millisecond) {
 			lastProgress = time.Now()
 			fmt.Fprintf(stderr, "replaying the block: %d of %d earlier transactions applied\n", done, total)
@@ -90,8 +105,11 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		fmt.Fprintf(stderr, "warning: %v\n", err)
 	}
-	if len(arts) == 0 && *server != "" {
-		if n := serverSources(ctx, *server, dir, res, set, stderr); n > 0 {
+	if len(arts) == 0 && srv != nil {
+		if n := serverSources(ctx, srv, dir, res, set, stderr); n > 0 {
+			// The replay added the artifacts' ABIs to the registry it
+			// was given; the second one starts from the server's again.
+			opts.Registry = newRegistry(known, io.Discard)
 			if res, err = replay(opts); err != nil && res == nil {
 				return err
 			}
@@ -107,28 +125,60 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// reorderArgs moves flags after the positional hash in front of it, so
-// "trace 0xTX --rpc URL" parses.
-func reorderArgs(args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") {
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && !isBoolFlag(a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
+// traceServer is the server whose ABIs and sources decode a trace: the
+// one --server or BLOCKTORCH_SERVER names, else the usual local one when
+// it answers; nil for none (--server="").
+func traceServer(ctx context.Context, fs *flag.FlagSet, sf *serverFlags) *client {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "server" })
+	switch {
+	case explicit && sf.server == "":
+		return nil
+	case explicit || os.Getenv("BLOCKTORCH_SERVER") != "":
+		return sf.client("")
 	}
-	return append(flags, pos...)
+	c := sf.client(defaultServer)
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	resp, err := c.do(ctx, http.MethodGet, "/healthz", "", nil)
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	return c
 }
 
-func isBoolFlag(a string) bool {
-	a = strings.TrimLeft(a, "-")
-	return a == "local" || a == "json" || a == "h" || a == "help"
+// knownContract is a contract whose ABI the server knows.
+type knownContract struct {
+	Address common.Address  `json:"address"`
+	Name    string          `json:"name"`
+	ABI     json.RawMessage `json:"abi"`
+}
+
+// serverABIs lists the contracts whose ABIs the server knows.
+func serverABIs(ctx context.Context, c *client) ([]knownContract, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var known []knownContract
+	if err := c.get(ctx, "/api/v1/contracts", &known); err != nil {
+		return nil, err
+	}
+	return known, nil
+}
+
+// newRegistry is the bundled ABIs plus the server's; an ABI the registry
+// cannot use is skipped with a warning to w.
+func newRegistry(known []knownContract, w io.Writer) *decode.Registry {
+	reg := decode.NewRegistry()
+	for _, k := range known {
+		if err := reg.Add(k.Address, k.Name, k.ABI); err != nil {
+			fmt.Fprintf(w, "warning: the server's ABI of %s (%s) is not usable: %v\n", k.Address, oneLine(k.Name), err)
+		}
+	}
+	return reg
 }
 
 // noDebugAPI reports whether err says the node does not serve the debug API.
@@ -156,7 +206,7 @@ func loadDebugArtifacts(set *debugger.Artifacts, paths []string) error {
 
 // serverSources asks a running server for the verified sources of every
 // contract the transaction ran, and adds them; it returns how many.
-func serverSources(ctx context.Context, server, dir string, res *debugger.Result, set *debugger.Artifacts, stderr io.Writer) int {
+func serverSources(ctx context.Context, srv *client, dir string, res *debugger.Result, set *debugger.Artifacts, stderr io.Writer) int {
 	t, err := debugger.OpenTrace(dir, res.TxHash, nil)
 	if err != nil {
 		return 0
@@ -169,7 +219,7 @@ func serverSources(ctx context.Context, server, dir string, res *debugger.Result
 			continue
 		}
 		seen[f.CodeAddress] = true
-		v, err := fetchVerified(ctx, server, f.CodeAddress)
+		v, err := fetchVerified(ctx, srv, f.CodeAddress)
 		if err != nil {
 			fmt.Fprintf(stderr, "no verified source for %s: %v\n", f.CodeAddress, err)
 			continue
@@ -192,33 +242,17 @@ func serverSources(ctx context.Context, server, dir string, res *debugger.Result
 	return n
 }
 
-func fetchVerified(ctx context.Context, server string, addr common.Address) (*contracts.Result, error) {
+func fetchVerified(ctx context.Context, srv *client, addr common.Address) (*contracts.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(server, "/")+"/api/v1/contracts/"+addr.Hex(), nil)
-	if err != nil {
+	var page contracts.Page
+	if err := srv.get(ctx, "/api/v1/contracts/"+addr.Hex(), &page); err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Status string         `json:"status"`
-		Error  string         `json:"error"`
-		Data   contracts.Page `json:"data"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&env); err != nil {
-		return nil, err
-	}
-	if env.Status != "success" {
-		return nil, errors.New(env.Error)
-	}
-	if env.Data.Verification == nil || env.Data.Status == "none" {
+	if page.Verification == nil || page.Status == "none" {
 		return nil, errors.New("not verified")
 	}
-	return env.Data.Verification, nil
+	return page.Verification, nil
 }
 
 // printResult prints the call tree and the failing line with context.

@@ -75,7 +75,7 @@ func TestTraceCommand(t *testing.T) {
 	}
 	want := fmt.Sprintf("src/Failures.sol:%d:", line)
 	for _, mode := range []string{"node", "local"} {
-		args := []string{"trace", r.TxHash.Hex(), "--rpc", chain.HTTPEndpoint(), "--artifacts", build}
+		args := []string{"trace", r.TxHash.Hex(), "--rpc", chain.HTTPEndpoint(), "--artifacts", build, "--server="}
 		if mode == "local" {
 			args = append(args, "--local")
 		}

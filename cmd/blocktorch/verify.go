@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,14 @@ import (
 	"github.com/blocktorch/blocktorch/internal/contracts"
 )
 
-const verifyUsage = "usage: blocktorch verify --rpc URL [--server URL] [--contract NAME] [--lib NAME=ADDRESS]… ADDRESS PATH…"
+var verifySpec = spec{
+	name: "verify", args: "ADDRESS PATH…", min: 2, max: -1,
+	example: "blocktorch verify --rpc http://127.0.0.1:8545 0xContract out/",
+	about: `Check build artifacts against the code deployed at ADDRESS: full match, partial match (only the
+metadata hash differs) or no match with the first differing byte and the likely cause. PATH is a
+Foundry out/ dir, a Hardhat build-info dir or file, or a solc input.json and output.json pair.
+With --server, the verified contract is registered with that server too.`,
+}
 
 // libFlags collects repeated --lib NAME=ADDRESS flags.
 type libFlags map[string]common.Address
@@ -33,21 +39,28 @@ func (l libFlags) Set(s string) error {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("blocktorch verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", ""), "JSON-RPC URL of the node holding the contract")
-	server := fs.String("server", "", "also register the verified contract with the blocktorch server at this URL")
+	fs := verifySpec.newFlags()
+	rpcURL := fs.String("rpc", "", "JSON-RPC URL of the node holding the contract (default $BLOCKTORCH_RPC)")
+	var sf serverFlags
+	sf.register(fs, "also register the verified contract with the blocktorch server at this `URL`")
 	contract := fs.String("contract", "", "only compare this contract (Name or path:Name)")
 	libs := libFlags{}
 	fs.Var(libs, "lib", "library address, NAME=0xADDRESS (repeatable; default: read from the chain code)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := verifySpec.parse(fs, args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() < 2 || *rpcURL == "" || !common.IsHexAddress(fs.Arg(0)) {
-		return usageError{verifyUsage}
+	if *rpcURL == "" {
+		*rpcURL = os.Getenv("BLOCKTORCH_RPC")
 	}
-	addr := common.HexToAddress(fs.Arg(0))
-	arts, err := loadArtifacts(fs.Args()[1:])
+	if *rpcURL == "" {
+		return verifySpec.errorf("missing --rpc URL: the node that holds the contract (or set BLOCKTORCH_RPC)")
+	}
+	if !common.IsHexAddress(pos[0]) {
+		return verifySpec.errorf("%q is not an address (0x and 40 hex digits)", pos[0])
+	}
+	addr := common.HexToAddress(pos[0])
+	arts, err := loadArtifacts(pos[1:])
 	if err != nil {
 		return err
 	}
@@ -66,21 +79,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if res.Status == contracts.StatusNone {
 		return fmt.Errorf("%s is not verified", addr)
 	}
-	if *server == "" {
+	if sf.server == "" {
 		return nil
 	}
+	c := sf.client("")
 	body, err := json.Marshal(contracts.VerifyRequest{Artifacts: []contracts.Artifact{*res.Artifact}, Contract: res.Artifact.FullName(), Libraries: libs})
 	if err != nil {
 		return fmt.Errorf("cannot encode the verification request: %w", err)
 	}
 	var verified contracts.Result
-	if err := apiPost(ctx, *server, "/api/v1/contracts/"+addr.Hex()+"/verify", "application/json", body, &verified); err != nil {
+	if err := c.post(ctx, "/api/v1/contracts/"+addr.Hex()+"/verify", "application/json", body, &verified); err != nil {
 		return fmt.Errorf("the server refused the verification: %w", err)
 	}
 	if verified.Status == contracts.StatusNone {
 		return fmt.Errorf("the server's node does not hold this code at %s (a different chain?)", addr)
 	}
-	fmt.Fprintf(stdout, "registered with %s: %s match\n", *server, verified.Status)
+	fmt.Fprintf(stdout, "registered with %s: %s match\n", c.server, verified.Status)
 	return nil
 }
 
