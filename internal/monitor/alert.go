@@ -44,6 +44,12 @@ type Alert struct {
 	Tx         string    `json:"tx,omitempty"`
 	Summary    string    `json:"summary,omitempty"`
 	ResolvedAt time.Time `json:"resolvedAt,omitzero"`
+	// ResolvedBlock is the block whose observation resolved the alert
+	// (Value and Summary are then that observation's).
+	ResolvedBlock uint64 `json:"resolvedBlock,omitempty"`
+	// Held is the status (firing or resolved) of a notification a silence
+	// holds back: it is sent as soon as no silence matches the alert.
+	Held string `json:"held,omitempty"`
 }
 
 // obs is one evaluation's verdict for one alert instance.
@@ -121,6 +127,7 @@ func (c *compiled) advance(a *Alert, o obs, silenced func(map[string]string, tim
 	if o.labels != nil {
 		a.Labels = o.labels
 	}
+	var trs []transition
 	if o.active {
 		a.LastActive = o.t
 		a.Value, a.Summary = o.value, o.summary
@@ -131,14 +138,22 @@ func (c *compiled) advance(a *Alert, o obs, silenced func(map[string]string, tim
 			a.Tx = o.tx
 		}
 	}
-	var trs []transition
 	fire := func() {
 		a.State, a.Since, a.Block, a.BlockHash = StateFiring, o.t, o.block, o.hash
+		a.ResolvedAt, a.ResolvedBlock = time.Time{}, 0
 		a.Seq++
 		a.Renotified = 0
 		cooling := s.Cooldown > 0 && !a.LastNotified.IsZero() && o.t.Sub(a.LastNotified) < s.Cooldown.D()
 		muted := silenced(a.Labels, o.t)
 		a.Notified = !cooling && !muted
+		// A firing a silence mutes is announced when the silence ends (if
+		// it still fires then); one a cooldown mutes never is. A resolve
+		// still held for the previous firing is dropped: this firing
+		// supersedes it.
+		a.Held = ""
+		if muted && !cooling {
+			a.Held = StateFiring
+		}
 		if a.Notified {
 			a.LastNotified = o.t
 		}
@@ -147,11 +162,12 @@ func (c *compiled) advance(a *Alert, o obs, silenced func(map[string]string, tim
 	switch a.State {
 	case "", StateResolved:
 		if !o.active {
-			// Forget resolved alerts once their cooldown cannot matter.
-			if o.t.Sub(a.ResolvedAt) > max(s.Cooldown.D(), time.Hour) {
+			// Forget resolved alerts once their cooldown cannot matter
+			// and no silence holds their resolve back.
+			if a.Held == "" && o.t.Sub(a.ResolvedAt) > max(s.Cooldown.D(), time.Hour) {
 				return nil, nil
 			}
-			return a, nil
+			break
 		}
 		if s.For == 0 {
 			fire()
@@ -175,11 +191,52 @@ func (c *compiled) advance(a *Alert, o obs, silenced func(map[string]string, tim
 			break
 		}
 		if o.t.Sub(a.LastActive) >= c.resolveAfter() {
-			a.State, a.ResolvedAt = StateResolved, o.t
-			trs = append(trs, transition{alert: *a, status: StateResolved, notify: a.Notified, t: o.t})
+			// The resolve carries what resolved the alert: this
+			// observation's value, summary and block.
+			a.State, a.ResolvedAt, a.ResolvedBlock = StateResolved, o.t, o.block
+			a.Value, a.Summary = o.value, o.summary
+			if a.Summary == "" {
+				a.Summary = fmt.Sprintf("no match for %s", c.resolveAfter())
+			}
+			muted := silenced(a.Labels, o.t)
+			switch {
+			case a.Held == StateFiring:
+				// Never announced: its resolve is not either.
+				a.Held = ""
+			case a.Notified && muted:
+				a.Held = StateResolved
+			}
+			trs = append(trs, transition{alert: *a, status: StateResolved, notify: a.Notified && !muted, t: o.t})
 		}
 	}
+	// A silence that ended releases what it held back (Engine.releaseHeld
+	// does the same between blocks).
+	if tr, ok := c.release(a, o.t, silenced); ok {
+		trs = append(trs, tr)
+	}
 	return a, trs
+}
+
+// release sends the notification a silence held back for a (which it
+// updates) if no silence matches a's labels at t.
+func (c *compiled) release(a *Alert, t time.Time, silenced func(map[string]string, time.Time) bool) (transition, bool) {
+	if a.Held == "" || silenced(a.Labels, t) {
+		return transition{}, false
+	}
+	status := a.Held
+	a.Held = ""
+	switch status {
+	case StateFiring:
+		if a.State != StateFiring {
+			return transition{}, false
+		}
+		a.Notified, a.LastNotified = true, t
+	case StateResolved:
+		if a.State != StateResolved {
+			return transition{}, false
+		}
+	}
+	return transition{alert: *a, status: status, notify: true, t: t}, true
 }
 
 func cloneAlert(a *Alert) *Alert {

@@ -26,6 +26,11 @@ func TestStateMachine(t *testing.T) {
 		{"renotify repeats while firing", Spec{Kind: KindState, Renotify: Duration(2 * time.Second)}, "+++++-", []string{"0:firing", "2:renotify", "4:renotify", "5:resolved"}, nil},
 		{"cooldown mutes a quick re-fire and its resolve", Spec{Kind: KindState, Cooldown: Duration(5 * time.Second)}, "+-+-----+", []string{"0:firing", "1:resolved", "2:cooldown", "3:resolved(quiet)", "8:firing"}, nil},
 		{"silence mutes and is recorded", Spec{Kind: KindState}, "+-+-", []string{"0:silenced", "1:resolved(quiet)", "2:firing", "3:resolved"}, map[int]bool{0: true}},
+		{"an alert fired under a silence notifies when it ends", Spec{Kind: KindState}, "++++-", []string{"0:silenced", "2:firing", "4:resolved"}, map[int]bool{0: true, 1: true}},
+		{"a resolve of an alert never notified is not sent", Spec{Kind: KindState}, "+--", []string{"0:silenced", "1:resolved(quiet)"}, map[int]bool{0: true, 1: true}},
+		{"nothing is delivered while a silence holds", Spec{Kind: KindState}, "+---+-", []string{"0:firing", "1:resolved(quiet)", "3:resolved", "4:firing", "5:resolved"}, map[int]bool{1: true, 2: true}},
+		{"a silenced renotify waits for the next", Spec{Kind: KindState, Renotify: Duration(2 * time.Second)}, "+++++", []string{"0:firing", "3:renotify"}, map[int]bool{2: true}},
+		{"a cooldown's mute is not a silence's", Spec{Kind: KindState, Cooldown: Duration(10 * time.Second)}, "+-++-", []string{"0:firing", "1:resolved", "2:cooldown", "4:resolved(quiet)"}, map[int]bool{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -144,7 +149,7 @@ func FuzzParseCond(f *testing.F) {
 func TestSameAlertSeesEveryField(t *testing.T) {
 	// sameAlert decides whether an alert's state is saved: it must compare
 	// every field but the two that make its identity.
-	if n := reflect.TypeOf(Alert{}).NumField(); n != 17 {
+	if n := reflect.TypeOf(Alert{}).NumField(); n != 19 {
 		t.Fatalf("Alert has %d fields; update sameAlert and this test", n)
 	}
 	a := &Alert{Labels: map[string]string{"a": "1"}, Value: "1"}
@@ -155,5 +160,31 @@ func TestSameAlertSeesEveryField(t *testing.T) {
 	b.Labels["a"] = "2"
 	if sameAlert(a, b) {
 		t.Fatal("labels ignored")
+	}
+}
+
+// TestResolveCarriesWhatResolved: a resolve reports the observation that
+// resolved the alert (its value, summary and block) and when it ended,
+// not the firing's.
+func TestResolveCarriesWhatResolved(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	never := func(map[string]string, time.Time) bool { return false }
+	c := &compiled{spec: Spec{ID: "paused", Kind: KindState, Channels: []string{"hook"}}}
+	a, _ := c.advance(nil, obs{active: true, t: t0, block: 10, value: "true", summary: "paused is true"}, never)
+	a, trs := c.advance(a, obs{t: t0.Add(5 * time.Second), block: 15, value: "false", summary: "paused is false"}, never)
+	if len(trs) != 1 || trs[0].status != StateResolved {
+		t.Fatalf("transitions %+v", trs)
+	}
+	e := New(Deps{}, Options{})
+	m := e.message(c, trs[0])
+	if m.Value != "false" || m.Summary != "paused is false" || m.Block != 15 || !m.EndsAt.Equal(t0.Add(5*time.Second)) || !m.StartsAt.Equal(t0) {
+		t.Errorf("resolve says value %q, summary %q, block %d, %s to %s", m.Value, m.Summary, m.Block, m.StartsAt, m.EndsAt)
+	}
+	if a.Block != 10 {
+		t.Errorf("the alert forgot the block that fired it (a reorg of it retracts the alert): %d", a.Block)
+	}
+	fire := e.message(c, transition{alert: Alert{Since: t0, Block: 10}, status: StateFiring, t: t0})
+	if !fire.EndsAt.IsZero() {
+		t.Errorf("a firing has an end: %s", fire.EndsAt)
 	}
 }

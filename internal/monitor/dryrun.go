@@ -20,6 +20,9 @@ type Firing struct {
 	Tx      string    `json:"tx,omitempty"`
 	Value   string    `json:"value,omitempty"`
 	Summary string    `json:"summary"`
+	// EndsAt is when a resolved alert stopped; Block, Value and Summary
+	// of a resolve are those of the observation that resolved it.
+	EndsAt time.Time `json:"endsAt,omitzero"`
 }
 
 // DryRunMonitor is one monitor's dry run.
@@ -85,8 +88,12 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 				rt.alerts[o.key] = next
 			}
 			for _, tr := range trs {
-				out[i].Firings = append(out[i].Firings, Firing{Status: tr.status, Key: tr.alert.Key, Time: tr.t, Block: tr.alert.Block,
-					Tx: tr.alert.Tx, Value: tr.alert.Value, Summary: tr.alert.Summary})
+				f := Firing{Status: tr.status, Key: tr.alert.Key, Time: tr.t, Block: tr.alert.Block,
+					Tx: tr.alert.Tx, Value: tr.alert.Value, Summary: tr.alert.Summary}
+				if tr.status == StateResolved {
+					f.Block, f.EndsAt = tr.alert.ResolvedBlock, tr.alert.ResolvedAt
+				}
+				out[i].Firings = append(out[i].Firings, f)
 			}
 		}
 	}

@@ -293,6 +293,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for {
 		e.drain(ctx)
 		wait := e.runQueries(ctx)
+		wait = min(wait, e.silenceTick(ctx))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -474,7 +475,8 @@ func sameAlert(a, b *Alert) bool {
 	return a.State == b.State && a.Since.Equal(b.Since) && a.Block == b.Block && a.BlockHash == b.BlockHash &&
 		a.LastActive.Equal(b.LastActive) && a.LastNotified.Equal(b.LastNotified) && a.Notified == b.Notified &&
 		a.Seq == b.Seq && a.Renotified == b.Renotified && a.Value == b.Value && a.Count == b.Count &&
-		a.Tx == b.Tx && a.Summary == b.Summary && a.ResolvedAt.Equal(b.ResolvedAt) && maps.Equal(a.Labels, b.Labels)
+		a.Tx == b.Tx && a.Summary == b.Summary && a.ResolvedAt.Equal(b.ResolvedAt) && a.ResolvedBlock == b.ResolvedBlock &&
+		a.Held == b.Held && maps.Equal(a.Labels, b.Labels)
 }
 
 // record turns a transition into a history event and, if due, a
@@ -505,6 +507,9 @@ func (e *Engine) message(c *compiled, tr transition) notify.Message {
 		AlertKey: c.spec.ID + "/" + a.Key, Summary: a.Summary, Details: c.spec.Description,
 		Labels: a.Labels, Value: a.Value, Count: a.Count, Block: a.Block, Tx: a.Tx,
 		StartsAt: a.Since, Time: tr.t,
+	}
+	if tr.status == StateResolved {
+		m.Block, m.EndsAt = a.ResolvedBlock, a.ResolvedAt
 	}
 	if tr.status == notify.StatusRetracted {
 		m.Summary = fmt.Sprintf("retracted: block %d that fired this alert was orphaned by a reorg (%s)", a.Block, a.Summary)

@@ -141,10 +141,10 @@ func (rt *runtime) evalBlock(ctx context.Context, in blockInput, node Node) ([]o
 			}
 			o := base
 			o.key, o.active, o.count = key, sum >= threshold, sum
+			o.value = strconv.Itoa(sum)
 			if len(pts) > 0 {
 				last := pts[len(pts)-1]
 				o.labels, o.tx, o.summary = c.labels(last.labels), last.tx, last.summary
-				o.value = strconv.Itoa(sum)
 				if sum > 1 {
 					o.summary = fmt.Sprintf("%d matches; latest: %s", sum, last.summary)
 				}

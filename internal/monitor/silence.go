@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -14,7 +15,11 @@ import (
 // A silence mutes the notifications of the alerts whose labels match all
 // of its matchers ("monitor == vault-paused", "severity in [info,
 // warning]", "contract ~ Lending*") between its start and end. Alerts
-// still change state and are recorded while silenced.
+// still change state and are recorded while silenced. As in Alertmanager,
+// nothing is delivered for an alert while a silence matches it; when the
+// silence ends or is removed, an alert still firing that was never
+// announced is announced at once, and a resolve held back is sent. The
+// resolve of an alert that was never announced is never sent.
 type silence struct {
 	store.Silence
 	conds []cond
@@ -117,12 +122,17 @@ func (e *Engine) AddSilence(ctx context.Context, r SilenceRequest) (store.Silenc
 	return s, e.reloadSilences(ctx)
 }
 
-// DeleteSilence ends a silence.
+// DeleteSilence ends a silence and sends at once the notifications it
+// held back.
 func (e *Engine) DeleteSilence(ctx context.Context, id string) error {
 	if err := e.d.Store.DeleteSilence(ctx, id); err != nil {
 		return err
 	}
-	return e.reloadSilences(ctx)
+	if err := e.reloadSilences(ctx); err != nil {
+		return err
+	}
+	e.releaseHeld(ctx)
+	return nil
 }
 
 func (e *Engine) reloadSilences(ctx context.Context) error {
@@ -133,5 +143,70 @@ func (e *Engine) reloadSilences(ctx context.Context) error {
 	e.mu.Lock()
 	e.silences = ss
 	e.mu.Unlock()
+	// Run's timer waits for the earliest end: let it see the new ones.
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
 	return nil
+}
+
+// silenceTick releases what silences that ended held back and returns how
+// long until the next silence ends. Run calls it.
+func (e *Engine) silenceTick(ctx context.Context) time.Duration {
+	now := e.opts.Now()
+	e.mu.Lock()
+	ended := false
+	var next time.Time
+	for _, s := range e.silences {
+		if !now.Before(s.Ends) {
+			ended = true
+		} else if next.IsZero() || s.Ends.Before(next) {
+			next = s.Ends
+		}
+	}
+	e.mu.Unlock()
+	if ended {
+		e.releaseHeld(ctx)
+	}
+	if next.IsZero() {
+		return time.Hour
+	}
+	return next.Sub(now)
+}
+
+// releaseHeld sends the notifications that silences held back for alerts
+// no silence matches now, and forgets the silences that ended.
+func (e *Engine) releaseHeld(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.opts.Now()
+	e.silences = slices.DeleteFunc(e.silences, func(s silence) bool { return !now.Before(s.Ends) })
+	var bt batch
+	for _, id := range e.order() {
+		rt := e.rts[id]
+		var held []string
+		for k, a := range rt.alerts {
+			if a.Held != "" {
+				held = append(held, k)
+			}
+		}
+		slices.Sort(held)
+		for _, k := range held {
+			a := cloneAlert(rt.alerts[k])
+			tr, ok := rt.c.release(a, now, e.silenced)
+			if sameAlert(a, rt.alerts[k]) {
+				continue
+			}
+			rt.alerts[k] = a
+			st, _ := json.Marshal(a)
+			bt.states = append(bt.states, store.AlertState{MonitorID: id, Key: k, State: st})
+			if ok {
+				e.record(rt.c, tr, &bt)
+			}
+		}
+	}
+	if len(bt.states) > 0 {
+		e.commitQuery(ctx, &bt)
+	}
 }

@@ -39,6 +39,9 @@ type Message struct {
 	Block    uint64    `json:"block,omitempty"`
 	Tx       string    `json:"tx,omitempty"`
 	StartsAt time.Time `json:"startsAt"`
+	// EndsAt is when a resolved alert stopped (the time of the observation
+	// that resolved it; Block is that observation's block).
+	EndsAt time.Time `json:"endsAt,omitzero"`
 	Time     time.Time `json:"time"`
 	Links    []Link    `json:"links,omitempty"`
 }
