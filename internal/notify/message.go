@@ -42,8 +42,8 @@ type Message struct {
 	// EndsAt is when a resolved alert stopped (the time of the observation
 	// that resolved it; Block is that observation's block).
 	EndsAt time.Time `json:"endsAt,omitzero"`
-	Time     time.Time `json:"time"`
-	Links    []Link    `json:"links,omitempty"`
+	Time   time.Time `json:"time"`
+	Links  []Link    `json:"links,omitempty"`
 }
 
 // Link is a link the alert carries: the search behind it, the debugger of
