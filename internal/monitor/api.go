@@ -24,7 +24,9 @@ const maxBody = 1 << 20
 //	PUT    /api/v1/monitors/{id}             replace one created through the API
 //	DELETE /api/v1/monitors/{id}
 //	GET    /api/v1/monitors/{id}/series      a state or balance watch's values (?from=&to= blocks)
-//	POST   /api/v1/monitors/apply            a monitors file (YAML or JSON) as the whole "code" set (?file=name)
+//	POST   /api/v1/monitors/apply            a monitors file (YAML or JSON) as the whole "code" set (?file=name);
+//	                                         ?mode=merge only creates or replaces what the body holds and
+//	                                         deletes the monitors named by ?delete=ID (the UI's way)
 //	POST   /api/v1/monitors/dry-run          a monitors file or one JSON spec over past data (?hours=24)
 //	GET    /api/v1/alerts                    alert history, newest first (?monitor=&limit=&before=)
 //	GET    /api/v1/alerts/active             pending and firing alerts
@@ -249,12 +251,26 @@ func parseBody(w http.ResponseWriter, r *http.Request) (File, *Source, error) {
 }
 
 func (e *Engine) handleApply(w http.ResponseWriter, r *http.Request) {
+	mode, del := r.URL.Query().Get("mode"), r.URL.Query()["delete"]
+	switch {
+	case mode != "" && mode != "replace" && mode != "merge":
+		e.writeError(w, r, badRequest("mode must be replace (the default: the file is the whole set) or merge"))
+		return
+	case len(del) > 0 && mode != "merge":
+		e.writeError(w, r, badRequest("delete= needs mode=merge: a replace deletes what the file does not hold"))
+		return
+	}
 	f, src, err := parseBody(w, r)
 	if err != nil {
 		e.writeError(w, r, err)
 		return
 	}
-	res, err := e.Apply(r.Context(), OriginCode, f)
+	var res ApplyResult
+	if mode == "merge" {
+		res, err = e.Merge(r.Context(), OriginCode, f, del)
+	} else {
+		res, err = e.Apply(r.Context(), OriginCode, f)
+	}
 	if err != nil {
 		e.writeError(w, r, src.Locate(err))
 		return

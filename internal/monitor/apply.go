@@ -21,7 +21,8 @@ const (
 
 // ItemError is a problem with one monitor or channel of a file.
 type ItemError struct {
-	// Section is "monitors" or "channels"; Index the item's position.
+	// Section is "monitors" or "channels"; Index the item's position, or
+	// -1 for a problem of the whole section.
 	Section string
 	Index   int
 	// Field is set when the problem is one field's.
@@ -30,6 +31,9 @@ type ItemError struct {
 }
 
 func (e *ItemError) Error() string {
+	if e.Index < 0 {
+		return fmt.Sprintf("%s: %v", e.Section, e.Err)
+	}
 	if e.Field != nil {
 		return fmt.Sprintf("%s[%d].%s", e.Section, e.Index, e.Field.Error())
 	}
@@ -57,10 +61,17 @@ func (e *ValidationError) Error() string {
 // Unwrap makes a ValidationError an invalid argument for the API.
 func (e *ValidationError) Unwrap() error { return store.ErrInvalid }
 
-// validate checks a whole file against the known contracts and the
-// channels of other origins.
-func (e *Engine) validate(ctx context.Context, f File, origin string) (*catalog, error) {
+// validate checks a file against the known contracts and the channels its
+// monitors may name once it is applied: the channels of other origins, the
+// file's own and, when merge keeps them, the origin's stored channels. A
+// replace (merge false) may not drop a channel that a monitor of another
+// origin still names.
+func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool) (*catalog, error) {
 	cat, err := e.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := e.d.Store.ChannelDefs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -74,10 +85,12 @@ func (e *Engine) validate(ctx context.Context, f File, origin string) (*catalog,
 		}
 	}
 	chans := map[string]bool{}
-	e.mu.Lock()
-	for _, c := range e.channels {
-		chans[c.Name] = true
+	for _, c := range stored {
+		if c.Origin != origin || merge {
+			chans[c.Name] = true
+		}
 	}
+	e.mu.Lock()
 	defs := e.defs
 	e.mu.Unlock()
 	seen := map[string]bool{}
@@ -91,6 +104,12 @@ func (e *Engine) validate(ctx context.Context, f File, origin string) (*catalog,
 		}
 		seen[c.Name] = true
 		chans[c.Name] = true
+	}
+	if !merge && origin != OriginBuiltin {
+		// The built-in set's channels come from the server's flags: a
+		// restart without one must not be refused, so only files are held
+		// to this.
+		items = append(items, e.droppedChannels(stored, defs, origin, chans)...)
 	}
 	ids := map[string]bool{}
 	for i, s := range f.Monitors {
@@ -117,6 +136,33 @@ func (e *Engine) validate(ctx context.Context, f File, origin string) (*catalog,
 	return cat, nil
 }
 
+// droppedChannels lists the channels of origin that a replace would drop
+// while a monitor of another origin still names them.
+func (e *Engine) droppedChannels(stored []store.ChannelDef, defs map[string]store.MonitorDef, origin string, kept map[string]bool) []*ItemError {
+	var out []*ItemError
+	for _, c := range stored {
+		if c.Origin != origin || kept[c.Name] {
+			continue
+		}
+		var users []string
+		for id, d := range defs {
+			if d.Origin == origin {
+				continue
+			}
+			var s Spec
+			if json.Unmarshal(d.Spec, &s) == nil && slices.Contains(s.Channels, c.Name) {
+				users = append(users, fmt.Sprintf("%q (%s)", id, describeOrigin(d.Origin)))
+			}
+		}
+		if len(users) > 0 {
+			slices.Sort(users)
+			out = append(out, &ItemError{Section: "channels", Index: -1,
+				Err: fmt.Errorf("channel %q would be removed, but monitor %s still notifies it: keep the channel in the file, or change that monitor first", c.Name, strings.Join(users, ", "))})
+		}
+	}
+	return out
+}
+
 func describeOrigin(o string) string {
 	switch o {
 	case OriginAPI:
@@ -140,22 +186,54 @@ type ApplyResult struct {
 
 // Apply makes f the whole set of origin's monitors and channels,
 // atomically: on any problem nothing changes and the error is a
-// *ValidationError listing them all.
+// *ValidationError listing them all. It is what a monitors file means: what
+// the file does not hold is deleted.
 func (e *Engine) Apply(ctx context.Context, origin string, f File) (ApplyResult, error) {
-	if _, err := e.validate(ctx, f, origin); err != nil {
+	return e.applySet(ctx, origin, f, false, nil)
+}
+
+// Merge creates or replaces the monitors and channels of f in origin's
+// set and deletes the monitors named in del; every other monitor and
+// channel of the set stays as it is. This is how the UI applies: it shows
+// one monitor at a time, and whatever it did not show must survive (a
+// replace would drop the file's channels, whose secrets the UI never sees).
+// Like Apply, it changes everything or nothing.
+func (e *Engine) Merge(ctx context.Context, origin string, f File, del []string) (ApplyResult, error) {
+	return e.applySet(ctx, origin, f, true, del)
+}
+
+func (e *Engine) applySet(ctx context.Context, origin string, f File, merge bool, del []string) (ApplyResult, error) {
+	e.amu.Lock()
+	defer e.amu.Unlock()
+	if _, err := e.validate(ctx, f, origin, merge); err != nil {
 		return ApplyResult{}, err
 	}
 	now := e.opts.Now().UTC()
 	set := store.MonitorSet{Origin: origin}
 	res := ApplyResult{Created: []string{}, Updated: []string{}, Deleted: []string{}, Unchanged: []string{}, Channels: len(f.Channels)}
-	e.mu.Lock()
+	storedDefs, err := e.d.Store.MonitorDefs(ctx)
+	if err != nil {
+		return ApplyResult{}, err
+	}
 	old := map[string]store.MonitorDef{}
-	for id, d := range e.defs {
+	var order []string // the stored set's order, kept by a merge
+	for _, d := range storedDefs {
 		if d.Origin == origin {
-			old[id] = d
+			old[d.ID] = d
+			order = append(order, d.ID)
 		}
 	}
-	e.mu.Unlock()
+	gone := map[string]bool{}
+	for _, id := range del {
+		if _, ok := old[id]; !ok {
+			return ApplyResult{}, fmt.Errorf("cannot delete monitor %q: %w in %s", id, store.ErrNotFound, describeOrigin(origin))
+		}
+		if slices.ContainsFunc(f.Monitors, func(s Spec) bool { return s.ID == id }) {
+			return ApplyResult{}, fmt.Errorf("%w: monitor %q is both applied and deleted", store.ErrInvalid, id)
+		}
+		gone[id] = true
+	}
+	applied := map[string]bool{}
 	for _, s := range f.Monitors {
 		spec, _ := json.Marshal(s)
 		d := store.MonitorDef{ID: s.ID, Spec: spec, Origin: origin, Updated: now}
@@ -166,19 +244,38 @@ func (e *Engine) Apply(ctx context.Context, origin string, f File) (ApplyResult,
 			} else {
 				res.Updated = append(res.Updated, s.ID)
 			}
-			delete(old, s.ID)
 		} else {
 			res.Created = append(res.Created, s.ID)
 		}
+		applied[s.ID] = true
 		set.Monitors = append(set.Monitors, d)
 	}
-	for id := range old {
-		res.Deleted = append(res.Deleted, id)
+	for _, id := range order {
+		switch {
+		case applied[id]:
+		case merge && !gone[id]:
+			set.Monitors = append(set.Monitors, old[id])
+		default:
+			res.Deleted = append(res.Deleted, id)
+		}
 	}
 	slices.Sort(res.Deleted)
+	named := map[string]bool{}
 	for _, c := range f.Channels {
 		spec, _ := json.Marshal(c)
+		named[c.Name] = true
 		set.Channels = append(set.Channels, store.ChannelDef{Name: c.Name, Spec: spec, Origin: origin, Updated: now})
+	}
+	if merge {
+		chans, err := e.d.Store.ChannelDefs(ctx)
+		if err != nil {
+			return ApplyResult{}, err
+		}
+		for _, c := range chans {
+			if c.Origin == origin && !named[c.Name] {
+				set.Channels = append(set.Channels, c)
+			}
+		}
 	}
 	if err := e.d.Store.ReplaceMonitorSet(ctx, set); err != nil {
 		return ApplyResult{}, err
@@ -188,6 +285,8 @@ func (e *Engine) Apply(ctx context.Context, origin string, f File) (ApplyResult,
 
 // PutMonitor creates or replaces one monitor of the API's.
 func (e *Engine) PutMonitor(ctx context.Context, s Spec, create bool) error {
+	e.amu.Lock()
+	defer e.amu.Unlock()
 	e.mu.Lock()
 	prev, exists := e.defs[s.ID]
 	e.mu.Unlock()
@@ -200,7 +299,7 @@ func (e *Engine) PutMonitor(ctx context.Context, s Spec, create bool) error {
 	if exists && prev.Origin != OriginAPI {
 		return fmt.Errorf("%w: %q is managed by %s; change it there", store.ErrConflict, s.ID, describeOrigin(prev.Origin))
 	}
-	if _, err := e.validate(ctx, File{Monitors: []Spec{s}}, OriginAPI); err != nil {
+	if _, err := e.validate(ctx, File{Monitors: []Spec{s}}, OriginAPI, true); err != nil {
 		var ve *ValidationError
 		if errors.As(err, &ve) && len(ve.Items) == 1 && ve.Items[0].Field != nil {
 			return fmt.Errorf("%w: %s", store.ErrInvalid, ve.Items[0].Field.Error())
@@ -216,6 +315,8 @@ func (e *Engine) PutMonitor(ctx context.Context, s Spec, create bool) error {
 
 // DeleteMonitor deletes a monitor of the API's.
 func (e *Engine) DeleteMonitor(ctx context.Context, id string) error {
+	e.amu.Lock()
+	defer e.amu.Unlock()
 	e.mu.Lock()
 	prev, exists := e.defs[id]
 	e.mu.Unlock()

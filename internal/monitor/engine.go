@@ -73,6 +73,10 @@ type Engine struct {
 	queue []item
 	wake  chan struct{}
 
+	// amu serializes changes of the definitions (Apply, Merge, the API's
+	// edits): each reads the stored set, then replaces it.
+	amu sync.Mutex
+
 	mu       sync.Mutex // guards everything below
 	rts      map[string]*runtime
 	defs     map[string]store.MonitorDef

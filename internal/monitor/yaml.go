@@ -235,6 +235,9 @@ func describePath(p string) string {
 // locate renders an item error at its place in the file.
 func (s *Source) locate(it *ItemError) *PosError {
 	item := fmt.Sprintf("%s[%d]", it.Section, it.Index)
+	if it.Index < 0 {
+		item = it.Section
+	}
 	p, ok := s.pos[item]
 	if !ok {
 		p = [2]int{1, 1}
@@ -264,6 +267,9 @@ func (s *Source) locate(it *ItemError) *PosError {
 			name += fmt.Sprintf("[%d]", it.Field.Index)
 		}
 		msg = name + ": " + msg
+	}
+	if it.Index < 0 {
+		return &PosError{File: s.Name, Line: p[0], Col: p[1], Msg: it.Section + ": " + msg}
 	}
 	return &PosError{File: s.Name, Line: p[0], Col: p[1], Msg: item + " " + msg}
 }

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -15,11 +16,17 @@ import (
 // typoFile has a misspelled field on line 5.
 const typoFile = "monitors:\n  - id: ui-paused\n    kind: event\n    contracts: [\"*\"]\n    evnt: Paused\n"
 
+// oncallFile is applied as `blocktorch monitors apply` does: a channel and
+// a monitor that notifies it.
+const oncallFile = "channels:\n  - name: oncall\n    type: webhook\n    url: http://127.0.0.1:9/oncall\nmonitors:\n  - id: file-unpaused\n    kind: event\n    contract: LendingVault\n    event: Unpaused\n    channels: [oncall]\n"
+
 const goodFile = "monitors:\n  - id: ui-paused\n    name: Paused from the UI\n    kind: event\n    contracts: [\"*\"]\n    events: [Paused, Unpaused]\n    labels: {team: ui}\n"
 
 // TestMonitorsPageInBrowser runs the demo and drives the monitors page in
 // chromium: the built-in monitors, a file with a typo and its line, a
-// correct file, a silence and, after the scripted incident, alerts.
+// correct file, a silence and, after the scripted incident, alerts. What
+// the editor applies never removes what it did not show: the channels and
+// the other monitors of a file applied from the command line stay.
 func TestMonitorsPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the whole demo and a browser")
@@ -48,6 +55,28 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 		do(t, ctx, "type the file", chromedp.SetValue(chromedp.CSS(`#yaml`), text))
 	}
 
+	// A monitors file with a channel, applied as the CLI does.
+	resp, err := http.Post(base+"/api/v1/monitors/apply?file=ops.yaml", "application/yaml", strings.NewReader(oncallFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("apply the file: HTTP %d", resp.StatusCode)
+	}
+	channels := func(when string) {
+		t.Helper()
+		resp, err := http.Get(base + "/api/v1/channels")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), `"name":"oncall"`) {
+			t.Fatalf("%s: the channel oncall is gone: %s", when, body)
+		}
+	}
+
 	// The built-in monitors are listed.
 	do(t, ctx, "monitors page", chromedp.Navigate(base+"/monitors"))
 	wait("page ready", `document.querySelector('#monitors').dataset.ready === 'true'`)
@@ -57,6 +86,9 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 	// A file with a typo: the error names its line; nothing is applied.
 	do(t, ctx, "new monitor", chromedp.Click(chromedp.CSS(`#new-monitor`)))
 	wait("editor open", `!document.querySelector('#editor-card').hidden && document.querySelector('#yaml').value.includes('kind: event')`)
+	if text := eval[string](t, ctx, `document.querySelector('#yaml').value`); strings.Contains(text, "file-unpaused") {
+		t.Errorf("the new monitor's editor shows the file's other monitors:\n%s", text)
+	}
 	setText(typoFile)
 	do(t, ctx, "apply the typo", chromedp.Click(chromedp.CSS(`#apply`)))
 	wait("error with its line", `!!document.querySelector('#yaml-errors a[data-line="5"]')`)
@@ -74,6 +106,33 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 	do(t, ctx, "apply", chromedp.Click(chromedp.CSS(`#apply`)))
 	wait("applied", `document.querySelector('#apply-result').textContent.includes('created ui-paused')`)
 	wait("listed", `!!document.querySelector('#monitor-list tr[data-id="ui-paused"]') && document.querySelector('#monitor-list tr[data-id="ui-paused"]').innerText.includes('Paused from the UI')`)
+	if msg := eval[string](t, ctx, `document.querySelector('#apply-result').textContent`); strings.Contains(msg, "deleted") {
+		t.Errorf("applying a new monitor deleted something: %q", msg)
+	}
+	channels("after New monitor → Apply")
+	wait("the file's monitor kept", `!!document.querySelector('#monitor-list tr[data-id="file-unpaused"]')`)
+
+	// Editing the file's monitor shows that monitor only; applying it keeps
+	// its channel and the other monitors.
+	do(t, ctx, "edit", chromedp.Click(chromedp.CSS(`#monitor-list tr[data-id="file-unpaused"] button[data-action="edit"]`)))
+	wait("editor shows the monitor", `document.querySelector('#yaml').value.includes('id: file-unpaused') && !document.querySelector('#yaml').value.includes('ui-paused')`)
+	eval[bool](t, ctx, `(() => { const ta = document.querySelector('#yaml'); ta.value = ta.value.replace('kind: event', 'kind: event\n    severity: warning'); return true; })()`)
+	do(t, ctx, "apply the edit", chromedp.Click(chromedp.CSS(`#apply`)))
+	wait("updated", `document.querySelector('#apply-result').textContent.includes('updated file-unpaused')`)
+	channels("after Edit → Apply")
+	wait("both listed", `!!document.querySelector('#monitor-list tr[data-id="ui-paused"]') && !!document.querySelector('#monitor-list tr[data-id="file-unpaused"]')`)
+
+	// Disable from the list changes that monitor only.
+	do(t, ctx, "disable", chromedp.Click(chromedp.CSS(`#monitor-list tr[data-id="ui-paused"] button[data-action="disable"]`)))
+	wait("disabled", `!!document.querySelector('#monitor-list tr[data-id="ui-paused"].row-disabled')`)
+	channels("after Disable")
+	wait("the file's monitor still listed", `!!document.querySelector('#monitor-list tr[data-id="file-unpaused"]')`)
+
+	// A monitor naming a channel that does not exist is refused at its line.
+	do(t, ctx, "new monitor", chromedp.Click(chromedp.CSS(`#new-monitor`)))
+	setText("monitors:\n  - id: ui-pager\n    kind: event\n    event: Paused\n    channels: [pager]\n")
+	do(t, ctx, "apply an unknown channel", chromedp.Click(chromedp.CSS(`#apply`)))
+	wait("unknown channel at its line", `!!document.querySelector('#yaml-errors a[data-line="5"]') && document.querySelector('#yaml-errors').innerText.includes('unknown channel "pager"')`)
 
 	// A dry run over the stored data draws every monitor.
 	do(t, ctx, "dry run", chromedp.Click(chromedp.CSS(`#dry-run-all`)))
@@ -86,7 +145,7 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 	wait("silence listed", `document.querySelector('#silences tbody').innerText.includes('monitor == ui-paused') && document.querySelector('#silences tbody').innerText.includes('maintenance <b>window</b>')`)
 
 	// The incident fires the built-in monitors: alerts show in the history.
-	resp, err := http.Post(base+"/api/v1/demo/incident", "application/json", nil)
+	resp, err = http.Post(base+"/api/v1/demo/incident", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

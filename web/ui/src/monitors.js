@@ -1,7 +1,10 @@
 // monitors.js: the monitors page. The list, active alerts, silences, alert
 // history and dead letters come from the monitors API (/api/v1/monitors,
-// /alerts, /silences, /deadletters); the editor applies a monitors file
-// through /api/v1/monitors/apply, as `blocktorch monitors apply` does.
+// /alerts, /silences, /deadletters). The editor shows the monitor it is
+// about and applies it with /api/v1/monitors/apply?mode=merge: only the
+// monitors of its text are created or replaced. It never applies the text
+// as the whole file (as `blocktorch monitors apply` does), because the file's
+// channels carry secrets the page never sees and would be lost.
 // Everything from the API is text: it reaches the page through
 // textContent and attributes only.
 (function () {
@@ -91,9 +94,11 @@
     return lines.join('\n') + '\n';
   }
   function fileYAML(specs) {
-    return '# Monitors file: the whole set of monitors applied from files.\n# Schema: schemas/monitors.schema.json\nmonitors:\n' +
+    return '# Apply creates or replaces the monitors below; every other monitor and\n# channel stays as it is. Schema: schemas/monitors.schema.json\nmonitors:\n' +
       specs.map(specYAML).join('\n');
   }
+  // dryRunYAML is every monitor shown, for a dry run only (never applied).
+  function dryRunYAML(specs) { return 'monitors:\n' + specs.map(specYAML).join('\n'); }
 
   const templates = {
     event: { kind: 'event', contract: '*', event: 'Transfer', where: ['value >= 1e24'], groupBy: ['contract'], severity: 'warning' },
@@ -112,9 +117,6 @@
   const ta = $('#yaml'), gutter = $('#yaml-gutter');
   let errorLines = new Set();
 
-  function codeSpecs(skip) {
-    return monitors.filter((m) => m.origin === 'code' && m.spec.id !== skip).map((m) => m.spec);
-  }
   function drawGutter() {
     const n = ta.value.split('\n').length;
     const out = [];
@@ -172,8 +174,12 @@
     drawGutter();
   }
 
-  async function applyText(text) {
-    return api('/api/v1/monitors/apply?file=monitors.yaml', { method: 'POST', body: text, headers: { 'Content-Type': 'application/yaml' } });
+  // applyText merges the text's monitors into the monitors file's set and
+  // deletes the ids in del; nothing else changes.
+  async function applyText(text, del) {
+    const q = new URLSearchParams({ file: 'monitors.yaml', mode: 'merge' });
+    for (const id of del || []) q.append('delete', id);
+    return api('/api/v1/monitors/apply?' + q.toString(), { method: 'POST', body: text, headers: { 'Content-Type': 'application/yaml' } });
   }
 
   $('#apply').addEventListener('click', async () => {
@@ -206,7 +212,7 @@
     const ids = new Set(monitors.map((m) => m.spec.id));
     while (ids.has(id)) id = 'my-' + kind + '-' + n++;
     const spec = Object.assign({ id, name: 'New ' + kind + ' monitor' }, templates[kind]);
-    openEditor(fileYAML(codeSpecs().concat([spec])), 'New ' + kind + ' monitor');
+    openEditor(fileYAML([spec]), 'New ' + kind + ' monitor');
     selectMonitor(id);
   });
 
@@ -262,18 +268,19 @@
       h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 3, class: 'empty', text: 'No monitors to replay.' })))));
   }
 
-  $('#dry-run-all').addEventListener('click', () => dryRun(fileYAML(monitors.map((m) => Object.assign({}, m.spec, { channels: [] })))));
+  $('#dry-run-all').addEventListener('click', () => dryRun(dryRunYAML(monitors.map((m) => Object.assign({}, m.spec, { channels: [] })))));
   $('#dry-run-file').addEventListener('click', () => dryRun(ta.value));
 
   // ---------- list ----------
 
   async function putSpec(spec) { return api('/api/v1/monitors/' + encodeURIComponent(spec.id), { method: 'PUT', json: spec }); }
 
-  // codeChange applies the monitors file with one monitor changed: the
-  // server replaces the file's set at once or not at all.
-  async function codeChange(id, change) {
-    const specs = codeSpecs().map((s) => (s.id === id ? change(Object.assign({}, s)) : s)).filter(Boolean);
-    await applyText(fileYAML(specs));
+  // codeChange changes one monitor of the monitors file's set (null
+  // deletes it); the others and the channels stay.
+  async function codeChange(spec, change) {
+    const next = change(Object.assign({}, spec));
+    if (next) await applyText(fileYAML([next]));
+    else await applyText('monitors: []\n', [spec.id]);
   }
 
   function actionsFor(m) {
@@ -285,13 +292,13 @@
       out.push(act(s.disabled ? 'Enable' : 'Disable', () => putSpec(Object.assign({}, s, { disabled: !s.disabled }))));
       out.push(act('Delete', async () => { if (confirm('Delete monitor ' + s.id + '?')) await api('/api/v1/monitors/' + encodeURIComponent(s.id), { method: 'DELETE' }); }, 'ghost danger'));
     } else if (m.origin === 'code') {
-      out.push(h('button', { type: 'button', class: 'small ghost', 'data-action': 'edit', text: 'Edit', onclick: () => { openEditor(fileYAML(codeSpecs()), 'Edit ' + title(s)); selectMonitor(s.id); } }));
-      out.push(act(s.disabled ? 'Enable' : 'Disable', () => codeChange(s.id, (x) => Object.assign(x, { disabled: !s.disabled }))));
-      out.push(act('Delete', async () => { if (confirm('Delete monitor ' + s.id + ' from the monitors file?')) await codeChange(s.id, () => null); }, 'ghost danger'));
+      out.push(h('button', { type: 'button', class: 'small ghost', 'data-action': 'edit', text: 'Edit', onclick: () => { openEditor(fileYAML([s]), 'Edit ' + title(s)); selectMonitor(s.id); } }));
+      out.push(act(s.disabled ? 'Enable' : 'Disable', () => codeChange(s, (x) => Object.assign(x, { disabled: !s.disabled }))));
+      out.push(act('Delete', async () => { if (confirm('Delete monitor ' + s.id + ' from the monitors file?')) await codeChange(s, () => null); }, 'ghost danger'));
     } else {
       out.push(h('button', { type: 'button', class: 'small ghost', 'data-action': 'copy', title: 'Built-in monitors cannot change; edit a copy in the monitors file', text: 'Copy to file', onclick: () => {
         const copy = Object.assign({}, s, { id: s.id.replace(/^builtin\./, '') + '-copy' });
-        openEditor(fileYAML(codeSpecs().concat([copy])), 'Copy of ' + title(s));
+        openEditor(fileYAML([copy]), 'Copy of ' + title(s));
         selectMonitor(copy.id);
       } }));
     }
