@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Compiles src/*.sol with the pinned solc-js into a solc standard-JSON input and output,
-// written to build/ (or --out DIR) with sorted keys so that regenerating them is byte-identical.
-// Usage: node compile.js [--out DIR]
+// Compiles src/*.sol (or --src DIR, relative to this directory) with the pinned solc-js into a
+// solc standard-JSON input and output, written to build/ (or --out DIR) with sorted keys so that
+// regenerating them is byte-identical. --optimize turns the optimizer on (200 runs), --via-ir
+// compiles through Yul; the debugger's test fixtures are built all three ways.
+// Usage: node compile.js [--src DIR] [--out DIR] [--optimize] [--via-ir]
 'use strict';
 
 const fs = require('fs');
@@ -9,18 +11,25 @@ const path = require('path');
 const solc = require('solc');
 
 const root = __dirname;
-const srcDir = path.join(root, 'src');
+const usage = 'usage: node compile.js [--src DIR] [--out DIR] [--optimize] [--via-ir]';
 
 function parseArgs(argv) {
-  let out = path.join(root, 'build');
+  const opts = { src: 'src', out: path.join(root, 'build'), optimize: false, viaIR: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out' && i + 1 < argv.length) {
-      out = path.resolve(argv[++i]);
+      opts.out = path.resolve(argv[++i]);
+    } else if (argv[i] === '--src' && i + 1 < argv.length) {
+      opts.src = path.posix.normalize(argv[++i].replace(/\/+$/, ''));
+      if (opts.src.startsWith('..') || path.isAbsolute(opts.src)) fail(`--src must be a directory under ${root}`);
+    } else if (argv[i] === '--optimize') {
+      opts.optimize = true;
+    } else if (argv[i] === '--via-ir') {
+      opts.viaIR = true;
     } else {
-      fail(`unknown argument ${argv[i]}; usage: node compile.js [--out DIR]`);
+      fail(`unknown argument ${argv[i]}; ${usage}`);
     }
   }
-  return out;
+  return opts;
 }
 
 function fail(msg) {
@@ -28,19 +37,13 @@ function fail(msg) {
   process.exit(1);
 }
 
-// Source unit names are "src/<file>.sol" for our code and the import path itself
+// Source unit names are "<src>/<file>.sol" for our code and the import path itself
 // ("@openzeppelin/contracts/...") for libraries, which resolve under node_modules.
-function readSource(unit) {
-  const file = unit.startsWith('src/') ? path.join(root, unit) : path.join(root, 'node_modules', unit);
-  return fs.readFileSync(file, 'utf8');
-}
-
-function importCallback(unit) {
-  try {
-    return { contents: readSource(unit) };
-  } catch (err) {
-    return { error: `cannot read ${unit}: ${err.message}` };
-  }
+function reader(src) {
+  return (unit) => {
+    const file = unit.startsWith(src + '/') ? path.join(root, unit) : path.join(root, 'node_modules', unit);
+    return fs.readFileSync(file, 'utf8');
+  };
 }
 
 const outputs = [
@@ -59,20 +62,29 @@ const outputs = [
   'evm.deployedBytecode.linkReferences',
 ];
 
-function settings(ownUnits) {
+function settings(ownUnits, opts) {
   const outputSelection = {};
   for (const unit of ownUnits) {
     outputSelection[unit] = { '*': outputs };
   }
-  return {
+  const s = {
     evmVersion: 'cancun',
-    optimizer: { enabled: false, runs: 200 },
+    optimizer: { enabled: opts.optimize, runs: 200 },
     outputSelection,
   };
+  if (opts.viaIR) s.viaIR = true;
+  return s;
 }
 
-function compile(input, withImports) {
-  const raw = withImports
+function compile(input, readSource) {
+  const importCallback = (unit) => {
+    try {
+      return { contents: readSource(unit) };
+    } catch (err) {
+      return { error: `cannot read ${unit}: ${err.message}` };
+    }
+  };
+  const raw = readSource
     ? solc.compile(JSON.stringify(input), { import: importCallback })
     : solc.compile(JSON.stringify(input));
   const output = JSON.parse(raw);
@@ -100,27 +112,30 @@ function sortKeys(v) {
 }
 
 function main() {
-  const outDir = parseArgs(process.argv.slice(2));
+  const opts = parseArgs(process.argv.slice(2));
+  const outDir = opts.out;
+  const srcDir = path.join(root, opts.src);
+  const readSource = reader(opts.src);
   const ownUnits = fs
     .readdirSync(srcDir)
     .filter((f) => f.endsWith('.sol'))
     .sort()
-    .map((f) => `src/${f}`);
+    .map((f) => `${opts.src}/${f}`);
   if (ownUnits.length === 0) fail(`no .sol files in ${srcDir}`);
 
   // First pass: let the compiler discover the imported library files.
-  const discover = { language: 'Solidity', sources: {}, settings: settings(ownUnits) };
+  const discover = { language: 'Solidity', sources: {}, settings: settings(ownUnits, opts) };
   for (const unit of ownUnits) discover.sources[unit] = { content: readSource(unit) };
   discover.settings.outputSelection = { '*': { '': [] } };
-  const found = compile(discover, true);
+  const found = compile(discover, readSource);
 
   // Second pass: a self-contained input holding every source, which is what gets committed
   // and what anyone can feed to solc 0.8.28 to reproduce the output.
-  const input = { language: 'Solidity', sources: {}, settings: settings(ownUnits) };
+  const input = { language: 'Solidity', sources: {}, settings: settings(ownUnits, opts) };
   for (const unit of Object.keys(found.sources).sort()) {
     input.sources[unit] = { content: readSource(unit) };
   }
-  const output = compile(input, false);
+  const output = compile(input, null);
 
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, 'input.json'), JSON.stringify(sortKeys(input), null, 1) + '\n');

@@ -54,10 +54,16 @@ func newHarness(t *testing.T, rc *rpc.Client, url string, key *ecdsa.PrivateKey,
 
 func (h *chainHarness) send(t *testing.T, to *common.Address, data []byte, gas uint64) (common.Hash, *types.Receipt) {
 	t.Helper()
+	return h.sendValue(t, to, data, gas, nil)
+}
+
+// sendValue sends a transaction carrying value wei (nil for none).
+func (h *chainHarness) sendValue(t *testing.T, to *common.Address, data []byte, gas uint64, value *big.Int) (common.Hash, *types.Receipt) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	tx, err := types.SignNewTx(h.key, types.LatestSignerForChainID(h.chainID), &types.DynamicFeeTx{
-		ChainID: h.chainID, Nonce: h.nonce, To: to, Gas: gas, Data: data,
+		ChainID: h.chainID, Nonce: h.nonce, To: to, Gas: gas, Data: data, Value: value,
 		GasFeeCap: big.NewInt(100_000_000_000), GasTipCap: big.NewInt(1),
 	})
 	if err != nil {

@@ -163,6 +163,10 @@ type Failure struct {
 	// the line: optimised or via-IR code, or an instruction the compiler
 	// generated, for which the nearest earlier mapped step is shown.
 	Approximate bool `json:"approximate"`
+	// FromLine and ToLine bound the candidate lines of File when the line
+	// is approximate: the origin lies somewhere in that range.
+	FromLine int `json:"fromLine,omitempty"`
+	ToLine   int `json:"toLine,omitempty"`
 	// Reason is the decoded revert reason or the EVM error.
 	Reason string        `json:"reason"`
 	Revert *chain.Revert `json:"revert,omitempty"`
