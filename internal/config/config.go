@@ -47,7 +47,7 @@ type Config struct {
 	PollInterval time.Duration
 
 	// Off-chain logs.
-	SyslogAddr   string // host:port for syslog RFC 5424 over TCP and UDP; empty: off
+	SyslogAddr   string // host:port for syslog (RFC 5424 and RFC 3164) over TCP and UDP; empty: off
 	Retention    string // per source, e.g. "app=30d,security=90d"
 	IngestKeys   string // comma-separated public keys for browser log ingest; empty: open
 	AllowOrigins string // comma-separated origins browsers may post logs from
@@ -107,7 +107,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")
 	fs.StringVar(&c.AlertSlack, "alert-slack", c.AlertSlack, "send the built-in monitors' alerts to this Slack incoming-webhook URL")
-	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog RFC 5424 over TCP and UDP on HOST:PORT (off when empty)")
+	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog (RFC 5424 and RFC 3164) over TCP and UDP on HOST:PORT (off when empty)")
 	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
 	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "public key(s), comma-separated, that POST /api/v1/logs requires (browser SDK); empty: no key")
 	fs.StringVar(&c.AllowOrigins, "allow-origin", c.AllowOrigins, "origin(s), comma-separated, browsers may post logs from (CORS); * for any")

@@ -8,7 +8,8 @@
 //     (ServeOTLP);
 //   - POST /loki/api/v1/push: the Loki push API, JSON or snappy-compressed
 //     protobuf as Promtail, Grafana Alloy and Vector send it (ServeLoki);
-//   - syslog RFC 5424 over TCP (octet counting or newline framing) and UDP
+//   - syslog RFC 5424 and RFC 3164 (BSD, as rsyslog and syslog-ng forward by
+//     default) over TCP (octet counting or newline framing) and UDP
 //     (ListenSyslog).
 //
 // Every path applies the same limits (body size, line length, attributes per

@@ -1,7 +1,10 @@
 package logingest
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -178,8 +181,58 @@ func FuzzSyslog(f *testing.F) {
 			t.Fatalf("source %q", rec.Source)
 		}
 		checkFuzzRecords(t, in.opts, []record.Record{rec})
-		if !strings.HasPrefix(string(frame), "<") {
-			t.Fatal("accepted a frame without <PRI>")
+	})
+}
+
+// FuzzSyslogRFC3164 writes an RFC 3164 message from fuzzed parts, as
+// rsyslog and syslog-ng forward it, and checks that every part reads back;
+// and that a frame refused is one that claims RFC 5424 ("<PRI>1 ").
+func FuzzSyslogRFC3164(f *testing.F) {
+	f.Add(uint8(38), int64(1_760_000_000), "mymachine", "su", "", "'su root' failed for lonvick")
+	f.Add(uint8(13), int64(1_700_000_000), "", "myapp", "42", "no hostname")
+	f.Add(uint8(191), int64(0), "h", "postfix/smtpd", "1", "")
+	f.Add(uint8(0), int64(1_767_225_599), "fe80::1", "a", "", "[x] y: z")
+	f.Fuzz(func(t *testing.T, pri uint8, unix int64, host, tag, pid, msg string) {
+		now := time.Unix(unix%(1<<34), 0).UTC()
+		wordOK := func(s string, max int, bad string) bool {
+			return s != "" && len(s) <= max && !strings.ContainsAny(s, " \n\r\x00"+bad)
+		}
+		if pri > 191 || host != "" && !wordOK(host, 255, "[") || host != "" && strings.HasSuffix(host, ":") ||
+			!wordOK(tag, maxTag, "[:") || pid != "" && !wordOK(pid, 32, "]") || strings.ContainsAny(msg, "\n\r\x00") {
+			return
+		}
+		// The sender's clock, hours off the receiver's.
+		ts := now.Add(time.Duration(int64(pri)-96) * 5 * time.Minute)
+		frame := fmt.Sprintf("<%d>%s ", pri, ts.Format(time.Stamp))
+		if host != "" {
+			frame += host + " "
+		}
+		frame += tag
+		if pid != "" {
+			frame += "[" + pid + "]"
+		}
+		frame += ": " + msg
+		got, err := parseSyslog([]byte(frame), now)
+		want := syslogMsg{pri: int(pri), time: ts, host: host, app: tag, procid: pid, msg: msg}
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseSyslog(%q)\n = %+v, %v\nwant %+v", frame, got, err, want)
+		}
+	})
+}
+
+// FuzzSyslogRefusesOnly5424 checks that every frame is read as a
+// message unless it claims RFC 5424 and breaks it.
+func FuzzSyslogRefusesOnly5424(f *testing.F) {
+	f.Add([]byte(`<13>1 yesterday - - - - -`))
+	f.Add([]byte(`<13>Feb  1 10:00:00 host tag: old`))
+	f.Add([]byte("\xff<1>"))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		_, err := parseSyslog(frame, testNow)
+		if err == nil {
+			return
+		}
+		if _, rest, ok := parsePRI(frame); !ok || !bytes.HasPrefix(rest, []byte("1 ")) {
+			t.Fatalf("parseSyslog(%q) refused a frame that does not claim RFC 5424: %v", frame, err)
 		}
 	})
 }

@@ -29,9 +29,10 @@ var facilities = [...]string{"kern", "user", "mail", "daemon", "auth", "syslog",
 	"authpriv", "ftp", "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4",
 	"local5", "local6", "local7"}
 
-// ListenSyslog receives syslog RFC 5424 messages on tcpAddr (octet-counting
-// or newline framing, RFC 6587) and udpAddr (one message a datagram) until
-// ctx ends; an empty address leaves that transport off. See ServeSyslog.
+// ListenSyslog receives syslog messages, RFC 5424 or RFC 3164, on tcpAddr
+// (octet-counting or newline framing, RFC 6587) and udpAddr (one message a
+// datagram) until ctx ends; an empty address leaves that transport off.
+// See ServeSyslog.
 func (in *Ingester) ListenSyslog(ctx context.Context, tcpAddr, udpAddr string) error {
 	var ln net.Listener
 	var pc net.PacketConn
@@ -55,9 +56,10 @@ func (in *Ingester) ListenSyslog(ctx context.Context, tcpAddr, udpAddr string) e
 // ServeSyslog receives syslog on ln (TCP) and pc (UDP), either of which may
 // be nil, until ctx ends, then closes them and returns nil once what was
 // received is stored. Records have source system (security for the auth
-// and authpriv facilities), the level of the severity, the app-name as
-// service, and hostname, procid, msgid, facility and each structured data
-// element (as an object of its parameters) as attributes. Syslog has no
+// and authpriv facilities), the level of the severity, the app-name (RFC
+// 3164: the TAG) as service, and hostname, procid (the PID), msgid,
+// facility and each structured data element (as an object of its
+// parameters) as attributes. Syslog has no
 // answer: rejected frames and failed writes are logged and counted in Stats.
 func (in *Ingester) ServeSyslog(ctx context.Context, ln net.Listener, pc net.PacketConn) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -185,6 +187,27 @@ func (in *Ingester) readSyslogConn(c net.Conn, recs chan<- record.Record) {
 	}
 }
 
+// octetCounted reports whether the frame at the head of br starts with
+// "LEN SP": octet counting. A line can start with digits too (an RFC 3164
+// message without PRI whose timestamp is RFC 3339). It peeks one byte past
+// the digits, which a line of them has as well (its newline), so it waits
+// for nothing a line framing would not.
+func octetCounted(br *bufio.Reader) bool {
+	for n := 1; n <= 11; n++ {
+		b, err := br.Peek(n + 1)
+		if err != nil {
+			return false
+		}
+		switch c := b[n]; {
+		case c == ' ':
+			return true
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return false
+}
+
 type frameError struct {
 	err error
 	// fatal: the stream cannot be resynchronised.
@@ -199,7 +222,7 @@ func (in *Ingester) readFrame(br *bufio.Reader) ([]byte, error) {
 		return nil, err
 	}
 	max := in.opts.MaxLineBytes
-	if '0' <= first[0] && first[0] <= '9' {
+	if '0' <= first[0] && first[0] <= '9' && octetCounted(br) {
 		head, err := br.ReadSlice(' ')
 		if err != nil || len(head) > 11 {
 			return nil, &frameError{errors.New("octet count is not digits followed by a space"), true}
@@ -284,9 +307,9 @@ func (in *Ingester) syslogReject(remote string, err error) {
 	in.opts.Log.Warn("syslog: message rejected", "remote", remote, "err", err)
 }
 
-// syslogRecord parses one RFC 5424 message into a record.
+// syslogRecord parses one RFC 5424 or RFC 3164 message into a record.
 func (b *builder) syslogRecord(frame []byte) (record.Record, error) {
-	m, err := parseSyslog(frame)
+	m, err := parseSyslog(frame, b.opts.Now())
 	if err != nil {
 		return record.Record{}, err
 	}
@@ -324,7 +347,9 @@ func (b *builder) syslogRecord(frame []byte) (record.Record, error) {
 	return rec, err
 }
 
-// syslogMsg is a parsed RFC 5424 message; absent (nil) fields are empty.
+// syslogMsg is a parsed syslog message; absent (nil) fields are empty. An
+// RFC 3164 message has no msgid and no structured data, and its TAG and
+// PID are app and procid.
 type syslogMsg struct {
 	pri                      int
 	time                     time.Time
@@ -338,23 +363,47 @@ type sdElement struct {
 	params [][2]string
 }
 
-// parseSyslog parses RFC 5424 (section 6):
-// <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG].
-func parseSyslog(b []byte) (syslogMsg, error) {
-	var m syslogMsg
-	if len(b) < 4 || b[0] != '<' {
-		return m, errors.New("not RFC 5424 syslog: no <PRI>")
+// parseSyslog parses one syslog message: RFC 5424 when "<PRI>1 " starts
+// it, else RFC 3164 (see parse3164). now places the year-less BSD
+// timestamps of RFC 3164 in time and in a time zone.
+func parseSyslog(b []byte, now time.Time) (syslogMsg, error) {
+	pri, rest, ok := parsePRI(b)
+	if ok && len(rest) >= 2 && rest[0] == '1' && rest[1] == ' ' {
+		return parse5424(pri, rest[2:])
+	}
+	if !ok {
+		// RFC 3164 section 4.3.3: a message without a PRI, or with one
+		// that cannot be read, is user.notice and all of it is content.
+		pri, rest = 13, b
+	}
+	return parse3164(pri, rest, now), nil
+}
+
+// parsePRI reads "<PRI>" (0 to 191, no leading zero) at the start of b.
+func parsePRI(b []byte) (pri int, rest []byte, ok bool) {
+	if len(b) < 3 || b[0] != '<' {
+		return 0, b, false
 	}
 	end := bytes.IndexByte(b[:min(len(b), 5)], '>')
-	if end < 2 {
-		return m, errors.New("not RFC 5424 syslog: bad <PRI>")
+	if end < 2 || (end > 2 && b[1] == '0') {
+		return 0, b, false
 	}
-	pri, err := strconv.Atoi(string(b[1:end]))
-	if err != nil || pri < 0 || pri > 191 || (end > 2 && b[1] == '0') {
-		return m, fmt.Errorf("not RFC 5424 syslog: PRI %q is not 0-191", b[1:end])
+	for _, c := range b[1:end] {
+		if c < '0' || c > '9' {
+			return 0, b, false
+		}
 	}
-	m.pri = pri
-	rest := b[end+1:]
+	pri, _ = strconv.Atoi(string(b[1:end]))
+	if pri > 191 {
+		return 0, b, false
+	}
+	return pri, b[end+1:], true
+}
+
+// parse5424 parses RFC 5424 (section 6) after "<PRI>1 ":
+// TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG].
+func parse5424(pri int, rest []byte) (syslogMsg, error) {
+	m := syslogMsg{pri: pri}
 	field := func(what string) (string, error) {
 		i := bytes.IndexByte(rest, ' ')
 		if i <= 0 {
@@ -366,13 +415,6 @@ func parseSyslog(b []byte) (syslogMsg, error) {
 			return "", nil
 		}
 		return f, nil
-	}
-	version, err := field("VERSION")
-	if err != nil {
-		return m, err
-	}
-	if version != "1" {
-		return m, fmt.Errorf("not RFC 5424 syslog: version %q (RFC 3164 messages are not read)", truncate(version, 10))
 	}
 	ts, err := field("TIMESTAMP")
 	if err != nil {
@@ -415,6 +457,133 @@ func parseSyslog(b []byte) (syslogMsg, error) {
 		m.msg = string(bytes.TrimPrefix(rest[1:], []byte("\xef\xbb\xbf")))
 	}
 	return m, nil
+}
+
+// parse3164 reads the rest of an RFC 3164 message after its PRI, as
+// rsyslog, syslog-ng, logger and appliances send it:
+//
+//	[TIMESTAMP SP [HOSTNAME SP]] [TAG["[" PID "]"] ":" SP] MSG
+//
+// TIMESTAMP is "Mmm dd hh:mm:ss" (day padded with a space, optional
+// fractional seconds) in now's time zone and in the year that puts it
+// nearest to now, or an RFC 3339 time (rsyslog's high-precision forward
+// format). Without a timestamp, the whole rest is content. HOSTNAME is
+// absent when the word after the timestamp is already a tag (it ends with
+// ":" or holds "["), as local senders write it. TAG is the service, up to
+// 48 bytes without space, "[" or ":". Every byte sequence is a message.
+func parse3164(pri int, b []byte, now time.Time) syslogMsg {
+	m := syslogMsg{pri: pri}
+	if t, rest, ok := bsdTime(b, now); ok {
+		m.time, b = t, rest
+		if w, after, ok := cutWord(b); ok && !isTagWord(w) {
+			m.host, b = string(w), after
+		}
+	}
+	m.app, m.procid, b = cutTag(b)
+	m.msg = string(b)
+	return m
+}
+
+var months = map[string]time.Month{"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6,
+	"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+
+// bsdTime reads an RFC 3164 or RFC 3339 timestamp and the space after it.
+func bsdTime(b []byte, now time.Time) (time.Time, []byte, bool) {
+	if w, rest, ok := cutWord(b); ok && len(w) >= 20 && w[0] >= '0' && w[0] <= '9' {
+		if t, err := time.Parse(time.RFC3339Nano, string(w)); err == nil {
+			return t, rest, true
+		}
+	}
+	if len(b) < 15 || b[3] != ' ' {
+		return time.Time{}, b, false
+	}
+	mon, ok := months[string(b[:3])]
+	if !ok {
+		return time.Time{}, b, false
+	}
+	i := 4
+	if b[i] == ' ' {
+		i++
+	}
+	day := 0
+	for j := i; j < i+2 && j < len(b) && b[j] >= '0' && b[j] <= '9'; j++ {
+		day = day*10 + int(b[j]-'0')
+		i = j + 1
+	}
+	if day == 0 || i >= len(b) || b[i] != ' ' {
+		return time.Time{}, b, false
+	}
+	clock, rest, ok := cutWord(b[i+1:])
+	if !ok {
+		return time.Time{}, b, false
+	}
+	c, err := time.Parse("15:04:05", string(clock)) // accepts fractional seconds
+	if err != nil || len(clock) < 8 {
+		return time.Time{}, b, false
+	}
+	loc := now.Location()
+	var best time.Time
+	for _, y := range []int{now.Year() - 1, now.Year(), now.Year() + 1} {
+		t := time.Date(y, mon, day, c.Hour(), c.Minute(), c.Second(), c.Nanosecond(), loc)
+		if t.Month() != mon || t.Day() != day { // Feb 29 of another year, Apr 31
+			continue
+		}
+		if best.IsZero() || t.Sub(now).Abs() < best.Sub(now).Abs() {
+			best = t
+		}
+	}
+	if best.IsZero() {
+		return time.Time{}, b, false
+	}
+	return best, rest, true
+}
+
+// cutWord returns the bytes of b up to its first space, and what follows
+// the space; ok is false when b has no space or starts with one.
+func cutWord(b []byte) (word, rest []byte, ok bool) {
+	i := bytes.IndexByte(b, ' ')
+	if i <= 0 {
+		return nil, b, false
+	}
+	return b[:i], b[i+1:], true
+}
+
+// maxTag bounds a TAG (RFC 3164 says 32 alphanumerics; senders write
+// longer ones, with "/", "-", "." and "_").
+const maxTag = 48
+
+// isTagWord reports whether w reads as a TAG rather than a HOSTNAME.
+func isTagWord(w []byte) bool {
+	return bytes.HasSuffix(w, []byte(":")) || bytes.IndexByte(w, '[') > 0
+}
+
+// cutTag reads TAG, TAG[PID] or TAG[PID]: / TAG: followed by a space, and
+// returns the tag, the PID and the message after them; without a tag the
+// message is all of b.
+func cutTag(b []byte) (tag, pid string, msg []byte) {
+	i := bytes.IndexAny(b[:min(len(b), maxTag+1)], " [:")
+	if i <= 0 {
+		return "", "", b
+	}
+	rest := b[i:]
+	if rest[0] == '[' {
+		j := bytes.IndexByte(rest, ']')
+		if j < 2 || bytes.IndexByte(rest[1:j], ' ') >= 0 {
+			return "", "", b
+		}
+		pid, rest = string(rest[1:j]), rest[j+1:]
+		if len(rest) > 0 && rest[0] == ':' {
+			rest = rest[1:]
+		}
+	} else if rest[0] == ':' {
+		rest = rest[1:]
+	} else {
+		return "", "", b // a word followed by a space: content, not a tag
+	}
+	if len(rest) > 0 && rest[0] != ' ' {
+		return "", "", b // "a:b" is content
+	}
+	return string(b[:i]), pid, bytes.TrimPrefix(rest, []byte(" "))
 }
 
 // parseSDElement parses one element after its "[", returning what follows
