@@ -199,20 +199,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 
 	deps := web.Deps{
-		Chain:       a.store,
-		Contracts:   a.store,
-		Search:      a.store,
-		Mount:       a.mount,
-		OperatorKey: cfg.OperatorKey,
-		AddContract: a.AddContract,
-		Status:      a.Status,
-		Metrics:     promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),
-		Logger:      a.log,
-		Dashboards:  a.store,
-		Shares:      a.store,
-		Trace:       a.debug.Open,
-		Source:      a.arts.Content,
-		Call:        a.eth.CallContract,
+		Chain:        a.store,
+		Contracts:    a.store,
+		Search:       a.store,
+		Mount:        a.mount,
+		OperatorKey:  cfg.OperatorKey,
+		AllowedHosts: splitList(cfg.AllowedHosts),
+		AddContract:  a.AddContract,
+		Status:       a.Status,
+		Metrics:      promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}),
+		Logger:       a.log,
+		Dashboards:   a.store,
+		Shares:       a.store,
+		Trace:        a.debug.Open,
+		Source:       a.arts.Content,
+		Call:         a.eth.CallContract,
 	}
 	if a.demo != nil {
 		deps.Incident = a.demo.startIncident

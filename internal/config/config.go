@@ -61,6 +61,10 @@ type Config struct {
 	// OperatorKey, when set, closes the UI and API to anyone without it
 	// (share links, health, metrics and log ingest stay open).
 	OperatorKey string
+	// AllowedHosts are the comma-separated Host names the server answers
+	// to besides localhost, 127.0.0.1 and [::1] (its public name behind a
+	// reverse proxy).
+	AllowedHosts string
 
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
@@ -103,6 +107,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
 	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
 	fs.StringVar(&c.OperatorKey, "operator-key", c.OperatorKey, "require this key to use the UI and API (set it through BLOCKTORCH_OPERATOR_KEY, not the command line); share links stay open")
+	fs.StringVar(&c.AllowedHosts, "allowed-hosts", c.AllowedHosts, "host name(s), comma-separated, the UI and API answer to besides localhost, 127.0.0.1 and [::1] (the public name behind a reverse proxy); others are refused")
 	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")

@@ -113,9 +113,9 @@ func newBrowserServer(t *testing.T) (*httptest.Server, time.Time, common.Hash) {
 	return ts, start, xssTx
 }
 
-// browser starts Debian's chromium. A missing browser fails the test: the
-// UI is not tested otherwise.
-func browser(t *testing.T) context.Context {
+// browser starts Debian's chromium with any extra options. A missing
+// browser fails the test: the UI is not tested otherwise.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	var path string
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -132,6 +132,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(t.Context(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)

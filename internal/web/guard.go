@@ -1,8 +1,13 @@
 package web
 
 import (
+	"io"
+	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -58,4 +63,109 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// ingestPrefixes are the log ingest doors: browsers on other sites and
+// shippers post to them by design, so they skip the cross-site checks and
+// rely on ingest keys instead.
+var ingestPrefixes = []string{"/api/v1/logs", "/v1/logs", "/loki/api/v1/push", "/sdk/"}
+
+func ingestPath(p string) bool {
+	for _, o := range ingestPrefixes {
+		if p == o || strings.HasPrefix(p, o) && (strings.HasSuffix(o, "/") || p[len(o)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// loopbackHosts are the Host names a server reached over loopback answers
+// without --allowed-hosts.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
+
+// hostName is the lower-case name of a Host header without its port or
+// trailing dot ("[::1]:8080" → "::1").
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// hostAllowed reports whether a request's Host may be served. A request
+// that reached the server over loopback must name the server
+// (localhost, 127.0.0.1, [::1]) or an allowed host: any other name means a
+// DNS-rebinding page, which would otherwise read every answer. With
+// allowed hosts configured, every request must name one of them or a
+// loopback name.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	name := hostName(r.Host)
+	if slices.Contains(loopbackHosts, name) || slices.Contains(s.allowedHosts, name) {
+		return true
+	}
+	if len(s.allowedHosts) > 0 {
+		return false
+	}
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return true // not from a listener (a handler called directly)
+	}
+	ap, err := netip.ParseAddrPort(local.String())
+	return err != nil || !ap.Addr().Unmap().IsLoopback()
+}
+
+// safeMethod reports whether a method may not change anything.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// simpleContentType reports whether a browser may send a body of this
+// type to another site without asking first (a CORS "simple" request):
+// no type, text/plain, a form or multipart. An API write in one of those
+// could be a cross-site forgery, so the API refuses them.
+func simpleContentType(ct string) bool {
+	if strings.TrimSpace(ct) == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return true
+	}
+	switch mt {
+	case "text/plain", "application/x-www-form-urlencoded", "multipart/form-data":
+		return true
+	}
+	return false
+}
+
+// crossSite returns why a request that may change state is refused as a
+// cross-site write, or "" when it is not one. Ingest doors are exempt
+// (they take ingest keys); everything else, with or without an operator
+// key, accepts writes only from this site's own pages or from clients that
+// are not browsers, and API bodies only in types a foreign page cannot send
+// without a CORS preflight, which this server never grants.
+func (s *Server) crossSite(r *http.Request) string {
+	if safeMethod(r.Method) || ingestPath(r.URL.Path) {
+		return ""
+	}
+	if err := s.csrf.Check(r); err != nil {
+		return "cross-site request refused: " + r.Method + " " + r.URL.Path + " must come from this server's own pages (Origin/Sec-Fetch-Site)"
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") && (r.ContentLength != 0 || len(r.TransferEncoding) > 0) && simpleContentType(r.Header.Get("Content-Type")) {
+		return "send the body of " + r.Method + " " + r.URL.Path + " as Content-Type: application/json (application/yaml for monitor files); text/plain, form and multipart bodies are refused"
+	}
+	return ""
+}
+
+// deny answers a request refused before routing: an API error envelope,
+// plain text elsewhere.
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, r, s.log, errorf(kindRefused, "%s", msg))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, msg+"\n")
 }

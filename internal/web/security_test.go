@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,14 @@ import (
 // dashboards and shares so that every kind of route is present.
 func newKeyedServer(t *testing.T, k string, edit func(*web.Deps)) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(newKeyedHandler(t, k, edit))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newKeyedHandler is the handler newKeyedServer serves.
+func newKeyedHandler(t *testing.T, k string, edit func(*web.Deps)) http.Handler {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sec.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -30,9 +39,7 @@ func newKeyedServer(t *testing.T, k string, edit func(*web.Deps)) *httptest.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return ts
+	return srv
 }
 
 // send sends one request with the given headers and returns the status and
@@ -94,6 +101,117 @@ func TestOperatorKeyAsBearer(t *testing.T) {
 			code, _, body := send(t, tt.method, ts.URL+tt.path, tt.body, with(tt.auth))
 			if code != tt.code {
 				t.Fatalf("%s %s with %q: status %d, want %d: %s", tt.method, tt.path, tt.auth, code, tt.code, body)
+			}
+		})
+	}
+}
+
+// TestCrossSiteWritesRefused: with or without an operator key, a write
+// that a foreign page could send (a foreign Origin, Sec-Fetch-Site
+// cross-site or same-site, or an API body a browser sends without a
+// preflight) is refused, while the UI's own JSON writes, scripts and the
+// ingest doors go through.
+func TestCrossSiteWritesRefused(t *testing.T) {
+	for _, key := range []string{"", "k3y"} {
+		ts := newKeyedServer(t, key, nil)
+		self := ts.URL // http://127.0.0.1:PORT
+		search := `{"name":"n","query":"level:error"}`
+		for _, tt := range []struct {
+			name, method, path, body string
+			hdr                      map[string]string
+			code                     int // 0: anything but 403
+		}{
+			{"text/plain from a foreign origin", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example"}, 403},
+			{"json from a foreign origin", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"}, 403},
+			{"origin null", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json", "Origin": "null"}, 403},
+			{"sec-fetch-site cross-site", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403},
+			{"sec-fetch-site same-site", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403},
+			{"delete from a foreign origin", "DELETE", "/api/v1/searches/x", "",
+				map[string]string{"Origin": "http://evil.example"}, 403},
+			{"text/plain without any origin", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "text/plain"}, 403},
+			{"form body", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 403},
+			{"body without a type", "POST", "/api/v1/searches", search, map[string]string{}, 403},
+			{"login form from a foreign origin", "POST", "/login", "key=k3y",
+				map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"}, 403},
+			{"logout from a foreign site", "POST", "/logout", "",
+				map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+			{"the UI's own json write", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin", "Origin": self}, 201},
+			{"same origin without sec-fetch-site", "POST", "/api/v1/searches", search,
+				map[string]string{"Content-Type": "application/json; charset=utf-8", "Origin": self}, 201},
+			{"login form from this site", "POST", "/login", "key=k3y",
+				map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Origin": self, "Sec-Fetch-Site": "same-origin"}, 303},
+			{"ingest stays cross-origin", "POST", "/api/v1/logs", `{"msg":"x"}`,
+				map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 0},
+			{"loki push stays cross-origin", "POST", "/loki/api/v1/push", `{}`,
+				map[string]string{"Content-Type": "application/json", "Origin": "http://evil.example"}, 0},
+			{"reads are not writes", "GET", "/api/v1/searches", "",
+				map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 0},
+		} {
+			t.Run(fmt.Sprintf("key=%q/%s", key, tt.name), func(t *testing.T) {
+				hdr := map[string]string{}
+				for k, v := range tt.hdr {
+					hdr[k] = v
+				}
+				if key != "" && !strings.HasPrefix(tt.path, "/login") {
+					hdr["Authorization"] = "Bearer " + key
+				}
+				code, _, body := send(t, tt.method, ts.URL+tt.path, tt.body, hdr)
+				if tt.code == 0 && code == 403 || tt.code != 0 && code != tt.code {
+					t.Fatalf("%s %s: status %d, want %d: %s", tt.method, tt.path, code, tt.code, body)
+				}
+				if code == 403 && strings.HasPrefix(tt.path, "/api/") && !strings.Contains(body, `"errorKind":"refused"`) {
+					t.Errorf("refusal without its error kind: %s", body)
+				}
+			})
+		}
+	}
+}
+
+// TestUnknownHostRefused: a server reached over loopback answers only to
+// loopback names (DNS rebinding would otherwise let any page read it),
+// plus the names given in AllowedHosts.
+func TestUnknownHostRefused(t *testing.T) {
+	ts := newKeyedServer(t, "", nil)
+	proxied := newKeyedServer(t, "", func(d *web.Deps) { d.AllowedHosts = []string{"Blocktorch.Example.com", " ops.internal:443 "} })
+	port := ts.URL[strings.LastIndex(ts.URL, ":")+1:]
+	for _, tt := range []struct {
+		srv  *httptest.Server
+		host string
+		path string
+		code int
+	}{
+		{ts, "attacker.example:" + port, "/api/v1/status", 403},
+		{ts, "attacker.example", "/", 403},
+		{ts, "127.0.0.2:" + port, "/api/v1/status", 403},
+		{ts, "localhost.attacker.example", "/api/v1/status", 403},
+		{ts, "attacker.example", "/healthz", 403},
+		{ts, "127.0.0.1:" + port, "/api/v1/status", 200},
+		{ts, "127.0.0.1", "/api/v1/status", 200},
+		{ts, "localhost:" + port, "/api/v1/status", 200},
+		{ts, "LOCALHOST.", "/api/v1/status", 200},
+		{ts, "[::1]:" + port, "/api/v1/status", 200},
+		{ts, "[::1]", "/api/v1/status", 200},
+		{proxied, "blocktorch.example.com", "/api/v1/status", 200},
+		{proxied, "blocktorch.example.com:8443", "/api/v1/status", 200},
+		{proxied, "ops.internal", "/api/v1/status", 200},
+		{proxied, "localhost:" + port, "/api/v1/status", 200},
+		{proxied, "evil.example.com", "/api/v1/status", 403},
+	} {
+		t.Run(tt.host+tt.path, func(t *testing.T) {
+			code, _, body := send(t, "GET", tt.srv.URL+tt.path, "", map[string]string{"Host": tt.host})
+			if code != tt.code {
+				t.Fatalf("Host %q: status %d, want %d: %s", tt.host, code, tt.code, body)
+			}
+			if code == 403 && (strings.Contains(body, `"chainId"`) || !strings.Contains(body, "--allowed-hosts")) {
+				t.Errorf("refusal leaks data or does not say what to do: %s", body)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -60,6 +61,12 @@ type Deps struct {
 	// links, health, metrics and log ingest behind a login with this key.
 	// Empty: every request that is not a share link is the operator's.
 	OperatorKey string
+	// AllowedHosts are Host names (without port) this server answers to
+	// besides localhost, 127.0.0.1 and [::1]: the public name of a server
+	// behind a reverse proxy. Empty: a request that arrives over loopback
+	// must name a loopback host, others are not checked. Set: every
+	// request must name one of them or a loopback host.
+	AllowedHosts []string
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
 	// Trace opens the stored trace of a transaction, replaying it first
@@ -84,6 +91,9 @@ type Server struct {
 	dash   *dashboard.Service // nil without Deps.Dashboards
 	shares *auth.Shares       // nil without Deps.Shares
 	op     *auth.Operator
+	csrf   *http.CrossOriginProtection
+	// allowedHosts are Deps.AllowedHosts as hostName returns them.
+	allowedHosts []string
 }
 
 // New builds the handler; it parses and checks every template, so a broken
@@ -112,6 +122,12 @@ func New(deps Deps) (*Server, error) {
 	}
 	if deps.Shares != nil {
 		s.shares = auth.NewShares(deps.Shares, deps.Now)
+	}
+	s.csrf = http.NewCrossOriginProtection()
+	for _, h := range deps.AllowedHosts {
+		if h = hostName(strings.TrimSpace(h)); h != "" {
+			s.allowedHosts = append(s.allowedHosts, h)
+		}
 	}
 	s.routes()
 	return s, nil
@@ -200,8 +216,10 @@ func (s *Server) routes() {
 	})
 }
 
-// ServeHTTP adds the security headers every answer carries, and turns a
-// panic in a handler into a logged 500 rather than a dropped connection.
+// ServeHTTP adds the security headers every answer carries, refuses
+// unknown Host names and cross-site writes (guard.go), lets only the
+// operator past the open paths, and turns a panic in a handler into a
+// logged 500 rather than a dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -217,6 +235,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, errorf(kindInternal, "internal error"))
 		}
 	}()
+	if !s.hostAllowed(r) {
+		s.deny(w, r, "unknown host: this server answers to localhost, 127.0.0.1 and [::1]; behind a reverse proxy, add its public name with --allowed-hosts")
+		return
+	}
+	if why := s.crossSite(r); why != "" {
+		s.deny(w, r, why)
+		return
+	}
 	if !s.op.Allowed(r) && !openPath(r.URL.Path) {
 		s.refuse(w, r)
 		return
@@ -277,6 +303,7 @@ const (
 	kindBadQuery   = "bad_query"
 	kindForbidden  = "forbidden"
 	kindGone       = "gone"
+	kindRefused    = "refused"
 )
 
 type apiError struct {
@@ -325,6 +352,8 @@ func kindStatus(kind string) int {
 		return http.StatusUnauthorized
 	case kindGone:
 		return http.StatusGone
+	case kindRefused:
+		return http.StatusForbidden
 	}
 	return http.StatusInternalServerError
 }
