@@ -49,7 +49,7 @@ type Config struct {
 	// Off-chain logs.
 	SyslogAddr   string // host:port for syslog (RFC 5424 and RFC 3164) over TCP and UDP; empty: off
 	Retention    string // per source, e.g. "app=30d,security=90d"
-	IngestKeys   string // comma-separated public keys for browser log ingest; empty: open
+	IngestKeys   string // comma-separated keys every HTTP log ingest door requires; empty: open
 	AllowOrigins string // comma-separated origins browsers may post logs from
 
 	// Monitors and alerts.
@@ -114,7 +114,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AlertSlack, "alert-slack", c.AlertSlack, "send the built-in monitors' alerts to this Slack incoming-webhook URL")
 	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog (RFC 5424 and RFC 3164) over TCP and UDP on HOST:PORT (off when empty)")
 	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
-	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "public key(s), comma-separated, that POST /api/v1/logs requires (browser SDK); empty: no key")
+	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "key(s), comma-separated, that every HTTP log ingest door requires (JSON lines, OTLP, Loki push, browser SDK) as a Bearer token, X-Blocktorch-Key or basic-auth password; empty: no key")
 	fs.StringVar(&c.AllowOrigins, "allow-origin", c.AllowOrigins, "origin(s), comma-separated, browsers may post logs from (CORS); * for any")
 	switch c.Mode {
 	case ModeServe:

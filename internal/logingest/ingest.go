@@ -46,9 +46,12 @@ type Options struct {
 	// each (default 32).
 	MaxLinks int
 
-	// IngestKeys, when set, are the public keys POST /api/v1/logs accepts in
-	// the X-Blocktorch-Key header (or, for navigator.sendBeacon, which
-	// cannot set headers, the key query parameter). Empty: no key needed.
+	// IngestKeys, when set, are the keys every HTTP ingest door (JSON
+	// lines, OTLP, Loki push) requires, as a Bearer token, the
+	// X-Blocktorch-Key header, the basic-auth password or (for
+	// navigator.sendBeacon, which cannot set headers) the key query
+	// parameter. Empty: no key needed. Syslog takes no key: bind it to a
+	// trusted network.
 	IngestKeys []string
 	// AllowOrigins are the origins browsers may post logs from (CORS on
 	// /api/v1/logs); "*" allows any. Empty: no CORS headers are sent.

@@ -314,25 +314,46 @@ func unixTime(s string) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
 }
 
-// checkKey enforces Options.IngestKeys. Every key is compared in constant
-// time, so the answer's timing does not tell how much of a key matched.
+// checkKey enforces Options.IngestKeys on every ingest door, in each form a
+// shipper sends a key: the X-Blocktorch-Key header (the browser SDK; an
+// OTLP exporter's OTEL_EXPORTER_OTLP_HEADERS), "Authorization: Bearer KEY"
+// (OTLP headers, Grafana Alloy, Vector), HTTP basic auth with the key as
+// the password (Promtail's and Alloy's basic_auth; the user name is not
+// read), or the key query parameter (navigator.sendBeacon, which cannot
+// set headers). Every key is compared in constant time, so the answer's
+// timing does not tell how much of a key matched.
 func (in *Ingester) checkKey(r *http.Request) *httpError {
 	if len(in.opts.IngestKeys) == 0 {
 		return nil
 	}
-	got := r.Header.Get("X-Blocktorch-Key")
-	if got == "" {
-		got = r.URL.Query().Get("key")
+	var given []string
+	if k := r.Header.Get("X-Blocktorch-Key"); k != "" {
+		given = append(given, k)
+	}
+	if scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " "); ok {
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
+			given = append(given, strings.TrimSpace(cred))
+		case strings.EqualFold(scheme, "Basic"):
+			if _, pw, ok := r.BasicAuth(); ok {
+				given = append(given, pw)
+			}
+		}
+	}
+	if k := r.URL.Query().Get("key"); k != "" {
+		given = append(given, k)
 	}
 	ok := 0
-	for _, k := range in.opts.IngestKeys {
-		ok |= subtle.ConstantTimeCompare([]byte(got), []byte(k))
+	for _, g := range given {
+		for _, k := range in.opts.IngestKeys {
+			ok |= subtle.ConstantTimeCompare([]byte(g), []byte(k))
+		}
 	}
 	if ok == 1 {
 		return nil
 	}
-	if got == "" {
-		return &httpError{http.StatusUnauthorized, kindUnauthorized, "missing ingest key: send it in the X-Blocktorch-Key header"}
+	if len(given) == 0 {
+		return &httpError{http.StatusUnauthorized, kindUnauthorized, "missing ingest key: send it as Authorization: Bearer KEY, in the X-Blocktorch-Key header, or as the basic-auth password"}
 	}
 	return &httpError{http.StatusUnauthorized, kindUnauthorized, "unknown ingest key"}
 }

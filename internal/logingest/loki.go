@@ -35,6 +35,10 @@ var (
 // stored, and 400 naming the rejected entries (the others are stored) when
 // some were not.
 func (in *Ingester) ServeLoki(w http.ResponseWriter, r *http.Request) {
+	if e := in.checkKey(r); e != nil {
+		writeError(w, e, nil)
+		return
+	}
 	ct := mediaType(r)
 	var req *push.PushRequest
 	switch ct {

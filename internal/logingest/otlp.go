@@ -65,6 +65,10 @@ func (in *Ingester) ServeOTLP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(e.status)
 		_, _ = w.Write(b)
 	}
+	if e := in.checkKey(r); e != nil {
+		fail(e)
+		return
+	}
 	body, e := in.readBody(w, r)
 	if e != nil {
 		fail(e)

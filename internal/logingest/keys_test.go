@@ -1,0 +1,112 @@
+package logingest
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+)
+
+// TestIngestKeysOnEveryDoor: with ingest keys set, JSON lines, OTLP and
+// Loki push all refuse a request without a right key, and all take one in
+// each form shippers send it.
+func TestIngestKeysOnEveryDoor(t *testing.T) {
+	in, w := newTestIngester(Options{IngestKeys: []string{"pk_one", "pk_two"}})
+	basic := func(user, pw string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
+	}
+	doors := []struct {
+		name string
+		h    http.HandlerFunc
+		ct   string
+		body string
+		ok   int
+	}{
+		{"json lines", in.ServeLogs, "application/x-ndjson", `{"msg":"forged","source":"security"}`, 200},
+		{"otlp", in.ServeOTLP, "application/json", otlpJSON, 200},
+		{"loki", in.ServeLoki, "application/json", `{"streams":[{"stream":{"service":"web"},"values":[["1700000000000000000","forged"]]}]}`, 204},
+	}
+	forms := []struct {
+		name string
+		hdr  []string
+		ok   bool
+	}{
+		{"no key", nil, false},
+		{"wrong bearer", []string{"Authorization", "Bearer pk_three"}, false},
+		{"wrong basic password", []string{"Authorization", basic("pk_one", "nope")}, false},
+		{"key as basic user name only", []string{"Authorization", basic("pk_one", "")}, false},
+		{"wrong header key", []string{"X-Blocktorch-Key", "pk_on"}, false},
+		{"bearer", []string{"Authorization", "Bearer pk_two"}, true},
+		{"bearer, lower-case scheme", []string{"Authorization", "bearer pk_one"}, true},
+		{"basic auth password (promtail)", []string{"Authorization", basic("tenant-1", "pk_one")}, true},
+		{"header", []string{"X-Blocktorch-Key", "pk_two"}, true},
+		{"a wrong header does not hide a right bearer", []string{"X-Blocktorch-Key", "x", "Authorization", "Bearer pk_one"}, true},
+	}
+	for _, d := range doors {
+		for _, f := range forms {
+			t.Run(d.name+"/"+f.name, func(t *testing.T) {
+				before := len(w.records())
+				code, body := post(t, d.h, d.ct, []byte(d.body), f.hdr...)
+				stored := len(w.records()) - before
+				if f.ok && (code != d.ok || stored == 0) {
+					t.Fatalf("status %d, %d stored, want %d and records: %s", code, stored, d.ok, body)
+				}
+				if !f.ok && (code != http.StatusUnauthorized || stored != 0) {
+					t.Fatalf("status %d, %d stored, want 401 and nothing: %s", code, stored, body)
+				}
+			})
+		}
+	}
+}
+
+// TestIngestKeyFromOTelExporter: the official OpenTelemetry Go exporter,
+// configured only through OTEL_EXPORTER_OTLP_HEADERS as operators do,
+// delivers to a keyed /v1/logs; without the header it is refused.
+func TestIngestKeyFromOTelExporter(t *testing.T) {
+	in, w := newTestIngester(Options{IngestKeys: []string{"pk_otel"}})
+	mux := http.NewServeMux()
+	in.Register(mux)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	export := func(t *testing.T) error {
+		t.Helper()
+		exp, err := otlploghttp.New(t.Context(), otlploghttp.WithEndpointURL(ts.URL+"/v1/logs"), otlploghttp.WithRetry(otlploghttp.RetryConfig{Enabled: false}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r sdklog.Record
+		r.SetTimestamp(testNow)
+		r.SetSeverity(otellog.SeverityError)
+		r.SetBody(attribute.StringValue("otel keyed"))
+		r.AddAttributes(attribute.String("user.id", "42"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		defer exp.Shutdown(ctx)
+		return exp.Export(ctx, []sdklog.Record{r})
+	}
+	t.Run("without the header", func(t *testing.T) {
+		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "")
+		if err := export(t); err == nil || len(w.records()) != 0 {
+			t.Fatalf("exported without a key: err %v, %d records", err, len(w.records()))
+		}
+	})
+	t.Run("Authorization bearer in OTEL_EXPORTER_OTLP_HEADERS", func(t *testing.T) {
+		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20pk_otel")
+		if err := export(t); err != nil || len(w.records()) != 1 {
+			t.Fatalf("export with the key: err %v, %d records", err, len(w.records()))
+		}
+	})
+	t.Run("X-Blocktorch-Key in OTEL_EXPORTER_OTLP_HEADERS", func(t *testing.T) {
+		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Blocktorch-Key=pk_otel")
+		if err := export(t); err != nil || len(w.records()) != 2 {
+			t.Fatalf("export with the key: err %v, %d records", err, len(w.records()))
+		}
+	})
+}
