@@ -264,7 +264,7 @@ func (s *Artifacts) Locate(code []byte, pc uint64) (Location, bool) {
 	}
 	return Location{
 		File: loc.File, Line: loc.Line, Column: loc.Column, Generated: loc.Generated,
-		Approximate: m.a.approximate || loc.Generated,
+		Approximate: m.a.approximate || loc.Generated, Offset: loc.Offset, Length: loc.Length,
 	}, true
 }
 

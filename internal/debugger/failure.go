@@ -2,7 +2,9 @@ package debugger
 
 import (
 	"bytes"
+	"slices"
 
+	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/core/vm"
 )
 
@@ -27,7 +29,7 @@ func originFrame(root *Frame) *Frame {
 }
 
 // findFailure locates the origin of a failed transaction's failure.
-func findFailure(t *Trace, sources Sources) *Failure {
+func findFailure(t *Trace, sources Sources, names Names) *Failure {
 	root := t.Result.Root
 	if !root.Failed {
 		return nil
@@ -54,24 +56,193 @@ func findFailure(t *Trace, sources Sources) *Failure {
 	if o.LastStep < 0 || sources == nil {
 		return fail
 	}
-	// The failing step, or the nearest earlier step of the same frame that
-	// maps to user source (a panic's REVERT sits in generated Yul).
-	step, approximate := o.LastStep, false
+	locateOrigin(t, o, sources, names, fail)
+	return fail
+}
+
+// texts caches the prepared sources of one search.
+type texts struct {
+	sources Sources
+	m       map[string]*sourcemap.Text
+}
+
+func (x *texts) get(file string) *sourcemap.Text {
+	if t, ok := x.m[file]; ok {
+		return t
+	}
+	var t *sourcemap.Text
+	if content, ok := x.sources.Content(file); ok {
+		t = sourcemap.NewText(content)
+	}
+	x.m[file] = t
+	return t
+}
+
+// locateOrigin finds the source line of the failure of frame o. It walks
+// back from the failing step through the frame's own steps:
+//   - steps without user source, or mapped to a whole contract, function or
+//     block, say nothing of the statement and are passed;
+//   - the first statement (or expression, widened to its statement) that can
+//     have raised exactly this failure (its message, custom error or panic)
+//     is the origin, exact;
+//   - failing that, the failing step's own statement in code compiled
+//     without the optimiser is exact, as the compiler maps it;
+//   - otherwise the nearest statement is shown, approximate, with the
+//     function around it as the range of candidate lines.
+func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failure) {
+	var abiJSON []byte
+	if names != nil {
+		if code := t.Code(o.ID); len(code) > 0 {
+			_, abiJSON, _ = names.ABI(code)
+		}
+	}
+	kind := classify(o, abiJSON)
+	tx := &texts{sources: sources, m: make(map[string]*sourcemap.Text)}
+	var nearest *candidate
+	var broads []*candidate // distinct whole-contract or whole-function ranges
+	first := true           // the failing step itself
+	step := o.LastStep
 	for walked := 0; step >= 0 && walked < maxWalkBack; walked++ {
 		r, err := t.record(step)
 		if err != nil {
-			return fail
+			break
 		}
-		if loc, ok := t.locate(int(r.Frame), uint64(r.PC)); ok && loc.File != "" && !loc.Generated && loc.Line > 0 {
-			fail.File, fail.Line, fail.Column = loc.File, loc.Line, loc.Column
-			fail.Approximate = approximate || loc.Approximate
-			return fail
+		loc, ok := t.locate(int(r.Frame), uint64(r.PC))
+		if ok && loc.File != "" && !loc.Generated && loc.Line > 0 {
+			c := &candidate{loc: loc, text: tx.get(loc.File), start: -1}
+			switch {
+			case c.text == nil:
+				// No text to read: the mapping is all there is.
+				if nearest == nil {
+					nearest = c
+				}
+			case c.text.Broad(loc.Offset, loc.Length) || !inFunction(c.text, loc.Offset):
+				if len(broads) < 8 && !slices.ContainsFunc(broads, func(b *candidate) bool {
+					return b.loc.File == loc.File && b.loc.Offset == loc.Offset && b.loc.Length == loc.Length
+				}) {
+					broads = append(broads, c)
+				}
+			default:
+				s, e, _ := c.text.Statement(loc.Offset, loc.Length)
+				c.start = s
+				if nearest == nil {
+					nearest = c
+					if first && !loc.Approximate && !kind.informative() {
+						// Unoptimised code maps its failing instruction exactly.
+						setOrigin(fail, c.loc.File, c.text, s, false)
+						return
+					}
+				}
+				if kind.informative() {
+					rs, re := region(c.text, s, e)
+					if at, ok := kind.match(c.text, rs, re); ok {
+						setOrigin(fail, loc.File, c.text, at, false)
+						return
+					}
+				} else {
+					walked = maxWalkBack // the nearest statement is all a non-informative failure gives
+				}
+			}
 		}
-		approximate = true
+		first = false
 		if r.Prev == 0 {
 			break
 		}
 		step = int(r.Prev - 1)
 	}
-	return fail
+	// No executed statement could have raised it: look for the one
+	// statement that can in the function the failure happened in.
+	if kind.informative() {
+		var scopes [][3]int // file index into files, start, end
+		var files []*candidate
+		if nearest != nil && nearest.text != nil {
+			if s, e, ok := nearest.text.Enclosing(nearest.start, true); ok {
+				files = append(files, nearest)
+				scopes = append(scopes, [3]int{len(files) - 1, s, e})
+			}
+		}
+		for _, b := range broads {
+			if s, e, ok := entryFunction(b.text, b.loc, o, abiJSON); ok {
+				files = append(files, b)
+				scopes = append(scopes, [3]int{len(files) - 1, s, e})
+				break
+			}
+		}
+		for _, sc := range scopes {
+			c := files[sc[0]]
+			at, n := kind.matchAll(c.text, sc[1], sc[2])
+			if n != 1 {
+				continue
+			}
+			// A panic's operator proves less than a message: exact only when
+			// the function calls nothing that could hold the real one.
+			exact := kind.panic == nil || kind.strong || !callsOut(c.text.Masked()[sc[1]:sc[2]])
+			setOrigin(fail, c.loc.File, c.text, at, !exact)
+			if !exact {
+				fail.FromLine, fail.ToLine = c.text.Line(sc[1]), c.text.Line(max(sc[2]-1, sc[1]))
+			}
+			return
+		}
+	}
+	switch {
+	case nearest != nil && nearest.text == nil:
+		fail.File, fail.Line, fail.Column = nearest.loc.File, nearest.loc.Line, nearest.loc.Column
+		fail.Approximate = true
+		fail.FromLine, fail.ToLine = nearest.loc.Line, nearest.loc.Line
+	case nearest != nil:
+		setOrigin(fail, nearest.loc.File, nearest.text, nearest.start, !(nearest.loc == firstLoc(t, o) && !nearest.loc.Approximate))
+		if fail.Approximate {
+			widen(fail, nearest.text, nearest.start, o.Error)
+		}
+	case len(broads) > 0:
+		broad := broads[0]
+		fail.File, fail.Line, fail.Column = broad.loc.File, broad.loc.Line, broad.loc.Column
+		fail.Approximate = true
+		fail.FromLine, fail.ToLine = broad.loc.Line, broad.text.Line(broad.loc.Offset+max(broad.loc.Length-1, 0))
+	}
+}
+
+type candidate struct {
+	loc   Location
+	text  *sourcemap.Text
+	start int // statement start, or -1 without text
+}
+
+// inFunction reports whether off lies in a function-like definition: code
+// mapped to a state variable's declaration (a getter, an initializer) is
+// not a statement the failing call ran.
+func inFunction(text *sourcemap.Text, off int) bool {
+	_, _, ok := text.Enclosing(off, true)
+	return ok
+}
+
+// firstLoc is the location of the frame's failing step.
+func firstLoc(t *Trace, o *Frame) Location {
+	r, err := t.record(o.LastStep)
+	if err != nil {
+		return Location{}
+	}
+	loc, _ := t.locate(int(r.Frame), uint64(r.PC))
+	return loc
+}
+
+func setOrigin(fail *Failure, file string, text *sourcemap.Text, at int, approximate bool) {
+	fail.File, fail.Line, fail.Column = file, text.Line(at), text.Column(at)
+	fail.Approximate = approximate
+	fail.FromLine, fail.ToLine = 0, 0
+	if approximate {
+		fail.FromLine, fail.ToLine = fail.Line, fail.Line
+	}
+}
+
+// widen sets the candidate lines of an approximate origin at offset at:
+// the block around it when the frame ran out of gas or hit another EVM
+// error (the failing instruction is exact, only its mapping may be
+// shifted), else the whole function around it (the failure may come from
+// any statement of it).
+func widen(fail *Failure, text *sourcemap.Text, at int, evmErr string) {
+	function := evmErr == vm.ErrExecutionReverted.Error()
+	if s, e, ok := text.Enclosing(at, function); ok {
+		fail.FromLine, fail.ToLine = text.Line(s), text.Line(max(e-1, s))
+	}
 }

@@ -230,7 +230,7 @@ func runOrigins(t *testing.T, h *chainHarness, reps []replayer) []string {
 				if f != nil && !f.Approximate && (f.File != want.file || f.Line != want.line) {
 					t.Errorf("%s/%s/%s: %s:%d given as exact, truth %s:%d", name, c.path, rp.name, f.File, f.Line, want.file, want.line)
 				}
-				if f != nil && f.Approximate && f.FromLine != 0 && (f.FromLine > f.Line || f.Line > f.ToLine) {
+				if f != nil && f.Approximate && (f.FromLine > f.Line || f.Line > f.ToLine || f.FromLine == 0) {
 					t.Errorf("%s/%s/%s: line %d outside its candidate range %d-%d", name, c.path, rp.name, f.Line, f.FromLine, f.ToLine)
 				}
 				out, _ := originOutcome(f, want)

@@ -226,7 +226,7 @@ func (r *recorder) finish(src stateSource) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Failure = findFailure(t, r.opts.Sources)
+		res.Failure = findFailure(t, r.opts.Sources, r.opts.Names)
 		t.Close()
 		if err := r.writeMeta(); err != nil {
 			return nil, err

@@ -159,9 +159,10 @@ type Failure struct {
 	File   string `json:"file,omitempty"`
 	Line   int    `json:"line,omitempty"`
 	Column int    `json:"column,omitempty"`
-	// Approximate is set when the compiler's mapping cannot be trusted to
-	// the line: optimised or via-IR code, or an instruction the compiler
-	// generated, for which the nearest earlier mapped step is shown.
+	// Approximate is set when the line is inferred rather than known: no
+	// statement the frame ran could be matched with the failure (its
+	// message, custom error or panic code), or the frame ran out of gas in
+	// optimised code. FromLine-ToLine then holds the candidate lines.
 	Approximate bool `json:"approximate"`
 	// FromLine and ToLine bound the candidate lines of File when the line
 	// is approximate: the origin lies somewhere in that range.

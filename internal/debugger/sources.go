@@ -13,6 +13,10 @@ type Location struct {
 	Approximate bool `json:"approximate,omitempty"`
 	// Generated is set for compiler-generated code (no user source).
 	Generated bool `json:"generated,omitempty"`
+	// Offset and Length are the byte range in File the compiler mapped the
+	// instruction to (Length -1 when none).
+	Offset int `json:"-"`
+	Length int `json:"-"`
 }
 
 // Sources maps code to its verified sources. Implementations must be safe

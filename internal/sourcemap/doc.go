@@ -23,6 +23,13 @@
 // a web page displays; ByteColumn gives the 1-based byte column for tools that
 // want bytes.
 //
+// Optimised and via-IR code maps many instructions to a whole contract or
+// function, or to one expression of a statement. Text reads a Solidity
+// source without an AST to tell such ranges apart (Broad), widen an
+// expression to its statement (Statement) and find the block or function
+// around an offset (Enclosing); comments and string contents never count
+// as code.
+//
 // The package is a leaf: it imports only the standard library, and it never
 // panics on malformed input (source maps and bytecode may come from anyone).
 package sourcemap
