@@ -151,6 +151,8 @@ func printDryRun(w io.Writer, data json.RawMessage) error {
 		Blocks   int
 		Monitors []struct {
 			ID, Kind, Skipped string
+			Value             string
+			Block             uint64
 			Firings           []struct {
 				Status  string
 				Time    time.Time
@@ -174,6 +176,9 @@ func printDryRun(w io.Writer, data json.RawMessage) error {
 		fmt.Fprintf(w, "\n%s (%s): would have fired %d times\n", oneLine(m.ID), oneLine(m.Kind), fires)
 		if m.Skipped != "" {
 			fmt.Fprintf(w, "  note: %s\n", oneLine(m.Skipped))
+		}
+		if m.Value != "" {
+			fmt.Fprintf(w, "  last value %s at block %d\n", oneLine(m.Value), m.Block)
 		}
 		for _, f := range m.Firings {
 			where := ""

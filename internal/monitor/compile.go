@@ -332,31 +332,47 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 		return fieldErr("condition", "%v", err)
 	}
 	if s.Slot != "" {
-		b, err := hex.DecodeString(strings.TrimPrefix(s.Slot, "0x"))
-		if err != nil || len(b) > 32 {
-			return fieldErr("slot", "%q is not a storage slot (hex, at most 32 bytes)", s.Slot)
+		slot, err := parseSlot(s.Slot)
+		if err != nil {
+			return fieldErr("slot", "%v", err)
 		}
-		c.slot, c.useSlot = common.BytesToHash(b), true
+		c.slot, c.useSlot = slot, true
 		c.unpack = func(b []byte) (string, error) { return new(big.Int).SetBytes(b).String(), nil }
 		return nil
 	}
+	call, sel, err := splitReadSelector(s.Read)
+	if err != nil {
+		return fieldErr("read", "%v", err)
+	}
 	var method *abi.Method
-	if name, sig, ok := strings.Cut(s.Read, " returns "); ok || strings.Contains(s.Read, "(") {
-		// "name(types) returns (type)": a signature the ABI need not know.
+	if name, sig, ok := strings.Cut(call, " returns "); ok {
+		// "name(types) returns (types)": a signature the ABI need not know.
 		m, err := methodFromSignature(strings.TrimSpace(name), strings.TrimSpace(sig))
 		if err != nil {
 			return fieldErr("read", "%v", err)
 		}
 		method = m
 	} else {
+		name, sig := call, ""
+		if open := strings.IndexByte(call, '('); open >= 0 {
+			name, sig = call[:open], strings.ReplaceAll(call, " ", "")
+		}
 		for _, a := range abis {
-			if m, ok := a.Methods[s.Read]; ok {
+			if m, ok := a.Methods[name]; ok && (sig == "" || sig == m.Sig || sig == name+"()" && len(m.Inputs) == 0) {
 				method = &m
 				break
 			}
 		}
+		if method == nil && sig != "" {
+			// A signature the ABI does not know returns one uint256.
+			m, err := methodFromSignature(call, "")
+			if err != nil {
+				return fieldErr("read", "%v", err)
+			}
+			method = m
+		}
 		if method == nil {
-			return fieldErr("read", "unknown method %q: name a method of the contract's ABI or write a signature like \"paused() returns (bool)\"", s.Read)
+			return fieldErr("read", "unknown method %q: name a method of the contract's ABI or write a signature like \"paused() returns (bool)\"", name)
 		}
 	}
 	if len(method.Outputs) == 0 {
@@ -378,16 +394,20 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 		return fieldErr("args", "%v", err)
 	}
 	c.readData = append(append([]byte(nil), method.ID...), packed...)
+	pick, err := sel.pick(method)
+	if err != nil {
+		return fieldErr("read", "%v", err)
+	}
 	outs := method.Outputs
 	c.unpack = func(b []byte) (string, error) {
 		vals, err := outs.Unpack(b)
 		if err != nil {
 			return "", err
 		}
-		if len(vals) == 0 {
-			return "", fmt.Errorf("no value returned")
+		if len(vals) <= pick {
+			return "", fmt.Errorf("%d values returned, output %d wanted", len(vals), pick)
 		}
-		return formatValue(vals[0]), nil
+		return formatValue(vals[pick]), nil
 	}
 	return nil
 }
@@ -405,11 +425,21 @@ func methodFromSignature(sig, returns string) (*abi.Method, error) {
 			return out, nil
 		}
 		for _, t := range strings.Split(list, ",") {
-			typ, err := abi.NewType(strings.Fields(strings.TrimSpace(t))[0], "", nil)
+			// "int256 answer": a type and an optional name (which
+			// latestRoundData().answer selects by).
+			f := strings.Fields(t)
+			if len(f) == 0 {
+				return nil, fmt.Errorf("empty type in %q", list)
+			}
+			typ, err := abi.NewType(f[0], "", nil)
 			if err != nil {
 				return nil, fmt.Errorf("type %q: %v", t, err)
 			}
-			out = append(out, abi.Argument{Type: typ})
+			arg := abi.Argument{Type: typ}
+			if n := f[len(f)-1]; len(f) > 1 && isIdent(n) {
+				arg.Name = n
+			}
+			out = append(out, arg)
 		}
 		return out, nil
 	}

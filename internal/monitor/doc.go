@@ -15,7 +15,8 @@
 //	callers   calls of a contract from an address not in an allowlist, or in a blocklist
 //	txfail    failed transactions to watched contracts, filtered by revert reason
 //	slo       failed / all transactions of contracts over a window against an objective
-//	state     a view function or storage slot read at every block, stored as a series
+//	state     one output of a view function (by name or index) or a storage slot (with
+//	          mapping keys and a struct field's offset) read at every block, stored as a series
 //	balance   native or ERC-20 balance of an address dropping more than X% within N blocks
 //	nodata    nothing matched (an event, a call) for a duration: a heartbeat
 //	query     a search query with a stats pipe over a window against a threshold

@@ -30,6 +30,10 @@ type DryRunMonitor struct {
 	ID      string   `json:"id"`
 	Kind    string   `json:"kind"`
 	Firings []Firing `json:"firings"`
+	// Value is the last value a state or balance watch read, at Block: a
+	// watch that never fired still shows what it sees.
+	Value string `json:"value,omitempty"`
+	Block uint64 `json:"block,omitempty"`
 	// Skipped says why the monitor could not be replayed.
 	Skipped string `json:"skipped,omitempty"`
 }
@@ -129,7 +133,7 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 						if rt.c.spec.Internal {
 							out[i].Skipped = "internal calls need traces of past blocks; top-level calls only"
 						}
-						obs, _, err := rt.evalBlock(ctx, in, e.d.Node)
+						obs, point, err := rt.evalBlock(ctx, in, e.d.Node)
 						if errors.Is(err, ErrNoNode) {
 							out[i].Skipped = "reads state at each block: needs an archive node"
 							continue
@@ -137,6 +141,9 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 						if err != nil {
 							out[i].Skipped = err.Error()
 							continue
+						}
+						if point != nil {
+							out[i].Value, out[i].Block = point.Value, point.Block
 						}
 						collect(i, obs)
 					}
