@@ -152,17 +152,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.eth, err = ethclient.DialContext(ctx, rpcURL); err != nil {
 		return nil, fmt.Errorf("cannot connect to the node: %w", err)
 	}
-	a.verify = contracts.NewRegistry(a.eth)
+	a.verify = contracts.NewRegistry(a.eth, a.store)
 	a.arts = debugger.NewArtifacts()
 	a.verify.OnVerified = func(ctx context.Context, r contracts.Result) error {
 		// A verified contract is decoded from then on, and the debugger
 		// maps its code to source lines.
-		if r.Artifact != nil {
-			if err := a.arts.AddVerified([]contracts.Artifact{*r.Artifact}); err != nil {
-				a.log.Warn("verified contract has no usable source map", "address", r.Address, "err", err)
-			}
-		}
+		a.addVerifiedArtifact(r)
 		return a.AddContract(ctx, r.Address, r.ContractName, r.ABI)
+	}
+	if err := a.loadVerified(ctx); err != nil {
+		return nil, err
 	}
 	if a.rawRPC, err = rpc.DialContext(ctx, rpcURL); err != nil {
 		return nil, fmt.Errorf("cannot connect to the node: %w", err)
@@ -215,6 +214,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Source:       a.arts.Content,
 		Call:         a.eth.CallContract,
 	}
+	deps.Verification = a.verify.Summary
 	if a.demo != nil {
 		deps.Incident = a.demo.startIncident
 	}
@@ -256,6 +256,36 @@ func (a *App) loadContracts(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// loadVerified reads the verified contracts a previous run stored, so that
+// their pages and the debugger have their sources without verifying again.
+// Their ABIs come back with the known contracts (loadContracts).
+func (a *App) loadVerified(ctx context.Context) error {
+	loaded, skipped, err := a.verify.Load(ctx)
+	if err != nil {
+		return err
+	}
+	for _, err := range skipped {
+		a.log.Warn("a stored verification no longer loads; verify the contract again", "err", err)
+	}
+	for _, r := range loaded {
+		a.addVerifiedArtifact(r)
+	}
+	if len(loaded) > 0 {
+		a.log.Info("loaded verified contracts", "count", len(loaded))
+	}
+	return nil
+}
+
+// addVerifiedArtifact hands a verified contract's artifact to the debugger.
+func (a *App) addVerifiedArtifact(r contracts.Result) {
+	if r.Artifact == nil {
+		return
+	}
+	if err := a.arts.AddVerified([]contracts.Artifact{*r.Artifact}); err != nil {
+		a.log.Warn("verified contract has no usable source map", "address", r.Address, "err", err)
+	}
 }
 
 // AddContract registers an ABI with the decoder and the store. A malformed

@@ -14,6 +14,10 @@
 // partial match; anything else is no match, and the Mismatch says where the
 // code first differs and which compiler setting most likely explains it.
 //
+// A Registry records full and partial matches for a running server; given
+// a Store it writes each match (sources, settings, artifact, match detail)
+// before showing it, and Load reads them back after a restart.
+//
 // Everything read from chain is attacker-controlled: parsing never panics,
 // and detection only reports what a successful call or a storage slot shows.
 package contracts

@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
 
 // MaxVerifyBody caps a verification request: a build's sources and outputs
-// are a few megabytes; 64 MiB leaves room for large projects.
+// are a few megabytes; 64 MiB leaves room for large projects. What is
+// stored of a match is smaller than its request.
 const MaxVerifyBody = 64 << 20
 
 // VerifyRequest is the body of POST /api/v1/contracts/{address}/verify.
@@ -41,22 +42,34 @@ type Page struct {
 
 // Registry holds the verified contracts of a running server and serves the
 // verification API. It re-verifies every submission against its own node:
-// a client's claim is never trusted. Safe for concurrent use.
+// a client's claim is never trusted. With a Store, every match is stored
+// before it is shown, and Load reads the stored ones back after a restart.
+// Safe for concurrent use.
 type Registry struct {
-	node Node
+	node  Node
+	store Store // nil: verifications live in memory only
+	// Now is the clock that stamps Result.Verified; nil means time.Now.
+	Now func() time.Time
+	// MaxBody caps a verification request body; 0 means MaxVerifyBody.
+	MaxBody int64
 	// OnVerified, when set, is called after a full or partial match is
-	// recorded (for example to register the ABI with the decoder or persist
-	// the result). It runs on the request's goroutine; an error fails the
-	// request.
+	// recorded (for example to register the ABI with the decoder). It runs
+	// on the request's goroutine, one call at a time; an error fails the
+	// request (the match stays recorded).
 	OnVerified func(ctx context.Context, r Result) error
 
+	// record serializes recording, so that the store, the memory and
+	// OnVerified see the matches of one address in the same order.
+	record   sync.Mutex
 	mu       sync.RWMutex
 	verified map[common.Address]Result
 }
 
-// NewRegistry returns an empty registry reading code and state from node.
-func NewRegistry(node Node) *Registry {
-	return &Registry{node: node, verified: map[common.Address]Result{}}
+// NewRegistry returns an empty registry reading code and state from node
+// and keeping matches in st (nil: in memory only). Call Load to read what
+// st already holds.
+func NewRegistry(node Node, st Store) *Registry {
+	return &Registry{node: node, store: st, verified: map[common.Address]Result{}}
 }
 
 // ErrBadRequest marks a verification request the registry refuses.
@@ -72,14 +85,29 @@ func (r *Registry) Submit(ctx context.Context, addr common.Address, req VerifyRe
 	if err != nil || res.Status == StatusNone {
 		return res, err
 	}
-	r.mu.Lock()
-	prev, had := r.verified[addr]
-	keep := had && prev.Status == StatusFull && res.Status == StatusPartial
-	if !keep {
-		r.verified[addr] = res
+	r.record.Lock()
+	defer r.record.Unlock()
+	if prev, had := r.Verified(addr); had && prev.Status == StatusFull && res.Status == StatusPartial {
+		return res, nil
 	}
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	res.Verified = now().UTC().Truncate(time.Microsecond)
+	if r.store != nil {
+		v, err := toStored(res)
+		if err == nil {
+			err = r.store.PutVerified(ctx, v)
+		}
+		if err != nil {
+			return res, fmt.Errorf("cannot record the verification of %s: %w", addr, err)
+		}
+	}
+	r.mu.Lock()
+	r.verified[addr] = res
 	r.mu.Unlock()
-	if r.OnVerified != nil && !keep {
+	if r.OnVerified != nil {
 		if err := r.OnVerified(ctx, res); err != nil {
 			return res, fmt.Errorf("cannot record the verification of %s: %w", addr, err)
 		}
@@ -122,9 +150,19 @@ func (r *Registry) HandleVerify(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	addr := common.HexToAddress(req.PathValue("address"))
+	limit := r.MaxBody
+	if limit <= 0 {
+		limit = MaxVerifyBody
+	}
 	var body VerifyRequest
-	dec := json.NewDecoder(io.LimitReader(req.Body, MaxVerifyBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
 	if err := dec.Decode(&body); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeEnvelope(w, http.StatusRequestEntityTooLarge, "too_large",
+				fmt.Sprintf("the verification request is over %s: send only the artifact of the contract to verify (blocktorch verify does)", size(limit)), nil)
+			return
+		}
 		writeEnvelope(w, http.StatusBadRequest, "bad_request", "cannot decode the verification request: "+err.Error(), nil)
 		return
 	}
@@ -161,4 +199,12 @@ func writeEnvelope(w http.ResponseWriter, code int, kind, msg string, data any) 
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(env)
+}
+
+// size renders a byte count as the limits are documented: MiB when whole.
+func size(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

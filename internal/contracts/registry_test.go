@@ -14,7 +14,7 @@ import (
 
 func TestRegistryHTTP(t *testing.T) {
 	d := newDemo(t)
-	reg := bc.NewRegistry(d.eth)
+	reg := bc.NewRegistry(d.eth, nil)
 	var hooked []string
 	reg.OnVerified = func(_ context.Context, r bc.Result) error {
 		hooked = append(hooked, r.ContractName)
@@ -112,5 +112,11 @@ func TestRegistryHTTP(t *testing.T) {
 		if code, env := do("POST", tc.path, tc.body); code != 400 || env.ErrorKind != "bad_request" {
 			t.Errorf("%s %v: %d %+v, want 400 bad_request", tc.path, tc.body, code, env)
 		}
+	}
+	// A body over the limit is named as such, not as broken JSON.
+	reg.MaxBody = 4 << 10
+	huge := bc.VerifyRequest{Artifacts: []bc.Artifact{{Name: "X", DeployedBytecode: strings.Repeat("00", 4<<10)}}}
+	if code, env := do("POST", "/api/v1/contracts/"+vault+"/verify", huge); code != 413 || env.ErrorKind != "too_large" || !strings.Contains(env.Error, "4096 bytes") {
+		t.Errorf("huge request: %d %+v, want 413 too_large naming the limit", code, env)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -68,6 +69,8 @@ type Result struct {
 	// (Artifact.Mapper); it survives a JSON round trip, so a client of the
 	// contract API (blocktorch trace --server) can map PCs too.
 	Artifact *Artifact `json:"artifact,omitempty"`
+	// Verified is when a registry recorded the match; zero until then.
+	Verified time.Time `json:"verified,omitzero"`
 }
 
 // Mismatch explains a partial match or a failed verification.

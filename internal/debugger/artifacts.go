@@ -151,8 +151,8 @@ type storageLayoutJSON struct {
 	} `json:"types"`
 }
 
-// Add adds one contract; interfaces and abstract contracts (no code) are
-// skipped.
+// Add adds one contract, or replaces the one with the same name and code;
+// interfaces and abstract contracts (no code) are skipped.
 func (s *Artifacts) Add(c CompiledContract) error {
 	if len(c.Runtime) == 0 && len(c.Creation) == 0 {
 		return nil
@@ -184,6 +184,16 @@ func (s *Artifacts) Add(c CompiledContract) error {
 	defer s.mu.Unlock()
 	for name, src := range c.Sources {
 		s.contents[name] = src
+	}
+	// The same contract added again (verified again, perhaps from sources
+	// whose comments moved its lines) replaces the earlier one, so that
+	// the newest mapping wins and the set does not grow.
+	for i, old := range s.list {
+		if old.unit == a.unit && old.name == a.name && bytes.Equal(old.runtime, a.runtime) && bytes.Equal(old.creation, a.creation) {
+			s.list[i] = a
+			clear(s.byCode)
+			return nil
+		}
 	}
 	s.list = append(s.list, a)
 	clear(s.byCode)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -164,10 +165,22 @@ func (s *Server) handleContracts(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	if cs == nil {
-		cs = []store.Contract{}
+	// Each contract with its verification, when it has one.
+	type entry struct {
+		store.Contract
+		Verification *contracts.Summary `json:"verification,omitempty"`
 	}
-	writeData(w, cs)
+	list := make([]entry, 0, len(cs))
+	for _, c := range cs {
+		e := entry{Contract: c}
+		if s.deps.Verification != nil {
+			if v, ok := s.deps.Verification(c.Address); ok {
+				e.Verification = &v
+			}
+		}
+		list = append(list, e)
+	}
+	writeData(w, list)
 }
 
 // addContractRequest is the body of POST /api/v1/contracts. abi is the ABI

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/auth"
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -79,6 +80,9 @@ type Deps struct {
 	// Call runs eth_call on the node (block nil: latest), for the contract
 	// page's read functions. Nil leaves out /api/v1/contracts/{a}/call.
 	Call func(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error)
+	// Verification returns a contract's verification in brief, for the
+	// list of contracts; nil lists none.
+	Verification func(addr common.Address) (contracts.Summary, bool)
 }
 
 // Server is the HTTP handler of blocktorch.

@@ -1,0 +1,187 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/big"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	democontracts "github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
+	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/devchain"
+)
+
+// TestVerifiedContractSurvivesRestart verifies a demo contract on a server
+// following a node, sends a transaction that fails in it, restarts the
+// server on the same data, and finds the contract page still showing the
+// verified sources and the debugger landing on the failing line, in the
+// API and in the browser. The transaction is first debugged after the
+// restart, so no trace from the first run can stand in for the sources.
+func TestVerifiedContractSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a chain, the server twice and a browser")
+	}
+	ctx := t.Context()
+	ch, err := demochain.Start(ctx, demochain.Config{Chain: devchain.Config{BlockInterval: 200 * time.Millisecond, RPCAddr: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	cfg := config.Default(config.ModeServe)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.RPC = ch.WSEndpoint()
+	cfg.From = 0
+	cfg.DataDir = t.TempDir()
+	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "serve.db")
+	vault := ch.App.Vault.Hex()
+
+	// First run: verify the vault as `blocktorch verify --server` does.
+	a, stop := apptest.Start(t, cfg)
+	in, out := democontracts.StandardJSON()
+	arts, err := contracts.ParseStandardJSON(in, out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var art contracts.Artifact
+	for _, x := range arts {
+		if x.Name == "LendingVault" {
+			art = x
+		}
+	}
+	body, _ := json.Marshal(contracts.VerifyRequest{Artifacts: []contracts.Artifact{art}, Contract: art.FullName()})
+	resp, err := http.Post(a.URL()+"/api/v1/contracts/"+vault+"/verify", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(answer), `"status":"full"`) {
+		t.Fatalf("verifying the vault: HTTP %d %.400s", resp.StatusCode, answer)
+	}
+	failed := borrowWithoutCollateral(t, ctx, ch)
+	stop()
+
+	// Second run on the same data.
+	a, stop = apptest.Start(t, cfg)
+	defer stop()
+	base := a.URL()
+	var page struct {
+		Status       string `json:"status"`
+		Verification struct {
+			ContractName string            `json:"contractName"`
+			Sources      map[string]string `json:"sources"`
+			Settings     struct {
+				Compiler string `json:"compiler"`
+			} `json:"settings"`
+			Verified time.Time `json:"verified"`
+		} `json:"verification"`
+	}
+	if code := apptest.GetData(t, base+"/api/v1/contracts/"+vault, &page); code != 200 || page.Status != "full" {
+		t.Fatalf("contract API after a restart: HTTP %d, status %q", code, page.Status)
+	}
+	source := page.Verification.Sources["src/LendingVault.sol"]
+	if !strings.Contains(source, "contract LendingVault") || page.Verification.Settings.Compiler == "" || page.Verification.Verified.IsZero() {
+		t.Fatalf("contract API after a restart: %s, compiler %q, verified %s, sources %d",
+			page.Verification.ContractName, page.Verification.Settings.Compiler, page.Verification.Verified, len(page.Verification.Sources))
+	}
+	var list []struct {
+		Address      common.Address `json:"address"`
+		Verification *struct {
+			Status       string `json:"status"`
+			ContractName string `json:"contractName"`
+		} `json:"verification"`
+	}
+	apptest.GetData(t, base+"/api/v1/contracts", &list)
+	listed := false
+	for _, c := range list {
+		if c.Address == ch.App.Vault {
+			listed = c.Verification != nil && c.Verification.Status == "full" && c.Verification.ContractName == "LendingVault"
+		}
+	}
+	if !listed {
+		t.Errorf("GET /api/v1/contracts after a restart does not list the vault as verified: %+v", list)
+	}
+
+	var dbg debugAnswer
+	if code := apptest.GetData(t, base+"/api/v1/debug/"+failed.Hex(), &dbg); code != 200 || dbg.Failure == nil {
+		t.Fatalf("debugger after a restart: HTTP %d %+v", code, dbg)
+	}
+	lines := strings.Split(source, "\n")
+	f := dbg.Failure
+	if f.File != "src/LendingVault.sol" || f.Line < 1 || f.Line > len(lines) || !strings.Contains(lines[f.Line-1], "InsufficientCollateral") {
+		t.Fatalf("the debugger lands on %s:%d after a restart, want the line of revert InsufficientCollateral", f.File, f.Line)
+	}
+	failingLine := strings.TrimSpace(lines[f.Line-1])
+
+	// The pages, in a browser.
+	eventually(t, "the failed transaction indexed", 30*time.Second, func() bool {
+		return apptest.GetData(t, base+"/api/v1/txs/"+failed.Hex(), nil) == 200
+	})
+	bctx := browser(t)
+	do(t, bctx, "contract page", chromedp.Navigate(base+"/contract/"+vault))
+	waitJS(t, bctx, "badge", `document.querySelector('#badge').dataset.status === 'full'`)
+	waitJS(t, bctx, "source", `document.querySelectorAll('#source .line').length > 50 && document.querySelector('#source').textContent.includes('contract LendingVault')`)
+	do(t, bctx, "debugger page", chromedp.Navigate(base+"/debug/"+failed.Hex()))
+	waitJS(t, bctx, "debugger ready", `document.querySelector('#debugger').dataset.ready === 'true'`)
+	if got := run(t, bctx, "current line", chromedp.Text(chromedp.CSS(`#src .line.cur`))); !strings.Contains(got, failingLine) {
+		t.Errorf("the debugger page's current line is %q, want %q", got, failingLine)
+	}
+}
+
+// borrowWithoutCollateral sends borrow(1) to the vault from a funded
+// account that deposited nothing; it reverts with InsufficientCollateral.
+func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demochain.Chain) common.Hash {
+	t.Helper()
+	key := ch.Keys[len(ch.Keys)-1]
+	vaultABI, ok := ch.App.ABI("LendingVault")
+	if !ok {
+		t.Fatal("no LendingVault ABI")
+	}
+	data, err := vaultABI.Pack("borrow", big.NewInt(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainID, err := ch.Eth.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce, err := ch.Eth.PendingNonceAt(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	price, err := ch.Eth.SuggestGasPrice(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{
+		Nonce: nonce, To: &ch.App.Vault, Gas: 500_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Eth.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	var rcpt *types.Receipt
+	eventually(t, "receipt of the failing borrow", 30*time.Second, func() bool {
+		rcpt, err = ch.Eth.TransactionReceipt(ctx, tx.Hash())
+		return err == nil
+	})
+	if rcpt.Status != types.ReceiptStatusFailed {
+		t.Fatal("borrowing without collateral did not fail")
+	}
+	return tx.Hash()
+}
