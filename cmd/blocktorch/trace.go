@@ -290,8 +290,11 @@ func printResult(w io.Writer, res *debugger.Result, set *debugger.Artifacts) {
 		return
 	}
 	approx := ""
-	if f.Approximate {
-		approx = "  (approximate: the compiler's mapping is not exact here)"
+	switch {
+	case f.Approximate && f.FromLine > 0 && f.FromLine < f.ToLine:
+		approx = fmt.Sprintf("  (approximate: inferred, the origin is somewhere in lines %d-%d)", f.FromLine, f.ToLine)
+	case f.Approximate:
+		approx = "  (approximate: inferred, the compiler's mapping is not exact here)"
 	}
 	fmt.Fprintf(w, "failure at %s:%d:%d: %s%s\n", f.File, f.Line, f.Column, f.Reason, approx)
 	if content, ok := set.Content(f.File); ok {

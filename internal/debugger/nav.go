@@ -3,6 +3,8 @@ package debugger
 import (
 	"errors"
 	"fmt"
+
+	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
 // Navigation moves through a stored trace the way a source debugger does:
@@ -40,10 +42,17 @@ func (t *Trace) scan(i, dir int, fn func(i int, r *record) bool) (int, error) {
 	return -1, nil
 }
 
-// line is a step's source line, or "" when unknown.
+// line is a step's source line, or "" when unknown. A step mapped to a
+// whole contract (most of via-IR code) has no line to stop at either.
 func (t *Trace) line(r *record) string {
 	loc, ok := t.locate(int(r.Frame), uint64(r.PC))
 	if !ok || loc.File == "" || loc.Generated || loc.Line == 0 {
+		return ""
+	}
+	if t.texts == nil {
+		t.texts = &texts{sources: t.sources, m: make(map[string]*sourcemap.Text)}
+	}
+	if text := t.texts.get(loc.File); text != nil && text.Contract(loc.Offset, loc.Length) {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d", loc.File, loc.Line)
@@ -58,17 +67,21 @@ func (t *Trace) current(i int) (record, string, error) {
 }
 
 // next finds the first step after i (or before, dir -1) that keep accepts
-// and that is on another source line than i (any step, without sources).
+// and that is on another source line than i: from a step of code with
+// sources but no line (generated code, via-IR code mapped to the whole
+// contract) the next step with a line, and any step in code without
+// sources.
 func (t *Trace) next(i, dir int, keep func(r *record) bool) (int, error) {
 	cur, line, err := t.current(i)
 	if err != nil {
 		return i, err
 	}
+	_, mapped := t.locate(int(cur.Frame), uint64(cur.PC))
 	j, err := t.scan(i+dir, dir, func(_ int, r *record) bool {
 		if !keep(r) {
 			return false
 		}
-		if line == "" {
+		if line == "" && !mapped {
 			return true
 		}
 		l := t.line(r)

@@ -203,8 +203,9 @@ func originOutcome(f *Failure, want markedLine) (line string, ok bool) {
 
 // runOrigins sends every failure path of every build and replays each
 // through reps, returning the results golden's lines.
-func runOrigins(t *testing.T, h *chainHarness, reps []replayer) []string {
+func runOrigins(t *testing.T, h *chainHarness, reps []replayer) ([]string, map[string]common.Hash) {
 	var lines []string
+	hashes := make(map[string]common.Hash)
 	ctx := context.Background()
 	for _, name := range originBuilds {
 		b := loadOriginBuild(t, name)
@@ -221,6 +222,7 @@ func runOrigins(t *testing.T, h *chainHarness, reps []replayer) []string {
 			if r.Status != 0 {
 				t.Fatalf("%s/%s: the transaction succeeded", name, c.path)
 			}
+			hashes[name+"/"+c.path] = hash
 			for _, rp := range reps {
 				res, err := rp.replay(ctx, hash, Options{Dir: t.TempDir(), Sources: b.arts, Names: b.arts})
 				if err != nil {
@@ -238,7 +240,7 @@ func runOrigins(t *testing.T, h *chainHarness, reps []replayer) []string {
 			}
 		}
 	}
-	return lines
+	return lines, hashes
 }
 
 // checkOriginsGolden compares the results with testdata/origin/results.golden,
@@ -312,7 +314,57 @@ func TestFailureOriginsEmbeddedChain(t *testing.T) {
 	}
 	defer rc.Close()
 	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
-	checkOriginsGolden(t, runOrigins(t, h, replayers(h, true)))
+	lines, hashes := runOrigins(t, h, replayers(h, true))
+	checkOriginsGolden(t, lines)
+	t.Run("stepping via-IR code", func(t *testing.T) { testViaIRStepping(t, rc, hashes["viair/require"]) })
+}
+
+// testViaIRStepping steps through a via-IR transaction line by line: the
+// steps mapped to the whole contract are passed, not stopped at.
+func testViaIRStepping(t *testing.T, rc *rpc.Client, tx common.Hash) {
+	b := loadOriginBuild(t, "viair")
+	dir := t.TempDir()
+	if _, err := (&Local{RPC: rc}).Replay(context.Background(), tx, Options{Dir: dir, Sources: b.arts, Names: b.arts}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := OpenTrace(dir, tx, b.arts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	want := b.truth["require"]
+	src, _ := b.arts.Content(want.file)
+	contractLine := 1 + strings.Count(src[:strings.Index(src, "contract Origins is")], "\n")
+	var stops []int
+	reached := false
+	for i, n := 0, 0; n < 1000; n++ {
+		j, err := tr.StepInto(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j <= i || j == tr.Result.Steps-1 {
+			break // the end of the trace, where stepping stops whatever its line
+		}
+		i = j
+		s, err := tr.Step(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Source == nil || s.Source.File == "" {
+			t.Fatalf("stopped at step %d with no source line", i)
+		}
+		stops = append(stops, s.Source.Line)
+		if s.Source.File == want.file && s.Source.Line == contractLine {
+			t.Errorf("stopped at step %d on the contract's line %d", i, contractLine)
+		}
+		reached = reached || s.Source.File == want.file && s.Source.Line == want.line
+	}
+	if !reached {
+		t.Errorf("stepping never reached the require on line %d; stopped on lines %v", want.line, stops)
+	}
+	if _, err := tr.RunToLine(0, want.file, want.line); err != nil {
+		t.Errorf("run to the require's line: %v", err)
+	}
 }
 
 func TestFailureOriginsGethDev(t *testing.T) {
@@ -338,5 +390,6 @@ func TestFailureOriginsGethDev(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, rc, node.URL, key, nil)
-	checkOriginsGolden(t, runOrigins(t, h, replayers(h, true)))
+	lines, _ := runOrigins(t, h, replayers(h, true))
+	checkOriginsGolden(t, lines)
 }

@@ -37,6 +37,7 @@ type Trace struct {
 	codes       map[common.Hash][]byte
 	frameCode   []common.Hash
 	sources     Sources
+	texts       *texts             // prepared source texts, made on first use
 	cache       map[int]*stepState // last reconstructed state by frame
 }
 

@@ -49,6 +49,7 @@ func (t *Text) valid(off, n int) bool {
 	return off >= 0 && n >= 0 && off <= len(t.src) && n <= len(t.src)-off
 }
 
+// definitionWords open a definition; the first four a contract-like one.
 var definitionWords = []string{"contract", "abstract", "library", "interface", "function", "modifier",
 	"constructor", "receive", "fallback"}
 
@@ -65,6 +66,22 @@ func (t *Text) Broad(off, n int) bool {
 		return true
 	}
 	for _, w := range definitionWords {
+		if strings.HasPrefix(s, w) && (len(s) == len(w) || !isIdentByte(s[len(w)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// Contract reports whether [off, off+n) is a whole contract, library or
+// interface: a range that says only which contract the code belongs to,
+// as via-IR code maps most of its instructions.
+func (t *Text) Contract(off, n int) bool {
+	if !t.valid(off, n) {
+		return false
+	}
+	s := strings.TrimLeft(t.masked[off:off+n], " \t\r\n")
+	for _, w := range definitionWords[:4] {
 		if strings.HasPrefix(s, w) && (len(s) == len(w) || !isIdentByte(s[len(w)])) {
 			return true
 		}

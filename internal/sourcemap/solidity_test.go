@@ -103,6 +103,19 @@ func TestTextBroad(t *testing.T) {
 	}
 }
 
+func TestTextContract(t *testing.T) {
+	txt := sourcemap.NewText(solSample)
+	if !txt.Contract(0, len(solSample)-1) {
+		t.Error("the contract is not a contract")
+	}
+	if off := at(t, "function f("); txt.Contract(off, 20) {
+		t.Error("a function is a contract")
+	}
+	if txt.Contract(-1, 2) {
+		t.Error("an invalid range is a contract")
+	}
+}
+
 func TestTextEnclosing(t *testing.T) {
 	txt := sourcemap.NewText(solSample)
 	line := func(off int) int { return txt.Line(off) }
