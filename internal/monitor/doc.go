@@ -23,5 +23,9 @@
 //
 // Chain monitors see blocks in order, confirmations deep; their clock is
 // the block's time, so that a dry run over stored blocks decides exactly
-// as the live engine did. Query monitors use the engine's Now.
+// as the live engine did: it traces blocks for monitors of internal calls
+// as the live engine does (up to a bound) and reads past state for state
+// and balance watches from the node, and names the monitors it cannot
+// judge (no node, no debug API, the bound reached). Silences do not apply
+// to dry runs. Query monitors use the engine's Now.
 package monitor

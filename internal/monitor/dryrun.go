@@ -40,19 +40,35 @@ type DryRunMonitor struct {
 
 // DryRunResult is what the monitors would have done over a past range.
 type DryRunResult struct {
-	From     time.Time       `json:"from"`
-	To       time.Time       `json:"to"`
-	Blocks   int             `json:"blocks"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	Blocks int       `json:"blocks"`
+	// Traced is how many blocks were traced for monitors of internal
+	// calls.
+	Traced   int             `json:"traced,omitempty"`
 	Monitors []DryRunMonitor `json:"monitors"`
 }
 
 // maxDryRunBlocks bounds a dry run's chain replay.
 const maxDryRunBlocks = 200_000
 
+// maxDryRunTraces bounds how many blocks (with transactions) a dry run
+// traces for monitors of internal calls: at the node's ~10 ms a
+// transaction, a few minutes at most.
+const maxDryRunTraces = 5_000
+
+// dryRunProgressEvery is how often a dry run that traces blocks logs how
+// far it got.
+const dryRunProgressEvery = 5 * time.Second
+
 // DryRun replays the monitors of f over the stored blocks and records of
 // [from, to) and reports when each would have fired and resolved. Nothing
 // is notified or stored. State and balance monitors need past state from
 // the node (an archive node) and are replayed only when Node is set.
+// Monitors of internal calls (call and callers with internal) see the call
+// traces of each block with transactions, as the live engine does, up to
+// maxDryRunTraces blocks; a monitor the dry run cannot judge (no node, a
+// node without the debug API, the bound reached) says so in Skipped.
 func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRunResult, error) {
 	cat, err := e.catalog(ctx)
 	if err != nil {
@@ -114,6 +130,28 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 		end, err := e.d.Blocks.BlockAt(ctx, to)
 		if err == nil && end.Number >= first {
 			last := min(end.Number, first+maxDryRunBlocks-1)
+			tracing := false
+			for i, rt := range rts {
+				if !rt.c.spec.Internal {
+					continue
+				}
+				if e.d.Node == nil {
+					out[i].Skipped = "cannot judge internal calls: no node to trace blocks with"
+					continue
+				}
+				tracing = true
+			}
+			// stopTracing names why the internal-call monitors that are
+			// still judged cannot be any more.
+			stopTracing := func(why string) {
+				tracing = false
+				for i, rt := range rts {
+					if rt.c.spec.Internal && out[i].Skipped == "" {
+						out[i].Skipped = why
+					}
+				}
+			}
+			lastLog := time.Now()
 			for n := first; n <= last; n += 1000 {
 				blocks, err := e.d.Blocks.BlockRange(ctx, n, min(last, n+999))
 				if err != nil {
@@ -126,12 +164,29 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 					}
 					res.Blocks++
 					in := blockInput{block: b, decode: e.d.Decode, names: cat.name}
+					if tracing && len(b.Txs) > 0 {
+						if res.Traced == maxDryRunTraces {
+							stopTracing(fmt.Sprintf("internal calls judged up to block %d only: a dry run traces at most %d blocks; shorten the range", b.Number-1, maxDryRunTraces))
+						} else {
+							frames, err := e.d.Node.TraceCalls(ctx, b.Number)
+							if err != nil {
+								if ctx.Err() != nil {
+									return DryRunResult{}, ctx.Err()
+								}
+								stopTracing(fmt.Sprintf("cannot judge internal calls: the node does not trace block %d (%v)", b.Number, err))
+							} else {
+								in.frames = frames
+								res.Traced++
+								if time.Since(lastLog) >= dryRunProgressEvery {
+									lastLog = time.Now()
+									e.log.Info("dry run: tracing blocks for internal calls", "block", b.Number, "last", last, "traced", res.Traced)
+								}
+							}
+						}
+					}
 					for i, rt := range rts {
 						if !rt.c.spec.Chain() || out[i].Skipped != "" {
 							continue
-						}
-						if rt.c.spec.Internal {
-							out[i].Skipped = "internal calls need traces of past blocks; top-level calls only"
 						}
 						obs, point, err := rt.evalBlock(ctx, in, e.d.Node)
 						if errors.Is(err, ErrNoNode) {
