@@ -104,6 +104,30 @@ func TestDemoIncident(t *testing.T) {
 		return true
 	})
 
+	// The app's RPC error logs name the node the demo really serves
+	// (--rpc-addr picked a free port here), not a fixed :8545.
+	chainHTTP, _ := a.ChainRPC()
+	var upstreams []string
+	waitFor(t, "the demo app's RPC error logs", 60*time.Second, func() bool {
+		var res struct {
+			Records []struct {
+				Message string         `json:"message"`
+				Attrs   map[string]any `json:"attrs"`
+			} `json:"records"`
+		}
+		apptest.GetData(t, base+"/api/v1/search?q=kind:rpc_error&from=now-1h&limit=20", &res)
+		upstreams = upstreams[:0]
+		for _, r := range res.Records {
+			upstreams = append(upstreams, fmt.Sprint(r.Attrs["upstream"]), r.Message)
+		}
+		return len(res.Records) > 0
+	})
+	for i := 0; i < len(upstreams); i += 2 {
+		if upstreams[i] != chainHTTP || !strings.Contains(upstreams[i+1], chainHTTP) {
+			t.Errorf("RPC error log says upstream=%s (%q), want the chain's %s", upstreams[i], upstreams[i+1], chainHTTP)
+		}
+	}
+
 	// The incident fires the out-of-the-box monitors.
 	waitFor(t, "the built-in monitors' alerts at the webhook", 60*time.Second, func() bool {
 		hookMu.Lock()

@@ -79,6 +79,8 @@ func (d *demo) deploy(ctx context.Context, register func(ctx context.Context, ad
 	d.logs = logingest.NewDemoLogs(logs, logingest.DemoOptions{
 		Seed:    seed,
 		OnError: func(err error) { d.log.Warn("demo logs step failed", "err", err) },
+		// The app's RPC failures name the node it really calls.
+		Upstream: d.chain.HTTPEndpoint(),
 	})
 	d.traffic, err = demoapp.NewTraffic(app, d.eth, d.keys, demoapp.Options{
 		Rate:    d.cfg.TrafficRate,

@@ -37,6 +37,10 @@ type DemoOptions struct {
 	// OnError, if set, receives the errors of failed steps and Run goes on;
 	// otherwise Run returns the first one.
 	OnError func(error)
+	// Upstream is the node URL the app's back end calls, named by its RPC
+	// error logs: the demo passes the address its chain really listens on
+	// (default http://127.0.0.1:8545).
+	Upstream string
 }
 
 // maxPendingTxs caps the transactions waiting for the next step; older ones
@@ -74,6 +78,9 @@ func NewDemoLogs(w store.RecordWriter, opts DemoOptions) *DemoLogs {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Upstream == "" {
+		opts.Upstream = "http://127.0.0.1:8545"
 	}
 	return &DemoLogs{w: w, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), adminIP: "203.0.113.77"}
 }
@@ -250,8 +257,8 @@ func (g *demoStep) background(incident, announce bool) {
 			map[string]any{"session": g.session(u), "method": "eth_sendTransaction", "code": int64(4001), "from": u.Hex()}, nil, u)
 	}
 	if rng.Float64() < 0.05 || incident && rng.Float64() < 0.3 {
-		g.add(record.SourceApp, "api", "rpc_error", "error", "eth_call to http://127.0.0.1:8545 timed out after 5000ms",
-			map[string]any{"rpc.method": "eth_call", "timeoutMs": int64(5000), "upstream": "http://127.0.0.1:8545"}, nil)
+		g.add(record.SourceApp, "api", "rpc_error", "error", "eth_call to "+g.d.opts.Upstream+" timed out after 5000ms",
+			map[string]any{"rpc.method": "eth_call", "timeoutMs": int64(5000), "upstream": g.d.opts.Upstream}, nil)
 	}
 	if rng.Float64() < 0.04 {
 		u := user()
