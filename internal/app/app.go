@@ -213,6 +213,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Trace:        a.debug.Open,
 		Source:       a.arts.Content,
 		Call:         a.eth.CallContract,
+		Code: func(ctx context.Context, addr common.Address) ([]byte, error) {
+			return a.eth.CodeAt(ctx, addr, nil)
+		},
 	}
 	deps.Verification = a.verify.Summary
 	if a.demo != nil {

@@ -295,11 +295,13 @@ type Share struct {
 	// From and To, when set, freeze the time range the link shows.
 	From string `json:"from,omitempty"`
 	To   string `json:"to,omitempty"`
-	// Expires is when the link stops working; zero never.
-	Expires time.Time `json:"expires"`
+	// Expires is when the link stops working; zero never (left out of
+	// JSON).
+	Expires time.Time `json:"expires,omitzero"`
 	Created time.Time `json:"created"`
-	// Revoked is when the link was revoked; zero while it works.
-	Revoked time.Time `json:"revoked"`
+	// Revoked is when the link was revoked; zero while it works (left out
+	// of JSON).
+	Revoked time.Time `json:"revoked,omitzero"`
 	// Snapshot holds a snapshot share's frozen results as JSON.
 	Snapshot json.RawMessage `json:"-"`
 }

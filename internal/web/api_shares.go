@@ -199,7 +199,7 @@ type sharedJSON struct {
 	From      string          `json:"from"`
 	To        string          `json:"to"`
 	Frozen    bool            `json:"frozen"`
-	Expires   time.Time       `json:"expires"`
+	Expires   time.Time       `json:"expires,omitzero"` // absent: never expires
 	Dashboard *dashboard.Spec `json:"dashboard,omitempty"`
 	Query     string          `json:"query,omitempty"`
 	Snapshot  json.RawMessage `json:"snapshot,omitempty"`

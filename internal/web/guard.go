@@ -12,10 +12,10 @@ import (
 )
 
 // openPrefixes are the paths anyone may reach when an operator key is
-// set: share links, health, metrics, assets, the login, and log ingest
+// set: share links, health, metrics, assets, the icon, the login, and log ingest
 // (which checks its own ingest keys). Everything else, mounted routes
 // included, is the operator's: deny by default.
-var openPrefixes = []string{"/s/", "/api/v1/shared/", "/static/", "/healthz", "/metrics", "/login", "/logout",
+var openPrefixes = []string{"/s/", "/api/v1/shared/", "/static/", "/favicon.ico", "/favicon.svg", "/healthz", "/metrics", "/login", "/logout",
 	"/api/v1/logs", "/v1/logs", "/loki/api/v1/push", "/sdk/"}
 
 func openPath(p string) bool {

@@ -42,6 +42,13 @@ var funcs = template.FuncMap{
 		}
 		return d.String() + " ago"
 	},
+	// abbr shortens a hex string as short does.
+	"abbr": func(v string) string {
+		if len(v) <= 14 {
+			return v
+		}
+		return v[:8] + "…" + v[len(v)-4:]
+	},
 	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"eth": formatEther,
 	"addr": func(a *common.Address) string {

@@ -83,6 +83,10 @@ type Deps struct {
 	// Verification returns a contract's verification in brief, for the
 	// list of contracts; nil lists none.
 	Verification func(addr common.Address) (contracts.Summary, bool)
+	// Code returns the code at an address at the latest block, which tells
+	// contracts from wallets on the address page. Nil: the page tells them
+	// apart from the index alone.
+	Code func(ctx context.Context, addr common.Address) ([]byte, error)
 }
 
 // Server is the HTTP handler of blocktorch.
@@ -98,6 +102,8 @@ type Server struct {
 	csrf   *http.CrossOriginProtection
 	// allowedHosts are Deps.AllowedHosts as hostName returns them.
 	allowedHosts []string
+	// faviconICO is the mark drawn at startup (favicon.go).
+	faviconICO []byte
 }
 
 // New builds the handler; it parses and checks every template, so a broken
@@ -120,7 +126,11 @@ func New(deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey)}
+	ico, err := buildFaviconICO()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey), faviconICO: ico}
 	if deps.Dashboards != nil {
 		s.dash = dashboard.New(deps.Dashboards, deps.Now)
 	}
@@ -138,12 +148,14 @@ func New(deps Deps) (*Server, error) {
 }
 
 func (s *Server) routes() {
-	// Open to anyone: health, metrics, assets, login, share links.
+	// Open to anyone: health, metrics, assets, the icon, login, share links.
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	if s.deps.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.deps.Metrics)
 	}
 	s.mux.Handle("GET /static/", s.assets.handler())
+	s.mux.HandleFunc("GET /favicon.ico", favicon(s.faviconICO, "image/x-icon"))
+	s.mux.HandleFunc("GET /favicon.svg", favicon(faviconSVG, "image/svg+xml"))
 	s.mux.HandleFunc("GET /login", s.handleLoginPage)
 	s.mux.HandleFunc("POST /login", s.handleLogin)
 	s.mux.HandleFunc("POST /logout", s.handleLogout)

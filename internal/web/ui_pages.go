@@ -99,34 +99,6 @@ func (s *Server) handleBlockPage(w http.ResponseWriter, r *http.Request) {
 		"Block": blocks[0], "Txs": txs, "HasPrev": n > 0, "Prev": n - 1, "Next": n + 1})
 }
 
-func (s *Server) handleAddressPage(w http.ResponseWriter, r *http.Request) {
-	addr, err := parseAddress(r.PathValue("address"))
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	data := map[string]any{"Title": "Address " + addr.Hex(), "Page": "address", "Address": addr.Hex()}
-	if c, err := s.deps.Contracts.Contract(ctx, addr); err == nil {
-		data["Contract"] = c
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.renderError(w, r, err)
-		return
-	}
-	txs, err := s.deps.Chain.Txs(ctx, store.TxQuery{Address: &addr, Limit: 25})
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	logs, err := s.deps.Chain.Logs(ctx, store.LogQuery{Address: &addr, Limit: 25})
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	data["Txs"], data["Logs"] = txs, logs
-	s.render(w, r, http.StatusOK, "address.html", data)
-}
-
 // handleSharedPage serves a share link's page. It shows only what the
 // link shares: app.js reads it from /api/v1/shared/{token}.
 func (s *Server) handleSharedPage(w http.ResponseWriter, r *http.Request) {

@@ -185,6 +185,27 @@
     return q.length;
   }
 
+  // ---------- contract names ----------
+
+  let namesP = null;
+  // contractNames resolves to the known contracts: byAddr maps a
+  // lower-case address to its name, byName a lower-case name to its
+  // address. Empty where the API is closed (shared views).
+  function contractNames() {
+    if (!namesP) {
+      namesP = api('/api/v1/contracts').then((cs) => cs || [], () => []).then((cs) => {
+        const byAddr = new Map(), byName = new Map();
+        for (const c of cs) {
+          if (!c.name) continue;
+          byAddr.set(c.address.toLowerCase(), c.name);
+          if (!byName.has(c.name.toLowerCase())) byName.set(c.name.toLowerCase(), c.address);
+        }
+        return { byAddr, byName };
+      });
+    }
+    return namesP;
+  }
+
   // ---------- theme ----------
 
   function initTheme() {
@@ -408,9 +429,12 @@
   const hashRe = /^0x[0-9a-fA-F]{64}$/;
   const addrRe = /^0x[0-9a-fA-F]{40}$/;
 
-  function valueNode(v) {
-    if (typeof v === 'string' && hashRe.test(v)) return h('a', { href: '/tx/' + v, text: v });
-    if (typeof v === 'string' && addrRe.test(v)) return h('a', { href: '/address/' + v, text: v });
+  // valueNode shows an attribute's value; hashes and addresses link to
+  // their pages unless links is false (a shared view, whose reader may
+  // open nothing but the link).
+  function valueNode(v, links) {
+    if (links !== false && typeof v === 'string' && hashRe.test(v)) return h('a', { href: '/tx/' + v, text: v });
+    if (links !== false && typeof v === 'string' && addrRe.test(v)) return h('a', { href: '/address/' + v, text: v });
     return document.createTextNode(typeof v === 'object' ? JSON.stringify(v) : String(v));
   }
 
@@ -423,7 +447,10 @@
     return out;
   }
 
-  function recordNode(r, isNew) {
+  // recordNode draws a record, its details on click. opts.links false
+  // draws it without links to pages outside a shared view.
+  function recordNode(r, isNew, opts) {
+    const links = !(opts && opts.links === false);
     const lvl = r.level || 'info';
     const line = h('div', { class: 'rec-line', role: 'button', tabindex: '0', 'aria-expanded': 'false' },
       h('span', { class: 'rec-time', title: r.time, text: fmtTime(Date.parse(r.time), true) }),
@@ -436,10 +463,10 @@
       if (detail) { detail.remove(); detail = null; line.setAttribute('aria-expanded', 'false'); return; }
       const rows = [['time', r.time], ['source', r.source], ['kind', r.kind], ['level', r.level]];
       if (r.service) rows.push(['service', r.service]);
-      if (r.block != null) rows.push(['block', h('a', { href: '/block/' + r.block, text: String(r.block) })]);
-      for (const tx of r.txHashes || []) rows.push(['tx', valueNode(tx)]);
-      for (const a of r.addresses || []) rows.push(['address', valueNode(a)]);
-      for (const [k, v] of flatten(r.attrs, '', [])) rows.push(['attr.' + k, valueNode(v)]);
+      if (r.block != null) rows.push(['block', links ? h('a', { href: '/block/' + r.block, text: String(r.block) }) : String(r.block)]);
+      for (const tx of r.txHashes || []) rows.push(['tx', valueNode(tx, links)]);
+      for (const a of r.addresses || []) rows.push(['address', valueNode(a, links)]);
+      for (const [k, v] of flatten(r.attrs, '', [])) rows.push(['attr.' + k, valueNode(v, links)]);
       rows.push(['message', r.message]);
       detail = h('div', { class: 'rec-detail' }, h('table', {}, rows.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', {}, typeof v === 'string' ? v : v)))));
       node.append(detail);
@@ -449,7 +476,9 @@
     line.addEventListener('keydown', (e) => { if (e.key === 'Enter') toggle(); });
     // Links in the summary line: the first transaction, and the debugger
     // for a failed one.
-    if (r.txHashes && r.txHashes.length) {
+    if (r.txHashes && r.txHashes.length && !links) {
+      line.lastChild.append(' ', h('span', { class: 'small dim', title: r.txHashes[0], text: r.txHashes[0].slice(0, 10) + '…' }));
+    } else if (r.txHashes && r.txHashes.length) {
       line.lastChild.append(' ', h('a', { class: 'small', href: '/tx/' + r.txHashes[0], text: r.txHashes[0].slice(0, 10) + '…' }));
       if (r.source === 'chain' && (r.kind === 'revert' || (r.kind === 'tx' && r.attrs && r.attrs.status === 'failed'))) {
         line.lastChild.append(' ', h('a', { class: 'small debug-link', href: '/debug/' + r.txHashes[0], text: 'Debug' }));
@@ -1008,7 +1037,8 @@
       const titles = {};
       for (const s of list) {
         titles[s.id] = s.title;
-        const zero = (t) => !t || t.startsWith('0001-');
+        // expires and revoked are absent when never.
+        const zero = (t) => !t;
         const status = s.active ? h('span', { class: 'ok', text: 'active' }) : h('span', { class: 'bad', text: zero(s.revoked) ? 'expired' : 'revoked' });
         tbody.append(h('tr', { 'data-id': s.id },
           h('td', { text: s.title }), h('td', { text: s.kind }),
@@ -1045,7 +1075,7 @@
     document.title = s.title + ' · blocktorch';
     const meta = [];
     if (s.frozen) meta.push('Time range fixed: ' + fmtTime(Date.parse(s.from)) + ' → ' + fmtTime(Date.parse(s.to)));
-    if (s.expires && !s.expires.startsWith('0001-')) meta.push('Link expires ' + fmtTime(Date.parse(s.expires)));
+    if (s.expires) meta.push('Link expires ' + fmtTime(Date.parse(s.expires)));
     $('#shared-meta').textContent = meta.join(' · ');
     if (s.kind === 'dashboard') {
       dashboardView(s.dashboard, {
@@ -1062,7 +1092,7 @@
       drawHist(snap.histogram);
       const res = $('#results');
       if (!snap.records.length) res.append(h('p', { class: 'empty', text: 'The search found nothing.' }));
-      for (const r of snap.records) res.append(recordNode(r));
+      for (const r of snap.records) res.append(recordNode(r, false, { links: false }));
       if (snap.truncated) res.append(h('p', { class: 'dim', text: 'The snapshot holds the newest ' + snap.records.length + ' records.' }));
       return;
     }
@@ -1077,7 +1107,7 @@
       const d = await api(base + '/search?' + p.toString());
       const res = $('#results');
       if (!append) clear(res);
-      for (const r of d.records || []) res.append(recordNode(r));
+      for (const r of d.records || []) res.append(recordNode(r, false, { links: false }));
       if (!append && !(d.records || []).length) res.append(h('p', { class: 'empty', text: 'No records in this range.' }));
       cursor = d.nextCursor || '';
       more.hidden = !cursor;
@@ -1134,16 +1164,27 @@
 
   // ---------- start ----------
 
+  // jumpTarget is the page the search box opens for v: a transaction, a
+  // block, a known contract (by address or by name, any case), an
+  // address; null for a free-text search.
+  async function jumpTarget(v) {
+    if (hashRe.test(v)) return '/tx/' + v;
+    if (/^\d+$/.test(v)) return '/block/' + v;
+    const known = await contractNames();
+    if (addrRe.test(v)) return known.byAddr.has(v.toLowerCase()) ? '/contract/' + v : '/address/' + v;
+    const addr = known.byName.get(v.toLowerCase());
+    return addr ? '/contract/' + addr : null;
+  }
+
   function initJump() {
     const f = $('form.jump');
     if (!f) return;
-    f.addEventListener('submit', (e) => {
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
       const v = f.q.value.trim();
-      let to = null;
-      if (hashRe.test(v)) to = '/tx/' + v;
-      else if (addrRe.test(v)) to = '/address/' + v;
-      else if (/^\d+$/.test(v)) to = '/block/' + v;
-      if (to) { e.preventDefault(); location.href = to; }
+      if (!v) return;
+      const to = await jumpTarget(v);
+      location.href = to || '/explore?' + new URLSearchParams({ q: v }).toString();
     });
   }
 
