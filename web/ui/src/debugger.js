@@ -108,7 +108,7 @@
       h('div', {}, h('span', { class: 'kind', text: (f.revert && f.revert.kind) || 'failure' }), ' ', h('strong', { class: 'reason', text: f.reason || f.error || 'reverted' })),
       h('div', { class: 'mono small' }, 'originated at ', h('a', { href: '#', class: 'fail-loc', text: where, onclick: (e) => { e.preventDefault(); go('failure'); } }),
         ' in ', h('a', { class: 'mono', href: '/contract/' + f.address, text: f.address }),
-        f.approximate ? h('span', { class: 'tag warn', title: 'The compiler\'s mapping is not exact here (optimised or via-IR code, or generated code): the nearest mapped line is shown', text: 'approximate' }) : null),
+        f.approximate ? h('span', { class: 'tag warn', title: f.fromLine && f.fromLine < f.toLine ? 'Inferred: the origin is somewhere in lines ' + f.fromLine + '-' + f.toLine + ' of ' + f.file : 'Inferred: the compiler\'s mapping is not exact here', text: 'approximate' }) : null),
       f.caught && f.caught.length ? h('div', { class: 'dim small', text: f.caught.length + ' earlier failure(s) in this transaction were caught and are not the origin.' }) : null].filter(Boolean));
   }
 
@@ -179,10 +179,11 @@
     const title = $('#src-title'), locEl = $('#src-loc'), el = $('#src');
     const f = res.failure;
     const mapped = (l) => l && l.file && !l.generated;
-    // The failure may be raised in compiler-generated code (a panic
-    // helper): the failure names the nearest mapped line, flagged as
-    // approximate.
-    if (!mapped(loc) && f && f.file && step.index === f.step) loc = { file: f.file, line: f.line, column: f.column, approximate: true };
+    // At the failing step the source pane shows the failure's origin, as
+    // the failure banner does: the step itself may sit in compiler-generated
+    // code (a panic helper) or, in optimised code, in a revert tail the
+    // compiler shares with another statement.
+    if (f && f.file && step.index === f.step) loc = { file: f.file, line: f.line, column: f.column, approximate: f.approximate };
     if (!mapped(loc)) {
       clear(locEl).append(loc && loc.generated ? 'compiler-generated code · pc ' + step.pc : 'no source for this code (not verified) · pc ' + step.pc + ' ' + step.op);
       // The last source line stays marked, dimmed, as where we came from.
