@@ -383,6 +383,9 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 		maxConf = max(maxConf, rt.c.spec.Confirmations)
 	}
 	now := e.opts.Now()
+	// Call traces by block: a monitor of internal calls with
+	// confirmations evaluates a block after the head moved past it.
+	traces := map[uint64]map[common.Hash][]Frame{}
 	for i := range blocks {
 		start := time.Now()
 		b := blocks[i]
@@ -395,8 +398,11 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 			e.recent = slices.Delete(e.recent, 0, n-int(maxConf+1))
 		}
 		var bt batch
-		var frames map[common.Hash][]Frame
-		tracesTried := false
+		for n := range traces {
+			if n+maxConf < b.Number {
+				delete(traces, n)
+			}
+		}
 		for _, id := range e.order() {
 			rt := e.rts[id]
 			if !rt.c.spec.Chain() || rt.c.spec.Disabled {
@@ -412,15 +418,16 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 				if now.Sub(rb.Time) > e.opts.MaxBlockAge {
 					continue
 				}
-				if rt.c.spec.Internal && !tracesTried && e.d.Node != nil && rb.Number == b.Number {
-					tracesTried = true
-					var err error
-					if frames, err = e.d.Node.TraceCalls(ctx, rb.Number); err != nil {
-						e.log.Warn("monitors: cannot trace block; internal calls unseen", "block", rb.Number, "err", err)
-					}
-				}
 				in := blockInput{block: rb, decode: e.d.Decode, names: e.nameOf}
-				if rb.Number == b.Number {
+				if rt.c.spec.Internal && e.d.Node != nil && len(rb.Txs) > 0 {
+					frames, ok := traces[rb.Number]
+					if !ok {
+						var err error
+						if frames, err = e.d.Node.TraceCalls(ctx, rb.Number); err != nil {
+							e.log.Warn("monitors: cannot trace block; internal calls unseen", "block", rb.Number, "err", err)
+						}
+						traces[rb.Number] = frames // nil after an error: tried once
+					}
 					in.frames = frames
 				}
 				obs, point, err := rt.evalBlock(ctx, in, e.d.Node)
