@@ -47,7 +47,11 @@ func runServer(ctx context.Context, mode string, args []string, stdout, stderr i
 	}
 	defer a.Close()
 	fmt.Fprintf(stdout, "blocktorch %s is running\n", mode)
-	fmt.Fprintf(stdout, "  UI        %s/\n", a.URL())
+	if a.UIBuilt() {
+		fmt.Fprintf(stdout, "  UI        %s/\n", a.URL())
+	} else {
+		fmt.Fprintf(stdout, "  UI        %s/  (not built into this binary: build with make build)\n", a.URL())
+	}
 	fmt.Fprintf(stdout, "  API       %s/api/v1/blocks  %s/api/v1/txs?status=failed\n", a.URL(), a.URL())
 	fmt.Fprintf(stdout, "  metrics   %s/metrics\n", a.URL())
 	if h, w := a.ChainRPC(); h != "" {

@@ -239,6 +239,10 @@ func removeDB(path string) error {
 // URL is the address of the UI and API.
 func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
 
+// UIBuilt reports whether the binary holds the web UI (built by `make ui`);
+// without it, pages say how to build it and the API works.
+func (a *App) UIBuilt() bool { return a.web.UIBuilt() }
+
 // ChainRPC returns the embedded chain's HTTP and WebSocket JSON-RPC URLs, or
 // empty strings outside the demo.
 func (a *App) ChainRPC() (httpURL, wsURL string) {

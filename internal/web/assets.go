@@ -12,7 +12,8 @@ import (
 
 // uiFS holds ui/dist, built by `make ui` from web/ui: the chart library,
 // our scripts and our styles. ui/README.md is committed so the pattern
-// matches before the first build.
+// matches before the first build: a plain `go build` or `go install` (no
+// npm) compiles, and its server runs without the UI (see assets.built).
 //
 //go:embed ui
 var uiFS embed.FS
@@ -25,10 +26,18 @@ var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot
 type assets struct {
 	fs       fs.FS
 	versions map[string]string
+	// built is false in a binary built without `make ui`: the chart
+	// library comes from npm and is not committed, so `go install` cannot
+	// have it. Pages then say how to build the UI; the API, ingest,
+	// metrics and /healthz work as usual.
+	built bool
 }
 
-func loadAssets() (*assets, error) {
-	sub, err := fs.Sub(uiFS, "ui/dist")
+// loadAssets reads the UI files of ui, a tree holding ui/dist. No UI file
+// at all is a binary built without the UI; some but not all is a broken
+// build, refused.
+func loadAssets(ui fs.FS) (*assets, error) {
+	sub, err := fs.Sub(ui, "ui/dist")
 	if err != nil {
 		return nil, fmt.Errorf("BUG: %w", err)
 	}
@@ -48,10 +57,19 @@ func loadAssets() (*assets, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("cannot read the UI assets: %w", err)
 	}
+	var missing []string
 	for _, name := range requiredAssets {
 		if _, ok := a.versions[name]; !ok {
-			return nil, fmt.Errorf("the UI asset %s is missing from the binary: build it with `make ui` (npm ci and node web/ui/build.js) before go build", name)
+			missing = append(missing, name)
 		}
+	}
+	switch len(missing) {
+	case 0:
+		a.built = true
+	case len(requiredAssets):
+		// Built without the UI.
+	default:
+		return nil, fmt.Errorf("the UI asset %s is missing from the binary: build it with `make build` (npm ci, node web/ui/build.js, go build)", missing[0])
 	}
 	return a, nil
 }

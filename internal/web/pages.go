@@ -100,6 +100,10 @@ func parsePages(a *assets) (*pages, error) {
 // render executes into a buffer first, so a failing template yields a clean
 // 500 instead of half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data map[string]any) {
+	if !s.assets.built {
+		writeNoUI(w)
+		return
+	}
 	data["Status"] = s.deps.Status(r.Context())
 	for k, v := range map[string]any{"Nav": true, "Page": "", "Active": ""} {
 		if _, ok := data[k]; !ok {

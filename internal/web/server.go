@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -89,6 +90,10 @@ type Deps struct {
 	Code func(ctx context.Context, addr common.Address) ([]byte, error)
 }
 
+// UIBuilt reports whether the pages can be served: false in a binary built
+// without `make ui`, whose pages say how to build the UI.
+func (s *Server) UIBuilt() bool { return s.assets.built }
+
 // Server is the HTTP handler of blocktorch.
 type Server struct {
 	deps   Deps
@@ -109,6 +114,11 @@ type Server struct {
 // New builds the handler; it parses and checks every template, so a broken
 // template fails at startup rather than on first view.
 func New(deps Deps) (*Server, error) {
+	return newServer(deps, uiFS)
+}
+
+// newServer is New with the tree that holds the UI assets (ui/dist).
+func newServer(deps Deps, ui fs.FS) (*Server, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
@@ -118,9 +128,12 @@ func New(deps Deps) (*Server, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	a, err := loadAssets()
+	a, err := loadAssets(ui)
 	if err != nil {
 		return nil, err
+	}
+	if !a.built {
+		deps.Logger.Warn("this binary was built without the web UI: pages say how to build it (make build); the API, ingest and metrics work")
 	}
 	p, err := parsePages(a)
 	if err != nil {
