@@ -3,6 +3,7 @@ package debugger
 import (
 	"bytes"
 	"slices"
+	"strings"
 
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -156,7 +157,7 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 		var scopes [][3]int // file index into files, start, end
 		var files []*candidate
 		if nearest != nil && nearest.text != nil {
-			if s, e, ok := nearest.text.Enclosing(nearest.start, true); ok {
+			if s, e, ok := functionBody(nearest.text, nearest.start); ok {
 				files = append(files, nearest)
 				scopes = append(scopes, [3]int{len(files) - 1, s, e})
 			}
@@ -206,6 +207,20 @@ type candidate struct {
 	loc   Location
 	text  *sourcemap.Text
 	start int // statement start, or -1 without text
+}
+
+// functionBody returns the body (braces included) of the function-like
+// definition around off.
+func functionBody(text *sourcemap.Text, off int) (int, int, bool) {
+	s, e, ok := text.Enclosing(off, true)
+	if !ok {
+		return 0, 0, false
+	}
+	b := strings.IndexByte(text.Masked()[s:e], '{')
+	if b < 0 {
+		return 0, 0, false
+	}
+	return s + b, e, true
 }
 
 // inFunction reports whether off lies in a function-like definition: code

@@ -51,7 +51,7 @@ var panicCode = map[uint64]*regexp.Regexp{
 	0x11: regexp.MustCompile(`[-+*]`),
 	0x12: regexp.MustCompile(`[/%]`),
 	0x31: regexp.MustCompile(`\.\s*pop\s*\(`),
-	0x32: regexp.MustCompile(`\[`),
+	0x32: regexp.MustCompile(`[\w$)\]]\s*\[\s*[^\]\s]`), // an index, not a type's []
 	0x41: regexp.MustCompile(`\bnew\b|\.\s*push\s*\(`),
 }
 
@@ -168,6 +168,9 @@ var callRe = regexp.MustCompile(`([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)
 // builtins are what a function body may call without leaving it.
 var builtins = regexp.MustCompile(`^(?:if|for|while|require|assert|revert|return|returns|emit|type|keccak256|sha256|ripemd160|ecrecover|addmod|mulmod|blockhash|blobhash|gasleft|u?int\d*|bytes\d*|address|payable|bool|string|(?:abi|this|super|msg|block|tx)\s*\..*|.*\.\s*(?:push|pop|call|delegatecall|staticcall|transfer|send))$`)
 
+var memberBuiltins = map[string]bool{"push": true, "pop": true, "call": true, "delegatecall": true,
+	"staticcall": true, "transfer": true, "send": true}
+
 // callsOut reports whether a function body calls other code of the
 // contract (an internal function, a modifier's helper, a library), whose
 // failures the body's own text does not show.
@@ -175,6 +178,10 @@ func callsOut(body string) bool {
 	for _, m := range callRe.FindAllStringSubmatchIndex(body, -1) {
 		name := body[m[2]:m[3]]
 		if builtins.MatchString(name) {
+			continue
+		}
+		// A member of an expression: address(x).call(…), list.push(…).
+		if strings.HasSuffix(strings.TrimRight(body[:m[2]], " \t\r\n"), ".") && memberBuiltins[name] {
 			continue
 		}
 		// An event is emitted, not called.
@@ -223,8 +230,14 @@ func (k revertKind) match(text *sourcemap.Text, start, end int) (int, bool) {
 			if err != nil {
 				continue
 			}
-			if loc := re.FindStringIndex(masked[start:end]); loc != nil {
-				at = start + loc[0]
+			for _, loc := range re.FindAllStringIndex(masked[start:end], -1) {
+				// A use of the error, not its declaration.
+				if !strings.HasSuffix(strings.TrimRight(masked[start:start+loc[0]], " \t\r\n"), "error") {
+					at = start + loc[0]
+					break
+				}
+			}
+			if at >= 0 {
 				break
 			}
 		}
