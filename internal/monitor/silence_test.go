@@ -184,3 +184,67 @@ func TestSilenceSemantics(t *testing.T) {
 		})
 	})
 }
+
+// TestSilenceRemovedDeliversOnTheDemo: on the embedded chain, an alert that
+// fired under a silence reaches the webhook as soon as the silence is
+// removed, without waiting for a new match.
+func TestSilenceRemovedDeliversOnTheDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded chain")
+	}
+	h := newHook(t)
+	r := newRig(t, 20, 0.01, monitor.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := r.eng.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := monitor.File{
+		Channels: []notify.Spec{h.spec()},
+		Monitors: []monitor.Spec{{ID: "router-deposits", Kind: monitor.KindCall, Contract: "LendingVault", Method: "depositFor",
+			Internal: true, ResolveAfter: monitor.Duration(time.Hour), Channels: []string{"local"}}},
+	}
+	if _, err := r.eng.Apply(ctx, monitor.OriginCode, f); err != nil {
+		t.Fatal(err)
+	}
+	sil, err := r.eng.AddSilence(ctx, monitor.SilenceRequest{Matchers: []string{"monitor == router-deposits"}, Duration: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.run(t)
+	stop := r.mine(t, 10*time.Millisecond)
+	deadline := time.Now().Add(90 * time.Second)
+	for len(r.eng.ActiveAlerts()) == 0 {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatal("no internal depositFor in 90 s of demo traffic")
+		}
+		<-time.After(20 * time.Millisecond) // polling the engine another goroutine runs
+	}
+	stop()
+	if a := r.eng.ActiveAlerts()[0]; a.Notified || a.Held != monitor.StateFiring {
+		t.Fatalf("a silenced alert: %+v", a)
+	}
+	// The engine enqueues before it shows the alert: nothing was.
+	for _, state := range []string{store.DeliveryPending, store.DeliveryDelivered, store.DeliveryDead} {
+		if ds, err := r.st.Deliveries(ctx, state, 10); err != nil || len(ds) > 0 {
+			t.Fatalf("%s under a silence: %+v, %v", state, ds, err)
+		}
+	}
+	removed := time.Now()
+	if err := r.eng.DeleteSilence(ctx, sil.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-h.got:
+		if m.Status != notify.StatusFiring || m.MonitorID != "router-deposits" {
+			t.Fatalf("delivered %+v", m)
+		}
+		t.Logf("delivered %s after the silence was removed", time.Since(removed).Round(time.Millisecond))
+	case <-time.After(30 * time.Second):
+		t.Fatal("the alert was not delivered after its silence was removed")
+	}
+	if a := r.eng.ActiveAlerts()[0]; !a.Notified || a.Held != "" {
+		t.Errorf("after the silence: %+v", a)
+	}
+}
