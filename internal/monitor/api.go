@@ -237,8 +237,8 @@ func (e *Engine) handleSeries(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseBody reads a monitors file: YAML (JSON is YAML too) with
-// positions.
-func parseBody(w http.ResponseWriter, r *http.Request) (File, *Source, error) {
+// positions, and every problem of it (see parseChecked).
+func (e *Engine) parseBody(w http.ResponseWriter, r *http.Request, origin string, merge bool) (File, *Source, error) {
 	body, err := readBody(w, r)
 	if err != nil {
 		return File{}, nil, err
@@ -247,7 +247,7 @@ func parseBody(w http.ResponseWriter, r *http.Request) (File, *Source, error) {
 	if name == "" {
 		name = "monitors.yaml"
 	}
-	return ParseYAML(name, body)
+	return e.parseChecked(r.Context(), origin, merge, name, body)
 }
 
 func (e *Engine) handleApply(w http.ResponseWriter, r *http.Request) {
@@ -260,7 +260,7 @@ func (e *Engine) handleApply(w http.ResponseWriter, r *http.Request) {
 		e.writeError(w, r, badRequest("delete= needs mode=merge: a replace deletes what the file does not hold"))
 		return
 	}
-	f, src, err := parseBody(w, r)
+	f, src, err := e.parseBody(w, r, OriginCode, mode == "merge")
 	if err != nil {
 		e.writeError(w, r, err)
 		return
@@ -288,7 +288,9 @@ func (e *Engine) handleDryRun(w http.ResponseWriter, r *http.Request) {
 		}
 		hours = h
 	}
-	f, src, err := parseBody(w, r)
+	// A dry run replays the file's monitors whoever manages them: only
+	// what the file itself gets wrong matters.
+	f, src, err := e.parseBody(w, r, "", true)
 	if err != nil {
 		e.writeError(w, r, err)
 		return

@@ -65,7 +65,8 @@ func (e *ValidationError) Unwrap() error { return store.ErrInvalid }
 // monitors may name once it is applied: the channels of other origins, the
 // file's own and, when merge keeps them, the origin's stored channels. A
 // replace (merge false) may not drop a channel that a monitor of another
-// origin still names.
+// origin still names. An empty origin checks a file that is not applied (a
+// dry run): ids of any origin are welcome.
 func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool) (*catalog, error) {
 	cat, err := e.catalog(ctx)
 	if err != nil {
@@ -77,6 +78,13 @@ func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool
 	}
 	var items []*ItemError
 	itemErr := func(section string, i int, err error) {
+		var fes FieldErrors
+		if errors.As(err, &fes) {
+			for _, fe := range fes {
+				items = append(items, &ItemError{Section: section, Index: i, Field: fe})
+			}
+			return
+		}
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			items = append(items, &ItemError{Section: section, Index: i, Field: fe})
@@ -115,13 +123,12 @@ func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool
 	for i, s := range f.Monitors {
 		if _, err := compile(s, cat); err != nil {
 			itemErr("monitors", i, err)
-			continue
 		}
 		if ids[s.ID] {
 			itemErr("monitors", i, &FieldError{Field: "id", Index: -1, Offset: -1, Msg: fmt.Sprintf("two monitors have the id %q", s.ID)})
 		}
 		ids[s.ID] = true
-		if d, ok := defs[s.ID]; ok && d.Origin != origin {
+		if d, ok := defs[s.ID]; ok && d.Origin != origin && origin != "" {
 			itemErr("monitors", i, &FieldError{Field: "id", Index: -1, Offset: -1, Msg: fmt.Sprintf("%q is already defined by %s", s.ID, describeOrigin(d.Origin))})
 		}
 		for j, ch := range s.Channels {
@@ -301,8 +308,12 @@ func (e *Engine) PutMonitor(ctx context.Context, s Spec, create bool) error {
 	}
 	if _, err := e.validate(ctx, File{Monitors: []Spec{s}}, OriginAPI, true); err != nil {
 		var ve *ValidationError
-		if errors.As(err, &ve) && len(ve.Items) == 1 && ve.Items[0].Field != nil {
-			return fmt.Errorf("%w: %s", store.ErrInvalid, ve.Items[0].Field.Error())
+		if errors.As(err, &ve) && !slices.ContainsFunc(ve.Items, func(it *ItemError) bool { return it.Field == nil }) {
+			msgs := make([]string, len(ve.Items))
+			for i, it := range ve.Items {
+				msgs[i] = it.Field.Error()
+			}
+			return fmt.Errorf("%w: %s", store.ErrInvalid, strings.Join(msgs, "; "))
 		}
 		return err
 	}

@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -99,13 +100,18 @@ func (m methodMatch) match(name, sig string, selector []byte) bool {
 	return name == m.name
 }
 
-// compile checks a spec against the known contracts and prepares it.
+// compile checks a spec against the known contracts and prepares it. The
+// error is FieldErrors, every problem of the spec: its fields are checked
+// independently, and those of its kind only once the generic ones hold.
 func compile(s Spec, cat *catalog) (*compiled, error) {
-	if err := s.check(); err != nil {
-		return nil, err
+	errs := s.check()
+	add := func(fe *FieldError) { errs = append(errs, fe) }
+	if len(errs) > 0 && !slices.Contains(Kinds, s.Kind) {
+		return nil, errs
 	}
 	c := &compiled{spec: s, method: methodMatch{any: true}}
 	var abis []*abi.ABI
+	resolved := true
 	if cs := s.contracts(); len(cs) > 0 && !slices.Contains(cs, "*") {
 		c.addrs = map[common.Address]bool{}
 		for i, name := range cs {
@@ -119,7 +125,9 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 			}
 			addrs, err := cat.resolve(name)
 			if err != nil {
-				return nil, &FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()}
+				add(&FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()})
+				resolved = false
+				continue
 			}
 			for _, a := range addrs {
 				c.addrs[a] = true
@@ -128,6 +136,11 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 				}
 			}
 		}
+	}
+	if !resolved {
+		// Events and methods are checked against the ABIs of every
+		// watched contract or not at all.
+		abis = nil
 	}
 	if evs := s.events(); len(evs) > 0 {
 		c.events = map[string]bool{}
@@ -141,7 +154,8 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 						idx = i - 1
 					}
 				}
-				return nil, &FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()}
+				add(&FieldError{Field: field, Index: idx, Offset: -1, Msg: err.Error()})
+				continue
 			}
 			c.events[ev] = true
 		}
@@ -149,14 +163,15 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 	if s.Method != "" {
 		m, err := parseMethod(s.Method, abis)
 		if err != nil {
-			return nil, fieldErr("method", "%v", err)
+			add(fieldErr("method", "%v", err))
 		}
 		c.method = m
 	}
 	for i, w := range s.Where {
 		cd, err := parseCond(w, "")
 		if err != nil {
-			return nil, &FieldError{Field: "where", Index: i, Offset: -1, Msg: err.Error()}
+			add(&FieldError{Field: "where", Index: i, Offset: -1, Msg: err.Error()})
+			continue
 		}
 		c.where = append(c.where, cd)
 	}
@@ -164,55 +179,77 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 	switch c.status {
 	case "", "any", "success", "failed":
 	default:
-		return nil, fieldErr("status", "%q is not success, failed or any", s.Status)
+		add(fieldErr("status", "%q is not success, failed or any", s.Status))
 	}
-	var err error
-	if c.allow, err = addrSet("allow", s.Allow); err != nil {
-		return nil, err
-	}
-	if c.deny, err = addrSet("deny", s.Deny); err != nil {
-		return nil, err
-	}
+	var aerrs FieldErrors
+	c.allow, aerrs = addrSet("allow", s.Allow)
+	errs = append(errs, aerrs...)
+	c.deny, aerrs = addrSet("deny", s.Deny)
+	errs = append(errs, aerrs...)
 	c.reason = s.Reason
 
+	// The kind's own checks skip the fields already found wrong or
+	// missing: they would only repeat that.
+	has := func(fields ...string) bool {
+		return slices.ContainsFunc(errs, func(fe *FieldError) bool { return slices.Contains(fields, fe.Field) })
+	}
 	switch s.Kind {
 	case KindState:
-		if err := c.compileState(cat, abis); err != nil {
-			return nil, err
+		if !has("contract", "read", "slot", "args", "condition") {
+			if err := c.compileState(cat, abis); err != nil {
+				add(asFieldError(err))
+			}
 		}
 	case KindBalance:
 		addr, err := oneAddress(cat, s.Address)
-		if err != nil {
-			return nil, fieldErr("address", "%v", err)
+		if err != nil && !has("address") {
+			add(fieldErr("address", "%v", err))
 		}
 		c.target = addr
-		if s.Token != "" {
+		if s.Token != "" && !has("token") {
 			tok, err := oneAddress(cat, s.Token)
 			if err != nil {
-				return nil, fieldErr("token", "%v", err)
+				add(fieldErr("token", "%v", err))
 			}
 			c.token = &tok
 			c.readData = append(crypto.Keccak256([]byte("balanceOf(address)"))[:4], common.LeftPadBytes(addr[:], 32)...)
 		}
 	case KindQuery:
-		q, err := query.Parse(s.Query)
-		if err != nil {
-			fe := fieldErr("query", "%v", err)
-			if qe, ok := err.(*query.Error); ok {
-				fe.Offset = qe.Pos
-				fe.Msg = qe.Msg
+		if !has("query") {
+			q, err := query.Parse(s.Query)
+			if err != nil {
+				fe := fieldErr("query", "%v", err)
+				if qe, ok := err.(*query.Error); ok {
+					fe.Offset = qe.Pos
+					fe.Msg = qe.Msg
+				}
+				add(fe)
+			} else if !hasAggregation(q) {
+				add(fieldErr("query", "a query monitor needs a stats pipe, e.g. %s | stats count()", s.Query))
 			}
-			return nil, fe
+			c.q = q
 		}
-		if !hasAggregation(q) {
-			return nil, fieldErr("query", "a query monitor needs a stats pipe, e.g. %s | stats count()", s.Query)
-		}
-		c.q = q
-		if c.condition, err = parseCond(s.Condition, "value"); err != nil {
-			return nil, fieldErr("condition", "%v", err)
+		if !has("condition") {
+			var err error
+			if c.condition, err = parseCond(s.Condition, "value"); err != nil {
+				add(fieldErr("condition", "%v", err))
+			}
 		}
 	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
 	return c, nil
+}
+
+// asFieldError returns err as a FieldError, naming no field when it is
+// not one.
+func asFieldError(err error) *FieldError {
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return &FieldError{Field: "", Index: -1, Offset: -1, Msg: err.Error()}
 }
 
 func hasAggregation(q *query.Query) bool {
@@ -250,18 +287,20 @@ func oneAddress(cat *catalog, name string) (common.Address, error) {
 	return addrs[0], nil
 }
 
-func addrSet(field string, list []string) (map[common.Address]bool, error) {
+func addrSet(field string, list []string) (map[common.Address]bool, FieldErrors) {
 	if len(list) == 0 {
 		return nil, nil
 	}
 	out := map[common.Address]bool{}
+	var errs FieldErrors
 	for i, a := range list {
 		if !common.IsHexAddress(a) {
-			return nil, &FieldError{Field: field, Index: i, Offset: -1, Msg: fmt.Sprintf("%q is not an address", a)}
+			errs = append(errs, &FieldError{Field: field, Index: i, Offset: -1, Msg: fmt.Sprintf("%q is not an address", a)})
+			continue
 		}
 		out[common.HexToAddress(a)] = true
 	}
-	return out, nil
+	return out, errs
 }
 
 // checkEvent checks that an event exists in at least one watched ABI. With

@@ -215,6 +215,34 @@ func (e *FieldError) Error() string {
 	return e.Field + ": " + e.Msg
 }
 
+// FieldErrors are the problems of one spec, in the order of its fields.
+type FieldErrors []*FieldError
+
+func (e FieldErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, fe := range e {
+		msgs[i] = fe.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.As find the first FieldError.
+func (e FieldErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
+// orNil returns e as an error, nil when empty.
+func (e FieldErrors) orNil() error {
+	if len(e) == 0 {
+		return nil
+	}
+	return e
+}
+
 func fieldErr(field string, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Index: -1, Offset: -1, Msg: fmt.Sprintf(format, args...)}
 }
@@ -270,99 +298,109 @@ func (s *Spec) setFields() []string {
 }
 
 // check validates what needs no outside knowledge (contracts and ABIs are
-// checked when the monitor is compiled).
-func (s *Spec) check() error {
+// checked when the monitor is compiled) and returns every problem found,
+// in the order of the fields, or nil.
+func (s *Spec) check() FieldErrors {
+	var errs FieldErrors
+	add := func(fe *FieldError) { errs = append(errs, fe) }
 	if !idPattern.MatchString(s.ID) {
-		return fieldErr("id", "%q is not an id: lowercase letters, digits, '.', '_' and '-', at most 80", s.ID)
+		add(fieldErr("id", "%q is not an id: lowercase letters, digits, '.', '_' and '-', at most 80", s.ID))
 	}
 	if !slices.Contains(Kinds, s.Kind) {
-		return fieldErr("kind", "unknown kind %q (want one of %s)", s.Kind, strings.Join(Kinds, ", "))
+		// Which fields apply, and which are needed, depend on the kind.
+		add(fieldErr("kind", "unknown kind %q (want one of %s)", s.Kind, strings.Join(Kinds, ", ")))
+		return errs
 	}
 	if s.Severity != "" && !slices.Contains(Severities, s.Severity) {
-		return fieldErr("severity", "unknown severity %q (want one of %s)", s.Severity, strings.Join(Severities, ", "))
+		add(fieldErr("severity", "unknown severity %q (want one of %s)", s.Severity, strings.Join(Severities, ", ")))
 	}
 	for _, f := range s.setFields() {
 		if !slices.Contains(allowed[s.Kind], f) {
-			return fieldErr(f, "does not apply to a %s monitor (it takes %s)", s.Kind, strings.Join(allowed[s.Kind], ", "))
+			add(fieldErr(f, "does not apply to a %s monitor (it takes %s)", s.Kind, strings.Join(allowed[s.Kind], ", ")))
 		}
 	}
 	for i, g := range s.GroupBy {
 		if !slices.Contains(groupLabels, g) {
-			return &FieldError{Field: "groupBy", Index: i, Offset: -1, Msg: fmt.Sprintf("cannot group by %q (want one of %s)", g, strings.Join(groupLabels, ", "))}
+			add(&FieldError{Field: "groupBy", Index: i, Offset: -1, Msg: fmt.Sprintf("cannot group by %q (want one of %s)", g, strings.Join(groupLabels, ", "))})
 		}
 	}
+	keys := make([]string, 0, len(s.Labels))
 	for k := range s.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		if k == "" || strings.ContainsAny(k, "=,\n") {
-			return fieldErr("labels", "label name %q is not allowed", k)
+			add(fieldErr("labels", "label name %q is not allowed", k))
 		}
 	}
 	if s.Threshold < 0 {
-		return fieldErr("threshold", "must not be negative")
+		add(fieldErr("threshold", "must not be negative"))
 	}
 	switch s.Kind {
 	case KindEvent:
 		if len(s.events()) == 0 {
-			return fieldErr("event", "an event monitor needs an event")
+			add(fieldErr("event", "an event monitor needs an event"))
 		}
 	case KindCall:
 		if s.Method == "" {
-			return fieldErr("method", "a call monitor needs a method")
+			add(fieldErr("method", "a call monitor needs a method"))
 		}
 	case KindCallers:
 		if len(s.Allow) == 0 && len(s.Deny) == 0 {
-			return fieldErr("allow", "a callers monitor needs an allow or a deny list")
+			add(fieldErr("allow", "a callers monitor needs an allow or a deny list"))
 		}
 	case KindSLO:
 		if s.Objective <= 0 || s.Objective >= 1 {
-			return fieldErr("objective", "must be between 0 and 1 (0.99 for 99%%)")
+			add(fieldErr("objective", "must be between 0 and 1 (0.99 for 99%%)"))
 		}
 		if s.Window == 0 {
-			return fieldErr("window", "an slo monitor needs a window")
+			add(fieldErr("window", "an slo monitor needs a window"))
 		}
 	case KindState:
 		if s.Contract == "" {
-			return fieldErr("contract", "a state monitor needs a contract")
+			add(fieldErr("contract", "a state monitor needs a contract"))
 		}
 		if (s.Read == "") == (s.Slot == "") {
-			return fieldErr("read", "a state monitor needs either read or slot")
+			add(fieldErr("read", "a state monitor needs either read or slot"))
 		}
 		if s.Condition == "" {
-			return fieldErr("condition", "a state monitor needs a condition")
+			add(fieldErr("condition", "a state monitor needs a condition"))
 		}
 	case KindBalance:
 		if s.Address == "" {
-			return fieldErr("address", "a balance monitor needs an address")
+			add(fieldErr("address", "a balance monitor needs an address"))
 		}
 		if s.DropPct <= 0 || s.DropPct > 100 {
-			return fieldErr("dropPct", "must be in (0, 100]")
+			add(fieldErr("dropPct", "must be in (0, 100]"))
 		}
 		if s.Blocks == 0 || s.Blocks > 10000 {
-			return fieldErr("blocks", "must be in 1..10000")
+			add(fieldErr("blocks", "must be in 1..10000"))
 		}
 	case KindNoData:
 		if s.Within == 0 {
-			return fieldErr("within", "a nodata monitor needs within")
+			add(fieldErr("within", "a nodata monitor needs within"))
 		}
 		if len(s.events()) == 0 && s.Method == "" {
-			return fieldErr("event", "a nodata monitor needs an event or a method")
+			add(fieldErr("event", "a nodata monitor needs an event or a method"))
 		}
 	case KindQuery:
 		if s.Query == "" {
-			return fieldErr("query", "a query monitor needs a query")
+			add(fieldErr("query", "a query monitor needs a query"))
 		}
 		if s.Condition == "" {
-			return fieldErr("condition", "a query monitor needs a condition like \"> 10\"")
+			add(fieldErr("condition", "a query monitor needs a condition like \"> 10\""))
 		}
 		if s.Window == 0 {
-			return fieldErr("window", "a query monitor needs a window")
+			add(fieldErr("window", "a query monitor needs a window"))
 		}
 	}
 	for i, c := range s.Channels {
 		if c == "" {
-			return &FieldError{Field: "channels", Index: i, Offset: -1, Msg: "empty channel name"}
+			add(&FieldError{Field: "channels", Index: i, Offset: -1, Msg: "empty channel name"})
 		}
 	}
-	return nil
+	return errs
 }
 
 // File is a monitors file: channels, monitors and silences.

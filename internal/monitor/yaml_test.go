@@ -271,8 +271,27 @@ func FuzzParseYAML(f *testing.F) {
 	f.Add([]byte("monitors:\n  - id: a\n    kind: event\n    evnt: x\n"))
 	f.Add([]byte("channels: {a: 1}\n"))
 	f.Add([]byte("monitors:\n  - {id: a, kind: query, query: '|', window: 1m, condition: '> 1'}\n"))
+	f.Add([]byte("monitors:\n  - id: a\n    kind: event\n   event: Paused\n"))
+	f.Add([]byte("monitors:\n  - id: a\n    threshold: x\n    for: soon\n    evnt: 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		monitor.ParseYAML("f.yaml", data)
+		_, _, err := monitor.ParseYAML("f.yaml", data)
+		if err == nil {
+			return
+		}
+		// Every problem is placed inside the file, in the file's order.
+		var fe *monitor.FileError
+		if !errors.As(err, &fe) || len(fe.Errs) == 0 {
+			t.Fatalf("%T %v is not a FileError", err, err)
+		}
+		lines := strings.Count(string(data), "\n") + 1
+		for i, pe := range fe.Errs {
+			if pe.Line < 1 || pe.Line > lines || pe.Col < 1 {
+				t.Errorf("%v is outside the file's %d lines", pe, lines)
+			}
+			if i > 0 && (pe.Line < fe.Errs[i-1].Line || pe.Line == fe.Errs[i-1].Line && pe.Col < fe.Errs[i-1].Col) {
+				t.Errorf("%v after %v", pe, fe.Errs[i-1])
+			}
+		}
 	})
 }
 
