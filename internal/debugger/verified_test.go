@@ -1,6 +1,8 @@
 package debugger
 
 import (
+	"maps"
+	"strings"
 	"testing"
 
 	democontracts "github.com/blocktorch/blocktorch/contracts"
@@ -18,12 +20,7 @@ func TestAddVerifiedAgainReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var vault contracts.Artifact
-	for _, a := range arts {
-		if a.Name == "LendingVault" {
-			vault = a
-		}
-	}
+	vault := demoArtifact(t, arts, "LendingVault")
 	// The same code verified from sources whose lines moved down by three.
 	moved := vault
 	moved.Sources = map[string]string{}
@@ -56,12 +53,65 @@ func TestAddVerifiedAgainReplaces(t *testing.T) {
 			continue
 		}
 		got, _ := set.Locate(code, pc)
-		if got != want {
-			t.Fatalf("pc %d: %+v, want the newest verification's %+v", pc, got, want)
+		text, _ := set.Content(got.File)
+		if got.Line != want.Line || got.Column != want.Column || text != moved.Sources[vault.SourceName] {
+			t.Fatalf("pc %d: %+v, want the newest verification's %+v and its text", pc, got, want)
 		}
 		compared++
 	}
 	if compared == 0 {
 		t.Fatal("no pc maps to the vault's source")
+	}
+}
+
+func demoArtifact(t *testing.T, arts []contracts.Artifact, name string) contracts.Artifact {
+	t.Helper()
+	for _, a := range arts {
+		if a.Name == name {
+			return a
+		}
+	}
+	t.Fatalf("no %s in the demo build", name)
+	return contracts.Artifact{}
+}
+
+// Two verified projects with one file name and different texts (two
+// versions of an OpenZeppelin file): each contract's locations name a file
+// whose text is the one it was verified with.
+func TestAddVerifiedSameNameOtherText(t *testing.T) {
+	in, out := democontracts.StandardJSON()
+	arts, err := contracts.ParseStandardJSON(in, out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shared = "@openzeppelin/contracts/access/Ownable.sol"
+	token := demoArtifact(t, arts, "DemoToken")
+	feed := demoArtifact(t, arts, "PriceFeed")
+	feed.Sources = maps.Clone(feed.Sources)
+	feed.Sources[shared] = "// another version\n//\n//\n" + feed.Sources[shared]
+
+	set := NewArtifacts()
+	if err := set.AddVerified([]contracts.Artifact{token, feed}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []contracts.Artifact{token, feed} {
+		code, err := sourcemap.DecodeObject(a.DeployedBytecode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := 0
+		for pc := range uint64(len(code)) {
+			loc, ok := set.Locate(code, pc)
+			if !ok || !strings.HasPrefix(loc.File, shared) {
+				continue
+			}
+			if text, _ := set.Content(loc.File); text != a.Sources[shared] {
+				t.Fatalf("%s pc %d is in %s, whose text is not the one %s was verified with", a.Name, pc, loc.File, a.Name)
+			}
+			seen++
+		}
+		if seen == 0 {
+			t.Fatalf("no pc of %s maps to %s", a.Name, shared)
+		}
 	}
 }
