@@ -20,6 +20,10 @@ func FuzzParse(f *testing.F) {
 		`event:Transfer*`, `*foo*`, `field:"quoted value"`, `tx:0x`, `address:0x`,
 		`attr.user.id:42`, `field:*`, `-term`, `a:[b TO c}`, `\`, `"\`, `((((`, `))))`,
 		`* | timechart 10s count() by kind | fields time, kind`, `| sort -time, gasUsed | head 3`,
+		// Ranges and intervals at and beyond the limits (a 1970-2300 range
+		// once overflowed the histogram).
+		`* | timechart 366d count()`, `* | timechart 367d count()`, `* | timechart 9223372036854775807s count()`,
+		`* | timechart 52w count()`, `time:[1970-01-01T00:00:00Z TO 2300-01-01T00:00:00Z]`, `time:>-9999999999999`,
 	} {
 		f.Add(q)
 	}

@@ -57,9 +57,29 @@ func (s *Server) searchRequest(r *http.Request, now time.Time) (store.SearchRequ
 	return req, q, nil
 }
 
+// Searchable times: records carry times from 1970 to 2199, and a range
+// outside would overflow the nanosecond arithmetic of histograms
+// (int64 nanoseconds span ~292 years).
+var (
+	minRangeTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxRangeTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // parseTime reads RFC 3339, unix seconds or milliseconds, "now", or a
-// relative "now-15m" / "-15m" / "15m" (that long ago).
+// relative "now-15m" / "-15m" / "15m" (that long ago), between 1970 and
+// 2200.
 func parseTime(s string, now time.Time) (time.Time, error) {
+	t, err := parseTimeAny(s, now)
+	if err != nil || t.IsZero() {
+		return t, err
+	}
+	if t.Before(minRangeTime) || t.After(maxRangeTime) {
+		return time.Time{}, fmt.Errorf("%s is outside the searchable times, 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z", t.UTC().Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+func parseTimeAny(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
@@ -71,7 +91,7 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n > 1e12 {
+		if n > 1e12 || n < -1e12 {
 			return time.UnixMilli(n), nil
 		}
 		return time.Unix(n, 0), nil

@@ -2,21 +2,25 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
 
 // newKeyedServer serves an empty store behind the operator key k, with
 // dashboards and shares so that every kind of route is present.
-func newKeyedServer(t *testing.T, k string, edit func(*web.Deps)) *httptest.Server {
+func newKeyedServer(t testing.TB, k string, edit func(*web.Deps)) *httptest.Server {
 	t.Helper()
 	ts := httptest.NewServer(newKeyedHandler(t, k, edit))
 	t.Cleanup(ts.Close)
@@ -24,7 +28,7 @@ func newKeyedServer(t *testing.T, k string, edit func(*web.Deps)) *httptest.Serv
 }
 
 // newKeyedHandler is the handler newKeyedServer serves.
-func newKeyedHandler(t *testing.T, k string, edit func(*web.Deps)) http.Handler {
+func newKeyedHandler(t testing.TB, k string, edit func(*web.Deps)) http.Handler {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sec.db"))
 	if err != nil {
@@ -57,13 +61,14 @@ func send(t *testing.T, method, url, body string, hdr map[string]string) (int, h
 		}
 		req.Header.Set(k, v)
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The timeout ends a stream (the tail) that should have been refused.
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body) // a timed-out stream returns what came
 	return resp.StatusCode, resp.Header, string(b)
 }
 
@@ -215,4 +220,120 @@ func TestUnknownHostRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serverWithRecords is a keyless server whose store holds a few records
+// of now, so that histograms have data to count.
+func serverWithRecords(t testing.TB) *httptest.Server {
+	t.Helper()
+	return httptest.NewServer(handlerWithRecords(t))
+}
+
+func handlerWithRecords(t testing.TB) http.Handler {
+	t.Helper()
+	return newKeyedHandler(t, "", func(d *web.Deps) {
+		st := d.Search.(*sqlite.DB)
+		now := time.Now()
+		if err := st.AppendRecords(t.Context(), []record.Record{
+			{Time: now.Add(-time.Minute), Source: record.SourceApp, Kind: record.KindLog, Level: "error", Message: "boom"},
+			{Time: now, Source: record.SourceApp, Kind: record.KindLog, Level: "info", Message: "ok"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestRangeLimits: every range parser (search, histogram, chart, tail and
+// the shared views) answers a range beyond the searchable times with a 400
+// that names the limit, never a panic; the widest allowed range works.
+func TestRangeLimits(t *testing.T) {
+	ts := serverWithRecords(t)
+	json := map[string]string{"Content-Type": "application/json"}
+	wide := "&from=1970-01-01T00:00:00Z&to=2300-01-01T00:00:00Z"
+	for _, tt := range []struct {
+		path string
+		code int
+	}{
+		{"/api/v1/search/histogram?q=" + wide, 400},
+		{"/api/v1/search?q=" + wide, 400},
+		{"/api/v1/search?q=" + url.QueryEscape("* | timechart 1d count()") + wide, 400},
+		{"/api/v1/chart?q=" + url.QueryEscape("* | timechart count()") + wide, 400},
+		{"/api/v1/tail?q=&from=2300-01-01T00:00:00Z", 400},
+		{"/api/v1/search/histogram?q=&from=1900-01-01T00:00:00Z", 400},
+		{"/api/v1/search/histogram?q=&from=-9999999999999", 400},
+		{"/api/v1/search/histogram?q=&to=99999999999", 400},
+		{"/api/v1/search/histogram?q=&from=1970-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", 200},
+		{"/api/v1/search/histogram?q=&from=1970-01-01T00:00:00Z&buckets=1000", 200},
+		{"/api/v1/search?q=&from=now-1h", 200},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			code, _, body := send(t, "GET", ts.URL+tt.path, "", nil)
+			if code != tt.code {
+				t.Fatalf("status %d, want %d: %s", code, tt.code, body)
+			}
+			if code == 400 && !strings.Contains(body, "1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z") {
+				t.Errorf("the refusal does not name the limit: %s", body)
+			}
+		})
+	}
+
+	// A saved search with such a range, shared: its viewers get the 400.
+	code, _, body := send(t, "POST", ts.URL+"/api/v1/searches", `{"name":"wide","query":"","from":"1970-01-01T00:00:00Z","to":"2300-01-01T00:00:00Z"}`, json)
+	if code != 201 {
+		t.Fatalf("save: %d %s", code, body)
+	}
+	var saved struct{ Data struct{ ID string } }
+	decodeJSON(t, body, &saved)
+	code, _, body = send(t, "POST", ts.URL+"/api/v1/shares", `{"kind":"search","target":"`+saved.Data.ID+`"}`, json)
+	if code != 201 && code != 200 {
+		t.Fatalf("share: %d %s", code, body)
+	}
+	var share struct{ Data struct{ Token string } }
+	decodeJSON(t, body, &share)
+	for _, p := range []string{"/histogram", "/search"} {
+		code, _, body = send(t, "GET", ts.URL+"/api/v1/shared/"+share.Data.Token+p, "", nil)
+		if code != 400 || !strings.Contains(body, "2200-01-01") {
+			t.Errorf("shared %s over 1970-2300: %d %s, want 400 naming the limit", p, code, body)
+		}
+	}
+}
+
+func decodeJSON(t *testing.T, body string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+}
+
+// FuzzRangeParams sends arbitrary from, to and buckets to every endpoint
+// that parses a range (search, histogram, chart with a timechart): the
+// answer is never a server error, and a refusal says what was wrong.
+func FuzzRangeParams(f *testing.F) {
+	for _, c := range [][3]string{
+		{"1970-01-01T00:00:00Z", "2300-01-01T00:00:00Z", "60"},
+		{"-9223372036854775808", "9223372036854775807", "1000"},
+		{"now-3650d", "now", "1"},
+		{"now-366d", "now-1s", "7"},
+		{"0", "1", ""},
+		{"2199-12-31T23:59:59.999999999Z", "2200-01-01T00:00:00Z", "1000"},
+	} {
+		f.Add(c[0], c[1], c[2])
+	}
+	h := handlerWithRecords(f)
+	f.Fuzz(func(t *testing.T, from, to, buckets string) {
+		v := url.Values{"q": {""}, "from": {from}, "to": {to}}
+		if buckets != "" {
+			v.Set("buckets", buckets)
+		}
+		for _, path := range []string{"/api/v1/search", "/api/v1/search/histogram", "/api/v1/chart"} {
+			if path == "/api/v1/chart" {
+				v.Set("q", "* | timechart count()")
+			}
+			rw := httptest.NewRecorder()
+			h.ServeHTTP(rw, httptest.NewRequest("GET", path+"?"+v.Encode(), nil))
+			if rw.Code >= 500 || rw.Code == 400 && !strings.Contains(rw.Body.String(), `"error":"`) {
+				t.Fatalf("%s?%s: %d %s", path, v.Encode(), rw.Code, rw.Body.String())
+			}
+		}
+	})
 }

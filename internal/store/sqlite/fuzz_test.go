@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -64,5 +65,38 @@ func FuzzSQLBuild(f *testing.F) {
 		check("Histogram", err)
 		_, err = db.Table(ctx, req)
 		check("Table", err)
+	})
+}
+
+// FuzzHistogramRange asks for histograms over arbitrary ranges, up to the
+// widest the store can hold (1677 to 2262): the answer is a clear
+// store.ErrInvalid or at most the buckets asked for, never a panic.
+func FuzzHistogramRange(f *testing.F) {
+	f.Add(int64(0), int64(10_485_849_600), 60)            // 1970 to 2300: wider than int64 nanoseconds
+	f.Add(int64(-9_000_000_000), int64(9_000_000_000), 1) // 1684 to 2255
+	f.Add(int64(1_700_000_000), int64(1_700_003_600), 1000)
+	f.Add(int64(1_700_000_000), int64(1_700_000_000), 7)
+	db := openTemp(f)
+	f.Cleanup(func() { db.Close() })
+	ctx := f.Context()
+	if err := db.AppendRecords(ctx, storetest.CorpusRecords()); err != nil {
+		f.Fatal(err)
+	}
+	all, err := query.Parse("")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, from, to int64, buckets int) {
+		req := store.SearchRequest{Query: all, From: time.Unix(from, 0), To: time.Unix(to, 0)}
+		bs, err := db.Histogram(ctx, req, buckets)
+		if err != nil {
+			if !errors.Is(err, store.ErrInvalid) {
+				t.Fatalf("Histogram(%d, %d, %d): %v", from, to, buckets, err)
+			}
+			return
+		}
+		if len(bs) > buckets {
+			t.Fatalf("Histogram(%d, %d, %d): %d buckets", from, to, buckets, len(bs))
+		}
 	})
 }

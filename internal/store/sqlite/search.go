@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -175,6 +176,12 @@ func (db *DB) histogram(ctx context.Context, req store.SearchRequest, buckets in
 	if err != nil || !ok {
 		return []store.Bucket{}, err
 	}
+	// A range wider than int64 nanoseconds hold (~292 years) would wrap
+	// around below; say so instead.
+	if span := to - from; span <= 0 || span > math.MaxInt64-int64(buckets) {
+		return nil, fmt.Errorf("%w: a histogram spans at most 292 years, got %s to %s", store.ErrInvalid,
+			time.Unix(0, from).UTC().Format(time.RFC3339), time.Unix(0, to).UTC().Format(time.RFC3339))
+	}
 	width := (to - from + int64(buckets) - 1) / int64(buckets)
 	width = max(width, 1)
 	s, err := db.selection(req)
@@ -188,7 +195,10 @@ func (db *DB) histogram(ctx context.Context, req store.SearchRequest, buckets in
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	n := int((to - from + width - 1) / width)
+	n := int((to - from) / width)
+	if (to-from)%width != 0 {
+		n++
+	}
 	out := make([]store.Bucket, n)
 	for i := range out {
 		out[i].Start = time.Unix(0, from+int64(i)*width).UTC()
