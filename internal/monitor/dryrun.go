@@ -52,10 +52,14 @@ type DryRunResult struct {
 // maxDryRunBlocks bounds a dry run's chain replay.
 const maxDryRunBlocks = 200_000
 
-// maxDryRunTraces bounds how many blocks (with transactions) a dry run
-// traces for monitors of internal calls: at the node's ~10 ms a
-// transaction, a few minutes at most.
-const maxDryRunTraces = 5_000
+// maxDryRunTraces and maxDryRunTraceTime bound how many blocks (with
+// transactions) a dry run traces for monitors of internal calls, and for
+// how long: a node traces a transaction in ~10 ms, so busy blocks hit the
+// time first.
+const (
+	maxDryRunTraces    = 5_000
+	maxDryRunTraceTime = 2 * time.Minute
+)
 
 // dryRunProgressEvery is how often a dry run that traces blocks logs how
 // far it got.
@@ -67,7 +71,7 @@ const dryRunProgressEvery = 5 * time.Second
 // the node (an archive node) and are replayed only when Node is set.
 // Monitors of internal calls (call and callers with internal) see the call
 // traces of each block with transactions, as the live engine does, up to
-// maxDryRunTraces blocks; a monitor the dry run cannot judge (no node, a
+// maxDryRunTraces blocks and maxDryRunTraceTime; a monitor the dry run cannot judge (no node, a
 // node without the debug API, the bound reached) says so in Skipped.
 func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRunResult, error) {
 	cat, err := e.catalog(ctx)
@@ -151,7 +155,8 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 					}
 				}
 			}
-			lastLog := time.Now()
+			traceStart := e.opts.Now()
+			lastLog := traceStart
 			for n := first; n <= last; n += 1000 {
 				blocks, err := e.d.Blocks.BlockRange(ctx, n, min(last, n+999))
 				if err != nil {
@@ -167,6 +172,8 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 					if tracing && len(b.Txs) > 0 {
 						if res.Traced == maxDryRunTraces {
 							stopTracing(fmt.Sprintf("internal calls judged up to block %d only: a dry run traces at most %d blocks; shorten the range", b.Number-1, maxDryRunTraces))
+						} else if took := e.opts.Now().Sub(traceStart); took >= maxDryRunTraceTime {
+							stopTracing(fmt.Sprintf("internal calls judged up to block %d only: a dry run traces blocks for at most %s; shorten the range", b.Number-1, maxDryRunTraceTime))
 						} else {
 							frames, err := e.d.Node.TraceCalls(ctx, b.Number)
 							if err != nil {
@@ -177,8 +184,8 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 							} else {
 								in.frames = frames
 								res.Traced++
-								if time.Since(lastLog) >= dryRunProgressEvery {
-									lastLog = time.Now()
+								if now := e.opts.Now(); now.Sub(lastLog) >= dryRunProgressEvery {
+									lastLog = now
 									e.log.Info("dry run: tracing blocks for internal calls", "block", b.Number, "last", last, "traced", res.Traced)
 								}
 							}

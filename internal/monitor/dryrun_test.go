@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/contracts"
@@ -166,5 +168,61 @@ func TestDryRunNamesWhatItCannotJudge(t *testing.T) {
 		if m := res.Monitors[1]; m.Skipped != "" || len(m.Firings) != 1 {
 			t.Errorf("%s: the other monitor was not judged: %+v", c.name, m)
 		}
+	}
+}
+
+// slowTracer is a node's debug API whose every block trace takes a minute
+// of the test's clock.
+type slowTracer struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (s *slowTracer) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+func (s *slowTracer) TraceBlockByNumber(ctx context.Context, n hexutil.Uint64, cfg map[string]any) ([]struct{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = s.now.Add(time.Minute)
+	return []struct{}{}, nil
+}
+
+// TestDryRunBoundsTracing: a dry run stops tracing after its time budget
+// and says up to which block it judged internal calls.
+func TestDryRunBoundsTracing(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Now().Add(-time.Minute)
+	var blocks []chain.Block
+	for n := uint64(1); n <= 4; n++ {
+		blocks = append(blocks, pausedBlock(n, t0.Add(time.Duration(n)*time.Second)))
+	}
+	if err := st.WriteBlocks(ctx, blocks); err != nil {
+		t.Fatal(err)
+	}
+	tracer := &slowTracer{now: t0}
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("debug", tracer); err != nil {
+		t.Fatal(err)
+	}
+	rc := rpc.DialInProc(srv)
+	defer rc.Close()
+	e := monitor.New(monitor.Deps{Store: st, Contracts: st.Contracts, Blocks: st, Node: monitor.NewRPCNode(rc)}, monitor.Options{Now: tracer.Now})
+	f := monitor.File{Monitors: []monitor.Spec{{ID: "internal", Kind: monitor.KindCall, Contract: vaultAddr.Hex(), Method: "depositFor(address,uint256)", Internal: true}}}
+	res, err := e.DryRun(ctx, f, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "internal calls judged up to block 2 only: a dry run traces blocks for at most 2m0s; shorten the range"
+	if res.Traced != 2 || res.Monitors[0].Skipped != want {
+		t.Errorf("traced %d blocks, skipped %q; want 2, %q", res.Traced, res.Monitors[0].Skipped, want)
 	}
 }
