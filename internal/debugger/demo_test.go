@@ -9,11 +9,14 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/blocktorch/blocktorch/contracts"
+	icontracts "github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/gethdev"
@@ -100,8 +103,28 @@ type failuresApp struct {
 
 func deployFailures(t *testing.T, h *chainHarness) *failuresApp {
 	t.Helper()
-	arts, err := contracts.Load()
+	in, out := contracts.StandardJSON()
+	return deployFailuresBuild(t, h, in, out)
+}
+
+// deployFailuresBuild deploys Failures and its proxy as compiled into the
+// solc standard-JSON input and output given.
+func deployFailuresBuild(t *testing.T, h *chainHarness, in, out []byte) *failuresApp {
+	t.Helper()
+	list, err := icontracts.ParseStandardJSON(in, out, "0.8.28+commit.7893614a")
 	if err != nil {
+		t.Fatal(err)
+	}
+	type compiled struct {
+		ABI      []byte
+		Bytecode []byte
+	}
+	arts := make(map[string]compiled)
+	for _, a := range list {
+		arts[a.Name] = compiled{ABI: a.ABI, Bytecode: common.FromHex(a.Bytecode)}
+	}
+	srcs := NewArtifacts()
+	if err := srcs.AddStandardJSON(in, out); err != nil {
 		t.Fatal(err)
 	}
 	parsed, err := abi.JSON(strings.NewReader(string(arts["Failures"].ABI)))
@@ -127,7 +150,7 @@ func deployFailures(t *testing.T, h *chainHarness) *failuresApp {
 	}
 	_, r = h.send(t, nil, append(append([]byte(nil), arts["FailuresProxy"].Bytecode...), args...), 10_000_000)
 	if r.Status != 1 {
-		res, err := (&Local{RPC: h.rc}).Replay(context.Background(), r.TxHash, Options{Dir: t.TempDir(), Sources: demoArtifacts(t)})
+		res, err := (&Local{RPC: h.rc}).Replay(context.Background(), r.TxHash, Options{Dir: t.TempDir(), Sources: srcs})
 		t.Fatalf("FailuresProxy deployment failed: %+v %v root %+v", res.Failure, err, res.Root)
 	}
 	return &failuresApp{impl: impl, proxy: r.ContractAddress, abi: parsed}
@@ -197,8 +220,12 @@ func replayers(h *chainHarness, debugAPI bool) []replayer {
 }
 
 func runFailureCases(t *testing.T, h *chainHarness, app *failuresApp, reps []replayer) map[string]common.Hash {
+	return runFailureCasesWith(t, h, app, reps, demoArtifacts(t))
+}
+
+// runFailureCasesWith is runFailureCases on the build arts describes.
+func runFailureCasesWith(t *testing.T, h *chainHarness, app *failuresApp, reps []replayer, arts *Artifacts) map[string]common.Hash {
 	hashes := make(map[string]common.Hash)
-	arts := demoArtifacts(t)
 	ctx := context.Background()
 	for _, c := range failureCases {
 		data, err := app.abi.Pack(c.method, c.args...)
@@ -338,6 +365,75 @@ func TestFailurePathsEmbeddedChain(t *testing.T) {
 	t.Run("navigation", func(t *testing.T) { testNavigation(t, svc, arts, hashes["three calls deep"]) })
 	t.Run("simulation", func(t *testing.T) { testSimulation(t, &Local{RPC: rc}, app, arts) })
 	t.Run("api", func(t *testing.T) { testAPI(t, svc, hashes["three calls deep"]) })
+}
+
+// TestFailurePathsOptimizedBuilds runs the demo's failure cases on the
+// demo contracts compiled with the optimizer and via IR (testdata/demo,
+// made by contracts/compile.js --optimize [--via-ir]): every failure lands
+// on the same line as in the plain build.
+func TestFailurePathsOptimizedBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an embedded chain")
+	}
+	key, _ := crypto.GenerateKey()
+	chain, err := devchain.Start(devchain.Config{
+		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
+		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	rc, err := rpc.Dial(chain.HTTPEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
+	for _, build := range []string{"optimized", "viair"} {
+		t.Run(build, func(t *testing.T) {
+			dir := filepath.Join("testdata", "demo", build)
+			in, err := os.ReadFile(filepath.Join(dir, "input.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := os.ReadFile(filepath.Join(dir, "output.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plainIn, _ := contracts.StandardJSON()
+			if !sameSources(t, in, plainIn) {
+				t.Fatalf("%s holds other sources than contracts/build: recompile it", dir)
+			}
+			arts := NewArtifacts()
+			if err := arts.AddStandardJSON(in, out); err != nil {
+				t.Fatal(err)
+			}
+			app := deployFailuresBuild(t, h, in, out)
+			runFailureCasesWith(t, h, app, replayers(h, true), arts)
+		})
+	}
+}
+
+// sameSources reports whether two solc inputs hold the same sources.
+func sameSources(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y stdInputJSON
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.Sources) != len(y.Sources) {
+		return false
+	}
+	for name, s := range x.Sources {
+		if y.Sources[name].Content != s.Content {
+			return false
+		}
+	}
+	return true
 }
 
 func testNavigation(t *testing.T, svc *Service, arts *Artifacts, tx common.Hash) {

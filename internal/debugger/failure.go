@@ -100,9 +100,11 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 	kind := classify(o, abiJSON)
 	tx := &texts{sources: sources, m: make(map[string]*sourcemap.Text)}
 	var nearest *candidate
-	var broads []*candidate // distinct whole-contract or whole-function ranges
-	first := true           // the failing step itself
+	var narrows []*candidate // statements the frame ran, latest first
+	var broads []*candidate  // distinct whole-contract or whole-function ranges
+	first := true            // the failing step itself
 	step := o.LastStep
+walk:
 	for walked := 0; step >= 0 && walked < maxWalkBack; walked++ {
 		r, err := t.record(step)
 		if err != nil {
@@ -124,24 +126,20 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 					broads = append(broads, c)
 				}
 			default:
-				s, e, _ := c.text.Statement(loc.Offset, loc.Length)
-				c.start = s
+				c.start, c.end, _ = c.text.Statement(loc.Offset, loc.Length)
 				if nearest == nil {
 					nearest = c
 					if first && !loc.Approximate && !kind.informative() {
 						// Unoptimised code maps its failing instruction exactly.
-						setOrigin(fail, c.loc.File, c.text, s, false)
+						setOrigin(fail, c.loc.File, c.text, c.start, false)
 						return
+					}
+					if !kind.informative() {
+						break walk // the nearest statement is all such a failure gives
 					}
 				}
-				if kind.informative() {
-					rs, re := region(c.text, s, e)
-					if at, ok := kind.match(c.text, rs, re); ok {
-						setOrigin(fail, loc.File, c.text, at, false)
-						return
-					}
-				} else {
-					walked = maxWalkBack // the nearest statement is all a non-informative failure gives
+				if last := len(narrows) - 1; last < 0 || narrows[last].text != c.text || narrows[last].start != c.start {
+					narrows = append(narrows, c)
 				}
 			}
 		}
@@ -150,6 +148,42 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 			break
 		}
 		step = int(r.Prev - 1)
+	}
+	// The function the frame entered by, when the contract's text shows it:
+	// code of functions it cannot reach is a revert tail the optimiser
+	// shares with them.
+	var entry *scope
+	for _, b := range broads {
+		if s, e, ok := entryFunction(b.text, b.loc, o, abiJSON); ok {
+			entry = &scope{c: b, start: s, end: e}
+			break
+		}
+	}
+	reach := newReach(tx, entry)
+	if kind.informative() {
+		for _, c := range narrows {
+			if !reach.plausible(c.text, c.start) {
+				continue
+			}
+			rs, re := region(c.text, c.start, c.end)
+			at, ok := kind.match(c.text, rs, re)
+			if !ok {
+				continue
+			}
+			setOrigin(fail, c.loc.File, c.text, at, false)
+			// Optimised code may share one revert between statements that
+			// raise the same failure: with several in the function, the
+			// mapping cannot tell which.
+			if c.loc.Approximate {
+				if s, e, ok := functionBody(c.text, c.start); ok {
+					if _, n := kind.matchAll(c.text, s, e); n > 1 {
+						fail.Approximate = true
+						fail.FromLine, fail.ToLine = c.text.Line(s), c.text.Line(max(e-1, s))
+					}
+				}
+			}
+			return
+		}
 	}
 	// No executed statement could have raised it: look for the one
 	// statement that can in the function the failure happened in.
@@ -162,12 +196,9 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 				scopes = append(scopes, [3]int{len(files) - 1, s, e})
 			}
 		}
-		for _, b := range broads {
-			if s, e, ok := entryFunction(b.text, b.loc, o, abiJSON); ok {
-				files = append(files, b)
-				scopes = append(scopes, [3]int{len(files) - 1, s, e})
-				break
-			}
+		if entry != nil {
+			files = append(files, entry.c)
+			scopes = append(scopes, [3]int{len(files) - 1, entry.start, entry.end})
 		}
 		for _, sc := range scopes {
 			c := files[sc[0]]
@@ -204,9 +235,15 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 }
 
 type candidate struct {
-	loc   Location
-	text  *sourcemap.Text
-	start int // statement start, or -1 without text
+	loc        Location
+	text       *sourcemap.Text
+	start, end int // the statement, start -1 without text
+}
+
+// scope is a function's body in a candidate's text.
+type scope struct {
+	c          *candidate
+	start, end int
 }
 
 // functionBody returns the body (braces included) of the function-like

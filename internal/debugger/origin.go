@@ -272,3 +272,99 @@ func region(text *sourcemap.Text, start, end int) (int, int) {
 func isIdent(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
+
+// reach is what a frame's entry function can run: itself, and by name the
+// modifiers and functions its text mentions, then theirs, through the
+// sources read so far. Names stand in for the call graph (no AST): more
+// is reachable than really is, never less.
+type reach struct {
+	tx    *texts
+	entry *scope
+	text  *sourcemap.Text // the entry's text and its definition's range
+	from  int
+	to    int
+	names map[string]bool // nil until built
+}
+
+var (
+	identRe = regexp.MustCompile(`[A-Za-z_$][\w$]*`)
+	defRe   = regexp.MustCompile(`\b(?:function|modifier)\s+([A-Za-z_$][\w$]*)`)
+)
+
+func newReach(tx *texts, entry *scope) *reach {
+	r := &reach{tx: tx, entry: entry}
+	if entry != nil {
+		if s, e, ok := entry.c.text.Enclosing(entry.start+1, true); ok {
+			r.text, r.from, r.to = entry.c.text, s, e
+		}
+	}
+	return r
+}
+
+// plausible reports whether the statement at off can run in the frame: it
+// lies in the entry function or in a definition reachable from it. Without
+// a known entry anything is plausible.
+func (r *reach) plausible(text *sourcemap.Text, off int) bool {
+	if r.text == nil {
+		return true
+	}
+	s, _, ok := text.Enclosing(off, true)
+	if !ok {
+		return true
+	}
+	if text == r.text && s == r.from {
+		return true
+	}
+	r.build()
+	return r.names[defName(text.Masked()[s:])]
+}
+
+// defName is the name of the definition starting at the start of head.
+func defName(head string) string {
+	if m := defRe.FindStringSubmatchIndex(head); m != nil && m[0] == 0 {
+		return head[m[2]:m[3]]
+	}
+	return identRe.FindString(head) // constructor, receive, fallback
+}
+
+func (r *reach) build() {
+	if r.names != nil {
+		return
+	}
+	r.names = make(map[string]bool)
+	type seg struct {
+		text     *sourcemap.Text
+		from, to int
+	}
+	defs := make(map[string][]seg)
+	for _, text := range r.tx.m {
+		if text == nil {
+			continue
+		}
+		masked := text.Masked()
+		for _, m := range defRe.FindAllStringSubmatchIndex(masked, -1) {
+			body := strings.IndexAny(masked[m[0]:], ";{")
+			if body < 0 || masked[m[0]+body] != '{' {
+				continue
+			}
+			end, ok := text.Block(m[0] + body)
+			if !ok {
+				continue
+			}
+			name := masked[m[2]:m[3]]
+			defs[name] = append(defs[name], seg{text, m[0], end})
+		}
+	}
+	queue := []seg{{r.text, r.from, r.to}}
+	for n := 0; len(queue) > 0 && n < 1000; n++ {
+		s := queue[0]
+		queue = queue[1:]
+		for _, name := range identRe.FindAllString(s.text.Masked()[s.from:s.to], -1) {
+			if r.names[name] {
+				continue
+			}
+			r.names[name] = true
+			queue = append(queue, defs[name]...)
+		}
+	}
+}
