@@ -27,6 +27,15 @@ type receiver struct {
 	accepted map[string]int
 	hits     int
 	arrived  chan string
+	// last429 is when the receiver last answered 429 to each key.
+	last429 map[string]time.Time
+
+	// holdAfter > 0 makes every request that comes after holdAfter
+	// accepted ones wait for release (or for its client to give up), so
+	// a test can stop the sender with deliveries still in flight.
+	holdAfter int
+	held      chan string
+	release   chan struct{}
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -67,15 +76,48 @@ func (r *receiver) down() {
 	}
 }
 
+// hold makes the receiver accept n requests and then keep every later one
+// waiting until the returned release function is called.
+func (r *receiver) hold(n int) (release func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holdAfter = n
+	r.held = make(chan string, 10000)
+	r.release = make(chan struct{})
+	return sync.OnceFunc(func() {
+		r.mu.Lock()
+		r.holdAfter = 0
+		r.mu.Unlock()
+		close(r.release)
+	})
+}
+
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.hits++
+	if r.holdAfter > 0 && len(r.accepted) >= r.holdAfter {
+		held, release := r.held, r.release
+		held <- req.Header.Get(HeaderIdempotency)
+		r.mu.Unlock()
+		select {
+		case <-release:
+		case <-req.Context().Done():
+		}
+		r.mu.Lock()
+		if req.Context().Err() != nil {
+			return // the sender gave up: nothing was accepted
+		}
+	}
 	switch r.mode {
 	case "500":
 		http.Error(w, "down for maintenance", 500)
 		return
 	case "429":
+		if r.last429 == nil {
+			r.last429 = map[string]time.Time{}
+		}
+		r.last429[req.Header.Get(HeaderIdempotency)] = time.Now()
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "slow down", 429)
 		return
@@ -149,7 +191,15 @@ func TestOutboxSurvivesOutage(t *testing.T) {
 		mu.Lock()
 		settled = append(settled, d)
 		if err != nil && strings.Contains(err.Error(), "HTTP 429") {
-			waits429 = append(waits429, time.Until(d.NextAttempt))
+			// Measured from the receiver's answer, not from this call,
+			// so a slow settle on a loaded machine does not eat the wait.
+			rcv.mu.Lock()
+			answered, ok := rcv.last429[strings.TrimSuffix(d.Key, "/hook")]
+			rcv.mu.Unlock()
+			if !ok {
+				answered = d.NextAttempt // no answer on record: counts as no wait
+			}
+			waits429 = append(waits429, d.NextAttempt.Sub(answered))
 		}
 		mu.Unlock()
 	}})
@@ -203,7 +253,7 @@ func TestOutboxSurvivesOutage(t *testing.T) {
 	mu.Lock()
 	// Retry-After: 1 wins over the 20-200ms backoff.
 	for _, w := range waits429 {
-		if w < 900*time.Millisecond {
+		if w < time.Second {
 			t.Errorf("a 429 with Retry-After: 1 is retried in %v", w)
 		}
 	}
@@ -300,6 +350,9 @@ func TestOutboxRestartLosesNothing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bt.db")
 	spec := []Spec{{Name: "hook", Type: TypeWebhook, URL: rcv.url()}}
 
+	// The receiver takes 20 and keeps the next ones waiting, so the stop
+	// always comes with deliveries in flight and most still queued.
+	release := rcv.hold(20)
 	db := openStore(t, path)
 	ob := NewOutbox(db, Options{MinBackoff: 10 * time.Millisecond, Concurrency: 2})
 	ob.SetChannels(spec)
@@ -311,19 +364,20 @@ func TestOutboxRestartLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- ob.Run(ctx) }()
-	// Stop after some, not all, have arrived.
 	for range 20 {
 		<-rcv.arrived
 	}
+	<-rcv.held // a send is in flight
 	cancel()
 	<-done
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	before := len(rcv.counts())
-	if before >= 200 {
-		t.Skip("every notification went out before the stop; nothing to resume")
+	if before != 20 {
+		t.Fatalf("%d accepted before the stop, want the 20 the receiver let through", before)
 	}
+	release()
 
 	db = openStore(t, path)
 	defer db.Close()
@@ -335,9 +389,14 @@ func TestOutboxRestartLosesNothing(t *testing.T) {
 	ob.SetChannels(spec)
 	ctx, cancel = context.WithCancel(context.Background())
 	go func() { done <- ob.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(rcv.counts()) < 200 && time.Now().Before(deadline) {
-		<-rcv.arrived
+	timeout := time.After(30 * time.Second)
+wait:
+	for len(rcv.counts()) < 200 {
+		select {
+		case <-rcv.arrived:
+		case <-timeout:
+			break wait
+		}
 	}
 	cancel()
 	<-done
