@@ -125,7 +125,7 @@ func TestBrowserSearchBoxOpensPages(t *testing.T) {
 			t.Errorf("typing %q opened %s, want %s", tc.typed, loc, tc.want)
 		}
 		if tc.typed == "LendingVault" {
-			do(t, ctx, "contract page", chromedp.WaitReady(chromedp.CSS(`main`)))
+			waitJS(t, ctx, "contract page", `document.readyState === 'complete' && document.body.clientWidth > 0`)
 			sh.take(ctx, "jump-contract")
 		}
 	}

@@ -217,13 +217,19 @@
       const t = document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark';
       document.documentElement.dataset.theme = t;
       localStorage.setItem('bt-theme', t);
+      // Charts take their colours from CSS when drawn: draw them again.
       for (const c of Object.values(charts)) c.redraw && c.redraw();
     });
   }
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
-  const palette = ['#ff7a1a', '#6cb6ff', '#3ecf8e', '#c77dff', '#f2c94c', '#2ec4b6', '#e86fb2', '#9aa5b1', '#7bd88f', '#ff9e80'];
+  // palette holds 24 colours told apart on both themes, none of them the
+  // level/status colours colorFor reserves, so a stack of up to 24 series
+  // never repeats one.
+  const palette = ['#ff7a1a', '#4e9bff', '#b07cff', '#2ec4b6', '#e86fb2', '#a3d13a', '#ffb000', '#17becf',
+    '#9c6b4e', '#7f7fff', '#ff9e80', '#bcbd22', '#d147a3', '#6a8d2f', '#c9a27e', '#1f5fbf',
+    '#b8860b', '#7a5195', '#ffcf99', '#3b5bdb', '#00897b', '#ff6f91', '#8d99ae', '#5e35b1'];
 
   function colorFor(name, i) {
     switch (name) {
@@ -279,6 +285,10 @@
     const tip = h('div', { class: 'chart-tip', hidden: true });
     const axisStroke = cssVar('--dim') || '#8a96a8';
     const gridStroke = cssVar('--line') || '#252d39';
+    const bgFill = cssVar('--panel') || '#151a22';
+    // The last bucket, when it is still filling, is veiled and marked so
+    // that its lower count does not read as an outage.
+    const partial = opts.partial === false ? -1 : partialBucket(res, Date.now());
     const size = () => ({ width: Math.max(200, el.clientWidth), height: Math.max(60, el.clientHeight - (legendEl ? legendEl.offsetHeight + 2 : 0)) });
     const u = new window.uPlot({
       ...size(),
@@ -296,6 +306,21 @@
         fill: bars ? colors[i] : colors[i] + '22', paths: bars ? barPaths : undefined, points: { show: false },
       }))),
       hooks: {
+        draw: [(u) => {
+          if (partial < 0) return;
+          const x0 = u.valToPos(res.times[partial] / 1000, 'x', true), x1 = u.valToPos((res.times[partial] + iv) / 1000, 'x', true);
+          const c = u.ctx, top = u.bbox.top, hgt = u.bbox.height;
+          c.save();
+          c.globalAlpha = 0.55;
+          c.fillStyle = bgFill;
+          c.fillRect(x0, top, x1 - x0, hgt);
+          c.globalAlpha = 1;
+          c.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio]);
+          c.strokeStyle = axisStroke;
+          c.lineWidth = devicePixelRatio;
+          c.strokeRect(x0 + devicePixelRatio / 2, top, x1 - x0 - devicePixelRatio, hgt);
+          c.restore();
+        }],
         setSelect: [(u) => {
           if (u.select.width < 4 || !opts.onSelect) return;
           const a = u.posToVal(u.select.left, 'x') * 1000, b = u.posToVal(u.select.left + u.select.width, 'x') * 1000;
@@ -310,7 +335,7 @@
           const idx = u.cursor.idx;
           if (idx == null || u.cursor.left < 0) { tip.hidden = true; return; }
           clear(tip);
-          tip.append(h('div', { class: 'dim', text: fmtTime(res.times[idx]) + ' +' + fmtDur(iv) }));
+          tip.append(h('div', { class: 'dim', text: fmtTime(res.times[idx]) + ' +' + fmtDur(iv) + (idx === partial ? ' (so far)' : '') }));
           res.series.slice().reverse().forEach((s) => {
             const v = s.values[idx];
             if (v == null) return;
@@ -369,8 +394,9 @@
     const ro = new ResizeObserver(() => u.setSize(size()));
     ro.observe(el);
     const c = {
-      u, res, names,
-      redraw() { /* colours come from CSS; a theme switch redraws the page's charts on next load */ },
+      u, res, names, colors, partial, axisStroke,
+      // redraw draws the chart again in place, with the theme's colours.
+      redraw() { timeChart(el, res, opts); },
       pointPos(seriesName, idx) {
         const i = names.indexOf(seriesName);
         if (i < 0 || idx < 0 || idx >= xs.length) return null;
@@ -680,17 +706,57 @@
 
   // ---------- dashboards ----------
 
-  function summaryOf(panel, res) {
+  // partialBucket is the index of the last bucket when it ends after now
+  // (still filling), else -1.
+  function partialBucket(res, now) {
+    const n = res.times ? res.times.length : 0;
+    if (!n || !res.intervalMs) return -1;
+    return res.times[n - 1] + res.intervalMs > now ? n - 1 : -1;
+  }
+
+  // rateWindow is the span a rate headline averages over: from the first
+  // bucket with data to the end of the last full bucket (or to now when
+  // only the partial bucket has data), so that empty time before the data
+  // and a bucket still filling do not drag the rate down. null: no data.
+  function rateWindow(res, now) {
+    const n = res.times.length, iv = res.intervalMs;
+    const has = (j) => res.series.some((se) => (se.values[j] || 0) > 0);
+    let first = 0;
+    while (first < n && !has(first)) first++;
+    if (first === n) return null;
+    const partial = partialBucket(res, now);
+    let last = partial >= 0 ? partial - 1 : n - 1;
+    if (last < first) return { first, last: partial, from: res.times[first], to: now, partial: true };
+    return { first, last, from: res.times[first], to: res.times[last] + iv, partial: false };
+  }
+
+  // summaryOf computes a panel's headline: {value, note}, note saying
+  // which window a rate covers; null when the panel has none.
+  function summaryOf(panel, res, now) {
     const s = panel.summary || '';
     if (!s || !res.series || !res.series.length) return null;
     const first = res.series[0].values.filter((v) => v != null);
     const total = first.reduce((a, b) => a + b, 0);
-    if (s === 'total') return total;
-    if (s === 'max') return first.length ? Math.max(...first) : 0;
-    if (s === 'last') return first.length ? first[first.length - 1] : null;
+    // A total counts every series of a stack, not only the first.
+    if (s === 'total') return { value: res.series.reduce((a, se) => a + se.values.reduce((x, v) => x + (v || 0), 0), 0) };
+    if (s === 'max') return { value: first.length ? Math.max(...first) : 0 };
+    if (s === 'last') return { value: first.length ? first[first.length - 1] : null };
     if (s === 'rate') {
-      const mins = (Date.parse(res.to) - Date.parse(res.from)) / 60000;
-      return mins > 0 ? total / mins : null;
+      if (!res.times || !res.intervalMs) {
+        const mins = (Date.parse(res.to) - Date.parse(res.from)) / 60000;
+        return { value: mins > 0 ? total / mins : null };
+      }
+      const w = rateWindow(res, now);
+      if (!w) return { value: 0, note: 'no data in this range' };
+      let sum = 0;
+      for (let j = w.first; j <= w.last; j++) sum += res.series[0].values[j] || 0;
+      const mins = (w.to - w.from) / 60000;
+      const span = fmtSpan(w.to - w.from);
+      const note = w.partial ? 'over the ' + span + ' so far' : (w.first > 0 ? 'avg of the ' + span + ' with data' : 'avg of ' + span);
+      return {
+        value: mins > 0 ? sum / mins : null, note,
+        title: 'Average rate ' + note + (!w.partial && partialBucket(res, now) >= 0 ? ', leaving out the bucket still filling' : ''),
+      };
     }
     if (s.startsWith('ratio:')) {
       const name = s.slice(6);
@@ -700,9 +766,18 @@
         all += sum;
         if (se.name === name) part += sum;
       }
-      return all > 0 ? (100 * part) / all : 0;
+      return { value: all > 0 ? (100 * part) / all : 0 };
     }
     return null;
+  }
+
+  // fmtSpan says a duration the way a headline reads it: 45s, 12m, 2h 5m.
+  function fmtSpan(ms) {
+    const m = Math.round(ms / 60000);
+    if (m < 1) return Math.max(1, Math.round(ms / 1000)) + 's';
+    if (m < 120) return m + 'm';
+    const hh = Math.floor(m / 60), mm = m % 60;
+    return hh + 'h' + (mm ? ' ' + mm + 'm' : '');
   }
 
   // renderPanel fetches and draws one panel. ctx: {range(), fetchURL(panel),
@@ -715,12 +790,18 @@
       const res = await api(ctx.fetchURL(panel));
       const fromMs = Date.parse(res.from), toMs = Date.parse(res.to);
       const link = (q, a, b) => (ctx.links ? exploreURL(q, a, b) : null);
-      const sv = summaryOf(panel, res);
+      const sum = summaryOf(panel, res, Date.now());
+      const sv = sum ? sum.value : null;
       if (sumEl) {
         clear(sumEl);
+        sumEl.removeAttribute('title');
         if (sv != null) {
           sumEl.append(fmtNum(sv) + (panel.summary && panel.summary.startsWith('ratio:') ? '%' : ''));
           if (panel.unit && panel.unit !== '%') sumEl.append(h('span', { class: 'unit', text: panel.unit }));
+        }
+        if (sum && sum.note) {
+          sumEl.append(h('span', { class: 'window', text: sum.note }));
+          sumEl.title = sum.title || sum.note;
         }
       }
       if (panel.type === 'stat') {
