@@ -67,6 +67,9 @@ func TestDryRunJudgesInternalCallsAsLive(t *testing.T) {
 			if ev.Status == monitor.StateResolved {
 				f.Block, f.EndsAt = a.ResolvedBlock, a.ResolvedAt
 			}
+			if ev.Block != f.Block {
+				t.Errorf("the history shows a %s at block %d, its alert says %d", ev.Status, ev.Block, f.Block)
+			}
 			out = append(out, firingLine(f))
 		}
 		return out

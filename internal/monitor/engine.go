@@ -503,7 +503,11 @@ func (e *Engine) record(c *compiled, tr transition, bt *batch) {
 		status = "cooldown"
 	}
 	detail, _ := json.Marshal(tr.alert)
-	bt.events = append(bt.events, store.AlertEvent{MonitorID: c.spec.ID, Key: tr.alert.Key, Status: status, Time: tr.t, Block: tr.alert.Block, Detail: detail})
+	block := tr.alert.Block
+	if tr.status == StateResolved {
+		block = tr.alert.ResolvedBlock
+	}
+	bt.events = append(bt.events, store.AlertEvent{MonitorID: c.spec.ID, Key: tr.alert.Key, Status: status, Time: tr.t, Block: block, Detail: detail})
 	if !tr.notify || len(c.spec.Channels) == 0 {
 		return
 	}
