@@ -38,6 +38,11 @@ type Page struct {
 	// they are missing when the node could not be read.
 	Capabilities      *Capabilities `json:"capabilities,omitempty"`
 	CapabilitiesError string        `json:"capabilitiesError,omitempty"`
+	// CodeChanged, when set, says why the code now at the address no
+	// longer matches the recorded verification (a chain reset, a
+	// destroyed and redeployed contract): the verification is kept, but
+	// its sources are not what runs there.
+	CodeChanged string `json:"codeChanged,omitempty"`
 }
 
 // Registry holds the verified contracts of a running server and serves the
@@ -129,6 +134,7 @@ func (r *Registry) Contract(ctx context.Context, addr common.Address) Page {
 	p := Page{Address: addr, Status: StatusNone}
 	if res, ok := r.Verified(addr); ok {
 		p.Verification, p.Status = &res, res.Status
+		p.CodeChanged = r.codeChanged(ctx, res)
 	}
 	caps, err := Detect(ctx, r.node, addr, nil)
 	if err != nil {
@@ -137,6 +143,21 @@ func (r *Registry) Contract(ctx context.Context, addr common.Address) Page {
 		p.Capabilities = &caps
 	}
 	return p
+}
+
+// codeChanged compares the code at a recorded verification's address with
+// its artifact again: a verification read back after a restart may
+// describe a chain that has since been reset. It says nothing when the
+// code cannot be read.
+func (r *Registry) codeChanged(ctx context.Context, res Result) string {
+	if res.Artifact == nil {
+		return ""
+	}
+	now, err := Verify(ctx, r.node, res.Address, []Artifact{*res.Artifact}, Options{Libraries: res.Libraries})
+	if err != nil || now.Status != StatusNone || now.Mismatch == nil {
+		return ""
+	}
+	return "the code at this address no longer matches the build verified on " + res.Verified.Format(time.RFC3339) + ": " + now.Mismatch.Reason
 }
 
 // HandleVerify serves POST /api/v1/contracts/{address}/verify with a

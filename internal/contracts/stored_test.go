@@ -189,3 +189,50 @@ func TestRegistrySubmitFailsWithStore(t *testing.T) {
 		t.Errorf("a match the store refused is shown (%v) or hooked (%v)", ok, called)
 	}
 }
+
+// A verification read back for an address whose code has since changed (a
+// chain reset put other code there) is shown with what changed.
+func TestContractPageSaysCodeChanged(t *testing.T) {
+	d := newDemo(t)
+	ctx := t.Context()
+	st := openStore(t, filepath.Join(t.TempDir(), "v.db"))
+	reg := bc.NewRegistry(d.eth, st)
+	if _, err := reg.Submit(ctx, d.app.Vault, bc.VerifyRequest{Artifacts: demoArtifacts(t), Contract: "LendingVault"}); err != nil {
+		t.Fatal(err)
+	}
+	if p := reg.Contract(ctx, d.app.Vault); p.Status != bc.StatusFull || p.CodeChanged != "" {
+		t.Fatalf("the vault's page: status %s, code changed %q", p.Status, p.CodeChanged)
+	}
+	// The vault's record, as if the router's address had held the vault
+	// before a reset.
+	v, err := st.Verified(ctx, d.app.Vault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored struct {
+		Version int            `json:"version"`
+		Result  map[string]any `json:"result"`
+	}
+	if err := json.Unmarshal(v.Result, &stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Result["address"] = d.app.Router.Hex()
+	v.Address = d.app.Router
+	if v.Result, err = json.Marshal(stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutVerified(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	after := bc.NewRegistry(d.eth, st)
+	if _, skipped, err := after.Load(ctx); err != nil || len(skipped) != 0 {
+		t.Fatalf("Load: %v %v", skipped, err)
+	}
+	p := after.Contract(ctx, d.app.Router)
+	if p.Status != bc.StatusFull || !strings.Contains(p.CodeChanged, "no longer matches") || !strings.Contains(p.CodeChanged, "differs from byte") {
+		t.Errorf("the router's page under the vault's record: status %s, code changed %q", p.Status, p.CodeChanged)
+	}
+	if p := after.Contract(ctx, d.app.Vault); p.CodeChanged != "" {
+		t.Errorf("the vault's page after a restart says its code changed: %q", p.CodeChanged)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demochain"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
 
 // TestVerifiedContractSurvivesRestart verifies a demo contract on a server
@@ -74,6 +75,9 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	}
 	failed := borrowWithoutCollateral(t, ctx, ch)
 	stop()
+	// Meanwhile the router's address "held the vault before a chain
+	// reset": its page must say the code there changed.
+	moveRecord(t, filepath.Join(cfg.DataDir, "serve.db"), ch.App.Vault, ch.App.Router)
 
 	// Second run on the same data.
 	a, stop = apptest.Start(t, cfg)
@@ -135,6 +139,14 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	do(t, bctx, "contract page", chromedp.Navigate(base+"/contract/"+vault))
 	waitJS(t, bctx, "badge", `document.querySelector('#badge').dataset.status === 'full'`)
 	waitJS(t, bctx, "source", `document.querySelectorAll('#source .line').length > 50 && document.querySelector('#source').textContent.includes('contract LendingVault')`)
+	if at := eval[string](t, bctx, `document.querySelector('#verified-at').getAttribute('datetime')`); at == "" {
+		t.Error("the contract page does not say when the vault was verified")
+	}
+	if eval[bool](t, bctx, `!document.querySelector('#code-changed').hidden`) {
+		t.Error("the vault's page says its code changed")
+	}
+	do(t, bctx, "moved record's page", chromedp.Navigate(base+"/contract/"+ch.App.Router.Hex()))
+	waitJS(t, bctx, "code changed note", `!document.querySelector('#code-changed').hidden && document.querySelector('#code-changed').textContent.includes('no longer matches')`)
 	do(t, bctx, "debugger page", chromedp.Navigate(base+"/debug/"+failed.Hex()))
 	waitJS(t, bctx, "debugger ready", `document.querySelector('#debugger').dataset.ready === 'true'`)
 	if got := run(t, bctx, "current line", chromedp.Text(chromedp.CSS(`#src .line.cur`))); !strings.Contains(got, failingLine) {
@@ -184,4 +196,35 @@ func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demochain.Ch
 		t.Fatal("borrowing without collateral did not fail")
 	}
 	return tx.Hash()
+}
+
+// moveRecord stores the verification of from as that of to, in the
+// database at path, as a chain reset would leave it: a record of code that
+// is not what runs at to.
+func moveRecord(t *testing.T, path string, from, to common.Address) {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := db.Verified(t.Context(), from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored struct {
+		Version int            `json:"version"`
+		Result  map[string]any `json:"result"`
+	}
+	if err := json.Unmarshal(v.Result, &stored); err != nil {
+		t.Fatal(err)
+	}
+	stored.Result["address"] = to.Hex()
+	v.Address = to
+	if v.Result, err = json.Marshal(stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutVerified(t.Context(), v); err != nil {
+		t.Fatal(err)
+	}
 }

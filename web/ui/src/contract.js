@@ -58,6 +58,7 @@
       ['Optimizer', s.optimizer ? 'on, ' + s.runs + ' runs' : 'off'],
       ['EVM version', s.evmVersion || 'compiler default'],
       ['via-IR', s.viaIR ? 'yes' : 'no'],
+      v.verified ? ['Verified', h('time', { id: 'verified-at', datetime: v.verified, text: new Date(v.verified).toLocaleString() })] : null,
       libs.length ? ['Libraries', h('div', {}, libs.map(([n, a]) => h('div', {}, n + ' ', addrLink(a, 'contract'))))] : null,
       v.immutables && Object.keys(v.immutables).length ? ['Immutables', Object.keys(v.immutables).length + ' found in the deployed code'] : null,
       v.chainMetadata ? ['On-chain metadata', h('span', { class: 'mono small wrap', text: 'solc ' + (v.chainMetadata.solc || '?') + (v.chainMetadata.hashKind ? ' · ' + v.chainMetadata.hashKind + ' ' + v.chainMetadata.hash : '') })] : null,
@@ -196,6 +197,12 @@
     }
     const v = p.verification;
     badge(p.status);
+    if (p.codeChanged) {
+      // A verification kept from before a chain reset: its sources are not what runs here.
+      const note = $('#code-changed');
+      note.hidden = false;
+      clear(note).append(h('strong', { text: 'Code changed: ' }), p.codeChanged);
+    }
     if (v && v.contractName && !root.dataset.name) $('#c-name').textContent = v.contractName;
     drawSettings(v);
     drawSources(v);
