@@ -151,6 +151,7 @@ func printDryRun(w io.Writer, data json.RawMessage) error {
 		Blocks   int
 		Monitors []struct {
 			ID, Kind, Skipped string
+			Partial           string
 			Value             string
 			Block             uint64
 			Firings           []struct {
@@ -176,6 +177,9 @@ func printDryRun(w io.Writer, data json.RawMessage) error {
 		fmt.Fprintf(w, "\n%s (%s): would have fired %d times\n", oneLine(m.ID), oneLine(m.Kind), fires)
 		if m.Skipped != "" {
 			fmt.Fprintf(w, "  note: %s\n", oneLine(m.Skipped))
+		}
+		if m.Partial != "" {
+			fmt.Fprintf(w, "  note: %s\n", oneLine(m.Partial))
 		}
 		if m.Value != "" {
 			fmt.Fprintf(w, "  last value %s at block %d\n", oneLine(m.Value), m.Block)

@@ -34,8 +34,11 @@ type DryRunMonitor struct {
 	// watch that never fired still shows what it sees.
 	Value string `json:"value,omitempty"`
 	Block uint64 `json:"block,omitempty"`
-	// Skipped says why the monitor could not be replayed.
+	// Skipped says why the monitor could not be replayed; Partial, why it
+	// was replayed over the first part of the range only (Firings cover
+	// that part).
 	Skipped string `json:"skipped,omitempty"`
+	Partial string `json:"partial,omitempty"`
 }
 
 // DryRunResult is what the monitors would have done over a past range.
@@ -72,7 +75,8 @@ const dryRunProgressEvery = 5 * time.Second
 // Monitors of internal calls (call and callers with internal) see the call
 // traces of each block with transactions, as the live engine does, up to
 // maxDryRunTraces blocks and maxDryRunTraceTime; a monitor the dry run cannot judge (no node, a
-// node without the debug API, the bound reached) says so in Skipped.
+// node without the debug API) says so in Skipped, one judged over part of
+// the range (the bound reached) in Partial.
 func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRunResult, error) {
 	cat, err := e.catalog(ctx)
 	if err != nil {
@@ -147,11 +151,18 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 			}
 			// stopTracing names why the internal-call monitors that are
 			// still judged cannot be any more.
+			halted := make([]bool, len(rts))
 			stopTracing := func(why string) {
 				tracing = false
 				for i, rt := range rts {
-					if rt.c.spec.Internal && out[i].Skipped == "" {
+					if !rt.c.spec.Internal || out[i].Skipped != "" {
+						continue
+					}
+					halted[i] = true
+					if res.Traced == 0 {
 						out[i].Skipped = why
+					} else {
+						out[i].Partial = why
 					}
 				}
 			}
@@ -192,7 +203,7 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 						}
 					}
 					for i, rt := range rts {
-						if !rt.c.spec.Chain() || out[i].Skipped != "" {
+						if !rt.c.spec.Chain() || out[i].Skipped != "" || halted[i] {
 							continue
 						}
 						obs, point, err := rt.evalBlock(ctx, in, e.d.Node)

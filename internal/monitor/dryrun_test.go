@@ -225,7 +225,7 @@ func TestDryRunBoundsTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "internal calls judged up to block 2 only: a dry run traces blocks for at most 2m0s; shorten the range"
-	if res.Traced != 2 || res.Monitors[0].Skipped != want {
-		t.Errorf("traced %d blocks, skipped %q; want 2, %q", res.Traced, res.Monitors[0].Skipped, want)
+	if m := res.Monitors[0]; res.Traced != 2 || m.Partial != want || m.Skipped != "" {
+		t.Errorf("traced %d blocks, partial %q, skipped %q; want 2, %q", res.Traced, m.Partial, m.Skipped, want)
 	}
 }
