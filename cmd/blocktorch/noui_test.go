@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestBuildWithoutUI(t *testing.T) {
 	demo := exec.Command(bin, "demo", "--addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0", "--data", t.TempDir())
 	urls := &lineWatch{prefix: "UI", found: make(chan string, 1)}
 	demo.Stdout = urls
-	var stderr strings.Builder
+	var stderr syncBuffer
 	demo.Stderr = &stderr
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
@@ -110,6 +111,25 @@ func TestBuildWithoutUI(t *testing.T) {
 	if !strings.Contains(stderr.String(), "built without the web UI") {
 		t.Errorf("the log does not say the UI was not built:\n%s", stderr.String())
 	}
+}
+
+// syncBuffer is a strings.Builder that the child's stderr copier writes
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // lineWatch is a writer that sends the rest of the first line that starts
