@@ -161,7 +161,7 @@ walk:
 	}
 	reach := newReach(tx, entry)
 	if kind.informative() {
-		for _, c := range narrows {
+		for i, c := range narrows {
 			if !reach.plausible(c.text, c.start) {
 				continue
 			}
@@ -172,13 +172,20 @@ walk:
 			}
 			setOrigin(fail, c.loc.File, c.text, at, false)
 			// Optimised code may share one revert between statements that
-			// raise the same failure: with several in the function, the
-			// mapping cannot tell which.
+			// raise the same failure, mapped to either. Another such
+			// statement the frame ran itself (not only its guard) leaves
+			// the mapping unable to tell which one raised it.
 			if c.loc.Approximate {
-				if s, e, ok := functionBody(c.text, c.start); ok {
-					if _, n := kind.matchAll(c.text, s, e); n > 1 {
-						fail.Approximate = true
-						fail.FromLine, fail.ToLine = c.text.Line(s), c.text.Line(max(e-1, s))
+				for _, d := range narrows[i+1:] {
+					// A compound statement (an if with its body) only guards.
+					simple := !strings.ContainsRune(d.text.Masked()[d.start:d.end], '{')
+					if simple && d.text == c.text && d.start != at && reach.plausible(d.text, d.start) {
+						if other, ok := kind.match(d.text, d.start, d.end); ok && other != at {
+							fail.Approximate = true
+							lo, hi := min(at, other), max(at, other)
+							fail.FromLine, fail.ToLine = c.text.Line(lo), c.text.Line(hi)
+							break
+						}
 					}
 				}
 			}

@@ -176,6 +176,7 @@ func originCases(t *testing.T, b *originBuild, h *chainHarness) []originCase {
 		{path: "router", to: router, data: pack(routerABI, "send", token, common.Address{1}, n(1))},
 		{path: "receive", to: payer, data: pack(pABI, "pay", rejecter), value: n(1)},
 		{path: "outofgas", to: origins, data: pack(oABI, "burn"), gas: 100_000},
+		{path: "sametail", to: origins, data: pack(oABI, "refuseTwice", n(2))},
 	}
 }
 
