@@ -1,9 +1,11 @@
 package indexer_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -51,6 +53,11 @@ func crashChild(url, db string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		// Tell the parent how far the store got, so it can kill at a
+		// chosen point instead of after a guessed delay.
+		if h, err := st.Head(ctx); err == nil {
+			fmt.Printf("head %d\n", h.Number)
+		}
 		if done {
 			st.Close()
 			return 0
@@ -72,20 +79,36 @@ func TestCrashResume(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 
 	interrupted := 0
+	var head uint64
 	for i := 0; i < 8; i++ {
+		// Kill once the child reports a random head between where the
+		// last run stopped and well before the target: every run is
+		// interrupted mid-index, at a different point of a batch.
+		killAt := head + 1 + uint64(rng.IntN(int(target-head)/8+1))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), childRPCEnv+"="+url, childDBEnv+"="+db)
 		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(30+rng.IntN(250)) * time.Millisecond)
+		lines := bufio.NewScanner(out)
+		for lines.Scan() {
+			var h uint64
+			if _, err := fmt.Sscanf(lines.Text(), "head %d", &h); err == nil && h >= killAt {
+				break
+			}
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
+		io.Copy(io.Discard, out)
+		err = cmd.Wait()
 		var ee *exec.ExitError
 		killed := errors.As(err, &ee) && !ee.Exited()
-		head := storedHead(t, db)
-		t.Logf("run %d: killed=%v stored head %d of %d", i, killed, head, target)
+		head = storedHead(t, db)
+		t.Logf("run %d: killed=%v at head >= %d, stored head %d of %d", i, killed, killAt, head, target)
 		if killed && head < target {
 			interrupted++
 		}
@@ -93,8 +116,8 @@ func TestCrashResume(t *testing.T) {
 			t.Fatalf("child failed: %v", err)
 		}
 	}
-	if interrupted < 2 {
-		t.Fatalf("only %d runs were killed mid-index; the test did not exercise crashes", interrupted)
+	if interrupted < 8 {
+		t.Fatalf("only %d of 8 runs were killed mid-index; the test did not exercise crashes", interrupted)
 	}
 	// The last run finishes.
 	cmd := exec.Command(os.Args[0], "-test.run=^$")

@@ -1,14 +1,16 @@
 package indexer_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/big"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -116,19 +118,29 @@ func waitReceipt(ctx context.Context, ec *ethclient.Client, h common.Hash) (uint
 	}
 }
 
-// compareWithNode checks every stored block against the node's own answer.
+// compareWithNode walks the node from genesis to its head and checks that
+// the store holds every block, transaction and log the node reports, field
+// by field (hashes, parents, status, gas, input, each log's address, topics
+// and data), and nothing more.
 func compareWithNode(t *testing.T, ctx context.Context, ec *ethclient.Client, st store.ChainReader) {
 	t.Helper()
+	nodeHead, err := ec.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	head, err := st.Head(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if head.Number != nodeHead {
+		t.Fatalf("stored head %d, node head %d", head.Number, nodeHead)
 	}
 	counts, err := st.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wantTxs, wantLogs int64
-	for n := uint64(0); n <= head.Number; n++ {
+	for n := uint64(0); n <= nodeHead; n++ {
 		num := new(big.Int).SetUint64(n)
 		b, err := ec.BlockByNumber(ctx, num)
 		if err != nil {
@@ -167,24 +179,44 @@ func compareWithNode(t *testing.T, ctx context.Context, ec *ethclient.Client, st
 				t.Fatal(err)
 			}
 			if s.Index != uint(i) || s.Status != r.Status || s.GasUsed != r.GasUsed || len(full.Logs) != len(r.Logs) ||
-				s.EffectiveGasPrice.Cmp(r.EffectiveGasPrice) != 0 || s.Nonce != tx.Nonce() || !strings.EqualFold(hexOf(s.Input), hexOf(tx.Data())) {
+				s.EffectiveGasPrice.Cmp(r.EffectiveGasPrice) != 0 || s.Nonce != tx.Nonce() || !bytes.Equal(s.Input, tx.Data()) {
 				t.Fatalf("block %d tx %d %s differs: stored status=%d gas=%d logs=%d, node status=%d gas=%d logs=%d",
 					n, i, tx.Hash(), s.Status, s.GasUsed, len(full.Logs), r.Status, r.GasUsed, len(r.Logs))
 			}
 			for j, l := range r.Logs {
-				sl := full.Logs[j]
-				if sl.Index != l.Index || sl.Address != l.Address || len(sl.Topics) != len(l.Topics) || hexOf(sl.Data) != hexOf(l.Data) {
-					t.Fatalf("block %d tx %s log %d differs", n, tx.Hash(), j)
+				if d := logDiff(full.Logs[j], l); d != "" {
+					t.Fatalf("block %d tx %s log %d: %s", n, tx.Hash(), j, d)
 				}
 			}
 			wantLogs += int64(len(r.Logs))
 		}
 		wantTxs += int64(len(b.Transactions()))
 	}
-	if counts.Blocks != int64(head.Number+1) || counts.Txs != wantTxs || counts.Logs != wantLogs {
-		t.Fatalf("counts %+v, node: %d blocks %d txs %d logs", counts, head.Number+1, wantTxs, wantLogs)
+	if counts.Blocks != int64(nodeHead+1) || counts.Txs != wantTxs || counts.Logs != wantLogs {
+		t.Fatalf("counts %+v, node: %d blocks %d txs %d logs", counts, nodeHead+1, wantTxs, wantLogs)
+	}
+	if wantLogs == 0 {
+		t.Fatal("the node holds no log: nothing was compared")
 	}
 	t.Logf("matched the node: %d blocks, %d txs, %d logs", counts.Blocks, counts.Txs, counts.Logs)
 }
 
-func hexOf(b []byte) string { return fmt.Sprintf("%x", b) }
+// logDiff says how a stored log differs from the node's, or "" when it
+// does not.
+func logDiff(got chain.Log, want *types.Log) string {
+	switch {
+	case got.Index != want.Index:
+		return fmt.Sprintf("index %d, node %d", got.Index, want.Index)
+	case got.Address != want.Address:
+		return fmt.Sprintf("address %s, node %s", got.Address, want.Address)
+	case !slices.Equal(got.Topics, want.Topics):
+		return fmt.Sprintf("topics %v, node %v", got.Topics, want.Topics)
+	case !bytes.Equal(got.Data, want.Data):
+		return fmt.Sprintf("data %x, node %x", got.Data, want.Data)
+	case got.BlockNumber != want.BlockNumber || got.BlockHash != want.BlockHash:
+		return fmt.Sprintf("block %d %s, node %d %s", got.BlockNumber, got.BlockHash, want.BlockNumber, want.BlockHash)
+	case got.TxHash != want.TxHash || got.TxIndex != want.TxIndex:
+		return fmt.Sprintf("tx %s #%d, node %s #%d", got.TxHash, got.TxIndex, want.TxHash, want.TxIndex)
+	}
+	return ""
+}
