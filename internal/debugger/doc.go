@@ -13,6 +13,15 @@
 // runs a call or a transaction on the local engine against any block with
 // state overrides.
 //
+// The origin of a failure is the deepest frame whose failure the frames
+// above only re-raised, and in it the statement that raised it. Code built
+// with the optimizer or via IR maps its reverts to shared revert tails or
+// to the whole contract, so the origin is found by walking back through the
+// frame's steps to the statement that can raise exactly this failure (its
+// message, custom error or panic code) and that the entered function can
+// reach (failure.go, origin.go); a line that can only be inferred is flagged
+// approximate with its candidate lines.
+//
 // Steps never sit in memory as a whole: both paths stream them into a trace
 // file (fixed-size step records indexing a blob of stack and memory deltas)
 // that Trace pages from on demand.

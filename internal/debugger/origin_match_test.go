@@ -130,3 +130,25 @@ func TestOriginFixturesFresh(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRevertKind reads any revert data against any source: no panic, and
+// a match is a statement start inside the text.
+func FuzzRevertKind(f *testing.F) {
+	f.Add(errorData("too small"), matchSample)
+	f.Add(panicData(0x32), matchSample)
+	f.Add(panicData(0x11), "x = a +")
+	f.Add([]byte{0x08, 0xc3, 0x79, 0xa0, 1}, `"`)
+	f.Add(append(crypto.Keccak256([]byte("Low(uint256)"))[:4], 1), "revert Low(")
+	lowABI := []byte(`[{"type":"error","name":"Low","inputs":[{"name":"have","type":"uint256"}]}]`)
+	f.Fuzz(func(t *testing.T, out []byte, src string) {
+		k := classify(&Frame{Error: vm.ErrExecutionReverted.Error(), Output: out}, lowABI)
+		text := sourcemap.NewText(src)
+		at, n := k.matchAll(text, 0, len(src))
+		if n < 0 || n > 0 && (at < 0 || at > len(src)) {
+			t.Fatalf("match %d (%d) in %d bytes", at, n, len(src))
+		}
+		if n > 0 && !k.informative() {
+			t.Fatal("a failure that names nothing matched")
+		}
+	})
+}
