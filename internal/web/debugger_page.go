@@ -26,6 +26,14 @@ func (s *Server) handleDebugPage(w http.ResponseWriter, r *http.Request) {
 	// method and reason before the replay answers.
 	if tx, err := s.deps.Chain.Tx(r.Context(), h); err == nil {
 		data["Tx"] = &tx
+		// The header names the called contract when it is known.
+		if tx.To != nil {
+			if c, err := s.deps.Contracts.Contract(r.Context(), *tx.To); err == nil && c.Name != "" {
+				data["ToName"] = c.Name
+			} else if tx.Call != nil && tx.Call.Contract != "" {
+				data["ToName"] = tx.Call.Contract
+			}
+		}
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.renderError(w, r, err)
 		return

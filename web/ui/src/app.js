@@ -53,7 +53,7 @@
   }
 
   // Page scripts (contract.js, debugger.js) share these helpers.
-  window.bt = { $, h, clear, api, APIError };
+  window.bt = { $, h, clear, api, APIError, named };
 
   // ---------- formatting ----------
 
@@ -194,16 +194,87 @@
   function contractNames() {
     if (!namesP) {
       namesP = api('/api/v1/contracts').then((cs) => cs || [], () => []).then((cs) => {
-        const byAddr = new Map(), byName = new Map();
+        const byAddr = new Map(), byName = new Map(), tokens = new Set();
         for (const c of cs) {
+          // Contracts whose ABI has decimals() state amounts in units of it.
+          if (Array.isArray(c.abi) && c.abi.some((e) => e && e.type === 'function' && e.name === 'decimals' && !(e.inputs || []).length)) tokens.add(c.address.toLowerCase());
           if (!c.name) continue;
           byAddr.set(c.address.toLowerCase(), c.name);
           if (!byName.has(c.name.toLowerCase())) byName.set(c.name.toLowerCase(), c.address);
         }
-        return { byAddr, byName };
+        return { byAddr, byName, tokens };
       });
     }
     return namesP;
+  }
+
+  // named fills el with the name of the contract at addr when one is
+  // known (the address stays on hover), else leaves the address.
+  function named(el, addr) {
+    el.title = addr;
+    contractNames().then((k) => {
+      const n = k.byAddr.get(String(addr).toLowerCase());
+      if (n) { el.textContent = n; el.classList.add('named'); }
+    });
+    return el;
+  }
+
+  // withNames returns a text's nodes with every address of a known
+  // contract shown by its name (address on hover); text stays text.
+  function withNames(text, into) {
+    const re = /0x[0-9a-fA-F]{40}\b/g;
+    let last = 0, m;
+    while ((m = re.exec(text))) {
+      if (m.index > last) into.append(text.slice(last, m.index));
+      into.append(named(h('span', { class: 'addr', text: m[0] }), m[0]));
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) into.append(text.slice(last));
+    return into;
+  }
+
+  const decimalsOf = new Map();
+  // tokenDecimals resolves to the decimals() of a known token contract,
+  // read once from the node; null for anything else.
+  function tokenDecimals(addr) {
+    const key = String(addr).toLowerCase();
+    if (!decimalsOf.has(key)) {
+      decimalsOf.set(key, contractNames().then((k) => (k.tokens.has(key)
+        ? api('/api/v1/contracts/' + encodeURIComponent(addr) + '/call', { json: { function: 'decimals()', args: [] } })
+          .then((r) => { const d = Number(r.outputs && r.outputs[0] && r.outputs[0].value); return Number.isInteger(d) && d >= 0 && d <= 36 ? d : null; })
+        : null)).catch(() => null));
+    }
+    return decimalsOf.get(key);
+  }
+
+  // fmtUnits writes an integer amount (a decimal string) in whole tokens:
+  // fmtUnits('1500000', 6) is '1.5'; at most 6 decimals, unless the amount
+  // is smaller than that.
+  function fmtUnits(raw, dec) {
+    let s = String(raw), neg = '';
+    if (s[0] === '-') { neg = '-'; s = s.slice(1); }
+    if (!/^\d+$/.test(s)) return null;
+    s = s.padStart(dec + 1, '0');
+    const whole = s.slice(0, s.length - dec).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    let frac = s.slice(s.length - dec, s.length - dec + 6).replace(/0+$/, '');
+    // A dust amount below the sixth decimal keeps all its digits.
+    if (!frac && /[1-9]/.test(s.slice(s.length - dec))) frac = s.slice(s.length - dec).replace(/0+$/, '');
+    return neg + whole + (frac ? '.' + frac : '');
+  }
+
+  // amountKeyRe names the arguments that carry a token amount.
+  const amountKeyRe = /^args\.(value|amount|amount\d|wad|assets|shares)$/i;
+
+  // timeKeyRe names attributes that hold a time; epochTime reads such a
+  // value as unix seconds (or milliseconds) when it is one.
+  const timeKeyRe = /(^|[._])(time|timestamp|deadline|expiry|expires)$|(At|Time|Timestamp)$/;
+  function epochTime(key, v) {
+    if (!timeKeyRe.test(key)) return null;
+    const n = typeof v === 'number' ? v : (typeof v === 'string' && /^\d{9,13}$/.test(v) ? Number(v) : NaN);
+    if (!isFinite(n)) return null;
+    if (n >= 1e9 && n < 1e10) return n * 1000;
+    if (n >= 1e12 && n < 1e13) return n;
+    return null;
   }
 
   // ---------- theme ----------
@@ -430,7 +501,9 @@
       const fill = h('div', { class: 'fill' });
       fill.style.width = (100 * (vals[i] || 0) / max).toFixed(1) + '%';
       const href = link ? link(i) : null;
-      box.append(h(href ? 'a' : 'div', { class: 'catbar', href, title: name }, fill, h('span', { text: name }), h('span', { class: 'n', text: fmtNum(vals[i]) })));
+      const label = h('span', { text: name });
+      if (typeof name === 'string' && addrRe.test(name)) named(label, name);
+      box.append(h(href ? 'a' : 'div', { class: 'catbar', href, title: name }, fill, label, h('span', { class: 'n', text: fmtNum(vals[i]) })));
     });
     el.append(box);
   }
@@ -444,8 +517,13 @@
       h('thead', {}, h('tr', {}, res.columns.map((c, i) => h('th', { class: numeric[i] ? 'num' : '', text: c })))),
       h('tbody', {}, res.rows.map((r, i) => {
         const href = rowLink ? rowLink(i) : null;
-        return h('tr', {}, r.map((v, c) => h('td', { class: numeric[c] ? 'num' : '' },
-          c === 0 && href ? h('a', { href, text: fmtCell(v) || '(none)' }) : fmtCell(v))));
+        return h('tr', {}, r.map((v, c) => {
+          const ms = epochTime(res.columns[c], v);
+          let cell = ms != null ? h('span', { class: 'epoch', title: String(v), text: fmtTime(ms) }) : fmtCell(v);
+          if (c === 0 && href) cell = h('a', { href, text: fmtCell(v) || '(none)' });
+          if (typeof v === 'string' && addrRe.test(v)) named(typeof cell === 'string' ? (cell = h('span', { text: v })) : cell, v);
+          return h('td', { class: numeric[c] ? 'num' : '' }, cell);
+        }));
       })));
     el.append(h('div', { class: 'panel-table' }, t));
   }
@@ -458,9 +536,11 @@
   // valueNode shows an attribute's value; hashes and addresses link to
   // their pages unless links is false (a shared view, whose reader may
   // open nothing but the link).
-  function valueNode(v, links) {
+  function valueNode(v, links, key) {
     if (links !== false && typeof v === 'string' && hashRe.test(v)) return h('a', { href: '/tx/' + v, text: v });
-    if (links !== false && typeof v === 'string' && addrRe.test(v)) return h('a', { href: '/address/' + v, text: v });
+    if (typeof v === 'string' && addrRe.test(v)) return named(h(links !== false ? 'a' : 'span', { href: links !== false ? '/address/' + v : null, text: v }), v);
+    const ms = key ? epochTime(key, v) : null;
+    if (ms != null) return h('span', { class: 'epoch', title: String(v), text: fmtTime(ms) });
     return document.createTextNode(typeof v === 'object' ? JSON.stringify(v) : String(v));
   }
 
@@ -482,7 +562,7 @@
       h('span', { class: 'rec-time', title: r.time, text: fmtTime(Date.parse(r.time), true) }),
       h('span', { class: 'lvl lvl-' + lvl, text: lvl }),
       h('span', { class: 'src', text: r.service || r.kind || r.source }),
-      h('span', { class: 'rec-msg', text: r.message }));
+      withNames(r.message || '', h('span', { class: 'rec-msg' })));
     const node = h('div', { class: 'rec' + (isNew ? ' new' : ''), 'data-id': r.id }, line);
     let detail = null;
     const toggle = () => {
@@ -492,7 +572,20 @@
       if (r.block != null) rows.push(['block', links ? h('a', { href: '/block/' + r.block, text: String(r.block) }) : String(r.block)]);
       for (const tx of r.txHashes || []) rows.push(['tx', valueNode(tx, links)]);
       for (const a of r.addresses || []) rows.push(['address', valueNode(a, links)]);
-      for (const [k, v] of flatten(r.attrs, '', [])) rows.push(['attr.' + k, valueNode(v, links)]);
+      for (const [k, v] of flatten(r.attrs, '', [])) {
+        let node = valueNode(v, links, k);
+        const token = r.attrs && r.attrs.contract;
+        if (k === 'value' && r.kind === 'tx' && r.source === 'chain' && /^\d+$/.test(String(v))) {
+          // A transaction's value is in wei: show ether.
+          node = h('span', { class: 'amount', title: String(v) + ' wei', text: fmtUnits(v, 18) + ' ETH' });
+        } else if (amountKeyRe.test(k) && token && /^-?\d+$/.test(String(v))) {
+          // A token amount: in whole tokens once its decimals are known.
+          node = h('span', { class: 'amount', title: String(v) + ' (raw)', text: String(v) });
+          const el = node;
+          tokenDecimals(token).then((d) => { if (d != null) { const f = fmtUnits(v, d); if (f != null) el.textContent = f; } });
+        }
+        rows.push(['attr.' + k, node]);
+      }
       rows.push(['message', r.message]);
       detail = h('div', { class: 'rec-detail' }, h('table', {}, rows.map(([k, v]) => h('tr', {}, h('th', { text: k }), h('td', {}, typeof v === 'string' ? v : v)))));
       node.append(detail);
@@ -674,8 +767,10 @@
             const bar = h('div', { class: 'bar' });
             bar.style.width = (100 * n / max).toFixed(1) + '%';
             const term = f + ':' + quote(v);
+            const label = h('span', { class: 'name', title: String(v), text: String(v) });
+            if (typeof v === 'string' && addrRe.test(v)) named(label, v);
             card.append(h('div', { class: 'facet-row' },
-              h('span', { class: 'name', title: String(v), text: String(v) }),
+              label,
               h('span', { class: 'count', text: fmtNum(n) }),
               h('button', { type: 'button', class: 'ghost', title: 'Only ' + term, 'aria-label': 'Include ' + term, text: '+', onclick: () => { qIn.value = addTerm(st.q, term); submit(); } }),
               h('button', { type: 'button', class: 'ghost', title: 'Exclude ' + term, 'aria-label': 'Exclude ' + term, text: '−', onclick: () => { qIn.value = addTerm(st.q, '-' + term); submit(); } }),
@@ -854,7 +949,7 @@
         return h('div', { class: 'alert-item', 'data-id': ev.id },
           h('span', { class: 'status status-' + ev.status, text: ev.status }),
           h('a', { class: 'mono small', href: '/monitors?monitor=' + encodeURIComponent(ev.monitorId), text: ev.monitorId }),
-          h('span', { class: 'what small dim', title: d.summary || '', text: d.summary || '' }),
+          withNames(d.summary || '', h('span', { class: 'what small dim', title: d.summary || '' })),
           d.tx ? h('a', { class: 'small debug-link', href: '/debug/' + d.tx, text: 'tx' }) : null,
           h('span', { class: 'n small dim', text: fmtTime(Date.parse(ev.time)) }));
       })));

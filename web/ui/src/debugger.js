@@ -107,7 +107,7 @@
     clear(box).append(...[
       h('div', {}, h('span', { class: 'kind', text: (f.revert && f.revert.kind) || 'failure' }), ' ', h('strong', { class: 'reason', text: f.reason || f.error || 'reverted' })),
       h('div', { class: 'mono small' }, 'originated at ', h('a', { href: '#', class: 'fail-loc', text: where, onclick: (e) => { e.preventDefault(); go('failure'); } }),
-        ' in ', h('a', { class: 'mono', href: '/contract/' + f.address, text: f.address }),
+        ' in ', bt.named(h('a', { class: 'mono', href: '/contract/' + f.address, text: f.address }), f.address),
         f.approximate ? h('span', { class: 'tag warn', title: f.fromLine && f.fromLine < f.toLine ? 'Inferred: the origin is somewhere in lines ' + f.fromLine + '-' + f.toLine + ' of ' + f.file : 'Inferred: the compiler\'s mapping is not exact here', text: 'approximate' }) : null),
       f.caught && f.caught.length ? h('div', { class: 'dim small', text: f.caught.length + ' earlier failure(s) in this transaction were caught and are not the origin.' }) : null].filter(Boolean));
   }
