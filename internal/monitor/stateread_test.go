@@ -140,3 +140,20 @@ func TestStateReadSelectsOutput(t *testing.T) {
 		}
 	}
 }
+
+func FuzzReadSelector(f *testing.F) {
+	for _, s := range []string{"latestRoundData().answer", "latestRoundData()[1]", "totalSupply", "x() returns (uint256 a).a", "a[", "a.", "[]", "f(uint8)[99999999999999999999]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, read string) {
+		call, sel, err := splitReadSelector(read)
+		if err != nil || !sel.set {
+			return
+		}
+		// The canonical form reads back as the same call and selector.
+		call2, sel2, err := splitReadSelector(call + sel.String())
+		if err != nil || call2 != call || sel2 != sel {
+			t.Fatalf("%q → %q %v → %q %v (%v)", read, call, sel, call2, sel2, err)
+		}
+	})
+}
