@@ -61,10 +61,33 @@ func findFailure(t *Trace, sources Sources, names Names) *Failure {
 	return fail
 }
 
-// texts caches the prepared sources of one search.
+// texts caches the prepared sources of one search, and which offsets lie
+// in a function (a walk asks for the same few hundred offsets many times).
 type texts struct {
 	sources Sources
 	m       map[string]*sourcemap.Text
+	inFn    map[fileOffset]bool
+}
+
+type fileOffset struct {
+	text *sourcemap.Text
+	off  int
+}
+
+// inFunction reports whether off lies in a function-like definition: code
+// mapped to a state variable's declaration (a getter, an initializer) is
+// not a statement the failing call ran.
+func (x *texts) inFunction(text *sourcemap.Text, off int) bool {
+	k := fileOffset{text, off}
+	in, ok := x.inFn[k]
+	if !ok {
+		_, _, in = text.Enclosing(off, true)
+		if x.inFn == nil {
+			x.inFn = make(map[fileOffset]bool)
+		}
+		x.inFn[k] = in
+	}
+	return in
 }
 
 func (x *texts) get(file string) *sourcemap.Text {
@@ -103,6 +126,7 @@ func locateOrigin(t *Trace, o *Frame, sources Sources, names Names, fail *Failur
 	var narrows []*candidate // statements the frame ran, latest first
 	var broads []*candidate  // distinct whole-contract or whole-function ranges
 	first := true            // the failing step itself
+	var prevLoc Location
 	step := o.LastStep
 walk:
 	for walked := 0; step >= 0 && walked < maxWalkBack; walked++ {
@@ -111,6 +135,11 @@ walk:
 			break
 		}
 		loc, ok := t.locate(int(r.Frame), uint64(r.PC))
+		if ok && loc == prevLoc {
+			ok = false // the same range as the step after it: nothing new
+		} else {
+			prevLoc = loc
+		}
 		if ok && loc.File != "" && !loc.Generated && loc.Line > 0 {
 			c := &candidate{loc: loc, text: tx.get(loc.File), start: -1}
 			switch {
@@ -119,7 +148,7 @@ walk:
 				if nearest == nil {
 					nearest = c
 				}
-			case c.text.Broad(loc.Offset, loc.Length) || !inFunction(c.text, loc.Offset):
+			case c.text.Broad(loc.Offset, loc.Length) || !tx.inFunction(c.text, loc.Offset):
 				if len(broads) < 8 && !slices.ContainsFunc(broads, func(b *candidate) bool {
 					return b.loc.File == loc.File && b.loc.Offset == loc.Offset && b.loc.Length == loc.Length
 				}) {
@@ -265,14 +294,6 @@ func functionBody(text *sourcemap.Text, off int) (int, int, bool) {
 		return 0, 0, false
 	}
 	return s + b, e, true
-}
-
-// inFunction reports whether off lies in a function-like definition: code
-// mapped to a state variable's declaration (a getter, an initializer) is
-// not a statement the failing call ran.
-func inFunction(text *sourcemap.Text, off int) bool {
-	_, _, ok := text.Enclosing(off, true)
-	return ok
 }
 
 // firstLoc is the location of the frame's failing step.
