@@ -294,6 +294,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.catchUp(ctx); err != nil && ctx.Err() == nil {
 		e.log.Warn("monitors: cannot evaluate the blocks stored while stopped", "err", err)
 	}
+	// Silences that ended or were removed while the engine was stopped
+	// release what they held.
+	e.releaseHeld(ctx)
 	for {
 		e.drain(ctx)
 		wait := e.runQueries(ctx)

@@ -155,6 +155,26 @@ func TestSilenceSemantics(t *testing.T) {
 			r.expect(t, "firing")
 		})
 	})
+	t.Run("a silence that ended while the server was stopped releases at start", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := newSilenceRig(t)
+			r.silence(t, "10m")
+			r.block(t, true)
+			r.expect(t)
+			time.Sleep(time.Hour)
+			e := monitor.New(monitor.Deps{Store: r.st, Contracts: r.st.Contracts, Notifier: queued{notify.NewOutbox(r.st, notify.Options{})}}, monitor.Options{})
+			if err := e.Load(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			wg.Go(func() { e.Run(ctx) })
+			defer wg.Wait()
+			defer cancel()
+			synctest.Wait()
+			r.expect(t, "firing")
+		})
+	})
 	t.Run("a resolve during a silence waits for its end", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			r := newSilenceRig(t)
