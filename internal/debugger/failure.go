@@ -226,7 +226,7 @@ walk:
 	if kind.informative() {
 		var scopes [][3]int // file index into files, start, end
 		var files []*candidate
-		if nearest != nil && nearest.text != nil {
+		if nearest != nil && nearest.text != nil && reach.plausible(nearest.text, nearest.start) {
 			if s, e, ok := functionBody(nearest.text, nearest.start); ok {
 				files = append(files, nearest)
 				scopes = append(scopes, [3]int{len(files) - 1, s, e})

@@ -3,6 +3,7 @@ package sourcemap
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Text is a Solidity source prepared for reading the statements around a
@@ -38,10 +39,11 @@ func (t *Text) Line(off int) int {
 	return sort.Search(len(t.lineStarts), func(i int) bool { return t.lineStarts[i] > off })
 }
 
-// Column returns the 1-based byte column of off.
+// Column returns the 1-based column of off in characters, as
+// Location.Column counts it.
 func (t *Text) Column(off int) int {
 	off = min(max(off, 0), len(t.src))
-	return off - t.lineStarts[t.Line(off)-1] + 1
+	return utf8.RuneCountInString(t.src[t.lineStarts[t.Line(off)-1]:off]) + 1
 }
 
 // valid reports whether [off, off+n) lies in the text.

@@ -145,6 +145,9 @@ func TestTextLineColumn(t *testing.T) {
 	if txt.Line(off) != 7 || txt.Column(off) != 13 {
 		t.Errorf("revert at %d:%d, want 7:13", txt.Line(off), txt.Column(off))
 	}
+	if u := sourcemap.NewText("/* é */ x"); u.Column(strings.Index(u.Source(), "x")) != 9 {
+		t.Errorf("column after a two-byte character: %d, want 9", u.Column(strings.Index(u.Source(), "x")))
+	}
 	if txt.Line(-5) != 1 || txt.Line(1<<30) != strings.Count(solSample, "\n")+1 {
 		t.Error("Line does not clamp")
 	}
