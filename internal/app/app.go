@@ -71,6 +71,10 @@ type App struct {
 	nodeHead atomic.Uint64
 	started  time.Time
 
+	// knowledge counts the contracts verified and ABIs added, so that the
+	// debugger replays traces recorded before it knew them.
+	knowledge atomic.Uint64
+
 	closeOnce sync.Once
 }
 
@@ -171,6 +175,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Options: debugger.Options{Dir: filepath.Join(cfg.DataDir, "traces"), Registry: a.reg, Sources: a.arts, Names: a.arts},
 		Log:     a.log,
 	}
+	a.debug.Knowledge = a.knowledge.Load
 	if caps.Debug {
 		a.debug.Node = &debugger.Node{RPC: a.rawRPC}
 		if strings.HasPrefix(rpcURL, "http") {
@@ -293,6 +298,7 @@ func (a *App) addVerifiedArtifact(r contracts.Result) {
 	if err := a.arts.AddVerified([]contracts.Artifact{*r.Artifact}); err != nil {
 		a.log.Warn("verified contract has no usable source map", "address", r.Address, "err", err)
 	}
+	a.knowledge.Add(1)
 }
 
 // AddContract registers an ABI with the decoder and the store. A malformed
@@ -302,6 +308,7 @@ func (a *App) AddContract(ctx context.Context, addr common.Address, name string,
 	if err := a.reg.Add(addr, name, abiJSON); err != nil {
 		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
+	a.knowledge.Add(1)
 	origin := "user"
 	if a.demo != nil && a.demo.owns(addr) {
 		origin = "demo"

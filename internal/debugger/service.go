@@ -25,9 +25,18 @@ type Service struct {
 	Node    *Node
 	Options Options
 	Log     *slog.Logger
+	// Knowledge, when set, counts the changes to what Options.Sources,
+	// Names and Registry know (a contract verified, an ABI added). A stored
+	// trace is recorded with what was known then (call names, decoded
+	// reasons, the failing line), so it is replayed again when the count
+	// moved since it was recorded in this process, or was recorded by an
+	// earlier one.
+	Knowledge func() uint64
 
 	mu      sync.Mutex
 	pending map[common.Hash]*sync.Mutex
+	// recorded is the Knowledge count each trace was recorded under.
+	recorded map[common.Hash]uint64
 }
 
 // ErrInvalid marks a request the API refuses (a bad hash, a bad range).
@@ -53,17 +62,44 @@ func (s *Service) lock(tx common.Hash) func() {
 func (s *Service) Open(ctx context.Context, tx common.Hash) (*Trace, error) {
 	unlock := s.lock(tx)
 	defer unlock()
+	var known uint64
+	if s.Knowledge != nil {
+		known = s.Knowledge()
+	}
 	t, err := OpenTrace(s.Options.Dir, tx, s.Options.Sources)
-	if err == nil {
+	if err == nil && s.current(tx, known) {
 		return t, nil
 	}
-	if !errors.Is(err, ErrNotFound) {
+	if t != nil {
+		t.Close()
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.logf("stored trace of %s is unreadable, replaying it: %v", tx, err)
 	}
 	if _, err := s.Replay(ctx, tx); err != nil {
 		return nil, err
 	}
+	if s.Knowledge != nil {
+		s.mu.Lock()
+		if s.recorded == nil {
+			s.recorded = make(map[common.Hash]uint64)
+		}
+		s.recorded[tx] = known
+		s.mu.Unlock()
+	}
 	return OpenTrace(s.Options.Dir, tx, s.Options.Sources)
+}
+
+// current reports whether the stored trace of tx was recorded with what
+// is known now.
+func (s *Service) current(tx common.Hash, known uint64) bool {
+	if s.Knowledge == nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.recorded[tx]
+	return ok && at == known
 }
 
 // Replay traces tx through the node's debug API when there is one, else

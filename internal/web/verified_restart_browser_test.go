@@ -50,8 +50,15 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "serve.db")
 	vault := ch.App.Vault.Hex()
 
-	// First run: verify the vault as `blocktorch verify --server` does.
+	// First run: a transaction failing in the vault is debugged before the
+	// vault is verified (no source then), then verified as `blocktorch
+	// verify --server` does.
 	a, stop := apptest.Start(t, cfg)
+	early := borrowWithoutCollateral(t, ctx, ch)
+	var dbg debugAnswer
+	if code := apptest.GetData(t, a.URL()+"/api/v1/debug/"+early.Hex(), &dbg); code != 200 || dbg.Failure == nil || dbg.Failure.File != "" {
+		t.Fatalf("debugging before verification: HTTP %d %+v", code, dbg.Failure)
+	}
 	in, out := democontracts.StandardJSON()
 	arts, err := contracts.ParseStandardJSON(in, out, "")
 	if err != nil {
@@ -72,6 +79,11 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(answer), `"status":"full"`) {
 		t.Fatalf("verifying the vault: HTTP %d %.400s", resp.StatusCode, answer)
+	}
+	// Its failure now lands on the source line.
+	dbg = debugAnswer{}
+	if code := apptest.GetData(t, a.URL()+"/api/v1/debug/"+early.Hex(), &dbg); code != 200 || dbg.Failure == nil || dbg.Failure.File != "src/LendingVault.sol" {
+		t.Errorf("debugging a transaction again after verifying its contract: HTTP %d %+v, want its line in src/LendingVault.sol", code, dbg.Failure)
 	}
 	failed := borrowWithoutCollateral(t, ctx, ch)
 	stop()
@@ -120,7 +132,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 		t.Errorf("GET /api/v1/contracts after a restart does not list the vault as verified: %+v", list)
 	}
 
-	var dbg debugAnswer
+	dbg = debugAnswer{}
 	if code := apptest.GetData(t, base+"/api/v1/debug/"+failed.Hex(), &dbg); code != 200 || dbg.Failure == nil {
 		t.Fatalf("debugger after a restart: HTTP %d %+v", code, dbg)
 	}
