@@ -267,6 +267,7 @@ func FuzzDecodeLog(f *testing.F) {
 	f.Add(uint8(2), false, topics(addrTopic(alice), addrTopic(alice), addrTopic(bob)), batch)
 	f.Add(uint8(3), false, topics(common.BigToHash(big.NewInt(-7)), uintTopic(3)), common.BigToHash(big.NewInt(5)).Bytes())
 	f.Add(uint8(4), false, topics(uintTopic(3)), uri)
+	ref := referenceABIs(f)
 	f.Fuzz(func(t *testing.T, which uint8, atVault bool, rest, data []byte) {
 		l := chain.Log{Address: token, Data: data}
 		if atVault {
@@ -290,7 +291,86 @@ func FuzzDecodeLog(f *testing.F) {
 			t.Fatalf("%s has %d args for %d topics", ev.Signature, len(ev.Args), len(l.Topics))
 		}
 		checkArgs(t, ev.Args)
+		// go-ethereum, given an event of that signature with as many
+		// indexed inputs as the log has topics, decodes the same values.
+		for _, want := range ref.events[ev.Signature] {
+			indexed := 0
+			for _, in := range want.Inputs {
+				if in.Indexed {
+					indexed++
+				}
+			}
+			if want.Anonymous || indexed != len(l.Topics)-1 {
+				continue
+			}
+			if len(ev.Args) != len(want.Inputs) {
+				t.Fatalf("%s: %d args, go-ethereum has %d inputs", ev.Signature, len(ev.Args), len(want.Inputs))
+			}
+			vals, err := gethUnpack(want.Inputs.NonIndexed(), data)
+			if err != nil {
+				t.Fatalf("decoded %s but go-ethereum refuses its data: %v", ev.Signature, err)
+			}
+			var indexedArgs abi.Arguments
+			for _, in := range want.Inputs {
+				if in.Indexed {
+					indexedArgs = append(indexedArgs, in)
+				}
+			}
+			topics := map[string]any{}
+			if err := abi.ParseTopicsIntoMap(topics, indexedArgs, l.Topics[1:]); err != nil {
+				t.Fatalf("decoded %s but go-ethereum refuses its topics: %v", ev.Signature, err)
+			}
+			next := 0
+			for i, in := range want.Inputs {
+				var v any
+				if in.Indexed {
+					if in.Type.T == abi.StringTy || in.Type.T == abi.BytesTy || in.Type.T == abi.SliceTy || in.Type.T == abi.ArrayTy || in.Type.T == abi.TupleTy {
+						continue // a hash of the value: nothing to decode
+					}
+					v = topics[in.Name]
+				} else {
+					v = vals[next]
+					next++
+				}
+				if got, want := ev.Args[i].Value, renderGeth(in.Type, v, false); got != want {
+					t.Fatalf("%s argument %d (%s):\n got %s\nwant %s", ev.Signature, i, in.Name, got, want)
+				}
+			}
+			return
+		}
 	})
+}
+
+// reference holds go-ethereum's reading of every ABI the fuzz registry
+// knows (registered and bundled), by signature, for differential checks.
+type reference struct {
+	events map[string][]abi.Event
+	errors map[string]abi.Error
+}
+
+func referenceABIs(t testing.TB) reference {
+	ref := reference{events: map[string][]abi.Event{}, errors: map[string]abi.Error{}}
+	add := func(a abi.ABI) {
+		for _, e := range a.Events {
+			ref.events[e.Sig] = append(ref.events[e.Sig], e)
+		}
+		for _, e := range a.Errors {
+			if _, ok := ref.errors[e.Sig]; !ok {
+				ref.errors[e.Sig] = e
+			}
+		}
+	}
+	add(gethABI(t, []byte(kitchenABI)))
+	add(gethABI(t, readFile(t, "vault.abi.json")))
+	add(gethABI(t, readFile(t, "router.abi.json")))
+	files, err := bundledFiles.ReadDir("bundled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fi := range files {
+		add(gethABI(t, mustBundled(t, strings.TrimSuffix(fi.Name(), ".json"))))
+	}
+	return ref
 }
 
 func FuzzDecodeRevert(f *testing.F) {
@@ -304,6 +384,9 @@ func FuzzDecodeRevert(f *testing.F) {
 	f.Add(packError(f, erc20ABI(f), "ERC20InsufficientAllowance", bob, big.NewInt(1), big.NewInt(2)))
 	f.Add([]byte{0xde, 0xad, 0xbe, 0xef})
 	kinds := map[string]bool{chain.RevertError: true, chain.RevertPanic: true, chain.RevertCustom: true, chain.RevertEmpty: true, chain.RevertUnknown: true}
+	ref := referenceABIs(f)
+	stringT, _ := abi.NewType("string", "", nil)
+	uintT, _ := abi.NewType("uint256", "", nil)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rev := r.DecodeRevert(&router, data)
 		if rev == nil || !kinds[rev.Kind] {
@@ -320,6 +403,50 @@ func FuzzDecodeRevert(f *testing.F) {
 		}
 		if (rev.Kind == chain.RevertEmpty) != (len(data) == 0) {
 			t.Fatalf("kind %s for %d bytes", rev.Kind, len(data))
+		}
+		// Agreement with go-ethereum's decoder on what was decoded.
+		switch rev.Kind {
+		case chain.RevertError:
+			vals, err := gethUnpack(abi.Arguments{{Type: stringT}}, data[4:])
+			if err != nil {
+				t.Fatalf("decoded Error(string) but go-ethereum refuses: %v", err)
+			}
+			if want := renderGeth(stringT, vals[0], false); rev.Message != want {
+				t.Fatalf("Error(string):\n got %q\nwant %q", rev.Message, want)
+			}
+		case chain.RevertPanic:
+			vals, err := gethUnpack(abi.Arguments{{Type: uintT}}, data[4:])
+			if err != nil {
+				t.Fatalf("decoded Panic(uint256) but go-ethereum refuses: %v", err)
+			}
+			if code := vals[0].(*big.Int); !code.IsUint64() || code.Uint64() != rev.PanicCode {
+				t.Fatalf("panic code %#x, go-ethereum reads %#x", rev.PanicCode, code)
+			}
+		case chain.RevertCustom:
+			e, ok := ref.errors[rev.Signature]
+			if !ok {
+				t.Fatalf("decoded %s, which no ABI declares", rev.Signature)
+			}
+			vals, err := gethUnpack(e.Inputs, data[4:])
+			if err != nil {
+				t.Fatalf("decoded %s but go-ethereum refuses: %v", rev.Signature, err)
+			}
+			if len(vals) != len(rev.Args) {
+				t.Fatalf("%s: %d args, go-ethereum %d", rev.Signature, len(rev.Args), len(vals))
+			}
+			for i, in := range e.Inputs {
+				if want := renderGeth(in.Type, vals[i], false); rev.Args[i].Value != want {
+					t.Fatalf("%s argument %d:\n got %s\nwant %s", rev.Signature, i, rev.Args[i].Value, want)
+				}
+			}
+		}
+		// And the converse: a canonical Error(string) is read as one.
+		if len(data) >= 4 && len(data) <= MaxDataSize && [4]byte(data[:4]) == errorSelector {
+			if vals, err := gethUnpack(abi.Arguments{{Type: stringT}}, data[4:]); err == nil {
+				if again, err := (abi.Arguments{{Type: stringT}}).Pack(vals...); err == nil && bytes.Equal(again, data[4:]) && rev.Kind != chain.RevertError {
+					t.Fatalf("canonical Error(string) read as %s: %s", rev.Kind, rev.Message)
+				}
+			}
 		}
 	})
 }
