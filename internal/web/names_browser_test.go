@@ -131,5 +131,20 @@ func TestBrowserNamesAndUnits(t *testing.T) {
 	if to := eval[string](t, bctx, `document.querySelector('#dbg-to').textContent + ' ' + document.querySelector('#dbg-to').title`); !strings.EqualFold(to, "LendingVault "+vault.Hex()) {
 		t.Errorf("debugger header says to %q, want LendingVault with the address on hover", to)
 	}
+	// A wallet's address page: no contract page, the Transfer that names
+	// it among its events.
+	do(t, bctx, "wallet", chromedp.Navigate(ts.URL+"/address/"+alice.Hex()), chromedp.WaitReady(chromedp.CSS(`#addr-events`)))
+	type walletPage struct {
+		Kind     string
+		Contract bool
+		Events   []string
+	}
+	wp := eval[walletPage](t, bctx, `({Kind: document.querySelector('#addr-kind').textContent, Contract: !!document.querySelector('#contract-link'),
+		Events: [...document.querySelectorAll('#addr-events tbody tr')].map((tr) => tr.cells[0].querySelector('strong') ? tr.cells[0].querySelector('strong').textContent + '/' + tr.cells[1].textContent : tr.textContent.trim())})`)
+	if wp.Kind != "Wallet" || wp.Contract || len(wp.Events) != 1 || wp.Events[0] != "Transfer/from" {
+		t.Errorf("wallet page: %+v, want a Wallet without contract page listing the Transfer from it", wp)
+	}
+	waitJS(t, bctx, "activity chart", `!!document.querySelector('#activity .chart-host, #activity .msg')`)
+	sh.take(bctx, "address-wallet")
 	checkNoScriptRan(t, bctx, "names")
 }
