@@ -148,6 +148,10 @@ func (rt *runtime) evalBlock(ctx context.Context, in blockInput, node Node) ([]o
 				if sum > 1 {
 					o.summary = fmt.Sprintf("%d matches; latest: %s", sum, last.summary)
 				}
+				if !o.active {
+					// What a resolve reports: the matches left are too few.
+					o.summary = fmt.Sprintf("%d within %s, below the threshold of %d", sum, c.spec.Window, threshold)
+				}
 			}
 			out = append(out, o)
 		}

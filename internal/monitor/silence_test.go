@@ -33,7 +33,7 @@ type silenceRig struct {
 	n  uint64
 }
 
-func newSilenceRig(t *testing.T) *silenceRig {
+func newSilenceRig(t *testing.T, spec ...monitor.Spec) *silenceRig {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
@@ -56,6 +56,9 @@ func newSilenceRig(t *testing.T) *silenceRig {
 		Channels: []notify.Spec{{Name: "local", Type: notify.TypeWebhook, URL: "http://127.0.0.1:9/", Secret: "s"}},
 		Monitors: []monitor.Spec{{ID: "paused", Kind: monitor.KindEvent, Contract: "LendingVault", Event: "Paused",
 			ResolveAfter: monitor.Duration(time.Minute), Channels: []string{"local"}}},
+	}
+	if len(spec) > 0 {
+		f.Monitors = spec
 	}
 	if _, err := e.Apply(ctx, monitor.OriginCode, f); err != nil {
 		t.Fatal(err)
@@ -267,4 +270,25 @@ func TestSilenceRemovedDeliversOnTheDemo(t *testing.T) {
 	if a := r.eng.ActiveAlerts()[0]; !a.Notified || a.Held != "" {
 		t.Errorf("after the silence: %+v", a)
 	}
+}
+
+// TestMatchResolveSaysWhy: a match monitor with a threshold resolves with
+// the count left in its window, not the summary of its last match.
+func TestMatchResolveSaysWhy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newSilenceRig(t, monitor.Spec{ID: "paused", Kind: monitor.KindEvent, Contract: "LendingVault", Event: "Paused",
+			Threshold: 2, Window: monitor.Duration(time.Minute), ResolveAfter: monitor.Duration(30 * time.Second), Channels: []string{"local"}})
+		for _, step := range []struct {
+			wait   time.Duration
+			paused bool
+		}{{0, true}, {time.Second, true}, {39 * time.Second, true}, {35 * time.Second, false}} {
+			time.Sleep(step.wait)
+			r.block(t, step.paused)
+		}
+		r.expect(t, "firing", "resolved")
+		m := r.sent(t)[1]
+		if m.Summary != "1 within 1m0s, below the threshold of 2" || m.Value != "1" || m.Block != 4 {
+			t.Errorf("resolve: summary %q, value %q, block %d", m.Summary, m.Value, m.Block)
+		}
+	})
 }
