@@ -49,13 +49,19 @@ func (t *Trace) line(r *record) string {
 	if !ok || loc.File == "" || loc.Generated || loc.Line == 0 {
 		return ""
 	}
-	if t.texts == nil {
-		t.texts = &texts{sources: t.sources, m: make(map[string]*sourcemap.Text)}
-	}
-	if text := t.texts.get(loc.File); text != nil && text.Contract(loc.Offset, loc.Length) {
+	if t.wholeContract(loc) {
 		return ""
 	}
 	return fmt.Sprintf("%s:%d", loc.File, loc.Line)
+}
+
+// wholeContract reports whether loc is a whole contract's range.
+func (t *Trace) wholeContract(loc Location) bool {
+	if t.texts == nil {
+		t.texts = &texts{sources: t.sources, m: make(map[string]*sourcemap.Text)}
+	}
+	text := t.texts.get(loc.File)
+	return text != nil && text.Contract(loc.Offset, loc.Length)
 }
 
 func (t *Trace) current(i int) (record, string, error) {

@@ -13,6 +13,10 @@ type Location struct {
 	Approximate bool `json:"approximate,omitempty"`
 	// Generated is set for compiler-generated code (no user source).
 	Generated bool `json:"generated,omitempty"`
+	// WholeContract is set when the compiler mapped the instruction to a
+	// whole contract (as via-IR code mostly does): Line is the contract's
+	// first line, not a statement's.
+	WholeContract bool `json:"wholeContract,omitempty"`
 	// Offset and Length are the byte range in File the compiler mapped the
 	// instruction to (Length -1 when none).
 	Offset int `json:"-"`

@@ -264,6 +264,7 @@ func (t *Trace) Step(i int) (*Step, error) {
 		s.Storage = &StorageAccess{Kind: kind, Address: last.address, Slot: last.slot, Value: last.value}
 	}
 	if loc, ok := t.locate(int(r.Frame), uint64(r.PC)); ok {
+		loc.WholeContract = loc.File != "" && !loc.Generated && t.wholeContract(loc)
 		s.Source = &loc
 	}
 	return s, nil

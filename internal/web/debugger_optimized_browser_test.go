@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,12 +26,14 @@ import (
 	"github.com/blocktorch/blocktorch/internal/demoapp"
 )
 
-// TestDebuggerOptimizedOrigin verifies a contract built with the optimizer
-// on the running demo and makes it fail in a require whose revert the
-// optimizer shares with a modifier of a base contract: the failing step is
-// mapped to the modifier, the origin is the require. The page must show
-// the origin the API gives, in the banner and in the source pane, and that
-// origin must be the line the fixture marks.
+// TestDebuggerOptimizedOrigin verifies contracts built with the optimizer
+// and via IR on the running demo and makes them fail in a require: in the
+// optimized build the failing step is a revert tail shared with a base
+// contract's modifier, in the via-IR build it is mapped to the whole
+// contract. The page must show the origin the API gives, in the banner and
+// in the source pane, that origin must be the line the fixture marks, and
+// a via-IR step mapped to the whole contract is shown as naming no
+// statement.
 func TestDebuggerOptimizedOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the whole demo and a browser")
@@ -41,7 +44,53 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 	rpcURL, _ := a.ChainRPC()
 	ctx := t.Context()
 
-	dir := filepath.Join("..", "debugger", "testdata", "origin", "optimized")
+	ec, err := ethclient.DialContext(ctx, rpcURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	key := demoapp.Keys(demoapp.Attacker + 1)[demoapp.Attacker]
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	chainID, err := ec.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(t *testing.T, to *common.Address, data []byte) *types.Receipt {
+		t.Helper()
+		nonce, err := ec.PendingNonceAt(ctx, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		price, err := ec.SuggestGasPrice(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{Nonce: nonce, To: to, Gas: 5_000_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ec.SendTransaction(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+		var rcpt *types.Receipt
+		eventually(t, "receipt of "+tx.Hash().Hex(), 30*time.Second, func() bool {
+			rcpt, err = ec.TransactionReceipt(ctx, tx.Hash())
+			return err == nil
+		})
+		return rcpt
+	}
+	bctx := browser(t)
+	watchScripts(t, bctx)
+	sh := &shots{t: t, dir: t.TempDir()}
+	for _, build := range []string{"optimized", "viair"} {
+		t.Run(build, func(t *testing.T) { checkBuildOrigin(t, bctx, sh, base, build, send) })
+	}
+}
+
+// checkBuildOrigin deploys and verifies Origins as compiled by build, makes
+// requireMessage fail and checks the page against the API and the marker.
+func checkBuildOrigin(t *testing.T, bctx context.Context, sh *shots, base, build string, send func(*testing.T, *common.Address, []byte) *types.Receipt) {
+	dir := filepath.Join("..", "debugger", "testdata", "origin", build)
 	in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -70,42 +119,7 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 	}
 	wantLine := 1 + strings.Count(src[:i], "\n")
 
-	ec, err := ethclient.DialContext(ctx, rpcURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ec.Close()
-	key := demoapp.Keys(demoapp.Attacker + 1)[demoapp.Attacker]
-	from := crypto.PubkeyToAddress(key.PublicKey)
-	chainID, err := ec.ChainID(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	send := func(to *common.Address, data []byte) *types.Receipt {
-		t.Helper()
-		nonce, err := ec.PendingNonceAt(ctx, from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		price, err := ec.SuggestGasPrice(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{Nonce: nonce, To: to, Gas: 5_000_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := ec.SendTransaction(ctx, tx); err != nil {
-			t.Fatal(err)
-		}
-		var rcpt *types.Receipt
-		eventually(t, "receipt of "+tx.Hash().Hex(), 30*time.Second, func() bool {
-			rcpt, err = ec.TransactionReceipt(ctx, tx.Hash())
-			return err == nil
-		})
-		return rcpt
-	}
-	rcpt := send(nil, common.FromHex(origins.Bytecode))
+	rcpt := send(t, nil, common.FromHex(origins.Bytecode))
 	if rcpt.Status != 1 {
 		t.Fatal("deploying Origins failed")
 	}
@@ -125,7 +139,7 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := parsed.Pack("requireMessage", big.NewInt(5))
-	rcpt = send(&addr, data)
+	rcpt = send(t, &addr, data)
 	if rcpt.Status != 0 {
 		t.Fatal("requireMessage(5) did not fail")
 	}
@@ -140,9 +154,6 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 		t.Fatalf("the API places the failure at %s:%d (approximate %v), want %s:%d exactly", f.File, f.Line, f.Approximate, origins.SourceName, wantLine)
 	}
 
-	bctx := browser(t)
-	watchScripts(t, bctx)
-	sh := &shots{t: t, dir: t.TempDir()}
 	do(t, bctx, "debugger", chromedp.Navigate(base+"/debug/"+tx))
 	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector('#debugger').dataset.ready === 'true'`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		sh.take(bctx, "timeout")
@@ -171,5 +182,44 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 	}
 	if strings.Contains(v.Loc, "approximate") {
 		t.Errorf("an exact origin is shown as approximate: %q", v.Loc)
+	}
+
+	// A step mapped to the whole contract (the dispatcher, in via-IR code)
+	// names no statement: the page says so instead of marking the
+	// contract's first line.
+	var page struct {
+		Steps []struct {
+			Index  int `json:"index"`
+			Source *struct {
+				WholeContract bool `json:"wholeContract"`
+			} `json:"source"`
+		} `json:"steps"`
+	}
+	apptest.GetData(t, base+"/api/v1/debug/"+tx+"/steps?from=0&count=200", &page)
+	whole := -1
+	for _, st := range page.Steps {
+		if st.Source != nil && st.Source.WholeContract {
+			whole = st.Index
+			break
+		}
+	}
+	if build == "optimized" {
+		return // the legacy pipeline maps the dispatcher to no source at all
+	}
+	if whole < 0 {
+		t.Fatal("no step of the via-IR transaction is mapped to the whole contract")
+	}
+	do(t, bctx, "whole-contract step", chromedp.Navigate(fmt.Sprintf("%s/debug/%s?step=%d", base, tx, whole)))
+	if _, err := chromedp.Run(bctx, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector('#debugger').dataset.ready === 'true' && Number(document.querySelector('#debugger').dataset.step) === %d`, whole), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		sh.take(bctx, "timeout")
+		t.Fatalf("debugger never reached step %d: %v", whole, err)
+	}
+	w := eval[view](t, bctx, `(() => {
+		const cur = document.querySelector('#src .line.cur');
+		return {line: cur ? cur.dataset.line : '', loc: document.querySelector('#src-loc').textContent};
+	})()`)
+	if w.Line != "" || !strings.Contains(w.Loc, "whole contract") {
+		sh.take(bctx, "whole-contract")
+		t.Errorf("step %d, mapped to the whole contract, shows line %q with location %q", whole, w.Line, w.Loc)
 	}
 }

@@ -178,17 +178,20 @@
     let loc = step.source;
     const title = $('#src-title'), locEl = $('#src-loc'), el = $('#src');
     const f = res.failure;
-    const mapped = (l) => l && l.file && !l.generated;
+    // A step the compiler maps to a whole contract (most via-IR code)
+    // names no statement: it is shown as such, not as the contract's line.
+    const mapped = (l) => l && l.file && !l.generated && !l.wholeContract;
     // At the failing step the source pane shows the failure's origin, as
     // the failure banner does: the step itself may sit in compiler-generated
     // code (a panic helper) or, in optimised code, in a revert tail the
     // compiler shares with another statement.
     if (f && f.file && step.index === f.step) loc = { file: f.file, line: f.line, column: f.column, approximate: f.approximate };
     if (!mapped(loc)) {
-      clear(locEl).append(loc && loc.generated ? 'compiler-generated code · pc ' + step.pc : 'no source for this code (not verified) · pc ' + step.pc + ' ' + step.op);
+      clear(locEl).append(loc && loc.wholeContract ? 'no statement: the compiler maps this instruction to the whole contract (' + loc.file + ') · pc ' + step.pc
+        : loc && loc.generated ? 'compiler-generated code · pc ' + step.pc : 'no source for this code (not verified) · pc ' + step.pc + ' ' + step.op);
       // The last source line stays marked, dimmed, as where we came from.
       for (const l of el.querySelectorAll('.line.cur')) { l.classList.remove('cur'); l.classList.add('was'); }
-      if (!view.file) clear(el).append(h('p', { class: 'empty', text: loc && loc.generated ? 'Compiler-generated code: no source line.' : 'No verified source for the code this step runs.' }));
+      if (!view.file) clear(el).append(h('p', { class: 'empty', text: loc && (loc.generated || loc.wholeContract) ? 'Compiler-generated code: no source line.' : 'No verified source for the code this step runs.' }));
       el.dataset.curLine = '';
       return;
     }
