@@ -24,5 +24,7 @@
 //
 // Steps never sit in memory as a whole: both paths stream them into a trace
 // file (fixed-size step records indexing a blob of stack and memory deltas)
-// that Trace pages from on demand.
+// that Trace pages from on demand. Service keeps those files as a cache of
+// replays, and replays a transaction again when what it knows of sources
+// and ABIs changed since its file was written (Service.Knowledge).
 package debugger
