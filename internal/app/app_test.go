@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,7 +85,7 @@ func TestDemoIncident(t *testing.T) {
 	}
 
 	want := map[string]bool{"StalePrice": false, "ReentrancyGuardReentrantCall": false}
-	var example string
+	var example string // a transaction that failed with StalePrice
 	waitFor(t, "the incident's decoded reverts", 150*time.Second, func() bool {
 		var txs txsAnswer
 		apptest.GetJSON(t, base+"/api/v1/txs?status=failed&limit=1000", &txs)
@@ -92,7 +93,9 @@ func TestDemoIncident(t *testing.T) {
 			if tx.Revert != nil && tx.Revert.Reason != nil {
 				if _, ok := want[tx.Revert.Reason.Name]; ok {
 					want[tx.Revert.Reason.Name] = true
-					example = tx.Hash
+					if tx.Revert.Reason.Name == "StalePrice" {
+						example = tx.Hash
+					}
 				}
 			}
 		}
@@ -193,14 +196,15 @@ func TestDemoIncident(t *testing.T) {
 		}
 	}
 
-	// The debugger replays the failed transaction and lands on a line of
-	// the verified source.
+	// The debugger replays the failed transaction and lands on the very
+	// statement that raised StalePrice in the verified source.
 	var dbg struct {
 		Data struct {
 			Failure *struct {
-				File   string `json:"file"`
-				Line   int    `json:"line"`
-				Reason string `json:"reason"`
+				File        string `json:"file"`
+				Line        int    `json:"line"`
+				Approximate bool   `json:"approximate"`
+				Reason      string `json:"reason"`
 			} `json:"failure"`
 		} `json:"data"`
 		Error string `json:"error"`
@@ -208,9 +212,34 @@ func TestDemoIncident(t *testing.T) {
 	if code := apptest.GetJSON(t, base+"/api/v1/debug/"+example, &dbg); code != 200 || dbg.Data.Failure == nil {
 		t.Fatalf("debug %s: HTTP %d %+v", example, code, dbg)
 	}
-	if f := dbg.Data.Failure; !strings.HasPrefix(f.File, "src/") || f.Line == 0 {
-		t.Errorf("debug failure = %+v, want a line in the demo's sources", f)
+	wantLine := sourceLine(t, "../../contracts/src/LendingVault.sol", "revert StalePrice(")
+	if f := dbg.Data.Failure; f.File != "src/LendingVault.sol" || f.Line != wantLine || f.Approximate {
+		t.Errorf("debug failure = %+v, want exactly src/LendingVault.sol:%d (revert StalePrice)", f, wantLine)
 	}
+}
+
+// sourceLine returns the 1-based number of the one line of path that
+// contains text, so a test names a statement rather than a line number
+// that moves when the source is edited.
+func sourceLine(t *testing.T, path, text string) int {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := 0
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, text) {
+			if line != 0 {
+				t.Fatalf("%s: %q on lines %d and %d", path, text, line, i+1)
+			}
+			line = i + 1
+		}
+	}
+	if line == 0 {
+		t.Fatalf("%s: no line contains %q", path, text)
+	}
+	return line
 }
 
 // serve mode follows an external node over WebSocket and resumes from its
