@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
@@ -53,11 +54,19 @@ func TestBrowserNamesAndUnits(t *testing.T) {
 	if err := st.WriteBlocks(ctx, []chain.Block{b}); err != nil {
 		t.Fatal(err)
 	}
+	// An alert whose summary names the vault by address, as monitors write it.
+	summary := "withdraw of 5 from " + vault.Hex() + " by " + alice.Hex()
+	if err := st.SaveAlerts(ctx, nil, []store.AlertEvent{{MonitorID: "vault-outflow", Key: "k", Status: "firing", Time: bt, Block: 60,
+		Detail: []byte(`{"summary":"` + summary + `"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	alerts := monitor.New(monitor.Deps{Store: st}, monitor.Options{})
 	decimals := common.FromHex("0x313ce567")
 	srv, err := web.New(web.Deps{Chain: st, Contracts: st, Search: st, Dashboards: st, Shares: st,
 		Status: func(context.Context) web.Status {
 			return web.Status{Mode: "test", ChainID: "1337", NodeHead: 60, IndexedHead: 60}
 		},
+		Mount: alerts.Register,
 		Call: func(_ context.Context, msg ethereum.CallMsg, _ *big.Int) ([]byte, error) {
 			if *msg.To == vault && string(msg.Data) == string(decimals) {
 				return common.LeftPadBytes([]byte{6}, 32), nil
@@ -131,6 +140,13 @@ func TestBrowserNamesAndUnits(t *testing.T) {
 	if to := eval[string](t, bctx, `document.querySelector('#dbg-to').textContent + ' ' + document.querySelector('#dbg-to').title`); !strings.EqualFold(to, "LendingVault "+vault.Hex()) {
 		t.Errorf("debugger header says to %q, want LendingVault with the address on hover", to)
 	}
+	// The home's alert list: the vault by name in the summary.
+	do(t, bctx, "home", chromedp.Navigate(ts.URL+"/"))
+	waitJS(t, bctx, "alert", `!!document.querySelector('.alert-item .what .named')`)
+	if got := eval[string](t, bctx, `document.querySelector('.alert-item .what').textContent + ' | ' + document.querySelector('.alert-item .what .named').title`); got != "withdraw of 5 from LendingVault by "+alice.Hex()+" | "+vault.Hex() {
+		t.Errorf("alert summary reads %q, want the vault by name with its address on hover", got)
+	}
+
 	// A wallet's address page: no contract page, the Transfer that names
 	// it among its events.
 	do(t, bctx, "wallet", chromedp.Navigate(ts.URL+"/address/"+alice.Hex()), chromedp.WaitReady(chromedp.CSS(`#addr-events`)))
