@@ -149,7 +149,7 @@ func run(want int, interval time.Duration, rate float64) error {
 	}))
 	defer hook.Close()
 
-	ob := notify.NewOutbox(st, notify.Options{MinBackoff: 50 * time.Millisecond, Logger: quiet})
+	ob := notify.NewOutbox(st, notify.Options{MinBackoff: 50 * time.Millisecond, Logger: quiet, Destinations: notify.Destinations{Allow: notify.Loopback}}) // the local webhook
 	var lagMu sync.Mutex
 	var evalTimes []time.Duration
 	eng := monitor.New(monitor.Deps{Store: st, Contracts: st.Contracts, Blocks: st, Search: st, Node: monitor.NewRPCNode(ch.Client()),

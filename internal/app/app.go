@@ -327,7 +327,11 @@ func (a *App) AddContract(ctx context.Context, addr common.Address, name string,
 // startMonitors builds the monitor engine with its outbox, and loads the
 // stored monitors, the built-in set and --monitors.
 func (a *App) startMonitors(ctx context.Context) error {
-	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log})
+	dest, err := notify.ParseDestinations(a.cfg.NotifyAllowPrivate, a.cfg.NotifyAllow)
+	if err != nil {
+		return err
+	}
+	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log, Destinations: dest})
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.store,
 		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: ob,

@@ -65,6 +65,7 @@ func TestDemoIncident(t *testing.T) {
 	}))
 	defer hook.Close()
 	cfg.AlertWebhook = hook.URL
+	cfg.NotifyAllow = "127.0.0.1" // the test's receiver
 	a, stop := apptest.Start(t, cfg)
 	defer stop()
 	base := a.URL()

@@ -57,6 +57,11 @@ type Config struct {
 	AlertWebhook string // a webhook every built-in monitor notifies
 	AlertSecret  string // HMAC secret signing AlertWebhook's bodies
 	AlertSlack   string // a Slack incoming-webhook URL every built-in monitor notifies
+	// NotifyAllowPrivate lets notifications reach loopback, private,
+	// link-local and other non-public addresses; NotifyAllow lists the
+	// comma-separated networks allowed although not public.
+	NotifyAllowPrivate bool
+	NotifyAllow        string
 
 	// OperatorKey, when set, closes the UI and API to anyone without it
 	// (share links, health, metrics and log ingest stay open).
@@ -112,6 +117,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")
 	fs.StringVar(&c.AlertSlack, "alert-slack", c.AlertSlack, "send the built-in monitors' alerts to this Slack incoming-webhook URL")
+	fs.BoolVar(&c.NotifyAllowPrivate, "notify-allow-private", c.NotifyAllowPrivate, "let notification channels reach loopback, private, link-local and other non-public addresses (refused by default against SSRF)")
+	fs.StringVar(&c.NotifyAllow, "notify-allow", c.NotifyAllow, "networks or addresses, comma-separated, notification channels may reach although not public (e.g. 10.0.0.25,127.0.0.1)")
 	fs.StringVar(&c.SyslogAddr, "syslog-addr", c.SyslogAddr, "receive syslog (RFC 5424 and RFC 3164) over TCP and UDP on HOST:PORT (off when empty)")
 	fs.StringVar(&c.Retention, "retention", c.Retention, "how long to keep off-chain records per source, e.g. app=30d,security=90d,system=7d")
 	fs.StringVar(&c.IngestKeys, "ingest-key", c.IngestKeys, "key(s), comma-separated, that every HTTP log ingest door requires (JSON lines, OTLP, Loki push, browser SDK) as a Bearer token, X-Blocktorch-Key or basic-auth password; empty: no key")

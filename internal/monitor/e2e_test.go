@@ -108,7 +108,7 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 		t.Fatal(err)
 	}
 	t.Cleanup(rc.Close)
-	ob := notify.NewOutbox(st, notify.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second})
+	ob := notify.NewOutbox(st, notify.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, Destinations: notify.Destinations{Allow: notify.Loopback}})
 	eng := monitor.New(monitor.Deps{
 		Store: st, Contracts: st.Contracts, Blocks: st, Search: st,
 		Node: monitor.NewRPCNode(ch.Client()), Decode: reg.DecodeCall, Notifier: ob,

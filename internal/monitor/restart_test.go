@@ -51,7 +51,7 @@ func TestRestartLosesNoAlert(t *testing.T) {
 		return st, e
 	}
 	ctx := context.Background()
-	st, e := open(notify.Options{})
+	st, e := open(notify.Options{Destinations: notify.Destinations{Allow: notify.Loopback}})
 	f := monitor.File{Channels: []notify.Spec{h.spec()}, Monitors: []monitor.Spec{{ID: "paused", Kind: monitor.KindEvent, Contract: "LendingVault",
 		Event: "Paused", GroupBy: []string{"tx"}, Channels: []string{"local"}}}}
 	if _, err := e.Apply(ctx, monitor.OriginCode, f); err != nil {
@@ -67,7 +67,7 @@ func TestRestartLosesNoAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st, e = open(notify.Options{MinBackoff: 10 * time.Millisecond})
+	st, e = open(notify.Options{MinBackoff: 10 * time.Millisecond, Destinations: notify.Destinations{Allow: notify.Loopback}})
 	defer st.Close()
 	e.Evaluate(ctx, blocks[1:]) // blocks 2 and 3 again, then 4 and 5
 	run, cancel := context.WithCancel(ctx)

@@ -185,14 +185,21 @@ type Channel interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// New builds the channel a spec describes. client is used for HTTP
-// channels; nil means a client with the spec's timeout.
+// New builds the channel a spec describes, sending to public addresses
+// only (the zero Destinations). client is used for HTTP channels; nil means
+// a client with the spec's timeout that enforces that policy.
 func New(s Spec, client *http.Client) (Channel, error) {
+	return build(s, client, Destinations{})
+}
+
+// build builds a channel whose connections dest checks; a given client is
+// used as is (its owner chose where it may connect).
+func build(s Spec, client *http.Client, dest Destinations) (Channel, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	if client == nil {
-		client = &http.Client{Timeout: s.timeout()}
+		client = dest.client(s.timeout())
 	}
 	h := httpSender{client: client, scrub: newScrubber(s.secrets())}
 	switch s.Type {
@@ -207,7 +214,7 @@ func New(s Spec, client *http.Client) (Channel, error) {
 	case TypePagerDuty:
 		return &pagerDuty{spec: s, h: h}, nil
 	case TypeEmail:
-		return newEmail(s)
+		return newEmail(s, dest)
 	}
 	return nil, fmt.Errorf("BUG: channel type %q validated but not built", s.Type)
 }

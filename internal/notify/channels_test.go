@@ -74,7 +74,7 @@ func decodeJSON(t *testing.T, b []byte) map[string]any {
 
 func send(t *testing.T, s Spec, m Message) error {
 	t.Helper()
-	ch, err := New(s, nil)
+	ch, err := build(s, nil, Destinations{Allow: Loopback}) // the receivers run on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,15 +23,16 @@ type email struct {
 	name  string // host, for TLS and AUTH
 	roots *x509.CertPool
 	scrub scrubber
+	dest  Destinations
 }
 
-func newEmail(s Spec) (*email, error) {
+func newEmail(s Spec, dest Destinations) (*email, error) {
 	host := s.SMTPHost
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		host = net.JoinHostPort(host, "587")
 	}
 	name, _, _ := net.SplitHostPort(host)
-	e := &email{spec: s, host: host, name: name, scrub: newScrubber(s.secrets())}
+	e := &email{spec: s, host: host, name: name, scrub: newScrubber(s.secrets()), dest: dest}
 	if s.CAFile != "" {
 		pem, err := os.ReadFile(s.CAFile)
 		if err != nil {
@@ -102,7 +103,9 @@ func (e *email) Send(ctx context.Context, m Message) error {
 	if err := e.send(ctx, m); err != nil {
 		var se *SendError
 		var te *textproto.Error
-		if errors.As(err, &te) && te.Code >= 500 {
+		if isDestinationError(err) {
+			err = &SendError{Err: err}
+		} else if errors.As(err, &te) && te.Code >= 500 {
 			// A permanent SMTP reply (550 no such mailbox, …).
 			err = &SendError{Err: err}
 		} else if !errors.As(err, &se) {
@@ -116,8 +119,7 @@ func (e *email) Send(ctx context.Context, m Message) error {
 }
 
 func (e *email) send(ctx context.Context, m Message) error {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", e.host)
+	conn, err := e.dest.dialer(0).DialContext(ctx, "tcp", e.host)
 	if err != nil {
 		return fmt.Errorf("cannot connect to %s: %w", e.host, err)
 	}

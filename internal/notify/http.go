@@ -36,7 +36,8 @@ func (h httpSender) post(ctx context.Context, url string, body []byte, headers m
 	resp, err := h.client.Do(req)
 	if err != nil {
 		// Connection refused, reset, timeout: the receiver may come back.
-		return nil, h.scrub.err(&SendError{Retryable: true, Err: err})
+		// A destination the policy refuses will not change by itself.
+		return nil, h.scrub.err(&SendError{Retryable: !isDestinationError(err), Err: err})
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))

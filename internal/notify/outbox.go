@@ -29,9 +29,12 @@ type Options struct {
 	// Jitter returns a number in [0, 1) (default math/rand/v2).
 	Jitter func() float64
 	// HTTPClient is used by HTTP channels (default: one per channel with
-	// its timeout).
+	// its timeout, enforcing Destinations). A given client is used as is.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// Destinations is where notifications may go; the zero value allows
+	// public addresses only.
+	Destinations Destinations
+	Logger       *slog.Logger
 	// OnSettled, if set, is called after each attempt is recorded, on a
 	// sending goroutine.
 	OnSettled func(d store.Delivery, err error)
@@ -84,7 +87,7 @@ func (o *Outbox) SetChannels(specs []Spec) error {
 		if _, dup := chans[s.Name]; dup {
 			return fmt.Errorf("two channels are named %q", s.Name)
 		}
-		c, err := New(s, o.opts.HTTPClient)
+		c, err := build(s, o.opts.HTTPClient, o.opts.Destinations)
 		if err != nil {
 			return err
 		}
@@ -95,6 +98,13 @@ func (o *Outbox) SetChannels(specs []Spec) error {
 	o.mu.Unlock()
 	o.Wake()
 	return nil
+}
+
+// CheckChannel reports whether a channel's destinations are allowed by
+// the policy, resolving its host now, with an error that names the
+// channel. Monitor files and the API call it when a channel is applied.
+func (o *Outbox) CheckChannel(ctx context.Context, s Spec) error {
+	return o.opts.Destinations.CheckSpec(ctx, s)
 }
 
 // SetChannel adds or replaces one channel by name (for tests and

@@ -187,7 +187,7 @@ func TestOutboxSurvivesOutage(t *testing.T) {
 	var mu sync.Mutex
 	var settled []store.Delivery
 	var waits429 []time.Duration
-	ob := NewOutbox(db, Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, OnSettled: func(d store.Delivery, err error) {
+	ob := NewOutbox(db, Options{Destinations: Destinations{Allow: Loopback}, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, OnSettled: func(d store.Delivery, err error) {
 		mu.Lock()
 		settled = append(settled, d)
 		if err != nil && strings.Contains(err.Error(), "HTTP 429") {
@@ -285,7 +285,7 @@ func TestOutboxDeadLettersAndRetry(t *testing.T) {
 	db := openStore(t, filepath.Join(t.TempDir(), "bt.db"))
 	defer db.Close()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ob := NewOutbox(db, Options{Now: func() time.Time { return now }, MaxAge: time.Hour})
+	ob := NewOutbox(db, Options{Destinations: Destinations{Allow: Loopback}, Now: func() time.Time { return now }, MaxAge: time.Hour})
 	if err := ob.SetChannels([]Spec{{Name: "hook", Type: TypeWebhook, URL: rec.srv.URL}}); err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func TestOutboxRestartLosesNothing(t *testing.T) {
 	// always comes with deliveries in flight and most still queued.
 	release := rcv.hold(20)
 	db := openStore(t, path)
-	ob := NewOutbox(db, Options{MinBackoff: 10 * time.Millisecond, Concurrency: 2})
+	ob := NewOutbox(db, Options{Destinations: Destinations{Allow: Loopback}, MinBackoff: 10 * time.Millisecond, Concurrency: 2})
 	ob.SetChannels(spec)
 	var keys []string
 	for i := range 200 {
@@ -381,7 +381,7 @@ func TestOutboxRestartLosesNothing(t *testing.T) {
 
 	db = openStore(t, path)
 	defer db.Close()
-	ob = NewOutbox(db, Options{MinBackoff: 10 * time.Millisecond, OnSettled: func(d store.Delivery, err error) {
+	ob = NewOutbox(db, Options{Destinations: Destinations{Allow: Loopback}, MinBackoff: 10 * time.Millisecond, OnSettled: func(d store.Delivery, err error) {
 		if err != nil {
 			t.Logf("after restart: %s: %v", d.Key, err)
 		}
