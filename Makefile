@@ -39,9 +39,16 @@ contracts-deps: contracts/node_modules/.package-lock.json
 contracts/node_modules/.package-lock.json: contracts/package.json contracts/package-lock.json
 	cd contracts && npm ci --no-audit --no-fund
 
-## contracts: recompile the demo contracts into contracts/build (committed)
+## contracts: recompile the demo contracts into contracts/build, and the debugger's test builds (optimized,
+## via-IR, and the failure-origin fixtures three ways) into internal/debugger/testdata (all committed)
+DBG_TESTDATA := ../internal/debugger/testdata
 contracts: contracts-deps
 	cd contracts && node compile.js
+	cd contracts && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
+	cd contracts && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
+	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain
+	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/optimized --optimize
+	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/viair --optimize --via-ir
 
 geth: $(GETH)
 

@@ -403,7 +403,7 @@ func TestFailurePathsOptimizedBuilds(t *testing.T) {
 			}
 			plainIn, _ := contracts.StandardJSON()
 			if !sameSources(t, in, plainIn) {
-				t.Fatalf("%s holds other sources than contracts/build: recompile it", dir)
+				t.Fatalf("%s holds other sources than contracts/build: run make contracts", dir)
 			}
 			arts := NewArtifacts()
 			if err := arts.AddStandardJSON(in, out); err != nil {

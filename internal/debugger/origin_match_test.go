@@ -125,7 +125,7 @@ func TestOriginFixturesFresh(t *testing.T) {
 			}
 			unit := "fixtures/origin/" + filepath.Base(file)
 			if have, _ := b.arts.Content(unit); have != string(want) {
-				t.Errorf("%s: testdata/origin/%s holds another %s: recompile the fixtures", build, build, unit)
+				t.Errorf("%s: testdata/origin/%s holds another %s: run make contracts", build, build, unit)
 			}
 		}
 	}

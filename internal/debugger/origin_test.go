@@ -26,10 +26,9 @@ import (
 
 // The origin fixtures are contracts/fixtures/origin compiled three ways
 // (plain, optimizer with 200 runs, via IR with the optimizer) by
-// contracts/compile.js into testdata/origin/<build>. Regenerate them with:
-//
-//	cd contracts && for b in "plain:" "optimized:--optimize" "viair:--optimize --via-ir"; do
-//	  node compile.js --src fixtures/origin --out ../internal/debugger/testdata/origin/${b%%:*} ${b#*:}; done
+// contracts/compile.js into testdata/origin/<build>; `make contracts`
+// regenerates them (and testdata/demo, the demo contracts built with the
+// optimizer and via IR).
 //
 // The line each failure comes from carries a "// @fail:NAME" comment in the
 // sources: that, not the debugger, is the truth the tests hold it to.
