@@ -1,9 +1,13 @@
 package monitor_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
@@ -35,49 +39,72 @@ func TestReorgRetractsAlerts(t *testing.T) {
 	stop := r.mine(t, 10*time.Millisecond)
 	waitBlocks(t, r, 30)
 	stop()
+	// The fork point is the head now; blocks are then sealed one by one
+	// until one above it holds a deposit, so there is always an alert
+	// for the reorg to retract.
+	ancestor := r.chain.Head().Number.Uint64()
+	vault, _ := r.app.ABI("LendingVault")
+	deposit := vault.Methods["deposit"].ID
+	ec := ethclient.NewClient(r.chain.Client())
+	deposits := 0
+	for deposits == 0 {
+		if r.chain.Head().Number.Uint64() >= ancestor+30 {
+			t.Fatal("30 blocks of traffic held no deposit")
+		}
+		if err := r.traffic.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.chain.Commit()
+		b, err := ec.BlockByNumber(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tx := range b.Transactions() {
+			if tx.To() != nil && *tx.To() == r.app.Vault && bytes.HasPrefix(tx.Data(), deposit) {
+				if rc, err := ec.TransactionReceipt(ctx, tx.Hash()); err == nil && rc.Status == types.ReceiptStatusSuccessful {
+					deposits++
+				}
+			}
+		}
+	}
 	head := r.chain.Head().Number.Uint64()
 	waitIndexed(t, r, head)
-	// Let the outbox deliver what fired so far.
+	// Collect what fired until the alerts of those deposits are in.
 	fired := map[string]uint64{}
+	orphaned := func() int {
+		n := 0
+		for _, b := range fired {
+			if b > ancestor {
+				n++
+			}
+		}
+		return n
+	}
 	deadline := time.After(20 * time.Second)
-	for len(fired) == 0 || len(h.got) > 0 {
+	for orphaned() < deposits || len(h.got) > 0 {
 		select {
 		case m := <-h.got:
 			if m.Status == notify.StatusFiring {
 				fired[m.Tx] = m.Block
 			}
 		case <-deadline:
-			t.Fatal("no deposit fired an alert")
+			t.Fatalf("%d alerts above block %d, want the %d deposits' (fired: %v)", orphaned(), ancestor, deposits, fired)
 		}
 	}
-	<-time.After(200 * time.Millisecond) // the last deliveries of the round
-	for len(h.got) > 0 {
-		if m := <-h.got; m.Status == notify.StatusFiring {
-			fired[m.Tx] = m.Block
-		}
-	}
-	ancestor := head - 8
-	orphaned := 0
-	for _, b := range fired {
-		if b > ancestor {
-			orphaned++
-		}
-	}
-	if orphaned == 0 {
-		t.Skip("no alert fired in the last blocks; nothing to retract")
-	}
+	depth := head - ancestor
 	if err := r.chain.Fork(r.chain.CanonicalHash(ancestor)); err != nil {
 		t.Fatal(err)
 	}
 	r.chain.Rollback()
-	for range 12 {
+	for range depth + 4 {
 		r.chain.Commit()
 	}
-	waitIndexed(t, r, ancestor+12)
+	waitIndexed(t, r, ancestor+depth+4)
 
 	retracted := map[string]bool{}
+	want := orphaned()
 	deadline = time.After(20 * time.Second)
-	for len(retracted) < orphaned {
+	for len(retracted) < want {
 		select {
 		case m := <-h.got:
 			if m.Status == notify.StatusRetracted {
@@ -87,7 +114,7 @@ func TestReorgRetractsAlerts(t *testing.T) {
 				retracted[m.Tx] = true
 			}
 		case <-deadline:
-			t.Fatalf("%d of %d orphaned alerts retracted", len(retracted), orphaned)
+			t.Fatalf("%d of %d orphaned alerts retracted", len(retracted), want)
 		}
 	}
 	for tx, b := range fired {
@@ -95,8 +122,9 @@ func TestReorgRetractsAlerts(t *testing.T) {
 			t.Errorf("alert of %s (block %d) not retracted", tx, b)
 		}
 	}
+	t.Logf("fork at %d, %d blocks deep: %d of %d alerts retracted", ancestor, depth, len(retracted), len(fired))
 	for _, a := range r.eng.ActiveAlerts() {
-		if a.Block > ancestor+12 {
+		if a.Block > ancestor+depth+4 {
 			t.Errorf("an alert of a block that does not exist: %+v", a)
 		}
 	}
