@@ -1,0 +1,19 @@
+package store
+
+import (
+	"errors"
+)
+
+// Domain errors. Backends translate driver errors into these, wrapped with
+// what was being done; callers test with errors.Is.
+var (
+	// ErrNotFound is returned when the requested row does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned when a write would break an invariant, such as
+	// writing a block number that is already stored, or a block whose parent
+	// is not the stored head.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid is returned for arguments a backend refuses (a negative
+	// limit, an unknown status filter, …).
+	ErrInvalid = errors.New("invalid argument")
+)

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Delivery is one notification to one channel, in the outbox.
+type Delivery struct {
+	ID int64 `json:"id"`
+	// Key is unique: enqueuing a key already present is a no-op, so one
+	// alert transition is delivered once per channel.
+	Key         string          `json:"key"`
+	Channel     string          `json:"channel"`
+	Payload     json.RawMessage `json:"payload"`
+	State       string          `json:"state"`
+	Attempts    int             `json:"attempts"`
+	Created     time.Time       `json:"created"`
+	NextAttempt time.Time       `json:"nextAttempt"`
+	LastError   string          `json:"lastError,omitempty"`
+	Done        time.Time       `json:"done,omitempty"`
+}
+
+// Outbox is the persisted queue of notifications. Safe for concurrent
+// use.
+type Outbox interface {
+	// Enqueue adds deliveries in one transaction and returns how many were
+	// new (keys already present are skipped).
+	Enqueue(ctx context.Context, ds []Delivery) (added int, err error)
+	// Due returns pending deliveries whose NextAttempt is at or before now,
+	// oldest first, at most limit.
+	Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error)
+	// NextDue returns the earliest NextAttempt of a pending delivery, or
+	// ErrNotFound when none is pending.
+	NextDue(ctx context.Context) (time.Time, error)
+	// Settle records an attempt's outcome: d.State, d.Attempts,
+	// d.NextAttempt, d.LastError and d.Done are written.
+	Settle(ctx context.Context, d Delivery) error
+	// Deliveries lists deliveries in a state, newest first, at most limit.
+	Deliveries(ctx context.Context, state string, limit int) ([]Delivery, error)
+	// Requeue makes a dead delivery pending again, due at now.
+	Requeue(ctx context.Context, id int64, now time.Time) error
+}
