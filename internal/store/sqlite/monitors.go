@@ -9,7 +9,14 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-var _ store.MonitorStore = (*DB)(nil)
+// The backend plays every monitor role; MonitorStore embeds them all.
+var (
+	_ store.MonitorStore    = (*DB)(nil)
+	_ store.MonitorDefStore = (*DB)(nil)
+	_ store.AlertStore      = (*DB)(nil)
+	_ store.SilenceStore    = (*DB)(nil)
+	_ store.SeriesStore     = (*DB)(nil)
+)
 
 // Times in the monitor tables are Unix nanoseconds: backoffs and alert
 // timings are finer than seconds.
