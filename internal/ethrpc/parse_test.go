@@ -3,7 +3,10 @@ package ethrpc
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/ethrpc/ethrpctest"
 )
@@ -121,8 +124,28 @@ func FuzzParseReceipts(f *testing.F) {
 func FuzzParseHead(f *testing.F) {
 	f.Add([]byte(`{"number":"0x1","hash":"0x0000000000000000000000000000000000000000000000000000000000000001","parentHash":"0x0000000000000000000000000000000000000000000000000000000000000000"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if _, err := parseHead(data); err != nil && !errors.Is(err, ErrMalformed) {
+		ref, err := parseHead(data)
+		if err != nil && !errors.Is(err, ErrMalformed) {
 			t.Fatalf("untyped error %v", err)
+		}
+		if err == nil {
+			// Agreement with a plain reading of the same JSON.
+			var plain struct{ Number, Hash, ParentHash string }
+			if err := json.Unmarshal(data, &plain); err != nil {
+				t.Fatalf("accepted a head plain JSON refuses: %v", err)
+			}
+			n, err := hexutil.DecodeUint64(plain.Number)
+			if err != nil || n != ref.Number || !strings.EqualFold(plain.Hash, ref.Hash.Hex()) ||
+				plain.ParentHash != "" && !strings.EqualFold(plain.ParentHash, ref.ParentHash.Hex()) {
+				t.Fatalf("head %+v, the JSON says %+v (%v)", ref, plain, err)
+			}
+			// Round trip: the head written back as a node would send it
+			// reads as the same head.
+			again, err := parseHead(mustJSON(t, map[string]any{
+				"number": hexutil.Uint64(ref.Number), "hash": ref.Hash, "parentHash": ref.ParentHash}))
+			if err != nil || again != ref {
+				t.Fatalf("head %+v read back as %+v, %v", ref, again, err)
+			}
 		}
 		if _, err := parseTraceOutput(data); err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrNotAvailable) {
 			t.Fatalf("untyped error %v", err)
