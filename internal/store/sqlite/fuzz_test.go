@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,13 @@ func FuzzSQLBuild(f *testing.F) {
 	if err := db.AppendRecords(ctx, storetest.CorpusRecords()); err != nil {
 		f.Fatal(err)
 	}
+	var all []record.Record
+	if _, err := db.Search(ctx, store.SearchRequest{Limit: query.MaxLimit}, func(r record.Record) error {
+		all = append(all, r)
+		return nil
+	}); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, q string) {
 		pq, err := query.Parse(q)
 		if err != nil {
@@ -57,6 +65,22 @@ func FuzzSQLBuild(f *testing.F) {
 		check := func(what string, err error) {
 			if err != nil && !errors.Is(err, store.ErrInvalid) {
 				t.Fatalf("%s of %q (canonical %q): %v", what, q, pq.String(), err)
+			}
+		}
+		var got []int64
+		_, err = db.Search(ctx, store.SearchRequest{Query: pq, Limit: query.MaxLimit}, func(r record.Record) error {
+			got = append(got, r.ID)
+			return nil
+		})
+		check("Search", err)
+		// Where the plain-Go oracle can read the query, the store agrees.
+		if want, ok := storetest.OracleSearch(all, pq, false); ok && err == nil {
+			ids := make([]int64, len(want))
+			for i, r := range want {
+				ids[i] = r.ID
+			}
+			if !slices.Equal(got, ids) {
+				t.Fatalf("Search(%q) = %v, the oracle finds %v", q, got, ids)
 			}
 		}
 		_, err = db.Search(ctx, req, func(record.Record) error { return nil })

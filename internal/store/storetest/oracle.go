@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -20,10 +21,11 @@ import (
 // script's answers for those queries must agree with it, so a wrong
 // expectation accepted with -update-search cannot hide there.
 
-// oracleSearch returns the names of the records matching q, newest first
-// (oldest first with asc), and false when q uses something the oracle does
-// not implement.
-func oracleSearch(recs []record.Record, names map[int64]string, q *query.Query, asc bool) ([]string, bool) {
+// OracleSearch returns the records of recs matching q, newest first
+// (oldest first with asc), by a plain walk over them; false when q uses
+// something the oracle does not implement (pipes, globs, attributes beyond
+// the chain fields, …). Fuzz tests compare a store's answers with it.
+func OracleSearch(recs []record.Record, q *query.Query, asc bool) ([]record.Record, bool) {
 	if len(q.Pipes) > 0 {
 		return nil, false
 	}
@@ -44,6 +46,15 @@ func oracleSearch(recs []record.Record, names map[int64]string, q *query.Query, 
 		}
 		return -c
 	})
+	return hits, true
+}
+
+// oracleSearch is OracleSearch rendered as the script's record names.
+func oracleSearch(recs []record.Record, names map[int64]string, q *query.Query, asc bool) ([]string, bool) {
+	hits, ok := OracleSearch(recs, q, asc)
+	if !ok {
+		return nil, false
+	}
 	out := make([]string, len(hits))
 	for i, r := range hits {
 		out[i] = names[r.ID]
@@ -158,6 +169,11 @@ func words(s string) []string {
 }
 
 func textMatch(msg, value string, phrase, prefix bool) (bool, bool) {
+	for _, c := range value {
+		if c >= utf8.RuneSelf {
+			return false, false // the store folds diacritics; the oracle does not
+		}
+	}
 	want := words(value)
 	if len(want) == 0 || (!phrase && (len(want) != 1 || want[0] != strings.ToLower(value))) {
 		return false, false
