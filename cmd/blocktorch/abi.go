@@ -71,10 +71,12 @@ func runABIAdd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("cannot encode the request: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Generous: registering re-compiles the monitors that name the
+	// contract; Ctrl-C stops waiting sooner.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := sf.client(defaultServer).post(ctx, "/api/v1/contracts", "application/json", body, nil); err != nil {
-		return fmt.Errorf("the server refused the ABI: %w", err)
+		return fmt.Errorf("cannot register the ABI: %w", err)
 	}
 	fmt.Fprintf(stdout, "registered %s at %s: its calls, events and reverts are decoded from now on\n", *name, addr)
 	return nil

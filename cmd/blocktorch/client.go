@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -83,6 +84,9 @@ func (c *client) do(ctx context.Context, method, path, contentType string, body 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("the blocktorch server at %s did not answer in time", c.server)
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -108,6 +108,7 @@ func TestREADMEClientExamples(t *testing.T) {
 		}
 	}
 
+	t.Logf("a call failing with %s after %s", customErr, time.Since(deadline.Add(-3*time.Minute)).Round(time.Millisecond))
 	dir := t.TempDir()
 	artifact := filepath.Join(dir, "Vault.json")
 	b, _ := json.Marshal(map[string]any{"contractName": "Vault", "abi": vault.ABI})
@@ -166,7 +167,9 @@ func TestREADMEClientExamples(t *testing.T) {
 			}
 		}
 		ran[words[0]]++
+		start := time.Now()
 		code, out, errOut := runExample(t, words)
+		t.Logf("%s: exit %d in %s", line, code, time.Since(start).Round(time.Millisecond))
 		if code != 0 {
 			t.Errorf("README example %q: exit %d\n%s%s", line, code, out, errOut)
 			continue

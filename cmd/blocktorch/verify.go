@@ -64,14 +64,14 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	vctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	ec, err := ethclient.DialContext(ctx, *rpcURL)
+	ec, err := ethclient.DialContext(vctx, *rpcURL)
 	if err != nil {
 		return fmt.Errorf("cannot connect to %s: %w", *rpcURL, err)
 	}
 	defer ec.Close()
-	res, err := contracts.Verify(ctx, ec, addr, arts, contracts.Options{Contract: *contract, Libraries: libs})
+	res, err := contracts.Verify(vctx, ec, addr, arts, contracts.Options{Contract: *contract, Libraries: libs})
 	if err != nil {
 		return err
 	}
@@ -87,9 +87,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("cannot encode the verification request: %w", err)
 	}
+	// The server verifies again against its own node: its own budget.
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	var verified contracts.Result
-	if err := c.post(ctx, "/api/v1/contracts/"+addr.Hex()+"/verify", "application/json", body, &verified); err != nil {
-		return fmt.Errorf("the server refused the verification: %w", err)
+	if err := c.post(pctx, "/api/v1/contracts/"+addr.Hex()+"/verify", "application/json", body, &verified); err != nil {
+		return fmt.Errorf("cannot register the verification with the server: %w", err)
 	}
 	if verified.Status == contracts.StatusNone {
 		return fmt.Errorf("the server's node does not hold this code at %s (a different chain?)", addr)
