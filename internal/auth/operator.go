@@ -1,42 +1,55 @@
 package auth
 
 import (
-	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
 
 // SessionCookie is the name of the operator's session cookie.
 const SessionCookie = "blocktorch_session"
 
+// SessionTTL is how long a login lasts.
+const SessionTTL = 12 * time.Hour
+
+// maxSessions bounds the sessions kept: a login past it ends the oldest.
+const maxSessions = 1000
+
 // Operator guards the UI and API with a key when one is configured. A
-// browser proves it holds the key with the session cookie set at login;
-// scripts and the CLI send the key itself as "Authorization: Bearer KEY".
-// The session cookie is an HMAC of a fixed label under the key, so it needs
-// no server-side state and changing the key ends every session.
+// browser proves it holds the key with a session cookie set at login: a
+// random id the server keeps until it expires (SessionTTL) or the operator
+// logs out, so a stolen cookie dies with the session. Sessions live in
+// memory: a restart logs everyone out. Scripts and the CLI send the key
+// itself as "Authorization: Bearer KEY".
 type Operator struct {
-	session string
-	keySum  [sha256.Size]byte // SHA-256 of the key: fixed length for a constant-time compare
+	keySum [sha256.Size]byte // SHA-256 of the key: fixed length for a constant-time compare
+	key    bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	mu       sync.Mutex
+	sessions map[[sha256.Size]byte]time.Time // SHA-256 of the session id → expiry
 }
 
 // NewOperator returns the guard for key; an empty key guards nothing.
 func NewOperator(key string) *Operator {
-	if key == "" {
-		return &Operator{}
+	o := &Operator{Now: time.Now, sessions: map[[sha256.Size]byte]time.Time{}}
+	if key != "" {
+		o.key, o.keySum = true, sha256.Sum256([]byte(key))
 	}
-	m := hmac.New(sha256.New, []byte(key))
-	m.Write([]byte("blocktorch operator session v1"))
-	return &Operator{session: base64.RawURLEncoding.EncodeToString(m.Sum(nil)), keySum: sha256.Sum256([]byte(key))}
+	return o
 }
 
 // Enabled reports whether a key is configured.
-func (o *Operator) Enabled() bool { return o != nil && o.session != "" }
+func (o *Operator) Enabled() bool { return o != nil && o.key }
 
 // Allowed reports whether r comes from the operator: always without a key,
-// otherwise when it carries the session cookie or the key as a Bearer
+// otherwise when it carries a live session cookie or the key as a Bearer
 // token.
 func (o *Operator) Allowed(r *http.Request) bool {
 	if !o.Enabled() {
@@ -46,7 +59,18 @@ func (o *Operator) Allowed(r *http.Request) bool {
 		return true
 	}
 	c, err := r.Cookie(SessionCookie)
-	return err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(o.session)) == 1
+	if err != nil {
+		return false
+	}
+	id := sha256.Sum256([]byte(c.Value))
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	exp, ok := o.sessions[id]
+	if ok && !o.Now().Before(exp) {
+		delete(o.sessions, id)
+		return false
+	}
+	return ok
 }
 
 // Bearer reports whether r carries the operator key as
@@ -56,10 +80,11 @@ func (o *Operator) Bearer(r *http.Request) bool {
 		return false
 	}
 	tok, ok := BearerToken(r)
-	if !ok {
-		return false
-	}
-	sum := sha256.Sum256([]byte(tok))
+	return ok && o.keyIs(tok)
+}
+
+func (o *Operator) keyIs(key string) bool {
+	sum := sha256.Sum256([]byte(key))
 	return subtle.ConstantTimeCompare(sum[:], o.keySum[:]) == 1
 }
 
@@ -74,21 +99,52 @@ func BearerToken(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-// Login sets the session cookie when key is right, and reports whether it
-// was.
+// Login starts a session and sets its cookie when key is right, and
+// reports whether it was.
 func (o *Operator) Login(w http.ResponseWriter, r *http.Request, key string) bool {
 	if !o.Enabled() {
 		return true
 	}
-	if subtle.ConstantTimeCompare([]byte(NewOperator(key).session), []byte(o.session)) != 1 {
+	if !o.keyIs(key) {
 		return false
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: o.session, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("BUG: crypto/rand failed: " + err.Error())
+	}
+	id := base64.RawURLEncoding.EncodeToString(b[:])
+	now := o.Now()
+	exp := now.Add(SessionTTL)
+	o.mu.Lock()
+	for k, e := range o.sessions {
+		if !now.Before(e) {
+			delete(o.sessions, k)
+		}
+	}
+	for len(o.sessions) >= maxSessions {
+		var oldest [sha256.Size]byte
+		first := true
+		for k, e := range o.sessions {
+			if first || e.Before(o.sessions[oldest]) {
+				oldest, first = k, false
+			}
+		}
+		delete(o.sessions, oldest)
+	}
+	o.sessions[sha256.Sum256([]byte(id))] = exp
+	o.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Expires: exp,
+		MaxAge: int(SessionTTL / time.Second), Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	return true
 }
 
-// Logout clears the session cookie.
-func (o *Operator) Logout(w http.ResponseWriter) {
+// Logout ends the session of r's cookie on the server and clears the
+// cookie.
+func (o *Operator) Logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		o.mu.Lock()
+		delete(o.sessions, sha256.Sum256([]byte(c.Value)))
+		o.mu.Unlock()
+	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }

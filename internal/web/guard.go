@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -8,7 +9,9 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // openPrefixes are the paths anyone may reach when an operator key is
@@ -44,22 +47,51 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	next := safeNext(r.FormValue("next"))
+	client := clientIP(r)
+	if wait := s.throttle.Wait(client); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.render(w, r, http.StatusTooManyRequests, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next,
+			"Throttled": fmt.Sprintf("Too many wrong keys from your address: try again in %d s.", secs)})
+		return
+	}
 	if !s.op.Login(w, r, r.FormValue("key")) {
+		s.throttle.Failed(client)
 		s.render(w, r, http.StatusUnauthorized, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next, "Failed": true})
 		return
 	}
+	s.throttle.Succeeded(client)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// clientIP is who a login attempt is counted against: the peer's address
+// (behind a reverse proxy, the proxy's; X-Forwarded-For is not trusted).
+func clientIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	s.op.Logout(w)
+	s.op.Logout(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site: a path, not
-// "//host" or a URL.
+// safeNext keeps a post-login redirect on this site: a path such as
+// "/explore?q=x", never "//host", "/\\host", a URL, or a path with control
+// characters (browsers drop TAB, CR and LF, so "/\t/host" is "//host").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\") {
+		return "/"
+	}
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next

@@ -14,3 +14,16 @@ func TestOpenPath(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeNext(t *testing.T) {
+	for next, want := range map[string]string{
+		"/explore?q=level:error#x": "/explore?q=level:error#x", "/": "/", "/debug/0xab": "/debug/0xab",
+		"": "/", "//evil.example": "/", "/\\evil.example": "/", "/\t/evil.example": "/", "/\r\n/evil.example": "/",
+		"/\n/evil.example": "/", "/%2F/evil.example": "/", "https://evil.example": "/", "javascript:alert(1)": "/",
+		"/\x00": "/", "/a\x7f": "/", "\\\\evil.example": "/", "/a\u2028b": "/", "/ok\\": "/",
+	} {
+		if got := safeNext(next); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+}

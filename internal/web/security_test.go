@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -336,4 +337,135 @@ func FuzzRangeParams(f *testing.F) {
 			}
 		}
 	})
+}
+
+// clock is a settable clock for the server.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// login posts a key from a client address to the handler directly.
+func login(h http.Handler, ip, key, next string) *httptest.ResponseRecorder {
+	form := url.Values{"key": {key}, "next": {next}}
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RemoteAddr = ip + ":40000"
+	rw := httptest.NewRecorder()
+	h.ServeHTTP(rw, r)
+	return rw
+}
+
+// TestLoginThrottled: after five wrong keys a client waits, with a 429
+// and Retry-After, even with the right key; the wait doubles; other
+// clients are not held; a success clears the client.
+func TestLoginThrottled(t *testing.T) {
+	c := &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	h := newKeyedHandler(t, "right-key", func(d *web.Deps) { d.Now = c.Now })
+	for i := range 5 {
+		if rw := login(h, "203.0.113.7", "wrong", "/"); rw.Code != 401 {
+			t.Fatalf("wrong key %d: %d", i+1, rw.Code)
+		}
+	}
+	rw := login(h, "203.0.113.7", "wrong", "/")
+	if rw.Code != 401 {
+		t.Fatalf("sixth wrong key: %d", rw.Code)
+	}
+	rw = login(h, "203.0.113.7", "right-key", "/")
+	if rw.Code != 429 || rw.Header().Get("Retry-After") != "1" || !strings.Contains(rw.Body.String(), "try again in 1 s") {
+		t.Fatalf("attempt while held: %d Retry-After %q", rw.Code, rw.Header().Get("Retry-After"))
+	}
+	if rw := login(h, "198.51.100.1", "right-key", "/"); rw.Code != 303 {
+		t.Fatalf("another client was held: %d", rw.Code)
+	}
+	c.Add(time.Second)
+	login(h, "203.0.113.7", "wrong", "/") // seventh failure: 2 s
+	if rw := login(h, "203.0.113.7", "right-key", "/"); rw.Code != 429 || rw.Header().Get("Retry-After") != "2" {
+		t.Fatalf("after the seventh failure: %d Retry-After %q, want 429 and 2", rw.Code, rw.Header().Get("Retry-After"))
+	}
+	c.Add(2 * time.Second)
+	if rw := login(h, "203.0.113.7", "right-key", "/"); rw.Code != 303 {
+		t.Fatalf("right key after the wait: %d", rw.Code)
+	}
+	if rw := login(h, "203.0.113.7", "wrong", "/"); rw.Code != 401 {
+		t.Fatalf("a success did not clear the client: %d", rw.Code)
+	}
+}
+
+// TestSessionsRevocable: each login gets its own random session id, which
+// logout ends on the server (a copied cookie stops working) and which
+// expires.
+func TestSessionsRevocable(t *testing.T) {
+	c := &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	h := newKeyedHandler(t, "right-key", func(d *web.Deps) { d.Now = c.Now })
+	cookie := func() *http.Cookie {
+		t.Helper()
+		rw := login(h, "192.0.2.1", "right-key", "/")
+		for _, ck := range rw.Result().Cookies() {
+			if ck.Name == "blocktorch_session" && ck.Value != "" {
+				if ck.MaxAge <= 0 || ck.MaxAge > 24*3600 {
+					t.Errorf("session cookie Max-Age %d, want an expiry within a day", ck.MaxAge)
+				}
+				return ck
+			}
+		}
+		t.Fatalf("no session cookie: %d", rw.Code)
+		return nil
+	}
+	status := func(ck *http.Cookie, path, method string) int {
+		r := httptest.NewRequest(method, path, nil)
+		r.AddCookie(ck)
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		rw := httptest.NewRecorder()
+		h.ServeHTTP(rw, r)
+		return rw.Code
+	}
+	a, b := cookie(), cookie()
+	if a.Value == b.Value {
+		t.Fatal("two logins got the same session id")
+	}
+	if status(a, "/api/v1/status", "GET") != 200 || status(b, "/api/v1/status", "GET") != 200 {
+		t.Fatal("fresh sessions refused")
+	}
+	if code := status(a, "/logout", "POST"); code != 303 {
+		t.Fatalf("logout: %d", code)
+	}
+	if status(a, "/api/v1/status", "GET") != 401 {
+		t.Fatal("the cookie of a logged-out session still works")
+	}
+	if status(b, "/api/v1/status", "GET") != 200 {
+		t.Fatal("logging out one session ended another")
+	}
+	c.Add(13 * time.Hour)
+	if status(b, "/api/v1/status", "GET") != 401 {
+		t.Fatal("a session still works after 13 hours")
+	}
+	forged := &http.Cookie{Name: "blocktorch_session", Value: b.Value + "x"}
+	if status(forged, "/api/v1/status", "GET") != 401 {
+		t.Fatal("a forged cookie works")
+	}
+}
+
+// TestLoginRedirectStaysOnSite: next= cannot send the operator elsewhere,
+// through TAB/CR/LF, backslashes or a second slash.
+func TestLoginRedirectStaysOnSite(t *testing.T) {
+	h := newKeyedHandler(t, "right-key", nil)
+	for next, want := range map[string]string{
+		"/\t/evil.example": "/", "/\r\n/evil.example": "/", "//evil.example": "/", "/\\evil.example": "/",
+		"https://evil.example/": "/", "/explore?q=level%3Aerror": "/explore?q=level%3Aerror",
+	} {
+		rw := login(h, "192.0.2.9", "right-key", next)
+		if loc := rw.Header().Get("Location"); rw.Code != 303 || loc != want {
+			t.Errorf("next=%q: %d Location %q, want %q", next, rw.Code, loc, want)
+		}
+	}
+	r := httptest.NewRequest("GET", "/login?next=%2F%09%2Fevil.example", nil)
+	rw := httptest.NewRecorder()
+	h.ServeHTTP(rw, r)
+	if strings.Contains(rw.Body.String(), "evil.example") {
+		t.Errorf("the login page carries the foreign next: %s", rw.Body.String())
+	}
 }

@@ -105,6 +105,8 @@ type Server struct {
 	shares *auth.Shares       // nil without Deps.Shares
 	op     *auth.Operator
 	csrf   *http.CrossOriginProtection
+	// throttle slows down key guessing at /login.
+	throttle *auth.Throttle
 	// allowedHosts are Deps.AllowedHosts as hostName returns them.
 	allowedHosts []string
 	// faviconICO is the mark drawn at startup (favicon.go).
@@ -151,6 +153,8 @@ func newServer(deps Deps, ui fs.FS) (*Server, error) {
 		s.shares = auth.NewShares(deps.Shares, deps.Now)
 	}
 	s.csrf = http.NewCrossOriginProtection()
+	s.op.Now = deps.Now
+	s.throttle = auth.NewThrottle(deps.Now)
 	for _, h := range deps.AllowedHosts {
 		if h = hostName(strings.TrimSpace(h)); h != "" {
 			s.allowedHosts = append(s.allowedHosts, h)
