@@ -185,6 +185,9 @@ func TestREADMEClientExamples(t *testing.T) {
 					t.Errorf("trace with the server's ABIs: output lacks %q:\n%s%s", want, out, errOut)
 				}
 			}
+			if !strings.Contains(errOut, "decoding with the") || !strings.Contains(errOut, "the server at "+base) {
+				t.Errorf("trace does not say which server decodes it:\n%s", errOut)
+			}
 			if strings.Contains(out, "unknown error selector") {
 				t.Errorf("trace with the server's ABIs left an error undecoded:\n%s", out)
 			}

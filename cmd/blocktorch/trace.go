@@ -78,6 +78,8 @@ func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if known, err = serverABIs(ctx, srv); err != nil {
 			fmt.Fprintf(stderr, "warning: not using the server's ABIs: %v\n", err)
 			srv = nil
+		} else {
+			fmt.Fprintf(stderr, "decoding with the %d ABIs and the verified sources of the server at %s (--server= for none)\n", len(known), srv.server)
 		}
 	}
 	lastProgress := time.Time{}
