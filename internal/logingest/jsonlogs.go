@@ -81,6 +81,11 @@ func (in *Ingester) ServeLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e, nil)
 		return
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		// Most likely a shipper misconfigured, not "nothing to say".
+		writeError(w, badRequest("empty body: send JSON lines (one object per line) or a JSON array of objects"), nil)
+		return
+	}
 	b := in.parseLogs(body)
 	in.answer(w, r, b)
 }

@@ -108,7 +108,7 @@ func TestServeLogsBadInput(t *testing.T) {
 				{4, "not a JSON object: data after the object"}, {5, "not a JSON object: null"}, {6, "time 2300-01-01T00:00:00Z is outside 1970-2199"}}},
 		{name: "invalid UTF-8 replaced", ct: "application/x-ndjson", body: "{\"msg\":\"caf\xe9\"}\n{\"msg\":\"fine\"}", code: 200, accepted: 2, utf8: 1},
 		{name: "unknown level kept", ct: "application/x-ndjson", body: `{"level":"loud"}`, code: 200, accepted: 1},
-		{name: "empty", ct: "application/x-ndjson", body: "\n\n", code: 200},
+		{name: "empty", ct: "application/x-ndjson", body: "\n\n", code: 400, kind: "bad_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

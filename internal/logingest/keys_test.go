@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,9 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
+	"google.golang.org/protobuf/proto"
+
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 )
 
 // TestIngestKeysOnEveryDoor: with ingest keys set, JSON lines, OTLP and
@@ -109,4 +113,37 @@ func TestIngestKeyFromOTelExporter(t *testing.T) {
 			t.Fatalf("export with the key: err %v, %d records", err, len(w.records()))
 		}
 	})
+}
+
+// TestEmptyBodyRefused: an empty (or blank) body on /api/v1/logs says so
+// with a 400 instead of answering that nothing was accepted.
+func TestEmptyBodyRefused(t *testing.T) {
+	in, _ := newTestIngester(Options{})
+	for _, body := range []string{"", "\n", "  \r\n\t"} {
+		code, out := post(t, in.ServeLogs, "application/x-ndjson", []byte(body))
+		if a := decodeAnswer(t, out); code != 400 || !strings.Contains(a.Error, "empty body") {
+			t.Errorf("body %q: %d %s, want 400 empty body", body, code, out)
+		}
+	}
+}
+
+// TestOTLPTimeBeyondRangeReported: a record of the year 2300 is refused
+// naming 2300, not the 2262 an int64 of nanoseconds ends at.
+func TestOTLPTimeBeyondRangeReported(t *testing.T) {
+	in, w := newTestIngester(Options{})
+	req := collectorRequest()
+	lr := req.ResourceLogs[0].ScopeLogs[0].LogRecords[0]
+	at := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
+	lr.TimeUnixNano = uint64(at.Unix()) * 1e9
+	req.ResourceLogs[0].ScopeLogs[0].LogRecords = req.ResourceLogs[0].ScopeLogs[0].LogRecords[:1]
+	raw, _ := proto.Marshal(req)
+	code, out := post(t, in.ServeOTLP, "application/x-protobuf", raw)
+	var resp collogspb.ExportLogsServiceResponse
+	if err := proto.Unmarshal(out, &resp); err != nil || code != 200 {
+		t.Fatalf("%d %v", code, err)
+	}
+	msg := resp.GetPartialSuccess().GetErrorMessage()
+	if !strings.Contains(msg, "time 2300-01-01T00:00:00Z is outside 1970-2199") || len(w.records()) != 0 {
+		t.Fatalf("partial_success %q, %d stored", msg, len(w.records()))
+	}
 }

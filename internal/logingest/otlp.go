@@ -426,11 +426,11 @@ func (b *builder) otlpValue(v *commonpb.AnyValue, depth int) (any, error) {
 	return nil, nil
 }
 
+// unixNano is the time of an OTLP timestamp. It splits seconds from
+// nanoseconds rather than converting n to int64, which would wrap (or, if
+// clamped, misreport) times past 2262.
 func unixNano(n uint64) time.Time {
-	if n > 1<<63-1 {
-		n = 1<<63 - 1
-	}
-	return time.Unix(0, int64(n))
+	return time.Unix(int64(n/1e9), int64(n%1e9))
 }
 
 func allZero(b []byte) bool {
