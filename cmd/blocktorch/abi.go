@@ -21,6 +21,7 @@ const maxABIFile = 32 << 20
 var (
 	abiAddSpec = spec{
 		name: "abi add", args: "ADDRESS FILE", min: 2, max: 2,
+		short:   "register a contract's ABI: its calls, events and reverts are decoded from then on",
 		example: "blocktorch abi add 0xYourContract out/Vault.sol/Vault.json",
 		about: `Register a contract's ABI with a running server, so that its calls, events and reverts are
 decoded from then on. FILE is a bare ABI array or a Foundry, Hardhat or Truffle artifact.`,

@@ -39,13 +39,13 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := traceSpec.newFlags()
-	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", "http://127.0.0.1:8545"), "JSON-RPC URL of the node (or set BLOCKTORCH_RPC)")
+	rpcURL := fs.String("rpc", envOr("BLOCKTORCH_RPC", "http://127.0.0.1:8545"), "JSON-RPC `URL` of the node (or set BLOCKTORCH_RPC)")
 	var arts multiFlag
-	fs.Var(&arts, "artifacts", "a Foundry out/ dir, a Hardhat build-info dir or file, or a solc standard-JSON pair (a dir with input.json and output.json, or the two files); repeatable")
+	fs.Var(&arts, "artifacts", "`PATH`: a Foundry out/ dir, a Hardhat build-info dir or file, or a solc standard-JSON pair (a dir with input.json and output.json, or the two files); repeatable")
 	var sf serverFlags
 	sf.register(fs, "`URL` of a running blocktorch server whose ABIs and verified contracts decode the trace (default $BLOCKTORCH_SERVER, else "+defaultServer+" when it answers; --server= for none)")
 	local := fs.Bool("local", false, "replay locally on state read from the node, even if it has the debug API")
-	dataDir := fs.String("data", "", "where traces are written (default: a temporary directory)")
+	dataDir := fs.String("data", "", "`DIR` where traces are written (default: a temporary directory)")
 	asJSON := fs.Bool("json", false, "print the whole result as JSON")
 	pos, err := traceSpec.parse(fs, args, stdout)
 	if err != nil {
