@@ -156,6 +156,13 @@ func watchScripts(t *testing.T, ctx context.Context) {
 		window.confirm = function () { return true; };
 		window.__csp = [];
 		document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });
+		// Fetches in flight, so that a test can wait for the page to be done.
+		window.__fetching = 0;
+		const fetch0 = window.fetch;
+		window.fetch = function () {
+			window.__fetching++;
+			return fetch0.apply(this, arguments).finally(function () { window.__fetching--; });
+		};
 	`})
 	if err != nil {
 		t.Fatalf("cannot watch scripts: %v", err)
@@ -193,6 +200,32 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	t.Helper()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("%s: waiting for %s: %v", what, expr, err)
+	}
+}
+
+// settled waits until the page is done: no fetch in flight for three
+// frames running (so a fetch chained on another counts), fonts loaded and
+// every finite animation or transition finished, then one more frame
+// painted. It replaces guessed sleeps before screenshots and checks.
+func settled(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	const js = `new Promise((resolve) => {
+		let quiet = 0;
+		const tick = () => {
+			quiet = (window.__fetching || 0) === 0 ? quiet + 1 : 0;
+			if (quiet < 3) { requestAnimationFrame(tick); return; }
+			document.fonts.ready
+				.then(() => Promise.all(document.getAnimations()
+					.filter((a) => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+					.map((a) => a.finished.catch(() => {}))))
+				.then(() => requestAnimationFrame(() => resolve(true)));
+		};
+		requestAnimationFrame(tick);
+	})`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatalf("%s: the page did not settle: %v", what, err)
 	}
 }
 
@@ -264,7 +297,7 @@ func TestBrowser(t *testing.T) {
 	if !strings.HasPrefix(failRate, "1.67") {
 		t.Errorf("failure rate summary %q, want 1.67%%", failRate)
 	}
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "home")
 	sh.take(ctx, "home")
 
 	// Click the failed segment of the spike's bar.
@@ -375,7 +408,7 @@ func TestBrowser(t *testing.T) {
 		default:
 			waitJS(t, ctx, p, `!!(window.__bt && __bt.charts['panel-errors'])`)
 		}
-		time.Sleep(300 * time.Millisecond) // let late fetches render
+		settled(t, ctx, p) // late fetches rendered
 		checkNoScriptRan(t, ctx, p)
 	}
 	do(t, ctx, "block", chromedp.Navigate(ts.URL+"/block/"+fmt.Sprint(spikeBlock)), chromedp.WaitVisible(css(`#block-txs`)))
@@ -463,7 +496,7 @@ func TestBrowser(t *testing.T) {
 	}
 	do(t, ctx, "reload", chromedp.Navigate(ts.URL+"/"))
 	waitJS(t, ctx, "other theme", `document.documentElement.dataset.theme !== '`+theme+`' && !!(window.__bt && __bt.charts['panel-failures'])`)
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "other theme")
 	sh.take(ctx, "home-other-theme")
 	t.Logf("screenshots in %s", dir)
 }

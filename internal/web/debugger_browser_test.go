@@ -240,7 +240,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	if reason := run(t, ctx, "reason", chromedp.Text(css(`#dbg-failure .reason`))); reason != dbg.Failure.Reason {
 		t.Errorf("failure banner says %q, want %q", reason, dbg.Failure.Reason)
 	}
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "debugger at the failure")
 	sh.take(ctx, "debugger-failure")
 
 	// Step back (b), then the next instruction (n), by keyboard.
@@ -328,7 +328,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	if txt := run(t, ctx, "reverts", chromedp.Text(css(`#c-reverts`))); !strings.Contains(txt, "Debug") {
 		t.Errorf("the contract's reverts have no Debug link: %q", txt)
 	}
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "contract page")
 	sh.take(ctx, "contract-vault")
 	checkNoScriptRan(t, ctx, "contract page")
 	if feed != "" {
@@ -360,7 +360,7 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	do(t, ctx, "theme", chromedp.Navigate(base+"/debug/"+failedTx))
 	waitJS(t, ctx, "debugger ready", `document.querySelector('#debugger').dataset.ready === 'true'`)
 	do(t, ctx, "theme", chromedp.Click(css(`#theme-toggle`)))
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "debugger theme")
 	sh.take(ctx, "debugger-other-theme")
 	t.Logf("screenshots in %s", dir)
 }

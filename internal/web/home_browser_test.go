@@ -105,7 +105,7 @@ func TestBrowserHomeHeadlinesAndTheme(t *testing.T) {
 	if len(colors) != 20 || len(seen) != 20 {
 		t.Errorf("the 20-series stack has %d series in %d colours: %v", len(colors), len(seen), colors)
 	}
-	time.Sleep(200 * time.Millisecond) // let the last panels paint for the screenshot
+	settled(t, ctx, "home headlines") // the last panels painted
 	sh.take(ctx, "home-headlines")
 
 	// The toggle restyles the charts in place: no reload, and the axes
@@ -117,7 +117,7 @@ func TestBrowserHomeHeadlinesAndTheme(t *testing.T) {
 	if after := eval[string](t, ctx, `__bt.charts['panel-txs'].axisStroke`); after == before {
 		t.Errorf("the chart axes kept the old theme's colour %s", after)
 	}
-	time.Sleep(200 * time.Millisecond)
+	settled(t, ctx, "home toggled")
 	sh.take(ctx, "home-toggled")
 	checkNoScriptRan(t, ctx, "home")
 }

@@ -162,7 +162,7 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 
 	// The light theme.
 	do(t, ctx, "theme", chromedp.Click(chromedp.CSS(`#theme-toggle`)))
-	time.Sleep(300 * time.Millisecond)
+	settled(t, ctx, "monitors theme")
 	sh.take(ctx, "monitors-light")
 
 	// The home page's newest alerts link to their monitors.

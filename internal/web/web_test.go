@@ -331,15 +331,19 @@ func TestTail(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
 		t.Fatalf("content type %q", ct)
 	}
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		now := time.Now().UTC()
-		st.AppendRecords(context.Background(), []record.Record{
-			{Time: now, Source: "app", Kind: "log", Level: "info", Service: "web", Message: "not this one"},
-			{Time: now, Source: "app", Kind: "log", Level: "warn", Service: "api", Message: "slow request"},
-		})
-	}()
+	// The stream's opening comment says the tail has taken its starting
+	// time: records written from now on are new to it.
 	sc := bufio.NewScanner(resp.Body)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), ": tailing ") {
+		t.Fatalf("tail opened with %q, %v", sc.Text(), sc.Err())
+	}
+	now := time.Now().UTC()
+	if err := st.AppendRecords(context.Background(), []record.Record{
+		{Time: now, Source: "app", Kind: "log", Level: "info", Service: "web", Message: "not this one"},
+		{Time: now, Source: "app", Kind: "log", Level: "warn", Service: "api", Message: "slow request"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "data: ") {
