@@ -1,8 +1,17 @@
-// Package decode turns raw calldata, event logs and revert data into the
-// readable chain.Call, chain.Event and chain.Revert values, using a registry
-// of contract ABIs and a bundled table of common standards (ERC-20, ERC-721,
-// ERC-1155, Ownable, Pausable, AccessControl, Chainlink aggregators,
-// ERC-1967 proxies, WETH and the OpenZeppelin v5 custom errors).
+// Package decode owns blocktorch's ABI work. It turns raw calldata, event
+// logs and revert data into the readable chain.Call, chain.Event and
+// chain.Revert values, using a registry of contract ABIs and a bundled table
+// of common standards (ERC-20, ERC-721, ERC-1155, Ownable, Pausable,
+// AccessControl, Chainlink aggregators, ERC-1967 proxies, WETH and the
+// OpenZeppelin v5 custom errors). Revert decodes revert data with one
+// contract's ABI (the contract page's reads, the debugger).
+//
+// It also encodes calls: ParseArg is the one parser from text to ABI
+// arguments (the contract page's read forms, the monitors' state reads),
+// EncodeCall and PackCall build calldata, and DecodeOutputs decodes what a
+// call returned. These work on go-ethereum's accounts/abi types (ParseABI),
+// whose encoder is the reference; only the decoding of untrusted data
+// below is the package's own.
 //
 // Everything decoded here is attacker-controlled, so the decoder is its own
 // rather than go-ethereum's accounts/abi (which the tests use as a reference

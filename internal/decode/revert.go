@@ -45,7 +45,41 @@ func PanicReason(code uint64) string {
 // gives Kind chain.RevertUnknown. A custom error is looked up in the
 // target's ABI, then in every registered ABI (an error raised by a callee
 // bubbles up through its callers), then in the bundled table.
-func (r *Registry) DecodeRevert(to *common.Address, data []byte) (rev *chain.Revert) {
+func (r *Registry) DecodeRevert(to *common.Address, data []byte) *chain.Revert {
+	return decodeRevert(data, func(sel [4]byte) []*fragment { return r.errorCandidates(to, sel) })
+}
+
+// Revert decodes revert data on its own, as one contract's call returned
+// it: Error(string), Panic(uint256), or a custom error that abiJSON (the
+// ABI of the contract called; nil when none is known) or the bundled table
+// declares. It never returns nil, and an ABI that does not parse only
+// leaves custom errors to the bundled table. The contract page's reads,
+// the debugger and the transaction view all decode reverts through here
+// or DecodeRevert.
+func Revert(data, abiJSON []byte) *chain.Revert {
+	var own *contractABI
+	if len(abiJSON) > 0 {
+		func() {
+			defer func() { _ = recover() }() // a bad ABI only loses its errors
+			own, _ = parseABI("", abiJSON)
+		}()
+	}
+	bundled := bundledABI()
+	return decodeRevert(data, func(sel [4]byte) []*fragment {
+		var out []*fragment
+		if own != nil && own.errors[sel] != nil {
+			out = append(out, own.errors[sel])
+		}
+		if f := bundled.errors[sel]; f != nil {
+			out = append(out, f)
+		}
+		return out
+	})
+}
+
+// decodeRevert decodes revert data, finding custom errors among the
+// candidates that errs gives for a selector, in order of preference.
+func decodeRevert(data []byte, errs func(sel [4]byte) []*fragment) (rev *chain.Revert) {
 	defer func() {
 		if p := recover(); p != nil {
 			rev = unknownRevert(panicError("revert data", p).Error())
@@ -82,7 +116,7 @@ func (r *Registry) DecodeRevert(to *common.Address, data []byte) (rev *chain.Rev
 			PanicCode: code,
 		}
 	}
-	if rev, err := r.customError(to, sel, data[4:]); rev != nil {
+	if rev, err := customError(errs(sel), data[4:]); rev != nil {
 		return rev
 	} else if err != nil {
 		return unknownRevert(fmt.Sprintf("error selector 0x%x: %v", sel, err))
@@ -94,9 +128,10 @@ func unknownRevert(msg string) *chain.Revert {
 	return &chain.Revert{Kind: chain.RevertUnknown, Message: msg}
 }
 
-// customError finds and decodes a custom error. It returns nil and the last
-// decoding error when some ABI knows the selector but the data does not fit.
-func (r *Registry) customError(to *common.Address, sel [4]byte, data []byte) (*chain.Revert, error) {
+// errorCandidates lists the custom errors with selector sel that a revert
+// of a call to to may be: the target's own, then every other registered
+// ABI's, then the bundled table's.
+func (r *Registry) errorCandidates(to *common.Address, sel [4]byte) []*fragment {
 	var candidates []*fragment
 	r.mu.RLock()
 	if to != nil {
@@ -115,6 +150,12 @@ func (r *Registry) customError(to *common.Address, sel [4]byte, data []byte) (*c
 	if f := r.bundled.errors[sel]; f != nil {
 		candidates = append(candidates, f)
 	}
+	return candidates
+}
+
+// customError decodes data as the first candidate it fits. It returns nil
+// and the last decoding error when candidates exist but the data fits none.
+func customError(candidates []*fragment, data []byte) (*chain.Revert, error) {
 	var lastErr error
 	for _, f := range candidates {
 		var d valueDecoder

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -33,8 +34,8 @@ func newCatalog(cs []store.Contract) *catalog {
 	c := &catalog{byName: map[string][]common.Address{}, byAddr: map[common.Address]*known{}}
 	for _, k := range cs {
 		kn := &known{name: k.Name}
-		if a, err := abi.JSON(bytes.NewReader(k.ABI)); err == nil {
-			kn.abi = &a
+		if a, err := decode.ParseABI(k.ABI); err == nil {
+			kn.abi = a
 		}
 		c.byAddr[k.Address] = kn
 		if k.Name != "" {
@@ -422,31 +423,31 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 		return fieldErr("args", "%s takes %d arguments, got %d", method.Sig, len(method.Inputs), len(s.Args))
 	}
 	for i, in := range method.Inputs {
-		v, err := argValue(in.Type, s.Args[i])
+		v, err := decode.ParseArgText(in.Type, s.Args[i])
 		if err != nil {
 			return &FieldError{Field: "args", Index: i, Offset: -1, Msg: err.Error()}
 		}
 		args[i] = v
 	}
-	packed, err := method.Inputs.Pack(args...)
+	data, err := decode.PackCall(*method, args)
 	if err != nil {
 		return fieldErr("args", "%v", err)
 	}
-	c.readData = append(append([]byte(nil), method.ID...), packed...)
+	c.readData = data
 	pick, err := sel.pick(method)
 	if err != nil {
 		return fieldErr("read", "%v", err)
 	}
-	outs := method.Outputs
+	m := *method
 	c.unpack = func(b []byte) (string, error) {
-		vals, err := outs.Unpack(b)
+		outs, err := decode.DecodeOutputs(m, b)
 		if err != nil {
 			return "", err
 		}
-		if len(vals) <= pick {
-			return "", fmt.Errorf("%d values returned, output %d wanted", len(vals), pick)
+		if len(outs) <= pick {
+			return "", fmt.Errorf("%d values returned, output %d wanted", len(outs), pick)
 		}
-		return formatValue(vals[pick]), nil
+		return outs[pick].Text(), nil
 	}
 	return nil
 }
@@ -495,67 +496,4 @@ func methodFromSignature(sig, returns string) (*abi.Method, error) {
 	}
 	m := abi.NewMethod(name, name, abi.Function, "view", false, false, ins, outs)
 	return &m, nil
-}
-
-func argValue(t abi.Type, s string) (any, error) {
-	switch t.T {
-	case abi.AddressTy:
-		if !common.IsHexAddress(s) {
-			return nil, fmt.Errorf("%q is not an address", s)
-		}
-		return common.HexToAddress(s), nil
-	case abi.UintTy, abi.IntTy:
-		n, ok := new(big.Int).SetString(s, 0)
-		if !ok {
-			return nil, fmt.Errorf("%q is not an integer", s)
-		}
-		if t.Size <= 64 {
-			return nil, fmt.Errorf("arguments of type %s are not supported; use a storage slot", t)
-		}
-		return n, nil
-	case abi.BoolTy:
-		return s == "true", nil
-	case abi.StringTy:
-		return s, nil
-	case abi.FixedBytesTy:
-		b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
-		if err != nil || len(b) != t.Size {
-			return nil, fmt.Errorf("%q is not %d bytes of hex", s, t.Size)
-		}
-		arr := reflectArray(b, t.Size)
-		return arr, nil
-	}
-	return nil, fmt.Errorf("arguments of type %s are not supported", t)
-}
-
-func reflectArray(b []byte, size int) any {
-	if size == 32 {
-		var a [32]byte
-		copy(a[:], b)
-		return a
-	}
-	var a [32]byte
-	copy(a[:], b)
-	return a
-}
-
-// formatValue renders a decoded value as chain.Arg does: integers in
-// decimal, addresses and bytes as 0x-hex, bools as true/false.
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case *big.Int:
-		return x.String()
-	case common.Address:
-		return x.Hex()
-	case []byte:
-		return "0x" + hex.EncodeToString(x)
-	case [32]byte:
-		return "0x" + hex.EncodeToString(x[:])
-	case bool:
-		if x {
-			return "true"
-		}
-		return "false"
-	}
-	return fmt.Sprint(v)
 }

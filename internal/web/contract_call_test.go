@@ -1,152 +1,43 @@
 package web
 
 import (
-	"encoding/json"
-	"math/big"
+	"errors"
 	"strings"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/accounts/abi"
-	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
-const callTestABI = `[
- {"type":"function","name":"balanceOf","stateMutability":"view","inputs":[{"name":"who","type":"address"}],"outputs":[{"name":"","type":"uint256"}]},
- {"type":"function","name":"small","stateMutability":"pure","inputs":[{"name":"a","type":"uint8"},{"name":"b","type":"int64"},{"name":"ok","type":"bool"}],"outputs":[]},
- {"type":"function","name":"blob","stateMutability":"view","inputs":[{"name":"k","type":"bytes32"},{"name":"d","type":"bytes"},{"name":"s","type":"string"}],"outputs":[]},
- {"type":"function","name":"many","stateMutability":"view","inputs":[{"name":"xs","type":"uint256[]"},{"name":"pair","type":"address[2]"}],"outputs":[]},
- {"type":"function","name":"pos","stateMutability":"view","inputs":[{"name":"p","type":"tuple","components":[{"name":"owner","type":"address"},{"name":"debt","type":"int256"}]}],
-  "outputs":[{"name":"p","type":"tuple","components":[{"name":"owner","type":"address"},{"name":"debt","type":"int256"}]},{"name":"tags","type":"bytes4[]"}]},
- {"type":"function","name":"over","stateMutability":"view","inputs":[{"name":"a","type":"uint256"}],"outputs":[]},
- {"type":"function","name":"over","stateMutability":"view","inputs":[{"name":"a","type":"address"}],"outputs":[]},
- {"type":"function","name":"deposit","stateMutability":"payable","inputs":[],"outputs":[]}
-]`
+// dataError is a node's revert answer to eth_call.
+type dataError struct{ data string }
 
-func testABI(t testing.TB) abi.ABI {
-	t.Helper()
-	a, err := abi.JSON(strings.NewReader(callTestABI))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+func (e dataError) Error() string  { return "execution reverted" }
+func (e dataError) ErrorData() any { return e.data }
 
-func rawArgs(args ...string) []json.RawMessage {
-	out := make([]json.RawMessage, len(args))
-	for i, a := range args {
-		out[i] = json.RawMessage(a)
+// TestCallRevert: a reverted read says why, whatever kind of revert it is.
+func TestCallRevert(t *testing.T) {
+	const errABI = `[{"type":"error","name":"TooLow","inputs":[{"name":"got","type":"uint256"},{"name":"who","type":"string"}]}]`
+	word := func(n byte) string { return strings.Repeat("00", 31) + hexutil.Encode([]byte{n})[2:] }
+	tests := []struct {
+		name, data, abi, want string
+	}{
+		{"Error(string)", "0x08c379a0" + word(0x20) + word(2) + hexutil.Encode([]byte("no"))[2:] + strings.Repeat("00", 30), "", "no"},
+		{"Panic(uint256)", "0x4e487b71" + word(0x11), "", "Panic(0x11): arithmetic overflow or underflow"},
+		{"custom error", "0x" + hexutil.Encode(selectorOf("TooLow(uint256,string)"))[2:] + word(5) + word(0x40) + word(3) + hexutil.Encode([]byte("bob"))[2:] + strings.Repeat("00", 29),
+			errABI, `TooLow(got=5, who="bob")`},
+		{"unknown selector", "0x12345678", errABI, "execution reverted"},
+		{"not hex", "zz", "", "execution reverted"},
 	}
-	return out
-}
-
-func TestPackArgs(t *testing.T) {
-	a := testABI(t)
-	who := common.HexToAddress("0x00000000000000000000000000000000000000aa")
-	type pos struct {
-		Owner common.Address
-		Debt  *big.Int
-	}
-	f := func(fn string, args []json.RawMessage, want []any, wantErr string) {
-		t.Helper()
-		m, err := findMethod(&a, fn)
-		if err == nil {
-			var got []byte
-			got, err = packArgs(m, args)
-			if err == nil {
-				if wantErr != "" {
-					t.Fatalf("%s %s: no error, want %q", fn, args, wantErr)
-				}
-				// m.Name is unique, overloads included ("over0").
-				exp, perr := a.Pack(m.Name, want...)
-				if perr != nil {
-					t.Fatalf("%s: reference pack: %v", fn, perr)
-				}
-				if string(got) != string(exp) {
-					t.Fatalf("%s %s:\n got 0x%x\nwant 0x%x", fn, args, got, exp)
-				}
-				return
-			}
-		}
-		if wantErr == "" || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("%s %s: error %v, want %q", fn, args, err, wantErr)
+	for _, tt := range tests {
+		got := callRevert([]byte(tt.abi), dataError{tt.data})
+		if got == nil || got.Reason != tt.want {
+			t.Errorf("%s: %+v, want reason %q", tt.name, got, tt.want)
 		}
 	}
-	f("balanceOf", rawArgs(`"0x00000000000000000000000000000000000000aa"`), []any{who}, "")
-	f("balanceOf(address)", rawArgs(`"0x00000000000000000000000000000000000000AA"`), []any{who}, "")
-	f("small", rawArgs(`"255"`, `"-9223372036854775808"`, `"true"`), []any{uint8(255), int64(-9223372036854775808), true}, "")
-	f("small", rawArgs(`7`, `"0x10"`, `false`), []any{uint8(7), int64(16), false}, "")
-	f("blob", rawArgs(`"0x`+strings.Repeat("ab", 32)+`"`, `"0x0102"`, `"<script>alert(1)</script>"`),
-		[]any{[32]byte(common.FromHex(strings.Repeat("ab", 32))), []byte{1, 2}, "<script>alert(1)</script>"}, "")
-	f("many", rawArgs(`"[1, \"2\", \"0xff\"]"`, `["0x00000000000000000000000000000000000000aa","0x00000000000000000000000000000000000000aa"]`),
-		[]any{[]*big.Int{big.NewInt(1), big.NewInt(2), big.NewInt(255)}, [2]common.Address{who, who}}, "")
-	f("pos", rawArgs(`{"owner":"0x00000000000000000000000000000000000000aa","debt":"-5"}`), []any{pos{Owner: who, Debt: big.NewInt(-5)}}, "")
-	f("pos", rawArgs(`"[\"0x00000000000000000000000000000000000000aa\", \"12\"]"`), []any{pos{Owner: who, Debt: big.NewInt(12)}}, "")
-	f("over(address)", rawArgs(`"0x00000000000000000000000000000000000000aa"`), []any{who}, "")
-
-	// Mistakes say what is wrong.
-	f("balanceOf", rawArgs(`"0x1234"`), nil, "is not an address")
-	f("balanceOf", rawArgs(`"0x00000000000000000000000000000000000000Aa"`), nil, "wrong EIP-55 checksum")
-	f("balanceOf", rawArgs(), nil, "takes 1 arguments, got 0")
-	f("small", rawArgs(`"256"`, `"0"`, `"true"`), nil, "out of range for uint8")
-	f("small", rawArgs(`"-1"`, `"0"`, `"true"`), nil, "out of range for uint8")
-	f("small", rawArgs(`"1"`, `"9223372036854775808"`, `"true"`), nil, "out of range for int64")
-	f("small", rawArgs(`"1.5"`, `"0"`, `"true"`), nil, "not a whole number")
-	f("small", rawArgs(`"1"`, `"0"`, `"yes"`), nil, "not true or false")
-	f("blob", rawArgs(`"0xabcd"`, `"0x"`, `""`), nil, "want exactly 32 bytes")
-	f("blob", rawArgs(`"0x`+strings.Repeat("ab", 32)+`"`, `"0x123"`, `""`), nil, "odd number of hex digits")
-	f("many", rawArgs(`"1,2"`, `[]`), nil, "want a JSON array")
-	f("many", rawArgs(`[]`, `["0x00000000000000000000000000000000000000aa"]`), nil, "want an array of 2 values")
-	f("pos", rawArgs(`{"owner":"0x00000000000000000000000000000000000000aa"}`), nil, `field "debt" is missing`)
-	f("over", rawArgs(`"1"`), nil, "is overloaded: name one of")
-	f("nope", rawArgs(), nil, `no function "nope"`)
-}
-
-func TestUnpackOutputs(t *testing.T) {
-	a := testABI(t)
-	m := a.Methods["pos"]
-	who := common.HexToAddress("0x00000000000000000000000000000000000000aa")
-	type pos struct {
-		Owner common.Address
-		Debt  *big.Int
-	}
-	data, err := m.Outputs.Pack(pos{Owner: who, Debt: big.NewInt(-7)}, [][4]byte{{0xde, 0xad, 0xbe, 0xef}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := unpackOutputs(m, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := json.Marshal(out)
-	want := `[{"name":"p","type":"(address,int256)","value":[{"name":"owner","type":"address","value":"` + who.Hex() + `"},{"name":"debt","type":"int256","value":"-7"}]},{"name":"tags","type":"bytes4[]","value":["0xdeadbeef"]}]`
-	if string(got) != want {
-		t.Fatalf("outputs\n got %s\nwant %s", got, want)
-	}
-	if _, err := unpackOutputs(m, data[:40]); err == nil || !strings.Contains(err.Error(), "cannot decode what pos") {
-		t.Fatalf("short data: %v", err)
+	if got := callRevert(nil, errors.New("connection refused")); got != nil {
+		t.Errorf("a failed call is no revert: %+v", got)
 	}
 }
 
-// FuzzPackArgs feeds arbitrary form input to the argument parser: it must
-// return an error or an encoding, never panic.
-func FuzzPackArgs(f *testing.F) {
-	a := testABI(f)
-	for _, s := range []string{`"0x00000000000000000000000000000000000000aa"`, `"255"`, `[1,2]`, `{"owner":"0x0","debt":"1"}`, `"[[[[1]]]]"`, `"-0x"`, `null`, `"0x"`} {
-		f.Add("pos", s)
-		f.Add("many", s)
-		f.Add("small", s)
-	}
-	f.Fuzz(func(t *testing.T, fn, arg string) {
-		m, err := findMethod(&a, fn)
-		if err != nil {
-			return
-		}
-		args := make([]json.RawMessage, len(m.Inputs))
-		for i := range args {
-			args[i] = json.RawMessage(arg)
-		}
-		if b, err := packArgs(m, args); err == nil && len(b) < 4 {
-			t.Fatalf("encoded call of %d bytes", len(b))
-		}
-	})
-}
+func selectorOf(sig string) []byte { return crypto.Keccak256([]byte(sig))[:4] }

@@ -1,16 +1,15 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 
 	"github.com/ethereum/go-ethereum"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -66,10 +65,10 @@ type callRequest struct {
 
 // callResult is the answer of a read: its outputs, or the revert.
 type callResult struct {
-	Function string      `json:"function"`
-	Outputs  []Output    `json:"outputs,omitempty"`
-	Revert   *CallRevert `json:"revert,omitempty"`
-	Raw      string      `json:"raw"`
+	Function string          `json:"function"`
+	Outputs  []decode.Output `json:"outputs,omitempty"`
+	Revert   *CallRevert     `json:"revert,omitempty"`
+	Raw      string          `json:"raw"`
 }
 
 // maxCallBody bounds a read request.
@@ -116,12 +115,12 @@ func (s *Server) handleContractCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	a, err := abi.JSON(bytes.NewReader(c.ABI))
+	a, err := decode.ParseABI(c.ABI)
 	if err != nil {
 		writeError(w, r, s.log, errorf(kindBadRequest, "the stored ABI of %s cannot be read: %v", abiAddr.Hex(), err))
 		return
 	}
-	m, err := findMethod(&a, req.Function)
+	m, err := decode.FindMethod(a, req.Function)
 	if err != nil {
 		writeError(w, r, s.log, errorf(kindBadRequest, "%v", err))
 		return
@@ -130,7 +129,7 @@ func (s *Server) handleContractCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(kindBadRequest, "%s is not a view function: a read cannot change state (simulate it instead)", m.Sig))
 		return
 	}
-	input, err := packArgs(m, req.Args)
+	input, err := decode.EncodeCall(m, req.Args)
 	if err != nil {
 		writeError(w, r, s.log, errorf(kindBadRequest, "%v", err))
 		return
@@ -139,7 +138,7 @@ func (s *Server) handleContractCall(w http.ResponseWriter, r *http.Request) {
 	out, err := s.deps.Call(ctx, msg, nil)
 	res := callResult{Function: m.Sig}
 	if err != nil {
-		if rev := callRevert(&a, err); rev != nil {
+		if rev := callRevert(c.ABI, err); rev != nil {
 			res.Revert = rev
 			writeData(w, res)
 			return
@@ -152,7 +151,7 @@ func (s *Server) handleContractCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(kindConflict, "%s returned nothing: is there a contract with this function at %s?", m.Sig, addr.Hex()))
 		return
 	}
-	if res.Outputs, err = unpackOutputs(m, out); err != nil {
+	if res.Outputs, err = decode.DecodeOutputs(m, out); err != nil {
 		writeError(w, r, s.log, errorf(kindConflict, "%v", err))
 		return
 	}
