@@ -195,13 +195,19 @@ func New(s Spec, client *http.Client) (Channel, error) {
 // build builds a channel whose connections dest checks; a given client is
 // used as is (its owner chose where it may connect).
 func build(s Spec, client *http.Client, dest Destinations) (Channel, error) {
+	return buildClocked(s, client, dest, time.Now)
+}
+
+// buildClocked is build with the clock that a Retry-After given as an HTTP
+// date is measured against (the outbox's).
+func buildClocked(s Spec, client *http.Client, dest Destinations, now func() time.Time) (Channel, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	if client == nil {
 		client = dest.client(s.timeout())
 	}
-	h := httpSender{client: client, scrub: newScrubber(s.secrets())}
+	h := httpSender{client: client, scrub: newScrubber(s.secrets()), now: now}
 	switch s.Type {
 	case TypeWebhook:
 		return &webhook{spec: s, h: h}, nil

@@ -14,6 +14,8 @@ import (
 type httpSender struct {
 	client *http.Client
 	scrub  scrubber
+	// now is the clock an HTTP-date Retry-After is measured against.
+	now func() time.Time
 }
 
 // maxAnswer bounds how much of an answer is read: enough for an error
@@ -48,7 +50,7 @@ func (h httpSender) post(ctx context.Context, url string, body []byte, headers m
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode >= 500:
 		e.Retryable = true
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), h.now())
 		if e.RetryAfter == 0 && retryAfter != nil {
 			e.RetryAfter = retryAfter(answer)
 		}

@@ -87,7 +87,7 @@ func (o *Outbox) SetChannels(specs []Spec) error {
 		if _, dup := chans[s.Name]; dup {
 			return fmt.Errorf("two channels are named %q", s.Name)
 		}
-		c, err := build(s, o.opts.HTTPClient, o.opts.Destinations)
+		c, err := buildClocked(s, o.opts.HTTPClient, o.opts.Destinations, o.opts.Now)
 		if err != nil {
 			return err
 		}

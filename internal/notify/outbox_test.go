@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -416,4 +417,33 @@ wait:
 		t.Errorf("%d notifications repeated, more than were in flight", dups)
 	}
 	t.Logf("%d delivered before the restart, %d after, %d repeated", before, 200-before, dups)
+}
+
+// TestOutboxRetryAfterDateUsesItsClock: a Retry-After given as an HTTP
+// date is measured against the outbox's clock, not the machine's, so the
+// retry lands exactly that long after the clock's now.
+func TestOutboxRetryAfterDateUsesItsClock(t *testing.T) {
+	now := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC) // far from the machine's time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	db := openStore(t, filepath.Join(t.TempDir(), "bt.db"))
+	defer db.Close()
+	var settled []store.Delivery
+	ob := NewOutbox(db, Options{Now: func() time.Time { return now }, MinBackoff: 10 * time.Millisecond,
+		HTTPClient: srv.Client(), OnSettled: func(d store.Delivery, err error) { settled = append(settled, d) }})
+	if err := ob.SetChannels([]Spec{{Name: "hook", Type: TypeWebhook, URL: srv.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ob.Enqueue(t.Context(), msg(1), []string{"hook"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ob.Flush(t.Context()); n != 1 || err != nil {
+		t.Fatalf("flush: %d, %v", n, err)
+	}
+	if len(settled) != 1 || settled[0].State != store.DeliveryPending || !settled[0].NextAttempt.Equal(now.Add(90*time.Second)) {
+		t.Fatalf("settled %+v, want pending until %s", settled, now.Add(90*time.Second))
+	}
 }
