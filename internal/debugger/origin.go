@@ -2,10 +2,11 @@ package debugger
 
 import (
 	"bytes"
-	"math/big"
 	"regexp"
 	"strings"
 
+	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -63,27 +64,17 @@ func classify(f *Frame, abiJSON []byte) revertKind {
 		return k
 	}
 	out := []byte(f.Output)
-	switch {
-	case bytes.Equal(out[:4], selError):
-		if msg, err := abi.UnpackRevert(out); err == nil {
-			k.message = msg
-		}
-	case bytes.Equal(out[:4], selPanic):
+	switch r := decode.Revert(out, abiJSON); r.Kind {
+	case chain.RevertError:
+		k.message = r.Message
+	case chain.RevertPanic:
 		if len(out) == 36 {
-			if code := new(big.Int).SetBytes(out[4:]); code.IsUint64() {
-				k.panic = panicCode[code.Uint64()]
-				k.strong = code.Uint64() == 0x01
-			}
+			k.panic = panicCode[r.PanicCode]
+			k.strong = r.PanicCode == 0x01
 		}
 	default:
-		if len(abiJSON) > 0 {
-			if parsed, err := abi.JSON(bytes.NewReader(abiJSON)); err == nil {
-				for name, e := range parsed.Errors {
-					if bytes.Equal(e.ID[:4], out[:4]) {
-						k.errors = append(k.errors, name)
-					}
-				}
-			}
+		if r.Kind == chain.RevertCustom {
+			k.errors = append(k.errors, r.Name)
 		}
 		if len(k.errors) == 0 && f.Revert != nil && f.Revert.Kind != "" && f.Revert.Name != "" &&
 			f.Revert.Name != "Error" && f.Revert.Name != "Panic" {

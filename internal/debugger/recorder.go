@@ -13,7 +13,6 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -127,10 +126,8 @@ func (r *recorder) exitFrame(f *Frame, output []byte, gasUsed uint64, err error,
 		return
 	}
 	f.Output = common.CopyBytes(output)
-	if len(output) >= 4 {
-		if reason, err := abi.UnpackRevert(output); err == nil {
-			f.RevertReason = reason
-		}
+	if r := decode.Revert(output, nil); r.Kind == chain.RevertError {
+		f.RevertReason = r.Message
 	}
 }
 
