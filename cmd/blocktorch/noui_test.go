@@ -45,7 +45,7 @@ func TestBuildWithoutUI(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(src, "internal", "web", "ui", "dist", "app.js")); err == nil {
+	if _, err := os.Stat(filepath.Join(src, "internal", "web", "ui", "dist", "bt.js")); err == nil {
 		t.Fatal("the built UI is committed: this test cannot see a build without it")
 	}
 	bin := filepath.Join(t.TempDir(), "blocktorch")

@@ -18,9 +18,6 @@ import (
 //go:embed ui
 var uiFS embed.FS
 
-// requiredAssets are the files pages load.
-var requiredAssets = []string{"app.js", "style.css", "uPlot.iife.min.js", "uPlot.min.css", "solidity.js", "contract.js", "debugger.js", "code.css", "monitors.js"}
-
 // assets serves the built UI files at /static/NAME?v=HASH, so that
 // browsers may cache them forever.
 type assets struct {
@@ -33,9 +30,11 @@ type assets struct {
 	built bool
 }
 
-// loadAssets reads the UI files of ui, a tree holding ui/dist. No UI file
-// at all is a binary built without the UI; some but not all is a broken
-// build, refused.
+// loadAssets reads the UI files of ui, a tree holding ui/dist, as `make ui`
+// (web/ui/build.js) wrote them: every file of web/ui/src and the chart
+// library. No UI file at all is a binary built without the UI. Which files
+// the pages need is not listed here: the templates name them, and
+// parsePages checks them with require.
 func loadAssets(ui fs.FS) (*assets, error) {
 	sub, err := fs.Sub(ui, "ui/dist")
 	if err != nil {
@@ -57,21 +56,23 @@ func loadAssets(ui fs.FS) (*assets, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("cannot read the UI assets: %w", err)
 	}
-	var missing []string
-	for _, name := range requiredAssets {
+	a.built = len(a.versions) > 0
+	return a, nil
+}
+
+// require checks that the binary holds every asset of names, the files the
+// templates load. A binary with some UI files but not these is a broken
+// build, refused at startup rather than serving pages without their scripts.
+func (a *assets) require(names []string) error {
+	if !a.built {
+		return nil
+	}
+	for _, name := range names {
 		if _, ok := a.versions[name]; !ok {
-			missing = append(missing, name)
+			return fmt.Errorf("the UI asset %s is missing from the binary: build it with `make build` (npm ci, node web/ui/build.js, go build)", name)
 		}
 	}
-	switch len(missing) {
-	case 0:
-		a.built = true
-	case len(requiredAssets):
-		// Built without the UI.
-	default:
-		return nil, fmt.Errorf("the UI asset %s is missing from the binary: build it with `make build` (npm ci, node web/ui/build.js, go build)", missing[0])
-	}
-	return a, nil
+	return nil
 }
 
 func (a *assets) url(name string) (string, error) {

@@ -4,7 +4,7 @@ import "testing"
 
 func TestOpenPath(t *testing.T) {
 	for p, want := range map[string]bool{
-		"/s/abc": true, "/api/v1/shared/x/panels/y": true, "/static/app.js": true, "/healthz": true, "/login": true,
+		"/s/abc": true, "/api/v1/shared/x/panels/y": true, "/static/bt.js": true, "/healthz": true, "/login": true,
 		"/api/v1/logs": true, "/loki/api/v1/push": true, "/sdk/blocktorch.js": true,
 		"/": false, "/explore": false, "/api/v1/search": false, "/api/v1/dashboards": false, "/healthzz": false,
 		"/api/v1/logsx": false, "/loginx": false, "/api/v1/debug/trace": false, "/api/v1/shares": false,

@@ -2,10 +2,14 @@ package web
 
 import (
 	"context"
+	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -22,6 +26,26 @@ func uiTree(names ...string) fstest.MapFS {
 	return m
 }
 
+// pageAssets are the asset names the templates use, read from them.
+func pageAssets(t *testing.T) []string {
+	t.Helper()
+	a, err := loadAssets(uiTree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := parsePages(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.assets) == 0 {
+		t.Fatal("the templates name no asset")
+	}
+	return p.assets
+}
+
+// TestLoadAssets checks the startup check of the UI assets: none is a
+// binary built without the UI; every file the templates name is a built
+// UI; some but not all is a broken build, refused with how to build it.
 func TestLoadAssets(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -30,10 +54,19 @@ func TestLoadAssets(t *testing.T) {
 		wantErr string
 	}{
 		{"no dist", uiTree(), false, ""},
-		{"every asset", uiTree(requiredAssets...), true, ""},
-		{"some assets", uiTree("app.js", "style.css"), false, "the UI asset uPlot.iife.min.js is missing"},
+		{"every asset", uiTree(pageAssets(t)...), true, ""},
+		{"some assets", uiTree("bt.js", "style.css"), true, "the UI asset address.js is missing"},
+		{"all but one", uiTree(slices.DeleteFunc(pageAssets(t), func(n string) bool { return n == "explore.js" })...), true, "the UI asset explore.js is missing"},
 	} {
 		a, err := loadAssets(c.ui)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if a.built != c.built {
+			t.Errorf("%s: built %v, want %v", c.name, a.built, c.built)
+		}
+		_, err = parsePages(a)
 		switch {
 		case c.wantErr != "":
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "make build") {
@@ -41,8 +74,48 @@ func TestLoadAssets(t *testing.T) {
 			}
 		case err != nil:
 			t.Errorf("%s: %v", c.name, err)
-		case a.built != c.built:
-			t.Errorf("%s: built %v, want %v", c.name, a.built, c.built)
+		}
+	}
+}
+
+// TestPageAssetsExist checks that every asset a template names is a
+// source file of web/ui/src or a file of the chart library, which
+// web/ui/build.js copies, so that a typo in a template fails here and not
+// in a browser.
+func TestPageAssetsExist(t *testing.T) {
+	chartLib := map[string]bool{"uPlot.iife.min.js": true, "uPlot.min.css": true}
+	for _, name := range pageAssets(t) {
+		if chartLib[name] {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", "web", "ui", "src", name)); err != nil {
+			t.Errorf("a template loads %s, not in web/ui/src: %v", name, err)
+		}
+	}
+}
+
+// TestAssetNamesLiteral refuses a template that computes an asset's name:
+// the files pages load must be known at startup.
+func TestAssetNamesLiteral(t *testing.T) {
+	for _, c := range []struct {
+		src, want string
+	}{
+		{`<script src="{{asset "a.js"}}"></script>{{if .X}}{{asset "b.js"}}{{else}}{{with .Y}}{{asset "c.css"}}{{end}}{{end}}{{range .Z}}{{asset "d.js" | print}}{{end}}`, "a.js b.js c.css d.js"},
+		{`{{asset .Name}}`, "asset takes one quoted file name"},
+		{`{{asset}}`, "asset takes one quoted file name"},
+	} {
+		tmpl, err := template.New("t").Funcs(funcs).Parse(c.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		err = assetNames(tmpl.Tree.Root, seen)
+		got := strings.Join(slices.Sorted(maps.Keys(seen)), " ")
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s: got %q, want %q", c.src, got, c.want)
 		}
 	}
 }
@@ -102,8 +175,8 @@ func TestServerWithoutUI(t *testing.T) {
 				t.Errorf("key %v: GET %s: %d %.200s", opKey != "", c.path, code, body)
 			}
 		}
-		if code, _, _ := get("/static/app.js"); code != http.StatusNotFound {
-			t.Errorf("GET /static/app.js: %d", code)
+		if code, _, _ := get("/static/bt.js"); code != http.StatusNotFound {
+			t.Errorf("GET /static/bt.js: %d", code)
 		}
 		ts.Close()
 	}

@@ -6,9 +6,12 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"maps"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
+	"text/template/parse"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -23,6 +26,8 @@ var templateFS embed.FS
 
 type pages struct {
 	tmpl map[string]*template.Template
+	// assets are the names the templates pass to asset, sorted.
+	assets []string
 }
 
 var funcs = template.FuncMap{
@@ -87,14 +92,87 @@ var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.htm
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}
 	fm := template.FuncMap{"asset": a.url}
+	seen := map[string]bool{}
 	for _, name := range pageNames {
 		t, err := template.New("layout.html").Funcs(funcs).Funcs(fm).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
 		if err != nil {
 			return nil, fmt.Errorf("cannot parse template %s: %w", name, err)
 		}
 		p.tmpl[name] = t
+		for _, tt := range t.Templates() {
+			if err := assetNames(tt.Tree.Root, seen); err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+		}
+	}
+	p.assets = slices.Sorted(maps.Keys(seen))
+	if err := a.require(p.assets); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// assetNames adds to seen the asset each {{asset "name"}} under n names.
+// A name must be a literal, so that the set of files pages load is known
+// at startup.
+func assetNames(n parse.Node, seen map[string]bool) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := assetNames(c, seen); err != nil {
+				return err
+			}
+		}
+	case *parse.ActionNode:
+		return assetNames(n.Pipe, seen)
+	case *parse.TemplateNode:
+		return assetNames(n.Pipe, seen)
+	case *parse.IfNode:
+		return assetBranch(&n.BranchNode, seen)
+	case *parse.RangeNode:
+		return assetBranch(&n.BranchNode, seen)
+	case *parse.WithNode:
+		return assetBranch(&n.BranchNode, seen)
+	case *parse.PipeNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Cmds {
+			if err := assetNames(c, seen); err != nil {
+				return err
+			}
+		}
+	case *parse.CommandNode:
+		if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "asset" {
+			var name *parse.StringNode
+			if len(n.Args) == 2 {
+				name, _ = n.Args[1].(*parse.StringNode)
+			}
+			if name == nil {
+				return fmt.Errorf("%s: asset takes one quoted file name", n)
+			}
+			seen[name.Text] = true
+			return nil
+		}
+		for _, c := range n.Args {
+			if err := assetNames(c, seen); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func assetBranch(b *parse.BranchNode, seen map[string]bool) error {
+	for _, n := range []parse.Node{b.Pipe, b.List, b.ElseList} {
+		if err := assetNames(n, seen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // render executes into a buffer first, so a failing template yields a clean

@@ -10,7 +10,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-// dashboardPage renders a dashboard; its panels are drawn by app.js from
+// dashboardPage renders a dashboard; its panels are drawn by dashboard.js from
 // /api/v1/dashboards/{id} and /api/v1/chart. The home dashboard also lists
 // the latest chain activity.
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request, id string) {
@@ -100,7 +100,7 @@ func (s *Server) handleBlockPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleSharedPage serves a share link's page. It shows only what the
-// link shares: app.js reads it from /api/v1/shared/{token}.
+// link shares: shared.js reads it from /api/v1/shared/{token}.
 func (s *Server) handleSharedPage(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
 	sh, err := s.shares.Open(r.Context(), token, "page")
