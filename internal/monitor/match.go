@@ -61,6 +61,10 @@ func txField(tx *chain.Tx, name string) (string, bool) {
 			return "failed", true
 		}
 		return "success", true
+	case "tx.create":
+		// A contract-creation transaction: what its constructor emits
+		// (the first owner, the first roles) is how it starts, not a change.
+		return fmt.Sprint(tx.To == nil), true
 	}
 	return "", false
 }
