@@ -350,3 +350,75 @@ func ParseABI(abiJSON []byte) (*abi.ABI, error) {
 	}
 	return &a, nil
 }
+
+// MethodFromSignature builds a view function from its text signature, as
+// a monitor's read names a function its ABI need not know:
+// "latestRoundData()" with returns "(uint80 roundId, int256 answer)".
+// Each type may be followed by a name (which selects an output); an empty
+// returns means one uint256.
+func MethodFromSignature(sig, returns string) (*abi.Method, error) {
+	open := strings.Index(sig, "(")
+	if open <= 0 || !strings.HasSuffix(sig, ")") {
+		return nil, fmt.Errorf("%q is not a signature like totalSupply()", sig)
+	}
+	name := sig[:open]
+	parseList := func(list string) (abi.Arguments, error) {
+		list = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(list), "("), ")"))
+		var out abi.Arguments
+		if list == "" {
+			return out, nil
+		}
+		for _, t := range strings.Split(list, ",") {
+			// "int256 answer": a type and an optional name (which
+			// latestRoundData().answer selects by).
+			f := strings.Fields(t)
+			if len(f) == 0 {
+				return nil, fmt.Errorf("empty type in %q", list)
+			}
+			typ, err := abi.NewType(f[0], "", nil)
+			if err != nil {
+				return nil, fmt.Errorf("type %q: %v", t, err)
+			}
+			arg := abi.Argument{Type: typ}
+			if n := f[len(f)-1]; len(f) > 1 && isIdentifier(n) {
+				arg.Name = n
+			}
+			out = append(out, arg)
+		}
+		return out, nil
+	}
+	ins, err := parseList(sig[open:])
+	if err != nil {
+		return nil, err
+	}
+	if returns == "" {
+		returns = "(uint256)"
+	}
+	outs, err := parseList(returns)
+	if err != nil {
+		return nil, err
+	}
+	m := abi.NewMethod(name, name, abi.Function, "view", false, false, ins, outs)
+	return &m, nil
+}
+
+// FunctionName returns the name of the function of abiJSON that calldata
+// input calls, by its selector, without decoding the arguments.
+func FunctionName(abiJSON, input []byte) (name string, ok bool) {
+	if len(input) < 4 || len(abiJSON) == 0 {
+		return "", false
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			name, ok = "", false
+		}
+	}()
+	c, err := parseABI("", abiJSON)
+	if err != nil {
+		return "", false
+	}
+	if f := c.methods[[4]byte(input[:4])]; f != nil {
+		return f.name, true
+	}
+	return "", false
+}

@@ -237,3 +237,48 @@ func FuzzParseArgRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestMethodFromSignature(t *testing.T) {
+	f := func(sig, returns, wantSig, wantOuts, wantErr string) {
+		t.Helper()
+		m, err := MethodFromSignature(sig, returns)
+		if wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), wantErr) {
+				t.Errorf("%s returns %s: error %v, want %q", sig, returns, err, wantErr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%s returns %s: %v", sig, returns, err)
+		}
+		var outs []string
+		for _, o := range m.Outputs {
+			outs = append(outs, strings.TrimSpace(o.Type.String()+" "+o.Name))
+		}
+		if m.Sig != wantSig || strings.Join(outs, ",") != wantOuts {
+			t.Errorf("%s returns %s: %s returns %v, want %s returns %s", sig, returns, m.Sig, outs, wantSig, wantOuts)
+		}
+	}
+	f("totalSupply()", "", "totalSupply()", "uint256", "")
+	f("getRoundData(uint80)", "(uint80 roundId, int256 answer)", "getRoundData(uint80)", "uint80 roundId,int256 answer", "")
+	f("paused()", "(bool)", "paused()", "bool", "")
+	f("balanceOf(address who)", "(uint256)", "balanceOf(address)", "uint256", "")
+	f("paused", "", "", "", "is not a signature")
+	f("f(strin)", "", "", "", `type "strin"`)
+	f("f(,)", "", "", "", "empty type")
+}
+
+func TestFunctionName(t *testing.T) {
+	vault := readFile(t, "vault.abi.json")
+	a := gethABI(t, vault)
+	for name, m := range a.Methods {
+		if got, ok := FunctionName(vault, append(m.ID, 1, 2)); !ok || got != m.RawName {
+			t.Errorf("%s: %q %v, want %q", name, got, ok, m.RawName)
+		}
+	}
+	for _, c := range []struct{ abi, input string }{{string(vault), "0x12345678"}, {string(vault), "0x12"}, {"[", "0x12345678"}, {"", "0x12345678"}} {
+		if got, ok := FunctionName([]byte(c.abi), common.FromHex(c.input)); ok {
+			t.Errorf("%.20s %s: %q, want none", c.abi, c.input, got)
+		}
+	}
+}

@@ -387,7 +387,7 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 	var method *abi.Method
 	if name, sig, ok := strings.Cut(call, " returns "); ok {
 		// "name(types) returns (types)": a signature the ABI need not know.
-		m, err := methodFromSignature(strings.TrimSpace(name), strings.TrimSpace(sig))
+		m, err := decode.MethodFromSignature(strings.TrimSpace(name), strings.TrimSpace(sig))
 		if err != nil {
 			return fieldErr("read", "%v", err)
 		}
@@ -405,7 +405,7 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 		}
 		if method == nil && sig != "" {
 			// A signature the ABI does not know returns one uint256.
-			m, err := methodFromSignature(call, "")
+			m, err := decode.MethodFromSignature(call, "")
 			if err != nil {
 				return fieldErr("read", "%v", err)
 			}
@@ -450,50 +450,4 @@ func (c *compiled) compileState(cat *catalog, abis []*abi.ABI) error {
 		return outs[pick].Text(), nil
 	}
 	return nil
-}
-
-func methodFromSignature(sig, returns string) (*abi.Method, error) {
-	open := strings.Index(sig, "(")
-	if open <= 0 || !strings.HasSuffix(sig, ")") {
-		return nil, fmt.Errorf("%q is not a signature like totalSupply()", sig)
-	}
-	name := sig[:open]
-	parseList := func(list string) (abi.Arguments, error) {
-		list = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(list), "("), ")"))
-		var out abi.Arguments
-		if list == "" {
-			return out, nil
-		}
-		for _, t := range strings.Split(list, ",") {
-			// "int256 answer": a type and an optional name (which
-			// latestRoundData().answer selects by).
-			f := strings.Fields(t)
-			if len(f) == 0 {
-				return nil, fmt.Errorf("empty type in %q", list)
-			}
-			typ, err := abi.NewType(f[0], "", nil)
-			if err != nil {
-				return nil, fmt.Errorf("type %q: %v", t, err)
-			}
-			arg := abi.Argument{Type: typ}
-			if n := f[len(f)-1]; len(f) > 1 && isIdent(n) {
-				arg.Name = n
-			}
-			out = append(out, arg)
-		}
-		return out, nil
-	}
-	ins, err := parseList(sig[open:])
-	if err != nil {
-		return nil, err
-	}
-	if returns == "" {
-		returns = "(uint256)"
-	}
-	outs, err := parseList(returns)
-	if err != nil {
-		return nil, err
-	}
-	m := abi.NewMethod(name, name, abi.Function, "view", false, false, ins, outs)
-	return &m, nil
 }
