@@ -1,6 +1,10 @@
 // build.js copies the chart library's distribution files and our own
 // scripts and styles into internal/web/ui/dist, which the Go binary embeds.
-// There is no bundler: the files are small and loaded as they are.
+// There is no bundler: the files are small and loaded as they are, as
+// classic deferred scripts sharing the window.bt namespace (bt.js first).
+// No list of files is kept anywhere: every file of src is copied, each page
+// template names the ones it loads ({{asset "x.js"}}), and the server
+// refuses to start when a named file is missing from the binary.
 'use strict';
 const fs = require('fs');
 const path = require('path');
