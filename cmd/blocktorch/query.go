@@ -124,7 +124,7 @@ func runQuery(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // timeArg checks a --since or --until value and returns it as the API
 // takes it: a duration d as "now-d", other forms as they are.
 func timeArg(s string) (string, error) {
-	if _, err := query.ParseInterval(s); err == nil {
+	if _, err := query.ParseDuration(s); err == nil {
 		return "now-" + s, nil
 	}
 	if _, err := time.Parse(time.RFC3339Nano, s); err == nil {

@@ -253,6 +253,24 @@ func TestParseInterval(t *testing.T) {
 	}
 }
 
+// TestParseDuration: the one duration syntax takes what intervals take
+// and longer spans (now-3650d), and refuses the same malformed ones.
+func TestParseDuration(t *testing.T) {
+	const day = 24 * time.Hour
+	for s, want := range map[string]time.Duration{
+		"1s": time.Second, "15m": 15 * time.Minute, "24h": day, "366d": 366 * day, "3650d": 3650 * day, "73000d": MaxDuration,
+	} {
+		if got, err := ParseDuration(s); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "d", "0d", "-1d", "+1d", "1.5d", "1y", "1ms", "73001d", "9223372036854775807s", "1 d"} {
+		if d, err := ParseDuration(s); err == nil || !strings.Contains(err.Error(), "3650d") {
+			t.Errorf("ParseDuration(%q) = %v, %v; want an error showing the syntax", s, d, err)
+		}
+	}
+}
+
 func TestCaret(t *testing.T) {
 	for _, c := range []struct {
 		q    string

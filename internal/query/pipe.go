@@ -435,12 +435,17 @@ const (
 	MaxInterval = 366 * 24 * time.Hour
 )
 
-// ParseInterval parses a bucket interval: a positive integer and a unit,
-// s, m, h or d (10s, 1m, 5m, 1h, 1d), between MinInterval and
-// MaxInterval.
-func ParseInterval(s string) (time.Duration, error) {
+// MaxDuration bounds ParseDuration: about 200 years, past every searchable
+// time and well inside time.Duration.
+const MaxDuration = 73000 * 24 * time.Hour
+
+// ParseDuration parses the one duration syntax of blocktorch: a positive
+// integer and a unit, s, m, h or d (30s, 15m, 24h, 3650d), up to
+// MaxDuration. Relative times (from=now-3650d), timechart intervals and
+// share expiries all use it.
+func ParseDuration(s string) (time.Duration, error) {
 	if len(s) < 2 || len(s) > 12 {
-		return 0, &intervalError{s}
+		return 0, &durationError{s}
 	}
 	var unit time.Duration
 	switch s[len(s)-1] {
@@ -453,13 +458,29 @@ func ParseInterval(s string) (time.Duration, error) {
 	case 'd':
 		unit = 24 * time.Hour
 	default:
-		return 0, &intervalError{s}
+		return 0, &durationError{s}
 	}
 	n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-	if err != nil || n <= 0 || s[0] == '+' || n > int64(MaxInterval/unit) {
-		return 0, &intervalError{s}
+	if err != nil || n <= 0 || s[0] == '+' || n > int64(MaxDuration/unit) {
+		return 0, &durationError{s}
 	}
 	return time.Duration(n) * unit, nil
+}
+
+type durationError struct{ s string }
+
+func (e *durationError) Error() string {
+	return "invalid duration " + strconv.Quote(e.s) + ": want a whole number of s, m, h or d (30s, 15m, 24h, 3650d)"
+}
+
+// ParseInterval parses a bucket interval: a duration (ParseDuration)
+// between MinInterval and MaxInterval.
+func ParseInterval(s string) (time.Duration, error) {
+	d, err := ParseDuration(s)
+	if err != nil || d < MinInterval || d > MaxInterval {
+		return 0, &intervalError{s}
+	}
+	return d, nil
 }
 
 type intervalError struct{ s string }

@@ -55,7 +55,7 @@ func (s *Server) handleCreateShare(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	n := auth.NewShare{Kind: req.Kind, Target: req.Target}
 	if req.ExpiresIn != "" {
-		d, err := query.ParseInterval(req.ExpiresIn)
+		d, err := query.ParseDuration(req.ExpiresIn)
 		if err != nil || d <= 0 {
 			writeError(w, r, s.log, errorf(kindBadRequest, "expiresIn must be a duration such as 1h or 7d, got %q", req.ExpiresIn))
 			return

@@ -97,10 +97,10 @@ func parseTimeAny(s string, now time.Time) (time.Time, error) {
 		return time.Unix(n, 0), nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(s, "now"), "-")
-	if d, err := query.ParseInterval(rel); err == nil {
+	if d, err := query.ParseDuration(rel); err == nil {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z), unix seconds, now, or now-15m", s)
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-01-02T15:04:05Z), unix seconds, now, or now-DURATION (now-15m, now-24h, now-3650d)", s)
 }
 
 // searchError answers a failed search; a query error carries its position

@@ -469,3 +469,34 @@ func TestLoginRedirectStaysOnSite(t *testing.T) {
 		t.Errorf("the login page carries the foreign next: %s", rw.Body.String())
 	}
 }
+
+// TestOneDurationSyntax: relative times take the durations timechart
+// takes, days included and past a year (from=now-3650d), and so do share
+// expiries.
+func TestOneDurationSyntax(t *testing.T) {
+	ts := serverWithRecords(t)
+	for _, tt := range []struct {
+		path string
+		code int
+	}{
+		{"/api/v1/search?q=&from=now-3650d", 200},
+		{"/api/v1/search?q=&from=-400d&to=now-1d", 200},
+		{"/api/v1/search/histogram?q=&from=now-3650d", 200},
+		{"/api/v1/chart?q=" + url.QueryEscape("* | timechart 7d count()") + "&from=now-3650d", 200},
+		{"/api/v1/search?q=&from=now-1y", 400},
+		{"/api/v1/search?q=&from=now-0d", 400},
+	} {
+		code, _, body := send(t, "GET", ts.URL+tt.path, "", nil)
+		if code != tt.code {
+			t.Errorf("%s: %d, want %d: %.300s", tt.path, code, tt.code, body)
+		}
+	}
+	json := map[string]string{"Content-Type": "application/json"}
+	code, _, body := send(t, "POST", ts.URL+"/api/v1/searches", `{"name":"s","query":"level:error"}`, json)
+	var saved struct{ Data struct{ ID string } }
+	decodeJSON(t, body, &saved)
+	code, _, body = send(t, "POST", ts.URL+"/api/v1/shares", `{"kind":"search","target":"`+saved.Data.ID+`","expiresIn":"400d"}`, json)
+	if code != 201 && code != 200 {
+		t.Errorf("a share expiring in 400d: %d %s", code, body)
+	}
+}
