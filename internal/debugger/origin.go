@@ -1,14 +1,12 @@
 package debugger
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
-	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/core/vm"
 )
 
@@ -122,15 +120,11 @@ func entryFunction(text *sourcemap.Text, loc Location, f *Frame, abiJSON []byte)
 	case len(f.Input) == 0:
 		re = regexp.MustCompile(`\breceive\s*\(`)
 	case len(f.Input) >= 4 && len(abiJSON) > 0:
-		parsed, err := abi.JSON(bytes.NewReader(abiJSON))
-		if err != nil {
+		name, ok := decode.FunctionName(abiJSON, f.Input)
+		if !ok {
 			return 0, 0, false
 		}
-		m, err := parsed.MethodById(f.Input[:4])
-		if err != nil {
-			return 0, 0, false
-		}
-		re = regexp.MustCompile(`\bfunction\s+` + regexp.QuoteMeta(m.RawName) + `\s*\(`)
+		re = regexp.MustCompile(`\bfunction\s+` + regexp.QuoteMeta(name) + `\s*\(`)
 	default:
 		return 0, 0, false
 	}
