@@ -31,6 +31,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
 
@@ -170,9 +171,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.rawRPC, err = rpc.DialContext(ctx, rpcURL); err != nil {
 		return nil, fmt.Errorf("cannot connect to the node: %w", err)
 	}
+	traceDir := filepath.Join(cfg.DataDir, "traces")
 	a.debug = &debugger.Service{
 		Local:   &debugger.Local{RPC: a.rawRPC},
-		Options: debugger.Options{Dir: filepath.Join(cfg.DataDir, "traces"), Registry: a.reg, Sources: a.arts, Names: a.arts},
+		Options: debugger.Options{Traces: tracefs.New(traceDir), Dir: traceDir, Registry: a.reg, Sources: a.arts, Names: a.arts},
 		Log:     a.log,
 	}
 	a.debug.Knowledge = a.knowledge.Load

@@ -26,5 +26,8 @@
 // file (fixed-size step records indexing a blob of stack and memory deltas)
 // that Trace pages from on demand. Service keeps those files as a cache of
 // replays, and replays a transaction again when what it knows of sources
-// and ABIs changed since its file was written (Service.Knowledge).
+// and ABIs changed since its file was written (Service.Knowledge). The
+// files are parts of a store.TraceStore (Options.Traces; files under
+// Options.Dir when none is given): each part replaces the earlier one at
+// once, so a trace opened before a replay keeps reading its own steps.
 package debugger

@@ -249,11 +249,11 @@ func (e *engine) trace(tx *types.Transaction, msg *core.Message, idx int, res *R
 	hooks.OnTxStart(evm.GetVMContext(), tx, msg.From)
 	out, err := core.ApplyMessage(evm, msg, e.gp)
 	if err != nil {
-		rec.w.close()
+		rec.w.abort()
 		return nil, fmt.Errorf("cannot execute transaction: %w", err)
 	}
 	if lt.err != nil {
-		rec.w.close()
+		rec.w.abort()
 		return nil, lt.err
 	}
 	if len(rec.frames) > 0 {
@@ -261,7 +261,7 @@ func (e *engine) trace(tx *types.Transaction, msg *core.Message, idx int, res *R
 	}
 	e.finalise(evm)
 	if err := e.sdb.Error(); err != nil {
-		rec.w.close()
+		rec.w.abort()
 		return nil, fmt.Errorf("cannot read state for the replay: %w", err)
 	}
 	res.GasUsed = out.UsedGas

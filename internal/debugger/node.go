@@ -148,14 +148,14 @@ func (n *Node) Replay(ctx context.Context, txHash common.Hash, opts Options) (*R
 		return nil
 	}
 	if err := build(&top, nil); err != nil {
-		rec.w.close()
+		rec.w.abort()
 		return nil, err
 	}
 	sortEvents(res.Events)
 	markReverted(rec.frames[0], false)
 	withMemory := receipt.GasUsed <= n.memoryGasLimit()
 	if err := n.streamSteps(ctx, txHash, withMemory, rec); err != nil {
-		rec.w.close()
+		rec.w.abort()
 		return nil, err
 	}
 	return rec.finish(&nodeState{pre: pre, diff: diff})

@@ -2,6 +2,7 @@ package debugger
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/vm"
@@ -20,7 +23,11 @@ import (
 
 // Options are what every replay needs besides the transaction.
 type Options struct {
-	// Dir is where trace files are written; it is created if missing.
+	// Traces keeps the recorded traces; nil keeps them as files under Dir.
+	Traces store.TraceStore
+	// Dir is where trace files are written when Traces is nil, and where a
+	// node's answer is spooled while it is decoded; it is created if
+	// missing.
 	Dir string
 	// Registry decodes calls, events and reverts; nil decodes nothing.
 	Registry *decode.Registry
@@ -54,15 +61,26 @@ type recorder struct {
 	calls     []int // per frame: calls made so far, for Event.Position
 }
 
+// traces returns where traces are kept.
+func (o Options) traces() store.TraceStore {
+	if o.Traces != nil {
+		return o.Traces
+	}
+	return tracefs.New(o.Dir)
+}
+
+// A replay writes its trace under context.Background: the replay paths
+// take their own ctx for the node, and a trace half written is discarded.
 func newRecorder(opts Options, res *Result) (*recorder, error) {
-	if opts.Dir == "" {
+	if opts.Traces == nil && opts.Dir == "" {
 		return nil, errors.New("no trace directory given")
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create trace directory: %w", err)
+	if opts.Dir != "" {
+		if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("cannot create trace directory: %w", err)
+		}
 	}
-	stepsPath, blobPath, _ := tracePaths(opts.Dir, res.TxHash)
-	w, err := newTraceWriter(stepsPath, blobPath)
+	w, err := newTraceWriter(context.Background(), opts.traces(), res.TxHash)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +237,7 @@ func (r *recorder) finish(src stateSource) (*Result, error) {
 		return nil, err
 	}
 	if res.Status == 0 {
-		t, err := OpenTrace(r.opts.Dir, res.TxHash, r.opts.Sources)
+		t, err := OpenStoredTrace(context.Background(), r.opts.traces(), res.TxHash, r.opts.Sources)
 		if err != nil {
 			return nil, err
 		}
@@ -240,13 +258,12 @@ func markReverted(f *Frame, parent bool) {
 }
 
 func (r *recorder) writeMeta() error {
-	return writeMeta(r.opts.Dir, &meta{Result: r.res, Codes: r.codes, FrameCode: r.frameCode})
+	return writeMeta(r.opts.traces(), &meta{Result: r.res, Codes: r.codes, FrameCode: r.frameCode})
 }
 
 // updateResult replaces the stored result of res.TxHash's trace.
-func updateResult(dir string, res *Result) error {
-	_, _, metaPath := tracePaths(dir, res.TxHash)
-	raw, err := os.ReadFile(metaPath)
+func updateResult(traces store.TraceStore, res *Result) error {
+	raw, err := readPart(context.Background(), traces, res.TxHash, partMeta)
 	if err != nil {
 		return fmt.Errorf("cannot update trace: %w", err)
 	}
@@ -255,20 +272,24 @@ func updateResult(dir string, res *Result) error {
 		return fmt.Errorf("cannot update trace: %w", err)
 	}
 	m.Result = res
-	return writeMeta(dir, &m)
+	return writeMeta(traces, &m)
 }
 
-func writeMeta(dir string, m *meta) error {
-	_, _, metaPath := tracePaths(dir, m.Result.TxHash)
+// writeMeta stores the sidecar, replacing the earlier one at once.
+func writeMeta(traces store.TraceStore, m *meta) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("cannot encode trace: %w", err)
 	}
-	tmp := metaPath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	w, err := traces.CreateTracePart(context.Background(), m.Result.TxHash, partMeta)
+	if err != nil {
 		return fmt.Errorf("cannot write trace: %w", err)
 	}
-	if err := os.Rename(tmp, metaPath); err != nil {
+	if _, err := w.Write(b); err != nil {
+		w.Abort()
+		return fmt.Errorf("cannot write trace: %w", err)
+	}
+	if err := w.Close(); err != nil {
 		return fmt.Errorf("cannot write trace: %w", err)
 	}
 	return nil

@@ -66,7 +66,7 @@ func (s *Service) Open(ctx context.Context, tx common.Hash) (*Trace, error) {
 	if s.Knowledge != nil {
 		known = s.Knowledge()
 	}
-	t, err := OpenTrace(s.Options.Dir, tx, s.Options.Sources)
+	t, err := OpenStoredTrace(ctx, s.Options.traces(), tx, s.Options.Sources)
 	if err == nil && s.current(tx, known) {
 		return t, nil
 	}
@@ -87,7 +87,7 @@ func (s *Service) Open(ctx context.Context, tx common.Hash) (*Trace, error) {
 		s.recorded[tx] = known
 		s.mu.Unlock()
 	}
-	return OpenTrace(s.Options.Dir, tx, s.Options.Sources)
+	return OpenStoredTrace(ctx, s.Options.traces(), tx, s.Options.Sources)
 }
 
 // current reports whether the stored trace of tx was recorded with what

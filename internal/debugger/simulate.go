@@ -158,7 +158,7 @@ func simulate(config *params.ChainConfig, header *types.Header, reader *lazyRead
 	}
 	out.Assertions = check(out, eng, req.Expect)
 	if len(out.Assertions) > 0 {
-		if err := updateResult(opts.Dir, out); err != nil {
+		if err := updateResult(opts.traces(), out); err != nil {
 			return nil, err
 		}
 	}

@@ -1,17 +1,19 @@
 package debugger
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
+	"io"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 )
 
 // ErrNotFound is returned when no trace of the transaction is stored.
@@ -26,12 +28,21 @@ type meta struct {
 	FrameCode []common.Hash                 `json:"frameCode"`
 }
 
-// Trace is a stored trace, read from disk on demand. Its methods are safe
+// The parts of a stored trace (store.TraceStore): the fixed-size step
+// records, the blob they point into, and the JSON sidecar (meta), written
+// last, so a trace whose sidecar exists is whole.
+const (
+	partSteps = "steps"
+	partBlob  = "blob"
+	partMeta  = "json"
+)
+
+// Trace is a stored trace, read from its store on demand. Its methods are safe
 // for use by one goroutine at a time.
 type Trace struct {
 	Result *Result
 
-	recF, blobF *os.File
+	recF, blobF store.TracePart
 	blobSize    int64
 	frames      []*Frame
 	codes       map[common.Hash][]byte
@@ -68,19 +79,34 @@ type StorageAccess struct {
 	Value   common.Hash    `json:"value"`
 }
 
-func tracePaths(dir string, tx common.Hash) (steps, blob, metaPath string) {
-	base := filepath.Join(dir, strings.ToLower(tx.Hex()))
-	return base + ".steps", base + ".blob", base + ".json"
+// OpenTrace opens the trace of tx stored as files under dir. sources may
+// be nil.
+func OpenTrace(dir string, tx common.Hash, sources Sources) (*Trace, error) {
+	return OpenStoredTrace(context.Background(), tracefs.New(dir), tx, sources)
 }
 
-// OpenTrace opens the stored trace of tx under dir. sources may be nil.
-func OpenTrace(dir string, tx common.Hash, sources Sources) (*Trace, error) {
-	stepsPath, blobPath, metaPath := tracePaths(dir, tx)
-	raw, err := os.ReadFile(metaPath)
-	if errors.Is(err, os.ErrNotExist) {
+// readPart reads a whole part of tx's trace; a missing part is ErrNotFound.
+func readPart(ctx context.Context, traces store.TraceStore, tx common.Hash, part string) ([]byte, error) {
+	p, err := traces.OpenTracePart(ctx, tx, part)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("cannot open trace of %s: %w", tx, ErrNotFound)
 	} else if err != nil {
 		return nil, fmt.Errorf("cannot open trace of %s: %w", tx, err)
+	}
+	defer p.Close()
+	raw, err := io.ReadAll(io.NewSectionReader(p, 0, p.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read trace of %s: %w", tx, err)
+	}
+	return raw, nil
+}
+
+// OpenStoredTrace opens the trace of tx kept in traces, or returns
+// ErrNotFound when none is stored. sources may be nil.
+func OpenStoredTrace(ctx context.Context, traces store.TraceStore, tx common.Hash, sources Sources) (*Trace, error) {
+	raw, err := readPart(ctx, traces, tx, partMeta)
+	if err != nil {
+		return nil, err
 	}
 	var m meta
 	if err := json.Unmarshal(raw, &m); err != nil || m.Result == nil || m.Result.Root == nil {
@@ -101,20 +127,15 @@ func OpenTrace(dir string, tx common.Hash, sources Sources) (*Trace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot decode trace of %s: frames out of order: %w", tx, err)
 	}
-	if t.recF, err = os.Open(stepsPath); err != nil {
+	if t.recF, err = traces.OpenTracePart(ctx, tx, partSteps); err != nil {
 		return nil, fmt.Errorf("cannot open trace of %s: %w", tx, err)
 	}
-	if t.blobF, err = os.Open(blobPath); err != nil {
+	if t.blobF, err = traces.OpenTracePart(ctx, tx, partBlob); err != nil {
 		t.recF.Close()
 		return nil, fmt.Errorf("cannot open trace of %s: %w", tx, err)
 	}
-	fi, err := t.blobF.Stat()
-	if err != nil {
-		t.Close()
-		return nil, fmt.Errorf("cannot open trace of %s: %w", tx, err)
-	}
-	t.blobSize = fi.Size()
-	if ri, err := t.recF.Stat(); err != nil || ri.Size() != int64(t.Result.Steps)*recordSize {
+	t.blobSize = t.blobF.Size()
+	if t.recF.Size() != int64(t.Result.Steps)*recordSize {
 		t.Close()
 		return nil, fmt.Errorf("cannot open trace of %s: step file does not hold %d steps: %w", tx, t.Result.Steps, errCorrupt)
 	}
@@ -128,7 +149,7 @@ func linkFrames(f, parent *Frame) {
 	}
 }
 
-// Close releases the trace's files.
+// Close releases the trace's parts.
 func (t *Trace) Close() error {
 	var errs []error
 	if t.recF != nil {

@@ -3,15 +3,17 @@ package debugger
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // The trace file format. Steps are fixed-size records in NAME.steps, so step
@@ -106,9 +108,9 @@ type frameDelta struct {
 	mem   []byte
 }
 
-// traceWriter streams steps to the two files.
+// traceWriter streams steps to the two parts.
 type traceWriter struct {
-	recF, blobF *os.File
+	recW, blobW store.TraceWriter
 	rec, blob   *bufio.Writer
 	off         uint64
 	n           int
@@ -117,19 +119,19 @@ type traceWriter struct {
 	recBuf      [recordSize]byte
 }
 
-func newTraceWriter(stepsPath, blobPath string) (*traceWriter, error) {
-	recF, err := os.Create(stepsPath)
+func newTraceWriter(ctx context.Context, traces store.TraceStore, tx common.Hash) (*traceWriter, error) {
+	recW, err := traces.CreateTracePart(ctx, tx, partSteps)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create trace file: %w", err)
 	}
-	blobF, err := os.Create(blobPath)
+	blobW, err := traces.CreateTracePart(ctx, tx, partBlob)
 	if err != nil {
-		recF.Close()
+		recW.Abort()
 		return nil, fmt.Errorf("cannot create trace file: %w", err)
 	}
 	return &traceWriter{
-		recF: recF, blobF: blobF,
-		rec: bufio.NewWriterSize(recF, 256<<10), blob: bufio.NewWriterSize(blobF, 1<<20),
+		recW: recW, blobW: blobW,
+		rec: bufio.NewWriterSize(recW, 256<<10), blob: bufio.NewWriterSize(blobW, 1<<20),
 	}, nil
 }
 
@@ -257,13 +259,22 @@ func diffRange(prev, cur []byte) (lo, hi int) {
 	return lo, hi
 }
 
+// close stores both parts, or neither when a write failed.
 func (w *traceWriter) close() error {
-	err := errors.Join(w.rec.Flush(), w.blob.Flush())
-	err = errors.Join(err, w.recF.Close(), w.blobF.Close())
-	if err != nil {
+	if err := errors.Join(w.rec.Flush(), w.blob.Flush()); err != nil {
+		w.abort()
+		return fmt.Errorf("cannot finish trace file: %w", err)
+	}
+	if err := errors.Join(w.recW.Close(), w.blobW.Close()); err != nil {
 		return fmt.Errorf("cannot finish trace file: %w", err)
 	}
 	return nil
+}
+
+// abort discards the parts of a replay that failed.
+func (w *traceWriter) abort() {
+	w.recW.Abort()
+	w.blobW.Abort()
 }
 
 // stepState is a frame's stack and memory as of one step.

@@ -2,12 +2,17 @@ package debugger
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"math/big"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/holiman/uint256"
+
+	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 )
 
 // TestTraceRoundTrip writes random steps of nested frames and reads every
@@ -138,4 +143,85 @@ func (noState) codeChanged(common.Address) bool             { return false }
 func (noState) written() map[common.Address][]common.Hash   { return nil }
 func (noState) slot(common.Address, common.Hash) (common.Hash, common.Hash, bool) {
 	return common.Hash{}, common.Hash{}, false
+}
+
+// recordSteps records a trace of tx with n steps of one frame whose stack
+// holds the step's number, and returns the trace's directory.
+func recordSteps(t *testing.T, dir string, tx common.Hash, n int) {
+	t.Helper()
+	rec, err := newRecorder(Options{Dir: dir}, &Result{TxHash: tx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := rec.addFrame(nil, 0xf1, common.Address{1}, common.Address{2}, nil, 1000, nil, []byte{0x00})
+	for i := range n {
+		s := rawStep{PC: uint64(i), Op: 0x01, Depth: 1, Frame: root.ID, Stack: []uint256.Int{*uint256.NewInt(uint64(i))}}
+		if err := rec.step(&s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rec.finish(noState{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTraceReplacedWhileOpen: a transaction is replayed again (its sources
+// became known) while a page still reads the trace recorded before. The
+// open trace keeps reading its own steps, and a new open reads the new one.
+func TestTraceReplacedWhileOpen(t *testing.T) {
+	dir, tx := t.TempDir(), common.Hash{7}
+	recordSteps(t, dir, tx, 3000)
+	old, err := OpenTrace(dir, tx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	recordSteps(t, dir, tx, 10)
+	for _, i := range []int{2999, 1500, 0} {
+		s, err := old.Step(i)
+		if err != nil {
+			t.Fatalf("step %d of the trace opened before the replay: %v", i, err)
+		}
+		if want := uint256.NewInt(uint64(i)).Hex(); len(s.Stack) != 1 || s.Stack[0] != want {
+			t.Fatalf("step %d of the trace opened before the replay: stack %v, want [%s]", i, s.Stack, want)
+		}
+	}
+	cur, err := OpenTrace(dir, tx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.Close()
+	if cur.Result.Steps != 10 {
+		t.Fatalf("the new trace has %d steps, want 10", cur.Result.Steps)
+	}
+}
+
+// TestTraceInGivenStore: with Options.Traces set, the trace is written to
+// that store and read back from it, and no directory is needed.
+func TestTraceInGivenStore(t *testing.T) {
+	traces := tracefs.New(filepath.Join(t.TempDir(), "elsewhere"))
+	rec, err := newRecorder(Options{Traces: traces}, &Result{TxHash: common.Hash{8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := rec.addFrame(nil, 0xf1, common.Address{1}, common.Address{2}, nil, 1000, nil, []byte{0x00})
+	for i := range 5 {
+		if err := rec.step(&rawStep{PC: uint64(i), Op: 0x01, Depth: 1, Frame: root.ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rec.finish(noState{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := OpenStoredTrace(context.Background(), traces, common.Hash{8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if s, err := tr.Step(4); err != nil || s.PC != 4 {
+		t.Fatalf("step 4: %+v, %v", s, err)
+	}
+	if _, err := OpenStoredTrace(context.Background(), traces, common.Hash{9}, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a transaction never traced: err %v, want ErrNotFound", err)
+	}
 }

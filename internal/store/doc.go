@@ -1,6 +1,7 @@
 // Package store declares the storage contracts of blocktorch as small role
 // interfaces, and the domain errors every backend returns. Backends live in
-// sub-packages (sqlite, later postgres) and all pass the storetest suite.
+// sub-packages (sqlite, tracefs, later postgres) and pass the storetest
+// suites.
 //
 // One file per domain: errors.go (ErrNotFound, ErrConflict, ErrInvalid),
 // chain.go (indexed blocks, transactions and logs), contracts.go and
@@ -8,6 +9,10 @@
 // search.go (off-chain records and queries over every record),
 // dashboards.go (dashboards and saved searches), shares.go (share links and
 // their audit log), monitors.go (monitor definitions, alerts, silences,
-// series), outbox.go (the notification queue) and store.go (what every
-// backend provides).
+// series), outbox.go (the notification queue), traces.go (the debugger's
+// recorded traces) and store.go (what every backend provides).
+//
+// MonitorStore is the sum of four roles (MonitorDefStore, AlertStore,
+// SilenceStore, SeriesStore) so that a consumer can take only the one it
+// uses. TraceStore has its own backend, tracefs (files in a directory).
 package store
