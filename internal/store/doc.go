@@ -3,6 +3,12 @@
 // sub-packages (sqlite, tracefs, later postgres) and pass the storetest
 // suites.
 //
+// Every method takes the caller's ctx first; it bounds that call, and a
+// call whose ctx is done returns an error. Every interface is safe for
+// concurrent use unless its comment says otherwise. A lookup of one missing
+// item returns an error wrapping ErrNotFound (never a zero value and a nil
+// error); a list that matches nothing is empty, not an error.
+//
 // One file per domain: errors.go (ErrNotFound, ErrConflict, ErrInvalid),
 // chain.go (indexed blocks, transactions and logs), contracts.go and
 // verified.go (the contract registry and verified sources), records.go and

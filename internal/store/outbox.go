@@ -30,7 +30,7 @@ type Delivery struct {
 }
 
 // Outbox is the persisted queue of notifications. Safe for concurrent
-// use.
+// use. Listing nothing is not an error.
 type Outbox interface {
 	// Enqueue adds deliveries in one transaction and returns how many were
 	// new (keys already present are skipped).
@@ -42,10 +42,12 @@ type Outbox interface {
 	// ErrNotFound when none is pending.
 	NextDue(ctx context.Context) (time.Time, error)
 	// Settle records an attempt's outcome: d.State, d.Attempts,
-	// d.NextAttempt, d.LastError and d.Done are written.
+	// d.NextAttempt, d.LastError and d.Done are written. An unknown d.ID
+	// returns ErrNotFound.
 	Settle(ctx context.Context, d Delivery) error
 	// Deliveries lists deliveries in a state, newest first, at most limit.
 	Deliveries(ctx context.Context, state string, limit int) ([]Delivery, error)
-	// Requeue makes a dead delivery pending again, due at now.
+	// Requeue makes a dead delivery pending again, due at now. An unknown
+	// ID, or a delivery that is not dead, returns ErrNotFound.
 	Requeue(ctx context.Context, id int64, now time.Time) error
 }
