@@ -102,10 +102,22 @@ func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool
 	defs := e.defs
 	e.mu.Unlock()
 	seen := map[string]bool{}
+	// A notifier with a destination policy checks channels now, so that a
+	// channel pointing at a refused address fails the apply, not the first
+	// alert.
+	checker, _ := e.d.Notifier.(interface {
+		CheckChannel(ctx context.Context, s notify.Spec) error
+	})
 	for i, c := range f.Channels {
 		if err := c.Validate(); err != nil {
 			itemErr("channels", i, err)
 			continue
+		}
+		if checker != nil {
+			if err := checker.CheckChannel(ctx, c); err != nil {
+				itemErr("channels", i, err)
+				continue
+			}
 		}
 		if seen[c.Name] {
 			itemErr("channels", i, fmt.Errorf("two channels are named %q", c.Name))
