@@ -85,7 +85,7 @@ func (t *Traffic) endIncident(levered []*account) {
 	t.free(levered)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.oracleHeld, t.stale, t.paused = false, false, false
+	t.oracleHeld, t.stale, t.paused, t.pauseSure = false, false, false, false
 }
 
 // leverUp has up to three users deposit 2 ETH each and borrow 93% of their limit. Their
@@ -364,9 +364,12 @@ func (t *Traffic) exploit(ctx context.Context) error {
 
 // pauseResponse pauses the vault, shows a user running into the pause, and unpauses.
 func (t *Traffic) pauseResponse(ctx context.Context) error {
+	// paused is set before the pause is sent and cleared once the unpause is mined;
+	// deposits are sent to fail only between the pause's receipt and the unpause's
+	// sending (pauseSure), when no block can order them on the other side of either.
 	owner := func(method string) func(b batch) ([]*types.Transaction, error) {
 		return func(b batch) ([]*types.Transaction, error) {
-			t.paused = true // set before the pause is sent, cleared once the unpause is mined
+			t.paused, t.pauseSure = true, false
 			tx, err := t.sendTx(b, t.owner, &t.app.Vault, nil, t.app.pack("LendingVault", method), gasSimple, method, NoFailure)
 			return []*types.Transaction{tx}, err
 		}
@@ -374,6 +377,9 @@ func (t *Traffic) pauseResponse(ctx context.Context) error {
 	if _, err := t.phase(ctx, owner("pause")); err != nil {
 		return err
 	}
+	t.mu.Lock()
+	t.pauseSure = true
+	t.mu.Unlock()
 	if _, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
 		u := t.users[0]
 		tx, err := t.sendTx(b, u, &t.app.Vault, ether, t.app.pack("LendingVault", "deposit"), gasVault, "deposit", FailPaused)
@@ -385,7 +391,7 @@ func (t *Traffic) pauseResponse(ctx context.Context) error {
 		return err
 	}
 	t.mu.Lock()
-	t.paused = false
+	t.paused, t.pauseSure = false, false
 	t.mu.Unlock()
 	return nil
 }

@@ -95,7 +95,8 @@ type Traffic struct {
 	oracleTx   common.Hash
 	oracleHeld bool // the incident holds the feed: no updates, and the price may be stale
 	stale      bool // the incident saw the vault's staleness limit pass
-	paused     bool // the vault is (about to be) paused
+	paused     bool // the vault is (about to be) paused, or its unpause is not mined yet
+	pauseSure  bool // the pause is mined and the unpause not sent: a deposit sent now is certain to fail
 	owner      *account
 	liquidator *account
 	attacker   *account
@@ -343,6 +344,10 @@ func (t *Traffic) restrictedNormal(b batch) (int, error) {
 		return t.transfer(b)
 	case r < 70:
 		return t.repay(b)
+	case t.paused && !t.pauseSure:
+		// The pause or the unpause is on its way: whether a deposit lands before or
+		// after it is up to the block builder, so send what does not depend on it.
+		return t.topUp(b)
 	case t.paused:
 		u := t.pickUser(b, nil)
 		if u == nil {
