@@ -402,7 +402,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 
 	heads := make(chan struct{}, 1)
-	run("head subscription", func(ctx context.Context) error { a.followHeads(ctx, heads); return nil })
+	run("head subscription", func(ctx context.Context) error {
+		indexer.FollowHeads(ctx, indexer.SubscribeVia(a.rpc), heads, a.log)
+		return nil
+	})
 	a.index = indexer.New(a.rpc, a.store, a.indexConfig(heads))
 	run("indexer", a.index.Run)
 	if a.demo != nil {
@@ -462,46 +465,6 @@ func (a *App) indexConfig(heads <-chan struct{}) indexer.Config {
 			},
 			OnError: func(error) { a.metrics.indexerErrors.Inc() },
 		},
-	}
-}
-
-// followHeads turns pushed heads into wake-ups of the indexer; without
-// subscriptions the indexer polls, and a dropped subscription is renewed.
-func (a *App) followHeads(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		sub, err := a.rpc.SubscribeHeads(ctx)
-		if errors.Is(err, ethrpc.ErrNoSubscriptions) {
-			return
-		}
-		if err != nil {
-			a.log.Warn("cannot subscribe to new heads; polling", "err", err)
-			if !sleepCtx(ctx, 5*time.Second) {
-				return
-			}
-			continue
-		}
-		a.pump(ctx, sub, wake)
-		sub.Unsubscribe()
-	}
-}
-
-func (a *App) pump(ctx context.Context, sub *ethrpc.HeadSubscription, wake chan<- struct{}) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case err := <-sub.Err():
-			a.log.Warn("head subscription ended; renewing", "err", err)
-			return
-		case _, ok := <-sub.Heads():
-			if !ok {
-				return
-			}
-			select {
-			case wake <- struct{}{}:
-			default:
-			}
-		}
 	}
 }
 
