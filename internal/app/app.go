@@ -415,7 +415,7 @@ func (a *App) Run(ctx context.Context) error {
 		run("syslog", func(ctx context.Context) error { return a.ingest.ListenSyslog(ctx, a.cfg.SyslogAddr, a.cfg.SyslogAddr) })
 	}
 	if len(a.retain) > 0 {
-		run("retention", a.retainLoop)
+		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.store, a.retain, a.log) })
 	}
 	run("monitors", a.monitors.Run)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
@@ -488,24 +488,6 @@ func (a *App) mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/debug/{tx}", a.debug.HandleDebug)
 	mux.HandleFunc("GET /api/v1/debug/{tx}/steps", a.debug.HandleSteps)
 	mux.HandleFunc("POST /api/v1/simulate", a.debug.HandleSimulate)
-}
-
-// retainLoop deletes off-chain records past their source's retention, at
-// start and then every ten minutes.
-func (a *App) retainLoop(ctx context.Context) error {
-	for {
-		for source, keep := range a.retain {
-			n, err := a.store.Retain(ctx, source, time.Now().Add(-keep))
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("retention: cannot delete old records", "source", source, "err", err)
-			} else if n > 0 {
-				a.log.Info("retention: deleted old records", "source", source, "deleted", n, "olderThan", keep)
-			}
-		}
-		if !sleepCtx(ctx, 10*time.Minute) {
-			return nil
-		}
-	}
 }
 
 func splitList(s string) []string {

@@ -18,4 +18,7 @@
 // addresses into the record's links, so off-chain logs join chain data.
 // Records are written before a request is answered with 2xx: what was
 // accepted is stored, and what was rejected is named in the answer.
+//
+// Retention (--retention) is parsed by ParseRetention and applied by
+// RunRetention, which deletes records past their source's age.
 package logingest

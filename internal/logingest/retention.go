@@ -1,10 +1,14 @@
 package logingest
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // ParseRetention parses the --retention flag: comma-separated source=age
@@ -13,9 +17,9 @@ import (
 // number of days (d) or weeks (w), or a Go duration ("720h"), and must be
 // positive. A source left out is kept forever; "" means no retention at all.
 //
-// The map is what the store's deletion of old records reads (records whose
-// time is older than now minus the age of their source); ingest itself only
-// carries it in Options.Retention.
+// The map is what RunRetention reads (it deletes records whose time is older
+// than now minus the age of their source); ingest itself only carries it in
+// Options.Retention.
 func ParseRetention(s string) (map[string]time.Duration, error) {
 	out := make(map[string]time.Duration)
 	s = strings.TrimSpace(s)
@@ -62,4 +66,34 @@ func parseAge(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("age %q must be positive", s)
 	}
 	return d, nil
+}
+
+// RetainEvery is the time between two passes of RunRetention.
+const RetainEvery = 10 * time.Minute
+
+// RunRetention deletes the records past their source's age in ages (as
+// ParseRetention returns it), at start and then RetainEvery after each pass, until ctx
+// ends; it then returns nil. A failed deletion is logged and tried again at
+// the next pass: retention is housekeeping, not a reason to stop serving.
+func RunRetention(ctx context.Context, st store.RecordRetainer, ages map[string]time.Duration, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	for {
+		for source, keep := range ages {
+			n, err := st.Retain(ctx, source, time.Now().Add(-keep))
+			if err != nil && ctx.Err() == nil {
+				log.Warn("retention: cannot delete old records", "source", source, "err", err)
+			} else if n > 0 {
+				log.Info("retention: deleted old records", "source", source, "deleted", n, "olderThan", keep)
+			}
+		}
+		t := time.NewTimer(RetainEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
 }
