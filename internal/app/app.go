@@ -29,7 +29,6 @@ import (
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
-	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -61,6 +60,7 @@ type App struct {
 	ingest   *logingest.Ingester
 	eth      *ethclient.Client // plain client for eth_call/eth_getCode reads
 	verify   *contracts.Registry
+	catalog  *contracts.Catalog
 	arts     *debugger.Artifacts // verified sources, for the debugger
 	debug    *debugger.Service
 	monitors *monitor.Engine
@@ -110,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
 		return nil, fmt.Errorf("cannot open store %s: %w", dbPath, err)
 	}
+	a.catalog = &contracts.Catalog{Decoder: a.reg, Store: a.store, Origin: a.origin, Changed: a.contractsChanged}
 
 	rpcOpts := ethrpc.Options{RequestsPerSecond: cfg.RPCRate, Logger: a.log, Hooks: ethrpc.Hooks{
 		OnRequest: func(method string, d time.Duration, err error) {
@@ -260,16 +261,11 @@ func (a *App) ChainRPC() (httpURL, wsURL string) {
 }
 
 func (a *App) loadContracts(ctx context.Context) error {
-	cs, err := a.store.Contracts(ctx)
-	if err != nil {
-		return fmt.Errorf("cannot load known contracts: %w", err)
+	skipped, err := a.catalog.Load(ctx)
+	for _, err := range skipped {
+		a.log.Warn("stored ABI no longer loads; its contract stays undecoded", "err", err)
 	}
-	for _, c := range cs {
-		if err := a.reg.Add(c.Address, c.Name, c.ABI); err != nil {
-			a.log.Warn("stored ABI no longer loads; its contract stays undecoded", "address", c.Address, "err", err)
-		}
-	}
-	return nil
+	return err
 }
 
 // loadVerified reads the verified contracts a previous run stored, so that
@@ -303,27 +299,28 @@ func (a *App) addVerifiedArtifact(r contracts.Result) {
 	a.knowledge.Add(1)
 }
 
-// AddContract registers an ABI with the decoder and the store. A malformed
-// ABI is refused with an error wrapping store.ErrInvalid that names the
-// position of the fault.
+// AddContract adds a contract through the catalog (decoder, store, change
+// hook); see contracts.Catalog.Add.
 func (a *App) AddContract(ctx context.Context, addr common.Address, name string, abiJSON []byte) error {
-	if err := a.reg.Add(addr, name, abiJSON); err != nil {
-		return fmt.Errorf("%w: %w", store.ErrInvalid, err)
-	}
-	a.knowledge.Add(1)
-	origin := "user"
+	return a.catalog.Add(ctx, addr, name, abiJSON)
+}
+
+// origin says where a contract's ABI comes from, for the catalog.
+func (a *App) origin(addr common.Address) string {
 	if a.demo != nil && a.demo.owns(addr) {
-		origin = "demo"
+		return "demo"
 	}
-	c := store.Contract{Address: addr, Name: name, ABI: append([]byte(nil), abiJSON...), Origin: origin, Added: time.Now().UTC()}
-	if err := a.store.PutContract(ctx, c); err != nil {
-		return fmt.Errorf("cannot store contract %s: %w", addr, err)
-	}
+	return "user"
+}
+
+// contractsChanged is the catalog's change hook: the debugger replays
+// traces recorded before it knew the contract, and monitors that name it
+// compile now.
+func (a *App) contractsChanged(ctx context.Context, _ common.Address) {
+	a.knowledge.Add(1)
 	if a.monitors != nil {
-		// Monitors that name this contract compile now.
 		a.monitors.ContractsChanged(ctx)
 	}
-	return nil
 }
 
 // startMonitors builds the monitor engine with its outbox, and loads the

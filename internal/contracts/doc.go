@@ -18,6 +18,11 @@
 // a Store it writes each match (sources, settings, artifact, match detail)
 // before showing it, and Load reads them back after a restart.
 //
+// A Catalog is the one way a contract becomes known (abi add, the web form,
+// a verification, the demo): it registers the ABI with the decoder, stores
+// it, and calls a change hook (which the app wires to monitors); Load gives
+// the decoder back the stored ABIs after a restart.
+//
 // Everything read from chain is attacker-controlled: parsing never panics,
 // and detection only reports what a successful call or a storage slot shows.
 package contracts
