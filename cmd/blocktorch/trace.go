@@ -226,19 +226,9 @@ func serverSources(ctx context.Context, srv *client, dir string, res *debugger.R
 			fmt.Fprintf(stderr, "no verified source for %s: %v\n", f.CodeAddress, err)
 			continue
 		}
-		code := t.Code(f.ID)
-		srcs := make([]sourcemap.Source, 0, len(v.SourceIDs))
-		for name, id := range v.SourceIDs {
-			srcs = append(srcs, sourcemap.Source{ID: id, Name: name, Content: v.Sources[name]})
-		}
-		m, err := sourcemap.New(code, v.DeployedSourceMap, srcs)
-		if err != nil {
+		if err := set.AddVerifiedCode(*v, t.Code(f.ID)); err != nil {
 			continue
 		}
-		set.Add(debugger.CompiledContract{
-			Name: v.ContractName, SourceName: v.SourceName, ABI: v.ABI, Runtime: code, RuntimeMap: m,
-			StorageLayout: v.StorageLayout, Approximate: v.Settings.Optimizer || v.Settings.ViaIR, Sources: v.Sources,
-		})
 		n++
 	}
 	return n

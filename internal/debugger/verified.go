@@ -3,6 +3,7 @@ package debugger
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/blocktorch/blocktorch/internal/contracts"
@@ -20,22 +21,52 @@ import (
 // that each name the debugger shows has one text.
 func (s *Artifacts) AddVerified(arts []contracts.Artifact) error {
 	for _, a := range arts {
-		a = s.ownNames(a)
-		rt, _ := sourcemap.DecodeObject(a.DeployedBytecode)
-		cr, _ := sourcemap.DecodeObject(a.Bytecode)
-		c := CompiledContract{
-			Name: a.Name, SourceName: a.SourceName, ABI: a.ABI, Runtime: rt, Creation: cr,
-			StorageLayout: a.StorageLayout, Approximate: a.Settings.Optimizer || a.Settings.ViaIR, Sources: a.Sources,
+		if err := s.addVerified(a, false); err != nil {
+			return err
 		}
-		if len(rt) > 0 {
-			c.RuntimeMap, _ = a.Mapper(true)
+	}
+	return nil
+}
+
+// AddVerifiedCode adds a contract as a server's contract page shows its
+// verification (sources, deployed source map, no artifact), mapped onto
+// code, the runtime code that ran (a trace's). Its source names are owned
+// as AddVerified owns them. A source map that does not fit the code is an
+// error, and nothing is added: without it the contract shows no line.
+func (s *Artifacts) AddVerifiedCode(r contracts.Result, code []byte) error {
+	a := contracts.Artifact{
+		Name: r.ContractName, SourceName: r.SourceName, ABI: r.ABI,
+		DeployedBytecode: hex.EncodeToString(code), DeployedSourceMap: r.DeployedSourceMap,
+		StorageLayout: r.StorageLayout, Settings: r.Settings, Sources: r.Sources, SourceIDs: r.SourceIDs,
+	}
+	return s.addVerified(a, true)
+}
+
+// addVerified is the one way a verified contract reaches the set; with
+// needMap, a runtime source map that does not fit is an error.
+func (s *Artifacts) addVerified(a contracts.Artifact, needMap bool) error {
+	if needMap {
+		// Checked before the names are claimed, so a refused contract
+		// leaves no trace in the set.
+		if _, err := a.Mapper(true); err != nil {
+			return err
 		}
-		if len(cr) > 0 {
-			c.CreationMap, _ = a.Mapper(false)
-		}
-		if err := s.Add(c); err != nil {
-			return fmt.Errorf("cannot use %s: %w", a.FullName(), err)
-		}
+	}
+	a = s.ownNames(a)
+	rt, _ := sourcemap.DecodeObject(a.DeployedBytecode)
+	cr, _ := sourcemap.DecodeObject(a.Bytecode)
+	c := CompiledContract{
+		Name: a.Name, SourceName: a.SourceName, ABI: a.ABI, Runtime: rt, Creation: cr,
+		StorageLayout: a.StorageLayout, Approximate: a.Settings.Optimizer || a.Settings.ViaIR, Sources: a.Sources,
+	}
+	if len(rt) > 0 {
+		c.RuntimeMap, _ = a.Mapper(true)
+	}
+	if len(cr) > 0 {
+		c.CreationMap, _ = a.Mapper(false)
+	}
+	if err := s.Add(c); err != nil {
+		return fmt.Errorf("cannot use %s: %w", a.FullName(), err)
 	}
 	return nil
 }
