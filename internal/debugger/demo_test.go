@@ -40,6 +40,28 @@ type chainHarness struct {
 	nonce   uint64
 }
 
+// embeddedChain starts the embedded chain with one funded key and returns a
+// harness on it, its RPC client and the node's HTTP endpoint; the test's
+// cleanup stops them.
+func embeddedChain(t *testing.T) (h *chainHarness, rc *rpc.Client, url string) {
+	t.Helper()
+	key, _ := crypto.GenerateKey()
+	chain, err := devchain.Start(devchain.Config{
+		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
+		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	rc, err = rpc.Dial(chain.HTTPEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.Close)
+	return newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() }), rc, chain.HTTPEndpoint()
+}
+
 func newHarness(t *testing.T, rc *rpc.Client, url string, key *ecdsa.PrivateKey, commit func()) *chainHarness {
 	t.Helper()
 	ec := ethclient.NewClient(rc)
@@ -343,25 +365,11 @@ func TestFailurePathsEmbeddedChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an embedded chain")
 	}
-	key, _ := crypto.GenerateKey()
-	chain, err := devchain.Start(devchain.Config{
-		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
-		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	rc, err := rpc.Dial(chain.HTTPEndpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
+	h, rc, url := embeddedChain(t)
 	app := deployFailures(t, h)
 	hashes := runFailureCases(t, h, app, replayers(h, true))
 	arts := demoArtifacts(t)
-	svc := &Service{Local: &Local{RPC: rc}, Node: &Node{RPC: rc, URL: chain.HTTPEndpoint()}, Options: Options{Dir: t.TempDir(), Sources: arts, Names: arts}}
+	svc := &Service{Local: &Local{RPC: rc}, Node: &Node{RPC: rc, URL: url}, Options: Options{Dir: t.TempDir(), Sources: arts, Names: arts}}
 	t.Run("navigation", func(t *testing.T) { testNavigation(t, svc, arts, hashes["three calls deep"]) })
 	t.Run("simulation", func(t *testing.T) { testSimulation(t, &Local{RPC: rc}, app, arts) })
 	t.Run("api", func(t *testing.T) { testAPI(t, svc, hashes["three calls deep"]) })
@@ -375,21 +383,7 @@ func TestFailurePathsOptimizedBuilds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an embedded chain")
 	}
-	key, _ := crypto.GenerateKey()
-	chain, err := devchain.Start(devchain.Config{
-		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
-		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	rc, err := rpc.Dial(chain.HTTPEndpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
+	h, _, _ := embeddedChain(t)
 	for _, build := range []string{"optimized", "viair"} {
 		t.Run(build, func(t *testing.T) {
 			dir := filepath.Join("testdata", "demo", build)

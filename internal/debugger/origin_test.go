@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/gethdev"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -299,21 +298,7 @@ func TestFailureOriginsEmbeddedChain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an embedded chain")
 	}
-	key, _ := crypto.GenerateKey()
-	chain, err := devchain.Start(devchain.Config{
-		BlockInterval: -1, RPCAddr: "127.0.0.1:0",
-		Alloc: map[common.Address]*big.Int{crypto.PubkeyToAddress(key.PublicKey): new(big.Int).Lsh(big.NewInt(1), 100)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer chain.Close()
-	rc, err := rpc.Dial(chain.HTTPEndpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	h := newHarness(t, rc, chain.HTTPEndpoint(), key, func() { chain.Commit() })
+	h, rc, _ := embeddedChain(t)
 	lines, hashes := runOrigins(t, h, replayers(h, true))
 	checkOriginsGolden(t, lines)
 	t.Run("stepping via-IR code", func(t *testing.T) { testViaIRStepping(t, rc, hashes["viair/require"]) })
