@@ -215,6 +215,9 @@ func TestTrafficWhileRestricted(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.sim.Commit()
+	tr.mu.Lock()
+	tr.pauseSure = true // the pause is mined: deposits sent from now on fail
+	tr.mu.Unlock()
 	warmUp(t, ctx, c, tr, 30)
 
 	sent := rec.all()
