@@ -31,9 +31,6 @@ func TestBuiltinOwnershipAndLargeTransferFire(t *testing.T) {
 	r := newRig(t, 10, 0, monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := r.eng.LoadBuiltin(ctx, true, []notify.Spec{h.spec()}); err != nil {
 		t.Fatal(err)
 	}

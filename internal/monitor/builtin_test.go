@@ -41,9 +41,6 @@ func TestBuiltinQuietOnNormalTraffic(t *testing.T) {
 	var evaluated atomic.Uint64
 	r := newRig(t, 4, 0.05, monitor.Options{OnEvaluated: func(b uint64, _ time.Duration) { evaluated.Store(b) }})
 	ctx := context.Background()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := r.eng.LoadBuiltin(ctx, true, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -34,9 +34,6 @@ func TestDryRunJudgesInternalCallsAsLive(t *testing.T) {
 	r := newRig(t, 20, 0.01, monitor.Options{OnEvaluated: func(b uint64, _ time.Duration) { evaluated.Store(b) }})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f := monitor.File{Monitors: []monitor.Spec{
 		{ID: "internal-deposit", Kind: monitor.KindCall, Contract: "LendingVault", Method: "depositFor", Internal: true,
 			ResolveAfter: monitor.Duration(time.Nanosecond)},

@@ -75,6 +75,8 @@ type rig struct {
 	reg     *decode.Registry
 }
 
+// newRig deploys the demo on the embedded chain and builds the indexer and a
+// loaded monitor engine over a fresh SQLite store; nothing runs until run.
 func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -119,6 +121,9 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 			OnBatch: func(b indexer.BatchInfo) { eng.OnStored(b.From, b.To) },
 			OnReorg: func(r indexer.ReorgInfo) { eng.OnReorg(r.Ancestor) },
 		}})
+	if err := eng.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return &rig{chain: ch, app: app, traffic: tr, st: st, eng: eng, ob: ob, ix: ix, reg: reg}
 }
 
@@ -177,9 +182,6 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 	r := newRig(t, 4, 0.05, monitor.Options{BaseURL: "http://127.0.0.1:8080"})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	res, err := r.eng.LoadBuiltin(ctx, true, []notify.Spec{h.spec()})
 	if err != nil {
 		t.Fatal(err)

@@ -24,9 +24,6 @@ func TestReorgRetractsAlerts(t *testing.T) {
 	r := newRig(t, 10, 0.01, monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f := monitor.File{
 		Channels: []notify.Spec{h.spec()},
 		Monitors: []monitor.Spec{{ID: "vault-activity", Kind: monitor.KindCall, Contract: "LendingVault", Method: "deposit",

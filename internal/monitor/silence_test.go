@@ -219,9 +219,6 @@ func TestSilenceRemovedDeliversOnTheDemo(t *testing.T) {
 	r := newRig(t, 20, 0.01, monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	f := monitor.File{
 		Channels: []notify.Spec{h.spec()},
 		Monitors: []monitor.Spec{{ID: "router-deposits", Kind: monitor.KindCall, Contract: "LendingVault", Method: "depositFor",

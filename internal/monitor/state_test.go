@@ -21,9 +21,6 @@ func TestStateWatchSelectsOutputAndSlot(t *testing.T) {
 	r := newRig(t, 10, 0, monitor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := r.eng.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
 	r.run(t)
 	stop := r.mine(t, 15*time.Millisecond)
 	waitBlocks(t, r, 30)
