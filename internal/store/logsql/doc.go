@@ -1,0 +1,59 @@
+// Package logsql is what the VictoriaLogs records engines share: how a
+// record.Record is stored as VictoriaLogs fields and read back (fields.go),
+// and the compiler of blocktorch's query language (package query) into
+// LogsQL.
+//
+// # How the engine backends use it
+//
+// Writing: Encode(fields, &rec) returns the fields of a record, stream
+// fields first, and how many there are. The embedded engine passes them
+// to LogRows.MustAdd(tenant, rec.Time.UnixNano(), fields, streams); the
+// HTTP backend (store/vlhttp) writes them as one JSON line with
+// FieldTime = FormatTime(rec.Time) and _stream_fields=source,service. The
+// backend assigns Record.ID before encoding (see FieldID).
+//
+// Reading: a result row's fields (those of FieldNames, at least) go to
+// Decode, which returns the record exactly as it was written, attributes
+// typed as the SQLite store returns them.
+//
+// # Fields, and why
+//
+//   - _time is the record time, _msg its message (an empty message is
+//     stored as FieldNoMsg, since the engine would put a text of its own
+//     in an empty _msg).
+//   - Stream fields are source and service: together they name who wrote
+//     the line (the chain, or one application's service), they are few
+//     and stable, and VictoriaLogs keeps a stream's lines together, which
+//     is what makes its compression and per-stream scans work. level and
+//     kind change from line to line within one service, so as stream
+//     fields they would split every service into many small streams;
+//     as plain fields their per-block dictionaries and bloom filters
+//     serve level:error and kind:tx. Retention deletes by source, which
+//     the stream filter {source="app"} selects without reading rows.
+//   - id is Record.ID: ties of _time are ordered by it, and it is the
+//     keyset of paging with _time.
+//   - kind, level, block are plain fields.
+//   - tx and address hold the record's links (linked transaction hashes
+//     and addresses) as lower-case hex words separated by spaces: tx:0x…
+//     and address:0x… are word filters served by bloom filters, prefixes
+//     are prefix filters.
+//   - Attributes: one field per leaf, attr.<dotted path> (attr.user.id
+//     holds {"user":{"id":42}} as well as OpenTelemetry's {"user.id":42},
+//     the same name the query language uses, so every shape of an
+//     attribute is one column). The chain fields of the language (from,
+//     to, contract, event, method, status, revertReason, revertKind,
+//     gasUsed, value, args.*) are attributes of chain records and are
+//     stored the same way (attr.event, attr.gasUsed, …). A leaf that is
+//     not a non-empty string has an attrtype.<path> field beside it
+//     (TypeInt, TypeFloat, …): the engine stores text only, while the
+//     language tells 42 from "42" (attr.user.id:"42", stats by groups).
+//     Type fields are the same for most lines of one service, which the
+//     engine stores as constant columns of a block, almost free.
+//     attrshape keeps the key structure only when a key holds a dot;
+//     attrs keeps the whole attributes as JSON only when the leaf fields
+//     cannot (colliding names, names over the engine's 128 bytes, more
+//     than MaxLeaves leaves).
+//
+// Decode(Encode(r)) equals r with its attributes read back as JSON reads
+// them (what the SQLite store returns); FuzzRoundTrip checks it.
+package logsql

@@ -1,0 +1,638 @@
+package logsql
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// Field is one field of a VictoriaLogs row: the engine's own type, so
+// that the embedded backend hands Encode's output to LogRows as it is.
+type Field = logstorage.Field
+
+// Names of the VictoriaLogs fields a record is stored in. See the package
+// doc for why these and not others.
+const (
+	FieldTime    = "_time"   // Record.Time, RFC 3339 with nanoseconds, UTC
+	FieldMsg     = "_msg"    // Record.Message
+	FieldSource  = "source"  // stream field
+	FieldService = "service" // stream field; absent when empty
+	FieldID      = "id"      // Record.ID, decimal
+	FieldKind    = "kind"
+	FieldLevel   = "level"
+	// FieldTx holds the record's linked transaction hashes, lower-case
+	// 0x-hex separated by spaces, in the record's order: each is one
+	// word of the engine, so tx:0x… is a word filter served by the
+	// engine's bloom filters, and tx:0xabc* a prefix filter.
+	FieldTx = "tx"
+	// FieldAddress holds the linked addresses, like FieldTx.
+	FieldAddress = "address"
+	FieldBlock   = "block" // decimal
+	// AttrPrefix starts the field of each attribute leaf: attr.user.id
+	// for {"user":{"id":42}} and for {"user.id":42} alike. Its value is
+	// the leaf as text: a string as is, a number in its JSON form, a bool
+	// as true/false, an array as JSON.
+	AttrPrefix = "attr."
+	// TypePrefix starts the field that gives an attribute leaf's type
+	// when it is not a non-empty string: TypeInt, TypeBig, TypeFloat,
+	// TypeBool, TypeArray, TypeObject, TypeNull or TypeEmpty.
+	TypePrefix = "attrtype."
+	// FieldShape holds the key structure of the attributes (JSON with
+	// 0 for every leaf), only when a key has a dot in it or is empty:
+	// then the leaf field names alone do not say which dots nest.
+	FieldShape = "attrshape"
+	// FieldAttrs holds the attributes as JSON, only when the leaf fields
+	// cannot hold them exactly: two leaves whose names collide
+	// ({"a":{"b":1},"a.b":2}; the leaf field holds the one a query sees,
+	// the most nested) or a name longer than the engine allows.
+	FieldAttrs = "attrs"
+	// FieldNoMsg is "1" when the message is empty: the engine replaces
+	// an empty _msg with a text of its own.
+	FieldNoMsg = "msgnone"
+)
+
+// StreamFields are the stream fields, in the order Encode puts them first.
+var StreamFields = []string{FieldSource, FieldService}
+
+// Attribute leaf types (the value of a TypePrefix field).
+const (
+	TypeString = ""  // a non-empty string: no type field
+	TypeEmpty  = "e" // the empty string
+	TypeInt    = "i" // an integer that fits int64
+	TypeBig    = "I" // a JSON integer beyond int64, read back as its decimal string
+	TypeFloat  = "f" // any other JSON number, read back as float64
+	TypeBool   = "b"
+	TypeArray  = "a" // JSON array text, read back decoded
+	TypeObject = "o" // an empty object
+	TypeNull   = "n"
+)
+
+// MaxLeaves bounds the attribute leaves of one record that get fields of
+// their own; the engine keeps at most 2000 distinct field names in a block
+// (and drops rows beyond that). Leaves past it are kept in FieldAttrs only.
+const MaxLeaves = 300
+
+// maxFieldName is the longest field name the engine stores; it rejects a
+// row with a longer one.
+const maxFieldName = 128
+
+// FormatTime is the text of a record time in FieldTime.
+func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Encode appends the fields of r to dst, the stream fields first, and
+// returns them with the number of stream fields. FieldTime is not among
+// them: the embedded engine takes the time apart (r.Time.UnixNano()), and
+// the HTTP backend adds it with FormatTime. The attributes are read as
+// JSON would write them (what the SQLite store returns): an integral float
+// below 1e21 is read back as int64, a JSON integer beyond int64 as its
+// decimal string. Errors wrap store.ErrInvalid (attributes JSON cannot
+// encode, such as NaN).
+func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
+	streams := 0
+	if r.Source != "" {
+		dst = append(dst, Field{Name: FieldSource, Value: r.Source})
+		streams++
+	}
+	if r.Service != "" {
+		dst = append(dst, Field{Name: FieldService, Value: r.Service})
+		streams++
+	}
+	if r.Message == "" {
+		dst = append(dst, Field{Name: FieldNoMsg, Value: "1"})
+	} else {
+		dst = append(dst, Field{Name: FieldMsg, Value: r.Message})
+	}
+	dst = append(dst, Field{Name: FieldID, Value: strconv.FormatInt(r.ID, 10)})
+	if r.Kind != "" {
+		dst = append(dst, Field{Name: FieldKind, Value: r.Kind})
+	}
+	if r.Level != "" {
+		dst = append(dst, Field{Name: FieldLevel, Value: r.Level})
+	}
+	if len(r.TxHashes) > 0 {
+		dst = append(dst, Field{Name: FieldTx, Value: joinHex(len(r.TxHashes), func(i int) []byte { return r.TxHashes[i][:] })})
+	}
+	if len(r.Addresses) > 0 {
+		dst = append(dst, Field{Name: FieldAddress, Value: joinHex(len(r.Addresses), func(i int) []byte { return r.Addresses[i][:] })})
+	}
+	if r.Block != nil {
+		dst = append(dst, Field{Name: FieldBlock, Value: strconv.FormatUint(*r.Block, 10)})
+	}
+	if len(r.Attrs) > 0 {
+		var err error
+		if dst, err = encodeAttrs(dst, r.Attrs); err != nil {
+			return nil, 0, fmt.Errorf("%w: cannot encode attributes: %v", store.ErrInvalid, err)
+		}
+	}
+	return dst, streams, nil
+}
+
+func joinHex(n int, get func(int) []byte) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("0x")
+		const digits = "0123456789abcdef"
+		for _, c := range get(i) {
+			b.WriteByte(digits[c>>4])
+			b.WriteByte(digits[c&15])
+		}
+	}
+	return b.String()
+}
+
+// leaf is one attribute leaf: its keys from the top, its text and type.
+type leaf struct {
+	keys []string
+	text string
+	typ  string
+}
+
+func encodeAttrs(dst []Field, attrs map[string]any) ([]Field, error) {
+	var leaves []leaf
+	shape := false
+	var walk func(keys []string, m map[string]any) error
+	walk = func(keys []string, m map[string]any) error {
+		for k, v := range m {
+			if k == "" || strings.Contains(k, ".") {
+				shape = true
+			}
+			path := append(keys[:len(keys):len(keys)], k)
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+				if err := walk(path, sub); err != nil {
+					return err
+				}
+				continue
+			}
+			text, typ, sub, err := canonLeaf(v)
+			if err != nil {
+				return fmt.Errorf("attribute %s: %w", strings.Join(path, "."), err)
+			}
+			if len(sub) > 0 {
+				if err := walk(path, sub); err != nil {
+					return err
+				}
+				continue
+			}
+			leaves = append(leaves, leaf{keys: path, text: text, typ: typ})
+		}
+		return nil
+	}
+	if err := walk(nil, attrs); err != nil {
+		return nil, err
+	}
+	// Leaves whose names collide: the one a query sees (most nested
+	// first, as sqlbuild.attrPath orders candidates) gets the fields.
+	slices.SortFunc(leaves, func(a, b leaf) int {
+		if c := strings.Compare(leafName(a.keys), leafName(b.keys)); c != 0 {
+			return c
+		}
+		return comparePrecedence(a.keys, b.keys)
+	})
+	exact, n := true, 0
+	for i, l := range leaves {
+		name := leafName(l.keys)
+		if i > 0 && name == leafName(leaves[i-1].keys) {
+			exact = false
+			continue
+		}
+		if len(TypePrefix)+len(name) > maxFieldName || n >= MaxLeaves {
+			exact = false
+			continue
+		}
+		if l.text != "" {
+			dst = append(dst, Field{Name: AttrPrefix + name, Value: l.text})
+		}
+		if l.typ != TypeString {
+			dst = append(dst, Field{Name: TypePrefix + name, Value: l.typ})
+		}
+		n++
+	}
+	if !exact {
+		j, err := json.Marshal(attrs)
+		if err != nil {
+			return nil, err
+		}
+		return append(dst, Field{Name: FieldAttrs, Value: string(j)}), nil
+	}
+	if shape {
+		s := map[string]any{}
+		for _, l := range leaves {
+			m := s
+			for _, k := range l.keys[:len(l.keys)-1] {
+				sub, ok := m[k].(map[string]any)
+				if !ok {
+					sub = map[string]any{}
+					m[k] = sub
+				}
+				m = sub
+			}
+			m[l.keys[len(l.keys)-1]] = 0
+		}
+		j, err := json.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, Field{Name: FieldShape, Value: string(j)})
+	}
+	return dst, nil
+}
+
+// leafName is the dotted name of a leaf, without AttrPrefix.
+func leafName(keys []string) string { return strings.Join(keys, ".") }
+
+// comparePrecedence orders two key sequences of the same dotted name as
+// sqlbuild.attrPath orders candidates: more keys (more nesting) first;
+// among equal counts, the dots joined into keys come later (the mask of
+// joined gaps is smaller).
+func comparePrecedence(a, b []string) int {
+	if len(a) != len(b) {
+		return len(b) - len(a)
+	}
+	ma, mb := joinMask(a), joinMask(b)
+	switch {
+	case ma < mb:
+		return -1
+	case ma > mb:
+		return 1
+	}
+	return 0
+}
+
+// joinMask sets bit i when the i-th dot of the name is inside a key.
+func joinMask(keys []string) uint64 {
+	var m uint64
+	gap := 0
+	for i, k := range keys {
+		for j := 0; j < len(k); j++ {
+			if k[j] == '.' {
+				if gap < 64 {
+					m |= 1 << gap
+				}
+				gap++
+			}
+		}
+		if i < len(keys)-1 {
+			gap++
+		}
+	}
+	return m
+}
+
+// canonLeaf returns the text and type of an attribute value as a JSON
+// round trip reads it back; sub is set instead when the value reads back
+// as a non-empty object (a map type other than map[string]any).
+func canonLeaf(v any) (text, typ string, sub map[string]any, err error) {
+	switch v := v.(type) {
+	case string:
+		if v == "" {
+			return "", TypeEmpty, nil, nil
+		}
+		return v, TypeString, nil, nil
+	case bool:
+		return strconv.FormatBool(v), TypeBool, nil, nil
+	case int64:
+		return strconv.FormatInt(v, 10), TypeInt, nil, nil
+	case int:
+		return strconv.Itoa(v), TypeInt, nil, nil
+	case nil:
+		return "", TypeNull, nil, nil
+	case map[string]any: // empty
+		return "", TypeObject, nil, nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", "", nil, fmt.Errorf("unsupported number %v", v)
+		}
+		text, typ := canonNumber(jsonFloat(v))
+		return text, typ, nil, nil
+	case json.Number:
+		if !json.Valid([]byte(v)) {
+			return "", "", nil, fmt.Errorf("invalid number %q", string(v))
+		}
+		text, typ := canonNumber(string(v))
+		return text, typ, nil, nil
+	case []any:
+		j, err := json.Marshal(v)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return string(j), TypeArray, nil, nil
+	}
+	// Any other type: as JSON writes and reads it.
+	j, err := json.Marshal(v)
+	if err != nil {
+		return "", "", nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.UseNumber()
+	var back any
+	if err := d.Decode(&back); err != nil {
+		return "", "", nil, err
+	}
+	if m, ok := back.(map[string]any); ok && len(m) > 0 {
+		return "", "", m, nil
+	}
+	return canonLeaf(back)
+}
+
+// canonNumber types a JSON number text as the SQLite store reads it
+// back: int64 when it fits, a decimal string when it is an integer beyond
+// int64, else float64 (text in JSON's form of that float64).
+func canonNumber(s string) (text, typ string) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return strconv.FormatInt(i, 10), TypeInt
+	}
+	if !strings.ContainsAny(s, ".eE") {
+		return s, TypeBig
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s, TypeString // out of float64 range: JSON keeps it, the SQLite store reads a string
+	}
+	return jsonFloat(f), TypeFloat
+}
+
+// jsonFloat formats f as encoding/json does.
+func jsonFloat(f float64) string {
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// Decode returns the record of a result row's fields (those Encode wrote
+// and FieldTime). Unknown fields are ignored. Errors describe a row this
+// package did not write.
+func Decode(fields []Field) (record.Record, error) {
+	var (
+		r                   record.Record
+		attrs, shape, noMsg string
+		haveTime, haveAttrs bool
+		values, types       map[string]string
+		hasLeaf             bool
+	)
+	for _, f := range fields {
+		switch f.Name {
+		case FieldTime:
+			t, err := time.Parse(time.RFC3339Nano, f.Value)
+			if err != nil {
+				return r, fmt.Errorf("row time %q: %w", f.Value, err)
+			}
+			r.Time, haveTime = t.UTC(), true
+		case FieldMsg:
+			r.Message = f.Value
+		case FieldNoMsg:
+			noMsg = f.Value
+		case FieldSource:
+			r.Source = f.Value
+		case FieldService:
+			r.Service = f.Value
+		case FieldID:
+			id, err := strconv.ParseInt(f.Value, 10, 64)
+			if err != nil {
+				return r, fmt.Errorf("row id %q: %w", f.Value, err)
+			}
+			r.ID = id
+		case FieldKind:
+			r.Kind = f.Value
+		case FieldLevel:
+			r.Level = f.Value
+		case FieldTx:
+			for _, w := range strings.Fields(f.Value) {
+				b, err := hexWord(w, common.HashLength)
+				if err != nil {
+					return r, fmt.Errorf("row tx link: %w", err)
+				}
+				r.TxHashes = append(r.TxHashes, common.BytesToHash(b))
+			}
+		case FieldAddress:
+			for _, w := range strings.Fields(f.Value) {
+				b, err := hexWord(w, common.AddressLength)
+				if err != nil {
+					return r, fmt.Errorf("row address link: %w", err)
+				}
+				r.Addresses = append(r.Addresses, common.BytesToAddress(b))
+			}
+		case FieldBlock:
+			n, err := strconv.ParseUint(f.Value, 10, 64)
+			if err != nil {
+				return r, fmt.Errorf("row block %q: %w", f.Value, err)
+			}
+			r.Block = &n
+		case FieldAttrs:
+			attrs, haveAttrs = f.Value, true
+		case FieldShape:
+			shape = f.Value
+		default:
+			if name, ok := strings.CutPrefix(f.Name, AttrPrefix); ok {
+				if values == nil {
+					values = map[string]string{}
+				}
+				values[name], hasLeaf = f.Value, true
+			} else if name, ok := strings.CutPrefix(f.Name, TypePrefix); ok {
+				if types == nil {
+					types = map[string]string{}
+				}
+				types[name], hasLeaf = f.Value, true
+			}
+		}
+	}
+	if !haveTime {
+		return r, fmt.Errorf("row has no %s", FieldTime)
+	}
+	if noMsg != "" {
+		r.Message = ""
+	}
+	var err error
+	switch {
+	case haveAttrs:
+		r.Attrs, err = decodeJSON(attrs)
+	case shape != "":
+		r.Attrs, err = decodeShaped(shape, values, types)
+	case hasLeaf:
+		r.Attrs, err = decodeDotted(values, types)
+	}
+	if err != nil {
+		return r, fmt.Errorf("row attributes: %w", err)
+	}
+	return r, nil
+}
+
+func hexWord(w string, n int) ([]byte, error) {
+	if len(w) != 2+2*n || w[:2] != "0x" {
+		return nil, fmt.Errorf("%q is not 0x and %d hex digits", w, 2*n)
+	}
+	b := make([]byte, n)
+	for i := range n {
+		hi, lo := unhex(w[2+2*i]), unhex(w[3+2*i])
+		if hi < 0 || lo < 0 {
+			return nil, fmt.Errorf("%q is not hex", w)
+		}
+		b[i] = byte(hi<<4 | lo)
+	}
+	return b, nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c-'a') + 10
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// leafValue returns the attribute value of a leaf's text and type.
+func leafValue(text, typ string) (any, error) {
+	switch typ {
+	case TypeString:
+		return text, nil
+	case TypeEmpty:
+		return "", nil
+	case TypeBig:
+		return text, nil
+	case TypeInt:
+		return strconv.ParseInt(text, 10, 64)
+	case TypeFloat:
+		return strconv.ParseFloat(text, 64)
+	case TypeBool:
+		return strconv.ParseBool(text)
+	case TypeNull:
+		return nil, nil
+	case TypeObject:
+		return map[string]any{}, nil
+	case TypeArray:
+		d := json.NewDecoder(strings.NewReader(text))
+		d.UseNumber()
+		var v []any
+		if err := d.Decode(&v); err != nil {
+			return nil, err
+		}
+		return fixNumbers(v), nil
+	}
+	return nil, fmt.Errorf("unknown attribute type %q", typ)
+}
+
+// decodeDotted builds the attributes from leaf names whose dots all nest.
+func decodeDotted(values, types map[string]string) (map[string]any, error) {
+	out := map[string]any{}
+	put := func(name string) error {
+		v, err := leafValue(values[name], types[name])
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		keys := strings.Split(name, ".")
+		m := out
+		for _, k := range keys[:len(keys)-1] {
+			sub, ok := m[k].(map[string]any)
+			if !ok {
+				if _, taken := m[k]; taken {
+					return fmt.Errorf("%s: a leaf and an object share a name", name)
+				}
+				sub = map[string]any{}
+				m[k] = sub
+			}
+			m = sub
+		}
+		last := keys[len(keys)-1]
+		if _, taken := m[last]; taken {
+			return fmt.Errorf("%s: a leaf and an object share a name", name)
+		}
+		m[last] = v
+		return nil
+	}
+	for name := range values {
+		if err := put(name); err != nil {
+			return nil, err
+		}
+	}
+	for name := range types {
+		if _, done := values[name]; !done {
+			if err := put(name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// decodeShaped builds the attributes from FieldShape and the leaf fields.
+func decodeShaped(shape string, values, types map[string]string) (map[string]any, error) {
+	var s map[string]any
+	if err := json.Unmarshal([]byte(shape), &s); err != nil {
+		return nil, fmt.Errorf("shape: %w", err)
+	}
+	var fill func(prefix string, m map[string]any) error
+	fill = func(prefix string, m map[string]any) error {
+		for k, v := range m {
+			name := prefix + k
+			if sub, ok := v.(map[string]any); ok {
+				if err := fill(name+".", sub); err != nil {
+					return err
+				}
+				continue
+			}
+			lv, err := leafValue(values[name], types[name])
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			m[k] = lv
+		}
+		return nil
+	}
+	if err := fill("", s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func decodeJSON(s string) (map[string]any, error) {
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return fixNumbers(m).(map[string]any), nil
+}
+
+// fixNumbers types JSON numbers as the SQLite store does: int64 when it
+// fits, a decimal string for a larger integer, else float64.
+func fixNumbers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			v[k] = fixNumbers(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = fixNumbers(e)
+		}
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i
+		}
+		if !strings.ContainsAny(string(v), ".eE") {
+			return string(v)
+		}
+		if f, err := v.Float64(); err == nil {
+			return f
+		}
+		return string(v)
+	}
+	return v
+}

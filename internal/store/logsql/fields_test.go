@@ -1,0 +1,166 @@
+package logsql
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/storetest"
+)
+
+// canonical returns r as the SQLite store reads it back: attributes
+// through JSON, numbers typed by fixNumbers, times in UTC.
+func canonical(t testing.TB, r record.Record) record.Record {
+	t.Helper()
+	r.Time = r.Time.UTC()
+	if len(r.Attrs) == 0 {
+		r.Attrs = nil
+		return r
+	}
+	j, err := json.Marshal(r.Attrs)
+	if err != nil {
+		t.Fatalf("reference cannot encode %v: %v", r.Attrs, err)
+	}
+	m, err := decodeJSON(string(j))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Attrs = m
+	return r
+}
+
+// roundTrip encodes r as a row (with _time) and decodes it.
+func roundTrip(t testing.TB, r record.Record) (record.Record, []Field) {
+	t.Helper()
+	fields, streams, err := Encode(nil, &r)
+	if err != nil {
+		t.Fatalf("Encode(%+v): %v", r, err)
+	}
+	for i, f := range fields {
+		if i < streams != (f.Name == FieldSource || f.Name == FieldService) {
+			t.Fatalf("stream fields are not first: %d of %v", streams, fields)
+		}
+		if f.Value == "" {
+			t.Fatalf("field %s is empty; the engine drops empty fields", f.Name)
+		}
+		if len(f.Name) > maxFieldName {
+			t.Fatalf("field name %q is longer than the engine takes", f.Name)
+		}
+	}
+	row := append(fields, Field{Name: FieldTime, Value: FormatTime(r.Time)})
+	back, err := Decode(row)
+	if err != nil {
+		t.Fatalf("Decode(%v): %v", row, err)
+	}
+	return back, fields
+}
+
+func TestRoundTrip(t *testing.T) {
+	block := uint64(7)
+	recs := storetest.CorpusRecords()
+	recs = append(recs,
+		record.Record{Time: storetest.CorpusStart.Add(time.Nanosecond), Source: "app", Kind: "log", Level: "warn", Service: "svc",
+			Message: "round trip ✓ \x00 nul",
+			Attrs: map[string]any{"i": int64(-7), "f": 1.5, "s": "x", "b": true, "n": map[string]any{"deep": []any{"a", int64(1)}},
+				"big": "123456789012345678901234567890"},
+			TxHashes: []common.Hash{storetest.CorpusTx(1), storetest.CorpusTx(2)}, Addresses: []common.Address{storetest.Alice}},
+		record.Record{ID: 1 << 62, Time: time.Date(2030, 5, 6, 7, 8, 9, 123456789, time.FixedZone("x", 3600)), Source: "chain",
+			Kind: "tx", Level: "info", Message: "", Block: &block,
+			Attrs: map[string]any{"gasUsed": json.Number("51000"), "value": json.Number("2500000000000000000000"),
+				"f": json.Number("1.50"), "one": 1.0, "huge": 1e300, "empty": "", "obj": map[string]any{}, "null": nil,
+				"ints": []int{1, 2}, "strs": map[string]string{"a": "b"}}},
+		// Dots in keys, and a collision: the most nested leaf is the
+		// one attr.a.b shows.
+		record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: "m",
+			Attrs: map[string]any{"http": map[string]any{"request.method": "POST"}, "user.id": int64(42)}},
+		record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: "m",
+			Attrs: map[string]any{"a": map[string]any{"b": int64(1)}, "a.b": int64(2), "": "empty key"}},
+		record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: "m",
+			Attrs: map[string]any{strings.Repeat("k", 200): "long"}},
+	)
+	for _, r := range recs {
+		back, _ := roundTrip(t, r)
+		if want := canonical(t, r); !reflect.DeepEqual(back, want) {
+			t.Errorf("round trip:\n got %#v\nwant %#v", back, want)
+		}
+	}
+}
+
+func TestEncodeFields(t *testing.T) {
+	r := record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Service: "api", Message: "m",
+		Attrs:    map[string]any{"a": map[string]any{"b": int64(1)}, "a.b": "flat", "s": "x", "n": 2.5},
+		TxHashes: []common.Hash{storetest.CorpusTx(3)}}
+	_, fields := roundTrip(t, r)
+	got := map[string]string{}
+	for _, f := range fields {
+		got[f.Name] = f.Value
+	}
+	want := map[string]string{
+		"source": "app", "service": "api", "_msg": "m", "id": "0", "kind": "log", "level": "info",
+		"tx":       "0x7473000000000000000000000000000000000000000000000000000000000003",
+		"attr.a.b": "1", "attrtype.a.b": "i", "attr.s": "x", "attr.n": "2.5", "attrtype.n": "f",
+		"attrs": `{"a":{"b":1},"a.b":"flat","n":2.5,"s":"x"}`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fields:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestEncodeRefuses(t *testing.T) {
+	for _, v := range []any{math.NaN(), math.Inf(1), json.Number("12x"), func() {}} {
+		r := record.Record{Time: storetest.CorpusStart, Source: "app", Attrs: map[string]any{"x": v}}
+		if _, _, err := Encode(nil, &r); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Encode(%v) = %v, want ErrInvalid", v, err)
+		}
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	tm := Field{Name: FieldTime, Value: "2024-01-01T00:00:00Z"}
+	for _, row := range [][]Field{
+		{},
+		{{Name: FieldTime, Value: "yesterday"}},
+		{tm, {Name: FieldID, Value: "x"}},
+		{tm, {Name: FieldTx, Value: "0x12"}},
+		{tm, {Name: FieldAddress, Value: "0x" + strings.Repeat("g", 40)}},
+		{tm, {Name: FieldBlock, Value: "-1"}},
+		{tm, {Name: "attr.a", Value: "x"}, {Name: "attrtype.a", Value: "i"}},
+		{tm, {Name: "attr.a", Value: "x"}, {Name: "attrtype.a", Value: "?"}},
+		{tm, {Name: "attr.a", Value: "x"}, {Name: "attr.a.b", Value: "y"}},
+		{tm, {Name: FieldAttrs, Value: "[1]"}},
+		{tm, {Name: FieldShape, Value: "{"}},
+	} {
+		if r, err := Decode(row); err == nil {
+			t.Errorf("Decode(%v) = %+v, want an error", row, r)
+		}
+	}
+}
+
+// FuzzRoundTrip: any record whose attributes JSON can hold reads back as
+// the SQLite store would return it.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add("app", "api", "hello world", `{"user":{"id":42},"user.id":"x","a":[1,"b",null],"e":"","o":{}}`, int64(5), uint64(3))
+	f.Add("chain", "", "", `{"gasUsed":51000,"value":2500000000000000000000,"f":1.0,"g":1e300}`, int64(-1), uint64(0))
+	f.Add("", "s", "\x00", `{"":{"":1},".":2,"a..b":true}`, int64(0), uint64(1<<63))
+	f.Fuzz(func(t *testing.T, source, service, msg, attrs string, id int64, block uint64) {
+		r := record.Record{ID: id, Time: time.Unix(0, id).UTC(), Source: source, Service: service, Message: msg, Block: &block,
+			Kind: "log", Level: "info"}
+		d := json.NewDecoder(strings.NewReader(attrs))
+		d.UseNumber()
+		if err := d.Decode(&r.Attrs); err != nil {
+			r.Attrs = nil
+		}
+		back, _ := roundTrip(t, r)
+		if want := canonical(t, r); !reflect.DeepEqual(back, want) {
+			t.Fatalf("round trip:\n got %#v\nwant %#v", back, want)
+		}
+	})
+}
