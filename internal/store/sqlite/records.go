@@ -14,8 +14,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/chainrec"
 )
 
 var _ store.RecordWriter = (*DB)(nil)
@@ -432,4 +434,25 @@ func (db *DB) Retain(ctx context.Context, source string, olderThan time.Time) (i
 		return n, fmt.Errorf("cannot delete %s records older than %s: %w", source, olderThan.UTC().Format(time.RFC3339), err)
 	}
 	return n, nil
+}
+
+// writeChainRecords stores the records of blocks within the transaction
+// that stores the blocks.
+func writeChainRecords(ctx context.Context, tx *sql.Tx, blocks []chain.Block) error {
+	var recs []record.Record
+	for i := range blocks {
+		recs = chainrec.Append(recs, &blocks[i], minRecordTime, maxRecordTime)
+	}
+	rows := make([]recordRow, len(recs))
+	for i := range recs {
+		if err := rows[i].set(&recs[i]); err != nil {
+			return fmt.Errorf("cannot encode chain record: %w", err)
+		}
+	}
+	w := newRecordWriter(tx)
+	defer w.close()
+	if err := w.write(ctx, rows); err != nil {
+		return fmt.Errorf("cannot store chain records: %w", err)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -44,7 +45,16 @@ type DB struct {
 	read *sql.DB
 	// cursorKey signs search cursors (settings.cursor_key).
 	cursorKey []byte
+	// noChainRecords is set when another records engine holds the
+	// records of chain data (see SetChainRecords).
+	noChainRecords atomic.Bool
 }
+
+// SetChainRecords says whether WriteBlocks derives the searchable records
+// of the blocks it stores into this database (the default) or leaves them
+// to another records engine, which the caller then writes. Call it before
+// the first WriteBlocks.
+func (db *DB) SetChainRecords(on bool) { db.noChainRecords.Store(!on) }
 
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if needed, and applies any pending migrations. It fails if the

@@ -89,8 +89,10 @@ func (db *DB) writeBlocks(ctx context.Context, blocks []chain.Block) error {
 	if err := w.flush(ctx); err != nil {
 		return err
 	}
-	if err := writeChainRecords(ctx, tx, blocks); err != nil {
-		return err
+	if !db.noChainRecords.Load() {
+		if err := writeChainRecords(ctx, tx, blocks); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE chain_counts SET blocks = blocks + ?, txs = txs + ?, logs = logs + ?`,
 		len(blocks), nTxs, nLogs); err != nil {

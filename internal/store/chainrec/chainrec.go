@@ -1,11 +1,8 @@
-package sqlite
+package chainrec
 
 import (
-	"context"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -17,15 +14,16 @@ import (
 	"github.com/blocktorch/blocktorch/internal/record"
 )
 
-// chainRecords returns the searchable records of a block: one per
+// Append appends the searchable records of a block to out: one per
 // transaction, one per log and one per decoded revert, in chain order.
-func chainRecords(b *chain.Block, out []record.Record) []record.Record {
+// A chain can claim any time; the records take the block's time moved
+// into [minTime, maxTime], the range the records engine can store.
+func Append(out []record.Record, b *chain.Block, minTime, maxTime time.Time) []record.Record {
 	t := b.Time
-	// A chain can claim any time; records need one that fits their id.
-	if t.Before(minRecordTime) {
-		t = minRecordTime
-	} else if t.After(maxRecordTime) {
-		t = maxRecordTime
+	if t.Before(minTime) {
+		t = minTime
+	} else if t.After(maxTime) {
+		t = maxTime
 	}
 	num := b.Number
 	for i := range b.Txs {
@@ -318,27 +316,6 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// writeChainRecords stores the records of blocks within the transaction
-// that stores the blocks.
-func writeChainRecords(ctx context.Context, tx *sql.Tx, blocks []chain.Block) error {
-	var recs []record.Record
-	for i := range blocks {
-		recs = chainRecords(&blocks[i], recs)
-	}
-	rows := make([]recordRow, len(recs))
-	for i := range recs {
-		if err := rows[i].set(&recs[i]); err != nil {
-			return fmt.Errorf("cannot encode chain record: %w", err)
-		}
-	}
-	w := newRecordWriter(tx)
-	defer w.close()
-	if err := w.write(ctx, rows); err != nil {
-		return fmt.Errorf("cannot store chain records: %w", err)
-	}
-	return nil
 }
 
 func status(tx *chain.Tx) string {
