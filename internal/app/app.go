@@ -25,6 +25,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
+	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
@@ -64,8 +65,11 @@ type App struct {
 	arts     *debugger.Artifacts // verified sources, for the debugger
 	debug    *debugger.Service
 	monitors *monitor.Engine
-	rawRPC   *rpc.Client
-	retain   map[string]time.Duration
+	outbox   *notify.Outbox
+	// incidents runs incidents, the status page and kill switches.
+	incidents *incident.Service
+	rawRPC    *rpc.Client
+	retain    map[string]time.Duration
 
 	chainID  string
 	rpcLabel string
@@ -204,6 +208,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if err := a.startMonitors(ctx); err != nil {
 		return nil, err
 	}
+	a.startIncidents()
 
 	deps := web.Deps{
 		Chain:        a.store,
@@ -331,6 +336,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 		return err
 	}
 	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log, Destinations: dest})
+	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.store,
 		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: ob,

@@ -16,7 +16,9 @@
 // dashboards.go (dashboards and saved searches), shares.go (share links and
 // their audit log), monitors.go (monitor definitions, alerts, silences,
 // series), outbox.go (the notification queue), traces.go (the debugger's
-// recorded traces) and store.go (what every backend provides).
+// recorded traces), incidents.go (incidents and their timelines, kill
+// switches, status page components, the postmortem template and the
+// incident audit log) and store.go (what every backend provides).
 //
 // MonitorStore is the sum of four roles (MonitorDefStore, AlertStore,
 // SilenceStore, SeriesStore) so that a consumer can take only the one it
