@@ -1,7 +1,8 @@
 // Package logsql is what the VictoriaLogs records engines share: how a
-// record.Record is stored as VictoriaLogs fields and read back (fields.go),
-// and the compiler of blocktorch's query language (package query) into
-// LogsQL.
+// record.Record is stored as VictoriaLogs fields and read back
+// (fields.go), the compiler of blocktorch's query language (package
+// query) into LogsQL (filter.go, table.go), and a store.Searcher over any
+// engine that runs LogsQL (search.go).
 //
 // # How the engine backends use it
 //
@@ -12,9 +13,44 @@
 // FieldTime = FormatTime(rec.Time) and _stream_fields=source,service. The
 // backend assigns Record.ID before encoding (see FieldID).
 //
-// Reading: a result row's fields (those of FieldNames, at least) go to
-// Decode, which returns the record exactly as it was written, attributes
-// typed as the SQLite store returns them.
+// Reading: a result row's fields go to Decode, which returns the record
+// exactly as it was written, attributes typed as the SQLite store
+// returns them.
+//
+// Searching: a backend implements Runner (run a LogsQL text, stream the
+// result rows) and uses Searcher{Runner: it, CursorKey: key} as its
+// store.Searcher: Search, Histogram and Table compile the query AST with
+// Filter and the pipes here, and post-process what LogsQL does not do the
+// language's way. Record IDs must be non-negative (IDs assigns them);
+// records are ordered by _time, then id.
+//
+// # The compiler
+//
+// Filters become LogsQL filters on the fields below; every value and
+// field name is a quoted LogsQL string, so user text never becomes LogsQL
+// syntax. Pages are `sort by (_time, id) limit n+1` after the cursor's
+// (_time, id); histograms are `stats by (_time:Wns offset O, level)
+// count()`; stats and timechart run as the engine's stats (count, sum,
+// avg, min, max, count_uniq) grouped by each field and its attrtype, so
+// that 42 and "42" stay apart; top reads the counts of every value and
+// keeps the N largest here; percentiles read the values and take the
+// nearest rank here (the engine's quantile is sampled and ranked another
+// way); a record table sorted by a field other than time is sorted here,
+// up to MaxSortRecords records (a clear error beyond).
+//
+// Where the engine's own semantics differ, the compiler adds what makes
+// the answer the SQLite store's: numeric comparisons only on numeric
+// leaves, and integers beyond the engine's 20-digit numbers (wei amounts)
+// compared by length and text; string comparisons with string_range on
+// string leaves; patterns as anchored regexps, case-folded on ASCII only
+// where SQL LIKE folds; phrases as their words (bloom filters) and a
+// regexp for their order. Known differences, none of them in the storetest
+// suite, which passes unchanged on the engines: a word's characters are
+// the engine's (letters, digits and "_", so log_level is one word where
+// SQLite FTS sees two); free text also finds numbers and booleans among
+// attribute values (the SQLite store indexes string values only); an
+// attribute path naming an object (attr.user with {"user":{"id":1}}) is
+// present for field:* but shows no value in tables.
 //
 // # Fields, and why
 //

@@ -113,7 +113,7 @@ func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 	} else {
 		dst = append(dst, Field{Name: FieldMsg, Value: r.Message})
 	}
-	dst = append(dst, Field{Name: FieldID, Value: strconv.FormatInt(r.ID, 10)})
+	dst = append(dst, Field{Name: FieldID, Value: formatID(r.ID)})
 	if r.Kind != "" {
 		dst = append(dst, Field{Name: FieldKind, Value: r.Kind})
 	}
@@ -362,7 +362,9 @@ func canonNumber(s string) (text, typ string) {
 	if err != nil {
 		return s, TypeString // out of float64 range: JSON keeps it, the SQLite store reads a string
 	}
-	return jsonFloat(f), TypeFloat
+	// Without exponent: the engine reads numbers in this form only (and
+	// bigCmp compares the long ones as text).
+	return strconv.FormatFloat(f, 'f', -1, 64), TypeFloat
 }
 
 // jsonFloat formats f as encoding/json does.

@@ -104,7 +104,7 @@ func TestEncodeFields(t *testing.T) {
 		got[f.Name] = f.Value
 	}
 	want := map[string]string{
-		"source": "app", "service": "api", "_msg": "m", "id": "0", "kind": "log", "level": "info",
+		"source": "app", "service": "api", "_msg": "m", "id": "0000000000000000000", "kind": "log", "level": "info",
 		"tx":       "0x7473000000000000000000000000000000000000000000000000000000000003",
 		"attr.a.b": "1", "attrtype.a.b": "i", "attr.s": "x", "attr.n": "2.5", "attrtype.n": "f",
 		"attrs": `{"a":{"b":1},"a.b":"flat","n":2.5,"s":"x"}`,

@@ -1,0 +1,329 @@
+package logsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlbuild"
+)
+
+// Runner runs LogsQL on an engine: the embedded storage or a VictoriaLogs
+// server. It is what a backend provides; Searcher does the rest.
+type Runner interface {
+	// RunQuery runs the LogsQL q and calls fn with each result row, in
+	// the order the query's pipes give, on the calling goroutine; fn
+	// must not keep row after it returns. An error from fn stops the
+	// query and is returned. A query the engine refuses returns an error
+	// wrapping store.ErrInvalid; a result the engine could not complete
+	// (a storage node down) returns an error wrapping ErrPartial.
+	RunQuery(ctx context.Context, q string, fn func(row []Field) error) error
+}
+
+// ErrPartial says that the engine answered without some of its data, so
+// that the result may miss records: a cluster storage node is down.
+var ErrPartial = errors.New("partial result: a storage node did not answer")
+
+// Searcher implements store.Searcher over a Runner with the compiler of
+// this package. Safe for concurrent use when the Runner is.
+type Searcher struct {
+	Runner Runner
+	// CursorKey signs the cursors of Search; every node that serves the
+	// same records must have the same key.
+	CursorKey []byte
+}
+
+var _ store.Searcher = (*Searcher)(nil)
+
+// searchLimit applies the documented default and cap.
+func searchLimit(n int) (int, error) {
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("%w: negative limit %d", store.ErrInvalid, n)
+	case n == 0:
+		return store.DefaultSearchLimit, nil
+	case n > query.MaxLimit:
+		return query.MaxLimit, nil
+	}
+	return n, nil
+}
+
+func filterOf(req store.SearchRequest) (string, error) {
+	var e query.Expr
+	if req.Query != nil {
+		e = req.Query.Filter
+	}
+	return Filter(e, req.From, req.To)
+}
+
+// SearchQuery returns the LogsQL of one page of Search: at most n+1
+// records, in order, after the cursor position when there is one.
+func (s *Searcher) searchQuery(req store.SearchRequest, n int) (string, error) {
+	if req.Order != store.NewestFirst && req.Order != store.OldestFirst {
+		return "", fmt.Errorf("%w: unknown order %d", store.ErrInvalid, req.Order)
+	}
+	f, err := filterOf(req)
+	if err != nil {
+		return "", err
+	}
+	asc := req.Order == store.OldestFirst
+	if req.Cursor != "" {
+		p, err := decodeCursor(s.CursorKey, req.Cursor, sqlbuild.Fingerprint(req))
+		if err != nil {
+			return "", err
+		}
+		f = "(" + f + ") AND " + p.after(asc)
+	}
+	dir := " desc"
+	if asc {
+		dir = ""
+	}
+	return f + " | sort by (_time" + dir + ", " + FieldID + dir + ") limit " + strconv.Itoa(n+1), nil
+}
+
+// Search streams the matching records to fn, a page at a time.
+func (s *Searcher) Search(ctx context.Context, req store.SearchRequest, fn func(record.Record) error) (string, error) {
+	next, err := s.search(ctx, req, fn)
+	if err != nil {
+		return "", fmt.Errorf("cannot search records: %w", err)
+	}
+	return next, nil
+}
+
+// errStop ends a query early.
+var errStop = errors.New("stop")
+
+func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(record.Record) error) (string, error) {
+	n, err := searchLimit(req.Limit)
+	if err != nil {
+		return "", err
+	}
+	q, err := s.searchQuery(req, n)
+	if err != nil {
+		return "", err
+	}
+	// The page is read whole, then handed to fn on this goroutine: the
+	// engine may call back on goroutines of its own.
+	var page []record.Record
+	err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
+		r, err := Decode(row)
+		if err != nil {
+			return err
+		}
+		page = append(page, r)
+		if len(page) > n {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	var next string
+	if len(page) > n {
+		last := page[n-1]
+		page = page[:n]
+		next = encodeCursor(s.CursorKey, position{time: last.Time.UnixNano(), id: last.ID}, sqlbuild.Fingerprint(req))
+	}
+	for _, r := range page {
+		if err := fn(r); err != nil {
+			return "", err
+		}
+	}
+	return next, nil
+}
+
+// maxBuckets bounds a histogram.
+const maxBuckets = 1000
+
+// Histogram counts the matching records in buckets of equal width.
+func (s *Searcher) Histogram(ctx context.Context, req store.SearchRequest, buckets int) ([]store.Bucket, error) {
+	bs, err := s.histogram(ctx, req, buckets)
+	if err != nil {
+		return nil, fmt.Errorf("cannot count records over time: %w", err)
+	}
+	return bs, nil
+}
+
+func (s *Searcher) histogram(ctx context.Context, req store.SearchRequest, buckets int) ([]store.Bucket, error) {
+	if buckets < 1 || buckets > maxBuckets {
+		return nil, fmt.Errorf("%w: %d buckets, want 1 to %d", store.ErrInvalid, buckets, maxBuckets)
+	}
+	from, to, ok, err := s.span(ctx, req)
+	if err != nil || !ok {
+		return []store.Bucket{}, err
+	}
+	if span := to - from; span <= 0 || span > math.MaxInt64-int64(buckets) {
+		return nil, fmt.Errorf("%w: a histogram spans at most 292 years, got %s to %s", store.ErrInvalid,
+			FormatTime(time.Unix(0, from)), FormatTime(time.Unix(0, to)))
+	}
+	width := max((to-from+int64(buckets)-1)/int64(buckets), 1)
+	n := int((to - from) / width)
+	if (to-from)%width != 0 {
+		n++
+	}
+	r := req
+	r.From, r.To = time.Unix(0, from), time.Unix(0, to)
+	f, err := filterOf(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.Bucket, n)
+	for i := range out {
+		out[i].Start = time.Unix(0, from+int64(i)*width).UTC()
+	}
+	q := f + " | stats by (" + timeBuckets(width, from) + ", " + FieldLevel + ") count() as n"
+	err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
+		var (
+			start time.Time
+			level string
+			count int64
+		)
+		for _, f := range row {
+			var err error
+			switch f.Name {
+			case FieldTime:
+				start, err = time.Parse(time.RFC3339Nano, f.Value)
+			case FieldLevel:
+				level = f.Value
+			case "n":
+				count, err = strconv.ParseInt(f.Value, 10, 64)
+			}
+			if err != nil {
+				return fmt.Errorf("histogram row %v: %w", row, err)
+			}
+		}
+		i := (start.UnixNano() - from) / width
+		if i < 0 || i >= int64(n) {
+			return fmt.Errorf("BUG: histogram bucket %d of %d (%s)", i, n, FormatTime(start))
+		}
+		b := &out[i]
+		b.Count += count
+		if b.ByLevel == nil {
+			b.ByLevel = map[string]int64{}
+		}
+		b.ByLevel[level] += count
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// timeBuckets groups _time into buckets of width nanoseconds starting at
+// from: the engine's buckets start at multiples of the width minus the
+// offset.
+func timeBuckets(width, from int64) string {
+	off := (-from) % width
+	if off < 0 {
+		off += width
+	}
+	s := "_time:" + strconv.FormatInt(width, 10) + "ns"
+	if off != 0 {
+		s += " offset " + strconv.FormatInt(off, 10) + "ns"
+	}
+	return s
+}
+
+// span returns the time range [from, to) of a request in unix
+// nanoseconds, closing open sides at the oldest and just after the newest
+// match; ok is false when the range is empty.
+func (s *Searcher) span(ctx context.Context, req store.SearchRequest) (from, to int64, ok bool, err error) {
+	if !req.From.IsZero() && !req.To.IsZero() {
+		from, to = req.From.UnixNano(), req.To.UnixNano()
+		return from, to, from < to, nil
+	}
+	f, err := filterOf(req)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	var lo, hi string
+	err = s.Runner.RunQuery(ctx, f+" | stats min(_time) as lo, max(_time) as hi", func(row []Field) error {
+		for _, f := range row {
+			switch f.Name {
+			case "lo":
+				lo = f.Value
+			case "hi":
+				hi = f.Value
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if lo == "" || hi == "" {
+		return 0, 0, false, nil
+	}
+	tlo, err := parseTimeValue(lo)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	thi, err := parseTimeValue(hi)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	from, to = tlo.UnixNano(), thi.UnixNano()+1
+	if !req.From.IsZero() {
+		from = req.From.UnixNano()
+	}
+	if !req.To.IsZero() {
+		to = req.To.UnixNano()
+	}
+	return from, to, from < to, nil
+}
+
+// parseTimeValue reads a time the engine returns: RFC 3339.
+func parseTimeValue(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("engine time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// IDs assigns record IDs: the unix nanoseconds of the wall clock at
+// write, strictly increasing within the process, so that records of equal
+// time are ordered as they were stored. Safe for concurrent use.
+type IDs struct {
+	// Now is the clock; nil means time.Now.
+	Now  func() time.Time
+	mu   sync.Mutex
+	last int64
+}
+
+// Next returns the first of n consecutive new IDs.
+func (g *IDs) Next(n int) int64 {
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	t := now().UnixNano()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	first := max(t, g.last+1, 1)
+	g.last = first + int64(n) - 1
+	return first
+}
+
+// formatID is the text of an ID in FieldID: non-negative IDs are padded
+// to 19 digits, so that their text compares as their number.
+func formatID(id int64) string {
+	if id < 0 {
+		return strconv.FormatInt(id, 10)
+	}
+	s := strconv.FormatInt(id, 10)
+	return strings.Repeat("0", 19-len(s)) + s
+}
