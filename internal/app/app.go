@@ -30,6 +30,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
+	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -68,6 +69,7 @@ type App struct {
 	outbox   *notify.Outbox
 	// incidents runs incidents, the status page and kill switches.
 	incidents *incident.Service
+	respond   *response.Service
 	rawRPC    *rpc.Client
 	retain    map[string]time.Duration
 
@@ -188,6 +190,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if strings.HasPrefix(rpcURL, "http") {
 			a.debug.Node.URL = rpcURL
 		}
+	}
+
+	if a.respond, err = a.newResponse(); err != nil {
+		return nil, err
 	}
 
 	if err := a.loadContracts(ctx); err != nil {

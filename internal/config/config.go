@@ -71,6 +71,13 @@ type Config struct {
 	// reverse proxy).
 	AllowedHosts string
 
+	// Response actions. The EOA that signs them is read from an encrypted
+	// keystore file (its password from SignerPasswordFile or the variable
+	// BLOCKTORCH_SIGNER_PASSWORD) or from BLOCKTORCH_SIGNER_KEY; key and
+	// password files must be readable by their owner only.
+	SignerKeystore     string
+	SignerPasswordFile string
+
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
 	BlockInterval time.Duration // embedded chain block time
@@ -113,6 +120,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.PollInterval, "poll", c.PollInterval, "head polling interval")
 	fs.StringVar(&c.OperatorKey, "operator-key", c.OperatorKey, "require this key to use the UI and API (set it through BLOCKTORCH_OPERATOR_KEY, not the command line); share links stay open")
 	fs.StringVar(&c.AllowedHosts, "allowed-hosts", c.AllowedHosts, "host name(s), comma-separated, the UI and API answer to besides localhost, 127.0.0.1 and [::1] (the public name behind a reverse proxy); others are refused")
+	fs.StringVar(&c.SignerKeystore, "signer-keystore", c.SignerKeystore, "encrypted JSON keystore of the account that signs response actions (mode 0600; password in --signer-password-file or BLOCKTORCH_SIGNER_PASSWORD); or put a hex key in BLOCKTORCH_SIGNER_KEY")
+	fs.StringVar(&c.SignerPasswordFile, "signer-password-file", c.SignerPasswordFile, "file holding the --signer-keystore password (mode 0600)")
 	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")

@@ -1,0 +1,17 @@
+// Package response prepares and sends emergency actions on watched
+// contracts: it finds each contract's emergency functions (Pausable's
+// pause and unpause, AccessControl role revocation, block-list functions,
+// and owner-only functions a user marks as emergency), reads from the chain
+// which role each needs and who holds it now, and prepares each action in
+// four forms: raw calldata, a `cast send` command line, a Safe Transaction
+// Builder JSON batch, and a transaction signed by the configured signer.
+//
+// Every action is simulated on the current head state (through the
+// Simulate function the composition root hands in, the debugger's
+// simulation) before it is sent; a send whose simulation reverts is refused
+// unless forced. The EOA signer is read from an encrypted keystore file or
+// an environment variable, and its key is never printed or logged.
+//
+// The package reaches the node through the Node interface (an
+// *ethclient.Client satisfies it) and serves no HTTP: internal/web does.
+package response

@@ -1,0 +1,4 @@
+package response
+
+// ChecksumText exposes the checksum's serialization to the tests.
+var ChecksumText = checksumText

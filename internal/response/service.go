@@ -1,0 +1,437 @@
+package response
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/blocktorch/blocktorch/internal/decode"
+)
+
+// Service finds, prepares, simulates and sends emergency actions. Its
+// methods are safe for concurrent use; sends from its signer are made one
+// at a time so that no two take the same nonce.
+type Service struct {
+	Node Node
+	// Simulate runs a call on the head state (the debugger's simulation).
+	Simulate SimulateFunc
+	// Contracts returns the watched contracts.
+	Contracts func(ctx context.Context) ([]Contract, error)
+	// Signer, when set, signs and sends actions as an EOA.
+	Signer Signer
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Log receives one line per send; nil discards them.
+	Log *slog.Logger
+	// Poll is how often a sent transaction's receipt is looked for
+	// (100 ms when zero); DropAfter is how long the node may not know a
+	// sent transaction before it counts as dropped (30 s when zero).
+	Poll      time.Duration
+	DropAfter time.Duration
+
+	sendMu sync.Mutex
+}
+
+// Prepared is an action in its four forms, with its simulation.
+type Prepared struct {
+	Action   Action         `json:"action"`
+	To       common.Address `json:"to"`
+	Calldata hexutil.Bytes  `json:"calldata"`
+	// Cast is a `cast send` command line; it names no key: add your
+	// wallet option (--account NAME, --ledger, --interactive).
+	Cast string `json:"cast"`
+	// SafeBatch is a Safe Transaction Builder batch file of the call.
+	SafeBatch json.RawMessage `json:"safeBatch"`
+	// Signed is the call signed by the configured signer, ready to send
+	// (cast publish); nil when no signer is configured.
+	Signed *SignedTx `json:"signed,omitempty"`
+	// SimulatedFrom is the account the simulation called from: the
+	// signer, else the role's first holder.
+	SimulatedFrom common.Address `json:"simulatedFrom"`
+	Simulation    *Simulation    `json:"simulation"`
+}
+
+// SignedTx is a signed transaction.
+type SignedTx struct {
+	From      common.Address `json:"from"`
+	Nonce     uint64         `json:"nonce"`
+	Gas       uint64         `json:"gas"`
+	MaxFee    *hexutil.Big   `json:"maxFeePerGas"`
+	Tip       *hexutil.Big   `json:"maxPriorityFeePerGas"`
+	Hash      common.Hash    `json:"hash"`
+	Raw       hexutil.Bytes  `json:"raw"`
+	SignerIs  string         `json:"signer"`
+	ChainID   *hexutil.Big   `json:"chainId"`
+	tx        *types.Transaction
+	needsWei  *big.Int
+	simulated *Simulation
+}
+
+// SendOptions change how an action is sent.
+type SendOptions struct {
+	// Force sends even when the simulation reverts.
+	Force bool
+	// Tip is the least priority fee per gas to pay (wei); the node's
+	// suggestion is used when it is higher.
+	Tip *big.Int
+	// NoWait returns once the node accepted the transaction instead of
+	// waiting for its receipt.
+	NoWait bool
+}
+
+// Sent is the outcome of a send.
+type Sent struct {
+	Action     Action         `json:"action"`
+	Hash       common.Hash    `json:"hash"`
+	From       common.Address `json:"from"`
+	Nonce      uint64         `json:"nonce"`
+	Simulation *Simulation    `json:"simulation"`
+	// Mined is set once a receipt was seen; Status is its status (1 ok).
+	Mined  bool   `json:"mined"`
+	Status uint64 `json:"status"`
+	Block  uint64 `json:"block,omitempty"`
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// contract returns the watched contract at addr.
+func (s *Service) contract(ctx context.Context, addr common.Address) (Contract, error) {
+	if s.Contracts == nil {
+		return Contract{}, fmt.Errorf("%w: no contracts are watched", ErrNotFound)
+	}
+	cs, err := s.Contracts(ctx)
+	if err != nil {
+		return Contract{}, fmt.Errorf("cannot list the watched contracts: %w", err)
+	}
+	for _, c := range cs {
+		if c.Address == addr {
+			return c, nil
+		}
+	}
+	return Contract{}, fmt.Errorf("%w: %s is not a watched contract", ErrNotFound, addr)
+}
+
+// Actions returns the emergency actions of the watched contract at addr,
+// with the role each needs and its holders read from the head block.
+func (s *Service) Actions(ctx context.Context, addr common.Address) ([]Action, error) {
+	c, err := s.contract(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return discover(ctx, s.Node, c)
+}
+
+// Action returns one action by id.
+func (s *Service) Action(ctx context.Context, id string) (Action, error) {
+	a, _, err := s.action(ctx, id)
+	return a, err
+}
+
+func (s *Service) action(ctx context.Context, id string) (Action, Contract, error) {
+	addrText, _, ok := strings.Cut(id, ":")
+	if !ok || !common.IsHexAddress(addrText) {
+		return Action{}, Contract{}, fmt.Errorf("%w: action id %q is not ADDRESS:FUNCTION", ErrInvalid, id)
+	}
+	c, err := s.contract(ctx, common.HexToAddress(addrText))
+	if err != nil {
+		return Action{}, Contract{}, err
+	}
+	actions, err := discover(ctx, s.Node, c)
+	if err != nil {
+		return Action{}, Contract{}, err
+	}
+	// Ids are matched without regard to the address's case.
+	for _, a := range actions {
+		if strings.EqualFold(a.ID, id) {
+			return a, c, nil
+		}
+	}
+	return Action{}, Contract{}, fmt.Errorf("%w: %s has no emergency action %q", ErrNotFound, c.Address, id)
+}
+
+// callOf returns the method and calldata of an action with its arguments:
+// a template takes args, an action with fixed arguments takes none.
+func callOf(a Action, c Contract, args []string) (abi.Method, []string, []byte, error) {
+	parsed, err := decode.ParseABI(c.ABI)
+	if err != nil {
+		return abi.Method{}, nil, nil, fmt.Errorf("cannot read the ABI of %s: %w", c.Address, err)
+	}
+	m, err := decode.FindMethod(parsed, a.Function)
+	if err != nil {
+		return abi.Method{}, nil, nil, fmt.Errorf("BUG: action %s names no function: %v", a.ID, err)
+	}
+	if len(a.Args) > 0 {
+		if len(args) > 0 && !slices.Equal(args, a.Args) {
+			return abi.Method{}, nil, nil, fmt.Errorf("%w: %s takes no arguments (they are fixed)", ErrInvalid, a.ID)
+		}
+		args = a.Args
+	}
+	data, err := encodeArgs(m, args)
+	if err != nil {
+		return abi.Method{}, nil, nil, err
+	}
+	return m, args, data, nil
+}
+
+// Prepare returns an action in its four forms, simulated on the head
+// state from the signer (or, without one, the role's first holder).
+func (s *Service) Prepare(ctx context.Context, id string, args []string) (*Prepared, error) {
+	a, c, err := s.action(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	m, args, data, err := callOf(a, c, args)
+	if err != nil {
+		return nil, err
+	}
+	chainID, err := s.Node.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the chain id: %w", err)
+	}
+	p := &Prepared{Action: a, To: a.Contract, Calldata: data, Cast: castLine(a.Contract, m, args)}
+	batch, err := newBatch(chainID, common.Address{}, s.now().UnixMilli(), a.ContractName+" "+a.Kind, []batchCall{{to: a.Contract, data: data, method: &m, args: args}})
+	if err != nil {
+		return nil, err
+	}
+	if p.SafeBatch, err = json.Marshal(batch); err != nil {
+		return nil, fmt.Errorf("cannot encode the Safe batch: %w", err)
+	}
+	switch {
+	case s.Signer != nil:
+		p.SimulatedFrom = s.Signer.Address()
+	case len(a.Role.Holders) > 0:
+		p.SimulatedFrom = a.Role.Holders[0]
+	default:
+		p.SimulatedFrom = probeAddress
+	}
+	if p.Simulation, err = s.simulate(ctx, Call{From: p.SimulatedFrom, To: a.Contract, Data: data}); err != nil {
+		return nil, err
+	}
+	if s.Signer != nil {
+		signed, err := s.sign(ctx, chainID, a.Contract, data, p.Simulation, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.Signed = signed
+	}
+	return p, nil
+}
+
+func (s *Service) simulate(ctx context.Context, call Call) (*Simulation, error) {
+	if s.Simulate == nil {
+		return nil, errors.New("no simulator is configured")
+	}
+	sim, err := s.Simulate(ctx, call)
+	if err != nil {
+		return nil, fmt.Errorf("cannot simulate the call of %s: %w", call.To, err)
+	}
+	return sim, nil
+}
+
+// Gas of a sent action: what the simulation used with a margin, as an
+// estimate would add (the 63/64 rule, refunds).
+const (
+	gasMargin  = 50_000
+	minSendGas = 60_000
+)
+
+// sign builds and signs a transaction of the signer calling to with data
+// at the signer's pending nonce.
+func (s *Service) sign(ctx context.Context, chainID *big.Int, to common.Address, data []byte, sim *Simulation, minTip *big.Int) (*SignedTx, error) {
+	from := s.Signer.Address()
+	nonce, err := s.Node.PendingNonceAt(ctx, from)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the nonce of %s: %w", from, err)
+	}
+	head, err := s.Node.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the head block: %w", err)
+	}
+	tip, err := s.Node.SuggestGasTipCap(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the suggested priority fee: %w", err)
+	}
+	if minTip != nil && minTip.Cmp(tip) > 0 {
+		tip = new(big.Int).Set(minTip)
+	}
+	base := head.BaseFee
+	if base == nil {
+		base = new(big.Int)
+	}
+	maxFee := new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), tip)
+	gas := max(sim.GasUsed*3/2+gasMargin, minSendGas)
+	tx := types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: maxFee, Gas: gas, To: &to, Data: data})
+	signed, err := s.Signer.SignTx(tx, chainID)
+	if err != nil {
+		return nil, fmt.Errorf("cannot sign the transaction: %w", err)
+	}
+	raw, err := signed.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode the signed transaction: %w", err)
+	}
+	return &SignedTx{
+		From: from, Nonce: nonce, Gas: gas, MaxFee: (*hexutil.Big)(maxFee), Tip: (*hexutil.Big)(tip), Hash: signed.Hash(), Raw: raw,
+		SignerIs: fmt.Sprint(s.Signer), ChainID: (*hexutil.Big)(chainID),
+		tx: signed, needsWei: new(big.Int).Mul(maxFee, new(big.Int).SetUint64(gas)), simulated: sim,
+	}, nil
+}
+
+// Send simulates the action from the signer and, unless the simulation
+// reverts (and opts.Force is not set), signs and sends it, then waits for
+// its receipt. A transaction the node refused, dropped or mined as failed
+// is an error naming it; nothing is ever sent twice.
+func (s *Service) Send(ctx context.Context, id string, args []string, opts SendOptions) (*Sent, error) {
+	if s.Signer == nil {
+		return nil, ErrNoSigner
+	}
+	a, c, err := s.action(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	_, _, data, err := callOf(a, c, args)
+	if err != nil {
+		return nil, err
+	}
+	sent, err := s.sendCall(ctx, a.Contract, data, opts)
+	if sent != nil {
+		sent.Action = a
+	}
+	return sent, err
+}
+
+// sendCall is Send once the call is known.
+func (s *Service) sendCall(ctx context.Context, to common.Address, data []byte, opts SendOptions) (*Sent, error) {
+	from := s.Signer.Address()
+	sim, err := s.simulate(ctx, Call{From: from, To: to, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	if sim.Reverted && !opts.Force {
+		return &Sent{From: from, Simulation: sim}, fmt.Errorf("%w from %s: %s; not sent (force to send anyway)", ErrWouldRevert, from, sim.Reason)
+	}
+	chainID, err := s.Node.ChainID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the chain id: %w", err)
+	}
+	s.sendMu.Lock()
+	signed, err := s.sign(ctx, chainID, to, data, sim, opts.Tip)
+	if err != nil {
+		s.sendMu.Unlock()
+		return nil, err
+	}
+	balance, err := s.Node.BalanceAt(ctx, from, nil)
+	if err != nil {
+		s.sendMu.Unlock()
+		return nil, fmt.Errorf("cannot read the balance of %s: %w", from, err)
+	}
+	if balance.Cmp(signed.needsWei) < 0 {
+		s.sendMu.Unlock()
+		return nil, fmt.Errorf("%w: %s has %s wei, the transaction may cost %s", ErrInsufficientFunds, from, balance, signed.needsWei)
+	}
+	sendErr := s.Node.SendTransaction(ctx, signed.tx)
+	s.sendMu.Unlock()
+	sent := &Sent{Hash: signed.Hash, From: from, Nonce: signed.Nonce, Simulation: sim}
+	if sendErr != nil {
+		// The node may have taken it and failed to answer: look for it
+		// before calling the send failed, and never send it again.
+		if _, _, err := s.Node.TransactionByHash(ctx, signed.Hash); err != nil {
+			return sent, fmt.Errorf("the node refused transaction %s (nonce %d from %s): %w", signed.Hash, signed.Nonce, from, sendErr)
+		}
+	}
+	s.log().Info("response: sent", "tx", signed.Hash, "from", from, "to", to, "nonce", signed.Nonce)
+	if opts.NoWait {
+		return sent, nil
+	}
+	return sent, s.wait(ctx, sent)
+}
+
+// wait polls for the receipt of sent, and reports a transaction the node
+// stopped knowing as dropped.
+func (s *Service) wait(ctx context.Context, sent *Sent) error {
+	poll := s.Poll
+	if poll <= 0 {
+		poll = 100 * time.Millisecond
+	}
+	dropAfter := s.DropAfter
+	if dropAfter <= 0 {
+		dropAfter = 30 * time.Second
+	}
+	var unknownSince time.Time
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		r, err := s.Node.TransactionReceipt(ctx, sent.Hash)
+		if err == nil {
+			sent.Mined, sent.Status, sent.Block = true, r.Status, r.BlockNumber.Uint64()
+			if r.Status != types.ReceiptStatusSuccessful {
+				return fmt.Errorf("transaction %s was mined in block %d and failed", sent.Hash, sent.Block)
+			}
+			return nil
+		}
+		if !errors.Is(err, ethereum.NotFound) && !isIndexing(err) {
+			return fmt.Errorf("cannot read the receipt of %s: %w", sent.Hash, err)
+		}
+		if _, _, err := s.Node.TransactionByHash(ctx, sent.Hash); errors.Is(err, ethereum.NotFound) {
+			if unknownSince.IsZero() {
+				unknownSince = s.now()
+			} else if s.now().Sub(unknownSince) >= dropAfter {
+				return fmt.Errorf("%w: %s (nonce %d from %s) is neither pending nor mined; it was not sent again", ErrDropped, sent.Hash, sent.Nonce, sent.From)
+			}
+		} else {
+			unknownSince = time.Time{}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped waiting for %s: %w", sent.Hash, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func isIndexing(err error) bool { return strings.Contains(err.Error(), "indexing") }
+
+// shellWord matches words the shell takes as they are.
+var shellWord = regexp.MustCompile(`^[A-Za-z0-9_./:=,+-]+$`)
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	if shellWord.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// castLine is the `cast send` command of a call.
+func castLine(to common.Address, m abi.Method, args []string) string {
+	parts := []string{"cast", "send", "--rpc-url", `"$ETH_RPC_URL"`, to.Hex(), shellQuote(m.Sig)}
+	for _, a := range args {
+		parts = append(parts, shellQuote(a))
+	}
+	return strings.Join(parts, " ")
+}
