@@ -34,21 +34,23 @@ ui: web/ui/node_modules/.package-lock.json
 web/ui/node_modules/.package-lock.json: web/ui/package.json web/ui/package-lock.json
 	cd web/ui && npm ci --no-audit --no-fund
 
-contracts-deps: contracts/node_modules/.package-lock.json
+CONTRACTS := internal/demo/contracts
 
-contracts/node_modules/.package-lock.json: contracts/package.json contracts/package-lock.json
-	cd contracts && npm ci --no-audit --no-fund
+contracts-deps: $(CONTRACTS)/node_modules/.package-lock.json
 
-## contracts: recompile the demo contracts into contracts/build, and the debugger's test builds (optimized,
-## via-IR, and the failure-origin fixtures three ways) into internal/debugger/testdata (all committed)
-DBG_TESTDATA := ../internal/debugger/testdata
+$(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package.json $(CONTRACTS)/package-lock.json
+	cd $(CONTRACTS) && npm ci --no-audit --no-fund
+
+## contracts: recompile the demo contracts into internal/demo/contracts/build, and the debugger's test builds
+## (optimized, via-IR, and the failure-origin fixtures three ways) into internal/debugger/testdata (all committed)
+DBG_TESTDATA := ../../debugger/testdata
 contracts: contracts-deps
-	cd contracts && node compile.js
-	cd contracts && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
-	cd contracts && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
-	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain
-	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/optimized --optimize
-	cd contracts && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/viair --optimize --via-ir
+	cd $(CONTRACTS) && node compile.js
+	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
+	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
+	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain
+	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/optimized --optimize
+	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/viair --optimize --via-ir
 
 geth: $(GETH)
 

@@ -32,8 +32,7 @@ import (
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -106,13 +105,13 @@ func run(want int, interval time.Duration, rate float64) error {
 	}
 	defer os.RemoveAll(dir)
 
-	dc, err := demochain.Start(ctx, demochain.Config{Keys: 12, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
+	dc, err := demo.StartChain(ctx, demo.ChainConfig{Keys: 12, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		return err
 	}
 	defer dc.Close()
 	ch, app := dc.Chain, dc.App
-	traffic, err := dc.Traffic(demoapp.Options{Rate: rate, Seed: 11, FailureRate: 0.05})
+	traffic, err := dc.Traffic(demo.Options{Rate: rate, Seed: 11, FailureRate: 0.05})
 	if err != nil {
 		return err
 	}

@@ -7,13 +7,13 @@ import (
 	"path/filepath"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 )
 
 type ecdsaKey = ecdsa.PrivateKey
 
 // writeABIs hands the child indexer the demo app's contracts.
-func writeABIs(dir, name string, app *demoapp.App) (string, error) {
+func writeABIs(dir, name string, app *demo.App) (string, error) {
 	b, err := json.Marshal(app.Contracts())
 	if err != nil {
 		return "", err
@@ -27,7 +27,7 @@ func loadABIs(reg *decode.Registry, path string) error {
 	if err != nil {
 		return err
 	}
-	var cs []demoapp.Contract
+	var cs []demo.Contract
 	if err := json.Unmarshal(b, &cs); err != nil {
 		return err
 	}

@@ -29,11 +29,10 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
-	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
@@ -76,7 +75,7 @@ func run(n uint64, chains string) error {
 	defer os.RemoveAll(dir)
 	var results []result
 
-	keys := demoapp.Keys(10)
+	keys := demo.Keys(10)
 	if strings.Contains(chains, "geth") {
 		if err := benchGeth(ctx, n, dir, keys, &results); err != nil {
 			return err
@@ -94,7 +93,7 @@ func run(n uint64, chains string) error {
 func benchGeth(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, results *[]result) error {
 	// geth --dev over HTTP.
 	fmt.Printf("starting geth --dev and filling %d blocks with demo traffic…\n", n)
-	node, err := gethdev.Start(ctx, gethdev.Options{})
+	node, err := gethtest.Start(ctx, gethtest.Options{})
 	if err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func benchGeth(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, resu
 	if err != nil {
 		return err
 	}
-	if err := demoapp.Fund(ctx, rc, demoapp.Addresses(keys), new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))); err != nil {
+	if err := demo.Fund(ctx, rc, demo.Addresses(keys), new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))); err != nil {
 		return err
 	}
 	app, err := fill(ctx, ethclient.NewClient(rc), keys, n, nil)
@@ -129,7 +128,7 @@ func benchGeth(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, resu
 func benchEmbedded(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, results *[]result) error {
 	// The embedded chain over HTTP.
 	fmt.Printf("starting the embedded chain and filling %d blocks…\n", n)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: demochain.Alloc(keys), RPCAddr: "127.0.0.1:0"})
+	ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: demo.Alloc(keys), RPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		return err
 	}
@@ -157,7 +156,7 @@ func benchEmbedded(ctx context.Context, n uint64, dir string, keys []*ecdsaKey, 
 
 // fill deploys the demo app and sends traffic until the chain has n blocks.
 // commit seals blocks on the embedded chain; geth --dev seals by itself.
-func fill(ctx context.Context, ec *ethclient.Client, keys []*ecdsaKey, n uint64, ch *devchain.Chain) (*demoapp.App, error) {
+func fill(ctx context.Context, ec *ethclient.Client, keys []*ecdsaKey, n uint64, ch *devchain.Chain) (*demo.App, error) {
 	stop := make(chan struct{})
 	if ch != nil {
 		go func() {
@@ -171,12 +170,12 @@ func fill(ctx context.Context, ec *ethclient.Client, keys []*ecdsaKey, n uint64,
 			}
 		}()
 	}
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
+	app, err := demo.Deploy(ctx, ec, keys[demo.Deployer])
 	close(stop)
 	if err != nil {
 		return nil, err
 	}
-	tr, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: 25, Seed: 42})
+	tr, err := demo.NewTraffic(app, ec, keys, demo.Options{Rate: 25, Seed: 42})
 	if err != nil {
 		return nil, err
 	}

@@ -30,10 +30,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/debugger"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/blocktorch/blocktorch/internal/demo"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -76,7 +75,7 @@ func runChild(mode, url string, tx common.Hash) error {
 	}
 	defer os.RemoveAll(dir)
 	arts := debugger.NewArtifacts()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	if err := arts.AddStandardJSON(in, out); err != nil {
 		return err
 	}
@@ -102,9 +101,9 @@ type geth struct {
 }
 
 // startGeth runs geth --dev with a block gas limit above the transaction
-// cap (gethdev keeps geth's 11.5M default).
+// cap (gethtest keeps geth's 11.5M default).
 func startGeth(ctx context.Context) (*geth, error) {
-	bin, err := gethdev.Find()
+	bin, err := gethtest.Find()
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +189,7 @@ func run() error {
 	ec := ethclient.NewClient(rc)
 	key, _ := crypto.GenerateKey()
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	if err := demoapp.Fund(ctx, rc, []common.Address{from}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
+	if err := demo.Fund(ctx, rc, []common.Address{from}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
 		return err
 	}
 	chainID, err := ec.ChainID(ctx)
@@ -218,7 +217,7 @@ func run() error {
 		}
 		return nil, fmt.Errorf("transaction %s not mined", tx.Hash())
 	}
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func TestREADMEClientExamples(t *testing.T) {
 	os.WriteFile(artifact, b, 0o600)
 	monitors := filepath.Join(dir, "monitors.yaml")
 	os.WriteFile(monitors, []byte("monitors:\n  - id: readme.errors\n    name: Error logs\n    kind: query\n    query: \"level:error | stats count()\"\n    window: 1m\n    condition: \"> 100000\"\n"), 0o600)
-	build, _ := filepath.Abs(filepath.Join("..", "..", "contracts", "build"))
+	build, _ := filepath.Abs(filepath.Join("..", "..", "internal", "demo", "contracts", "build"))
 	fill := strings.NewReplacer(
 		"http://127.0.0.1:8545", rpcURL,
 		"http://127.0.0.1:8080", base,

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -35,7 +35,7 @@ func TestTraceCommand(t *testing.T) {
 	defer chain.Close()
 	ctx := context.Background()
 	ec := ethclient.NewClient(chain.Client())
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +62,8 @@ func TestTraceCommand(t *testing.T) {
 	if r.Status != 0 {
 		t.Fatal("nest(3) succeeded")
 	}
-	build := filepath.Join("..", "..", "contracts", "build")
-	src, err := os.ReadFile(filepath.Join("..", "..", "contracts", "src", "Failures.sol"))
+	build := filepath.Join("..", "..", "internal", "demo", "contracts", "build")
+	src, err := os.ReadFile(filepath.Join("..", "..", "internal", "demo", "contracts", "src", "Failures.sol"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
 
@@ -20,7 +20,7 @@ func TestVerifyServerSurvivesRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots a chain and the server twice")
 	}
-	ch, err := demochain.Start(t.Context(), demochain.Config{Chain: devchain.Config{BlockInterval: 200 * time.Millisecond, RPCAddr: "127.0.0.1:0"}})
+	ch, err := demo.StartChain(t.Context(), demo.ChainConfig{Chain: devchain.Config{BlockInterval: 200 * time.Millisecond, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestVerifyServerSurvivesRestart(t *testing.T) {
 	t.Setenv("BLOCKTORCH_KEY", "")
 
 	a, stop := apptest.Start(t, cfg)
-	build, _ := filepath.Abs(filepath.Join("..", "..", "contracts", "build"))
+	build, _ := filepath.Abs(filepath.Join("..", "..", "internal", "demo", "contracts", "build"))
 	code, out, errOut := runCLI(t, "verify", "--rpc", ch.HTTPEndpoint(), "--server", a.URL(), ch.App.Vault.Hex(), build)
 	if code != 0 || !strings.Contains(out, "registered with") {
 		t.Fatalf("verify --server: exit %d\n%s%s", code, out, errOut)

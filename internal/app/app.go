@@ -24,6 +24,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -58,7 +59,7 @@ type App struct {
 	index    *indexer.Indexer
 	web      *web.Server
 	ln       net.Listener
-	demo     *demo // nil in serve mode
+	demo     *demo.Env // nil in serve mode
 	ingest   *logingest.Ingester
 	eth      *ethclient.Client // plain client for eth_call/eth_getCode reads
 	verify   *contracts.Registry
@@ -130,12 +131,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}}
 	rpcURL := cfg.RPC
 	if cfg.Mode == config.ModeDemo {
-		if a.demo, err = startDemo(ctx, cfg, a.log); err != nil {
+		dcfg := demoConfig(cfg)
+		dcfg.Log = a.log
+		if a.demo, err = demo.Start(ctx, dcfg); err != nil {
 			return nil, err
 		}
 		// The indexer reads the embedded chain over WebSocket JSON-RPC: the
 		// same path as a real node.
-		rpcURL = a.demo.chain.WSEndpoint()
+		rpcURL = a.demo.WSEndpoint()
 	}
 	a.rpcLabel = ethrpc.Redact(rpcURL)
 	if a.rpc, err = ethrpc.Dial(ctx, rpcURL, rpcOpts); err != nil {
@@ -200,10 +203,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	if a.demo != nil {
-		if err := a.demo.deploy(ctx, a.AddContract, a.store); err != nil {
+		if err := a.demo.Deploy(ctx, a.AddContract, a.store); err != nil {
 			return nil, err
 		}
-		if err := a.demo.verify(ctx, a.verify); err != nil {
+		if err := verifyDemo(ctx, a.demo, a.verify); err != nil {
 			return nil, err
 		}
 	}
@@ -238,7 +241,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 	deps.Verification = a.verify.Summary
 	if a.demo != nil {
-		deps.Incident = a.demo.startIncident
+		deps.Incident = a.demo.StartIncident
 	}
 	if a.web, err = web.New(deps); err != nil {
 		return nil, err
@@ -268,7 +271,7 @@ func (a *App) ChainRPC() (httpURL, wsURL string) {
 	if a.demo == nil {
 		return "", ""
 	}
-	return a.demo.chain.HTTPEndpoint(), a.demo.chain.WSEndpoint()
+	return a.demo.HTTPEndpoint(), a.demo.WSEndpoint()
 }
 
 func (a *App) loadContracts(ctx context.Context) error {
@@ -318,7 +321,7 @@ func (a *App) AddContract(ctx context.Context, addr common.Address, name string,
 
 // origin says where a contract's ABI comes from, for the catalog.
 func (a *App) origin(addr common.Address) string {
-	if a.demo != nil && a.demo.owns(addr) {
+	if a.demo != nil && a.demo.Owns(addr) {
 		return "demo"
 	}
 	return "user"
@@ -418,7 +421,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.index = indexer.New(a.rpc, a.store, a.indexConfig(heads))
 	run("indexer", a.index.Run)
 	if a.demo != nil {
-		run("demo", a.demo.run)
+		run("demo", a.demo.Run)
 	}
 	if a.cfg.SyslogAddr != "" {
 		run("syslog", func(ctx context.Context) error { return a.ingest.ListenSyslog(ctx, a.cfg.SyslogAddr, a.cfg.SyslogAddr) })
@@ -477,17 +480,6 @@ func (a *App) indexConfig(heads <-chan struct{}) indexer.Config {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // mount adds the routes other capabilities serve.
 func (a *App) mount(mux *http.ServeMux) {
 	a.ingest.Register(mux)
@@ -526,7 +518,7 @@ func (a *App) Close() error {
 			a.rawRPC.Close()
 		}
 		if a.demo != nil {
-			errs = append(errs, a.demo.close())
+			errs = append(errs, a.demo.Close())
 		}
 		if a.store != nil {
 			errs = append(errs, a.store.Close())

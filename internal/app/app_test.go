@@ -213,7 +213,7 @@ func TestDemoIncident(t *testing.T) {
 	if code := apptest.GetJSON(t, base+"/api/v1/debug/"+example, &dbg); code != 200 || dbg.Data.Failure == nil {
 		t.Fatalf("debug %s: HTTP %d %+v", example, code, dbg)
 	}
-	wantLine := sourceLine(t, "../../contracts/src/LendingVault.sol", "revert StalePrice(")
+	wantLine := sourceLine(t, "../demo/contracts/src/LendingVault.sol", "revert StalePrice(")
 	if f := dbg.Data.Failure; f.File != "src/LendingVault.sol" || f.Line != wantLine || f.Approximate {
 		t.Errorf("debug failure = %+v, want exactly src/LendingVault.sol:%d (revert StalePrice)", f, wantLine)
 	}

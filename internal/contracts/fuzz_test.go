@@ -3,12 +3,12 @@ package contracts_test
 import (
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	bc "github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 )
 
 func FuzzParseCodeMetadata(f *testing.F) {
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	f.Add(arts["Router"].DeployedBytecode)
 	f.Add([]byte{0xa1, 0x64, 's', 'o', 'l', 'c', 0x43, 0, 8, 28, 0, 0x0a})
 	f.Add([]byte{0xa1, 0x61, 'x', 0xf5, 0, 4})
@@ -21,7 +21,7 @@ func FuzzParseCodeMetadata(f *testing.F) {
 }
 
 func FuzzParseStandardJSON(f *testing.F) {
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	f.Add(in[:2000], out[:2000])
 	f.Add([]byte(`{"sources":{"a":{"content":"x"}},"settings":{"optimizer":{"runs":1}}}`),
 		[]byte(`{"sources":{"a":{"id":0}},"contracts":{"a":{"A":{"evm":{"deployedBytecode":{"object":"__$ab$__","immutableReferences":{"1":[{"start":-1,"length":99}]}}},"metadata":"{\"settings\":{}}"}}}}`))

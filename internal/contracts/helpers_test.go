@@ -18,33 +18,32 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	bc "github.com/blocktorch/blocktorch/internal/contracts"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
 
-// demo is an embedded chain with the demo app deployed.
-type demo struct {
+// demoChain is an embedded chain with the demo app deployed.
+type demoChain struct {
 	chain *devchain.Chain
 	eth   *ethclient.Client
-	app   *demoapp.App
+	app   *demo.App
 	key   *ecdsa.PrivateKey
 }
 
 var (
 	demoOnce sync.Once
-	demoVal  *demo
+	demoVal  *demoChain
 	demoErr  error
 )
 
 // newDemo starts one chain for the package's tests (deploying takes a while).
-func newDemo(t *testing.T) *demo {
+func newDemo(t *testing.T) *demoChain {
 	t.Helper()
 	demoOnce.Do(func() {
-		keys := demoapp.Keys(8)
+		keys := demo.Keys(8)
 		alloc := map[common.Address]*big.Int{}
-		for _, a := range demoapp.Addresses(keys) {
+		for _, a := range demo.Addresses(keys) {
 			alloc[a] = new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
 		}
 		ch, err := devchain.Start(devchain.Config{BlockInterval: -1, Alloc: alloc, RPCAddr: "127.0.0.1:0"})
@@ -53,11 +52,11 @@ func newDemo(t *testing.T) *demo {
 			return
 		}
 		ec := ethclient.NewClient(ch.Client())
-		d := &demo{chain: ch, eth: ec, key: keys[demoapp.Deployer]}
+		d := &demoChain{chain: ch, eth: ec, key: keys[demo.Deployer]}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		stop := d.sealing()
-		d.app, demoErr = demoapp.Deploy(ctx, ec, d.key)
+		d.app, demoErr = demo.Deploy(ctx, ec, d.key)
 		stop()
 		demoVal = d
 	})
@@ -68,7 +67,7 @@ func newDemo(t *testing.T) *demo {
 }
 
 // sealing commits blocks until the returned function is called.
-func (d *demo) sealing() func() {
+func (d *demoChain) sealing() func() {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -87,7 +86,7 @@ func (d *demo) sealing() func() {
 }
 
 // deploy sends creation code and returns the new contract's address.
-func (d *demo) deploy(t *testing.T, code []byte) common.Address {
+func (d *demoChain) deploy(t *testing.T, code []byte) common.Address {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -129,7 +128,7 @@ func (d *demo) deploy(t *testing.T, code []byte) common.Address {
 // demoArtifacts are the committed demo build's artifacts.
 func demoArtifacts(t *testing.T) []bc.Artifact {
 	t.Helper()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	arts, err := bc.ParseStandardJSON(in, out, "")
 	if err != nil {
 		t.Fatal(err)
@@ -149,11 +148,11 @@ func artifact(t *testing.T, arts []bc.Artifact, name string) bc.Artifact {
 }
 
 // compile recompiles the demo's committed standard-JSON input with changed
-// settings, using the pinned solc-js in contracts/node_modules. It needs
+// settings, using the pinned solc-js in internal/demo/contracts/node_modules. It needs
 // node: without it the test fails.
 func compile(t *testing.T, settings map[string]any) (input, output []byte) {
 	t.Helper()
-	in, _ := contracts.StandardJSON()
+	in, _ := demo.StandardJSON()
 	var std map[string]any
 	if err := json.Unmarshal(in, &std); err != nil {
 		t.Fatal(err)
@@ -170,7 +169,7 @@ func compile(t *testing.T, settings map[string]any) (input, output []byte) {
 	if err != nil {
 		t.Fatalf("node is needed to compile with solc-js: %v", err)
 	}
-	dir, err := filepath.Abs(filepath.Join("..", "..", "contracts"))
+	dir, err := filepath.Abs(filepath.Join("..", "demo", "contracts"))
 	if err != nil {
 		t.Fatal(err)
 	}

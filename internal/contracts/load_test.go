@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	bc "github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 )
 
 func jsonString(t *testing.T, v any) string {
@@ -33,7 +33,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 // layouts writes the demo build in each layout the loaders read.
 func layouts(t *testing.T) map[string]string {
 	t.Helper()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	root := t.TempDir()
 	dirs := map[string]string{}
 

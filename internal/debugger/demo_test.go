@@ -15,11 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	icontracts "github.com/blocktorch/blocktorch/internal/contracts"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
-	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -125,7 +124,7 @@ type failuresApp struct {
 
 func deployFailures(t *testing.T, h *chainHarness) *failuresApp {
 	t.Helper()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	return deployFailuresBuild(t, h, in, out)
 }
 
@@ -181,7 +180,7 @@ func deployFailuresBuild(t *testing.T, h *chainHarness, in, out []byte) *failure
 func demoArtifacts(t *testing.T) *Artifacts {
 	t.Helper()
 	a := NewArtifacts()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	if err := a.AddStandardJSON(in, out); err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +376,7 @@ func TestFailurePathsEmbeddedChain(t *testing.T) {
 
 // TestFailurePathsOptimizedBuilds runs the demo's failure cases on the
 // demo contracts compiled with the optimizer and via IR (testdata/demo,
-// made by contracts/compile.js --optimize [--via-ir]): every failure lands
+// made by internal/demo/contracts/compile.js --optimize [--via-ir]): every failure lands
 // on the same line as in the plain build.
 func TestFailurePathsOptimizedBuilds(t *testing.T) {
 	if testing.Short() {
@@ -395,9 +394,9 @@ func TestFailurePathsOptimizedBuilds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plainIn, _ := contracts.StandardJSON()
+			plainIn, _ := demo.StandardJSON()
 			if !sameSources(t, in, plainIn) {
-				t.Fatalf("%s holds other sources than contracts/build: run make contracts", dir)
+				t.Fatalf("%s holds other sources than internal/demo/contracts/build: run make contracts", dir)
 			}
 			arts := NewArtifacts()
 			if err := arts.AddStandardJSON(in, out); err != nil {
@@ -585,7 +584,7 @@ func TestFailurePathsGethDev(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts geth")
 	}
-	if _, err := gethdev.Find(); err != nil {
+	if _, err := gethtest.Find(); err != nil {
 		t.Skipf("no geth: %v", err)
 	}
 	for _, debugAPI := range []bool{true, false} {
@@ -595,7 +594,7 @@ func TestFailurePathsGethDev(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			node, err := gethdev.Start(ctx, gethdev.Options{Debug: debugAPI})
+			node, err := gethtest.Start(ctx, gethtest.Options{Debug: debugAPI})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -606,7 +605,7 @@ func TestFailurePathsGethDev(t *testing.T) {
 			}
 			defer rc.Close()
 			key, _ := crypto.GenerateKey()
-			if err := demoapp.Fund(ctx, rc, []common.Address{crypto.PubkeyToAddress(key.PublicKey)}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
+			if err := demo.Fund(ctx, rc, []common.Address{crypto.PubkeyToAddress(key.PublicKey)}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
 				t.Fatal(err)
 			}
 			h := newHarness(t, rc, node.URL, key, nil)

@@ -109,10 +109,10 @@ func TestCallsOut(t *testing.T) {
 }
 
 // TestOriginFixturesFresh checks that the compiled fixtures hold the
-// sources as they are in contracts/fixtures/origin: a changed source must
+// sources as they are in internal/demo/contracts/fixtures/origin: a changed source must
 // be recompiled (see origin_test.go).
 func TestOriginFixturesFresh(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "contracts", "fixtures", "origin", "*.sol"))
+	files, err := filepath.Glob(filepath.Join("..", "demo", "contracts", "fixtures", "origin", "*.sol"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fixture sources: %v", err)
 	}

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/blocktorch/blocktorch/internal/demo"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -23,9 +23,9 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
-// The origin fixtures are contracts/fixtures/origin compiled three ways
+// The origin fixtures are internal/demo/contracts/fixtures/origin compiled three ways
 // (plain, optimizer with 200 runs, via IR with the optimizer) by
-// contracts/compile.js into testdata/origin/<build>; `make contracts`
+// internal/demo/contracts/compile.js into testdata/origin/<build>; `make contracts`
 // regenerates them (and testdata/demo, the demo contracts built with the
 // optimizer and via IR).
 //
@@ -356,11 +356,11 @@ func TestFailureOriginsGethDev(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts geth")
 	}
-	if _, err := gethdev.Find(); err != nil {
+	if _, err := gethtest.Find(); err != nil {
 		t.Skipf("no geth: %v", err)
 	}
 	ctx := context.Background()
-	node, err := gethdev.Start(ctx, gethdev.Options{Debug: true})
+	node, err := gethtest.Start(ctx, gethtest.Options{Debug: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestFailureOriginsGethDev(t *testing.T) {
 	}
 	defer rc.Close()
 	key, _ := crypto.GenerateKey()
-	if err := demoapp.Fund(ctx, rc, []common.Address{crypto.PubkeyToAddress(key.PublicKey)}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
+	if err := demo.Fund(ctx, rc, []common.Address{crypto.PubkeyToAddress(key.PublicKey)}, new(big.Int).Lsh(big.NewInt(1), 80)); err != nil {
 		t.Fatal(err)
 	}
 	h := newHarness(t, rc, node.URL, key, nil)

@@ -3,8 +3,8 @@ package debugger
 import (
 	"testing"
 
-	democontracts "github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
@@ -14,7 +14,7 @@ import (
 // in compiler-generated code, which a page does not carry; a source
 // map that does not fit the code is refused and leaves nothing in the set.
 func TestAddVerifiedCodeMapsAsArtifact(t *testing.T) {
-	in, out := democontracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	arts, err := contracts.ParseStandardJSON(in, out, "")
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	democontracts "github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
@@ -15,7 +15,7 @@ import (
 // server that loads its stored verifications and is then sent the same
 // ones again).
 func TestAddVerifiedAgainReplaces(t *testing.T) {
-	in, out := democontracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	arts, err := contracts.ParseStandardJSON(in, out, "")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func demoArtifact(t *testing.T, arts []contracts.Artifact, name string) contract
 // versions of an OpenZeppelin file): each contract's locations name a file
 // whose text is the one it was verified with.
 func TestAddVerifiedSameNameOtherText(t *testing.T) {
-	in, out := democontracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	arts, err := contracts.ParseStandardJSON(in, out, "")
 	if err != nil {
 		t.Fatal(err)

@@ -15,8 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/gethdev"
+	"github.com/blocktorch/blocktorch/internal/demo"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -32,7 +32,7 @@ func TestAgainstGeth(t *testing.T) {
 		t.Run(fmt.Sprintf("debug=%v", debug), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 			defer cancel()
-			node, err := gethdev.Start(ctx, gethdev.Options{Debug: debug, Archive: true})
+			node, err := gethtest.Start(ctx, gethtest.Options{Debug: debug, Archive: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,17 +44,17 @@ func TestAgainstGeth(t *testing.T) {
 			defer rc.Close()
 			ec := ethclient.NewClient(rc)
 
-			keys := demoapp.Keys(8)
-			if err := demoapp.Fund(ctx, rc, demoapp.Addresses(keys), new(big.Int).Mul(big.NewInt(10_000), big.NewInt(1e18))); err != nil {
+			keys := demo.Keys(8)
+			if err := demo.Fund(ctx, rc, demo.Addresses(keys), new(big.Int).Mul(big.NewInt(10_000), big.NewInt(1e18))); err != nil {
 				t.Fatal(err)
 			}
-			app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
+			app, err := demo.Deploy(ctx, ec, keys[demo.Deployer])
 			if err != nil {
 				t.Fatal(err)
 			}
-			var sent []demoapp.Sent
-			tr, err := demoapp.NewTraffic(app, ec, keys, demoapp.Options{Rate: 50, Seed: 3, FailureRate: 0.3,
-				OnSend: func(s demoapp.Sent) { sent = append(sent, s) }})
+			var sent []demo.Sent
+			tr, err := demo.NewTraffic(app, ec, keys, demo.Options{Rate: 50, Seed: 3, FailureRate: 0.3,
+				OnSend: func(s demo.Sent) { sent = append(sent, s) }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestAgainstGeth(t *testing.T) {
 			// reason decoded.
 			kinds := map[string]int{}
 			for _, s := range sent {
-				if s.Failure == demoapp.NoFailure {
+				if s.Failure == demo.NoFailure {
 					continue
 				}
 				tx, err := e.st.Tx(ctx, s.Tx.Hash())

@@ -12,8 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -26,8 +25,8 @@ import (
 type demoChain struct {
 	chain   *devchain.Chain
 	eth     *ethclient.Client
-	app     *demoapp.App
-	traffic *demoapp.Traffic
+	app     *demo.App
+	traffic *demo.Traffic
 	keys    []*ecdsa.PrivateKey
 }
 
@@ -35,12 +34,12 @@ func newDemoChain(t *testing.T) *demoChain {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := demochain.Start(ctx, demochain.Config{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
+	c, err := demo.StartChain(ctx, demo.ChainConfig{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	tr, err := c.Traffic(demoapp.Options{Rate: 25, Seed: 7, FailureRate: 0.15})
+	tr, err := c.Traffic(demo.Options{Rate: 25, Seed: 7, FailureRate: 0.15})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +67,7 @@ type env struct {
 	reg *decode.Registry
 }
 
-func newEnv(t *testing.T, rpcURL, dbPath string, app *demoapp.App, batch uint64) *env {
+func newEnv(t *testing.T, rpcURL, dbPath string, app *demo.App, batch uint64) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, dbPath)

@@ -12,7 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 )
@@ -36,8 +36,8 @@ func TestBuiltinOwnershipAndLargeTransferFire(t *testing.T) {
 	}
 	r.run(t)
 	ec := ethclient.NewClient(r.chain.Client())
-	keys := demoapp.Keys(8)
-	owner, other := keys[demoapp.Deployer], crypto.PubkeyToAddress(keys[1].PublicKey)
+	keys := demo.Keys(8)
+	owner, other := keys[demo.Deployer], crypto.PubkeyToAddress(keys[1].PublicKey)
 	token, _ := r.app.ABI("DemoToken")
 	pack := func(method string, args ...any) []byte {
 		b, err := token.Pack(method, args...)

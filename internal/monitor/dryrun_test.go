@@ -15,8 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
@@ -131,7 +131,7 @@ func TestDryRunNamesWhatItCannotJudge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}

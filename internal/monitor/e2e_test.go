@@ -12,8 +12,7 @@ import (
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/indexer"
@@ -66,8 +65,8 @@ func (h *hook) spec() notify.Spec {
 // a monitor engine notifying through the outbox.
 type rig struct {
 	chain   *devchain.Chain
-	app     *demoapp.App
-	traffic *demoapp.Traffic
+	app     *demo.App
+	traffic *demo.Traffic
 	st      *sqlite.DB
 	eng     *monitor.Engine
 	ob      *notify.Outbox
@@ -81,13 +80,13 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dc, err := demochain.Start(ctx, demochain.Config{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
+	dc, err := demo.StartChain(ctx, demo.ChainConfig{Keys: 8, Chain: devchain.Config{BlockInterval: -1, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dc.Close() })
 	ch, app := dc.Chain, dc.App
-	tr, err := dc.Traffic(demoapp.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
+	tr, err := dc.Traffic(demo.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
 	if err != nil {
 		t.Fatal(err)
 	}

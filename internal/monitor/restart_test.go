@@ -9,8 +9,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -34,7 +34,7 @@ func TestRestartLosesNoAlert(t *testing.T) {
 	h := newHook(t)
 	path := filepath.Join(t.TempDir(), "bt.db")
 	now := time.Now()
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}

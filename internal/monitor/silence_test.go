@@ -13,8 +13,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -41,7 +41,7 @@ func newSilenceRig(t *testing.T, spec ...monitor.Spec) *silenceRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/query"
@@ -35,7 +35,7 @@ func engineOnStore(t *testing.T, now func() time.Time) (*monitor.Engine, *sqlite
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}

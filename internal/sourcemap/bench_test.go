@@ -3,7 +3,7 @@ package sourcemap_test
 import (
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
@@ -11,7 +11,7 @@ import (
 // through every PC (including PUSH data, which misses).
 func BenchmarkLocate(b *testing.B) {
 	m := mapper(b, "src/LendingVault.sol", "LendingVault", sourcemap.Runtime)
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	n := uint64(len(arts["LendingVault"].DeployedBytecode))
 	b.ReportAllocs()
 	var hits int

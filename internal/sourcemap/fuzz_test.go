@@ -3,7 +3,7 @@ package sourcemap_test
 import (
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
@@ -11,7 +11,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "1:2:0", "1:2:0;;3;:4;::-1;:::i;::::2", "-1:-1:-1:-", ":::o", "1:2:3:x", "::::::"} {
 		f.Add(s)
 	}
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	f.Add(arts["Router"].DeployedSourceMap)
 	f.Fuzz(func(t *testing.T, s string) {
 		entries, err := sourcemap.Parse(s)
@@ -31,7 +31,7 @@ func FuzzParse(f *testing.F) {
 }
 
 func FuzzLocate(f *testing.F) {
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	r := arts["Router"]
 	f.Add(r.DeployedBytecode, r.DeployedSourceMap, "contract R {}\n", uint64(10))
 	f.Add([]byte{0x60, 0x01, 0x7f}, "0:5:0;1:2:1:i", "é\nx", uint64(2))

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/blocktorch/blocktorch/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 )
 
@@ -79,7 +79,7 @@ func repeat(v, n int) []int {
 }
 
 func TestMetadataLength(t *testing.T) {
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func Location(m *sourcemap.Mapper, pc uint64) sourcemap.Location {
 
 func mapper(t testing.TB, unit, name string, runtime bool) *sourcemap.Mapper {
 	t.Helper()
-	in, out := contracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	m, err := sourcemap.FromStandardJSON(in, out, unit, name, runtime)
 	if err != nil {
 		t.Fatal(err)
@@ -161,17 +161,17 @@ func mapper(t testing.TB, unit, name string, runtime bool) *sourcemap.Mapper {
 
 // TestLendingVaultFailures checks that the REVERT of each failure path of
 // LendingVault's runtime code maps to the require or revert statement in
-// contracts/src/LendingVault.sol, and that every checked arithmetic that can
+// internal/demo/contracts/src/LendingVault.sol, and that every checked arithmetic that can
 // panic is entered from its expression's line. The golden file lists where
 // every REVERT and INVALID lands, for review.
 func TestLendingVaultFailures(t *testing.T) {
-	arts, err := contracts.Load()
+	arts, err := demo.Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}
 	code := arts["LendingVault"].DeployedBytecode
 	m := mapper(t, "src/LendingVault.sol", "LendingVault", sourcemap.Runtime)
-	src, err := os.ReadFile(filepath.Join("..", "..", "contracts", "src", "LendingVault.sol"))
+	src, err := os.ReadFile(filepath.Join("..", "demo", "contracts", "src", "LendingVault.sol"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestLendingVaultFailures(t *testing.T) {
 
 func TestGeneratedSources(t *testing.T) {
 	m := mapper(t, "src/LendingVault.sol", "LendingVault", sourcemap.Runtime)
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	var yul, none int
 	for pc := range arts["LendingVault"].DeployedBytecode {
 		loc, ok := m.Locate(uint64(pc))
@@ -260,7 +260,7 @@ func TestGeneratedSources(t *testing.T) {
 
 func TestCreationCode(t *testing.T) {
 	m := mapper(t, "src/LendingVault.sol", "LendingVault", sourcemap.Creation)
-	arts, _ := contracts.Load()
+	arts, _ := demo.Artifacts()
 	code := arts["LendingVault"].Bytecode
 	lines := map[int]bool{}
 	for pc := range code {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/contracts"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 )
 
 func eventually(t *testing.T, what string, d time.Duration, f func() bool) {
@@ -93,7 +93,7 @@ func sendHostile(t *testing.T, ctx context.Context, rpcURL, base string) (common
 	}
 	defer ec.Close()
 	// The attacker's key is idle outside the scripted incident.
-	key := demoapp.Keys(demoapp.Attacker + 1)[demoapp.Attacker]
+	key := demo.Keys(demo.Attacker + 1)[demo.Attacker]
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/contracts"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 )
 
 // TestDebuggerOptimizedOrigin verifies contracts built with the optimizer
@@ -49,7 +49,7 @@ func TestDebuggerOptimizedOrigin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ec.Close()
-	key := demoapp.Keys(demoapp.Attacker + 1)[demoapp.Attacker]
+	key := demo.Keys(demo.Attacker + 1)[demo.Attacker]
 	from := crypto.PubkeyToAddress(key.PublicKey)
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {

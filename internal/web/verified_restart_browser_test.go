@@ -17,11 +17,10 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	democontracts "github.com/blocktorch/blocktorch/contracts"
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/contracts"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
@@ -37,7 +36,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 		t.Skip("boots a chain, the server twice and a browser")
 	}
 	ctx := t.Context()
-	ch, err := demochain.Start(ctx, demochain.Config{Chain: devchain.Config{BlockInterval: 200 * time.Millisecond, RPCAddr: "127.0.0.1:0"}})
+	ch, err := demo.StartChain(ctx, demo.ChainConfig{Chain: devchain.Config{BlockInterval: 200 * time.Millisecond, RPCAddr: "127.0.0.1:0"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +58,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	if code := apptest.GetData(t, a.URL()+"/api/v1/debug/"+early.Hex(), &dbg); code != 200 || dbg.Failure == nil || dbg.Failure.File != "" {
 		t.Fatalf("debugging before verification: HTTP %d %+v", code, dbg.Failure)
 	}
-	in, out := democontracts.StandardJSON()
+	in, out := demo.StandardJSON()
 	arts, err := contracts.ParseStandardJSON(in, out, "")
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +167,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 
 // borrowWithoutCollateral sends borrow(1) to the vault from a funded
 // account that deposited nothing; it reverts with InsufficientCollateral.
-func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demochain.Chain) common.Hash {
+func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demo.Chain) common.Hash {
 	t.Helper()
 	key := ch.Keys[len(ch.Keys)-1]
 	vaultABI, ok := ch.App.ABI("LendingVault")

@@ -1,4 +1,4 @@
-package demoapp
+package demo
 
 import (
 	"bytes"
@@ -14,8 +14,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-
-	"github.com/blocktorch/blocktorch/contracts"
 )
 
 const (
@@ -56,7 +54,7 @@ type App struct {
 	Vault    common.Address // LendingVault
 	Router   common.Address // Router
 
-	arts map[string]contracts.Artifact
+	arts map[string]Artifact
 	abis map[string]abi.ABI
 
 	mu       sync.Mutex
@@ -102,8 +100,8 @@ func (a *App) pack(contract, method string, args ...any) []byte {
 	return data
 }
 
-func loadArtifacts() (map[string]contracts.Artifact, map[string]abi.ABI, error) {
-	arts, err := contracts.Load()
+func loadArtifacts() (map[string]Artifact, map[string]abi.ABI, error) {
+	arts, err := Artifacts()
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot load the demo contracts: %w", err)
 	}
@@ -123,7 +121,7 @@ func loadArtifacts() (map[string]contracts.Artifact, map[string]abi.ABI, error) 
 }
 
 // creation returns the creation code of a contract followed by its encoded constructor arguments.
-func creation(arts map[string]contracts.Artifact, abis map[string]abi.ABI, name string, args ...any) ([]byte, error) {
+func creation(arts map[string]Artifact, abis map[string]abi.ABI, name string, args ...any) ([]byte, error) {
 	ctor, err := abis[name].Pack("", args...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot encode the constructor arguments of %s: %w", name, err)

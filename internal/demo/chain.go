@@ -1,4 +1,4 @@
-package demochain
+package demo
 
 import (
 	"context"
@@ -11,29 +11,28 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
 
-// Fund is what each demo account holds at genesis: 1,000,000 ETH, for
+// GenesisFund is what each demo account holds at genesis: 1,000,000 ETH, for
 // collateral and gas.
-var Fund = new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
+var GenesisFund = new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))
 
 // Alloc funds every key's account at genesis.
 func Alloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
 	alloc := map[common.Address]*big.Int{}
-	for _, a := range demoapp.Addresses(keys) {
-		alloc[a] = Fund
+	for _, a := range Addresses(keys) {
+		alloc[a] = GenesisFund
 	}
 	return alloc
 }
 
-// Config configures Start. Zero values take the defaults.
-type Config struct {
-	// Keys is how many demo accounts to fund (default demoapp.DefaultKeyCount).
+// ChainConfig configures StartChain. Zero values take the defaults.
+type ChainConfig struct {
+	// Keys is how many demo accounts to fund (default DefaultKeyCount).
 	Keys int
 	// Chain configures the embedded node; its Alloc is filled in. A
-	// negative BlockInterval seals only on Commit: Start then seals while
+	// negative BlockInterval seals only on Commit: StartChain then seals while
 	// deploying and leaves sealing to the caller afterwards.
 	Chain devchain.Config
 }
@@ -43,16 +42,16 @@ type Chain struct {
 	*devchain.Chain
 	// Eth is a client over the chain's in-process connection.
 	Eth  *ethclient.Client
-	App  *demoapp.App
+	App  *App
 	Keys []*ecdsa.PrivateKey
 }
 
-// Start boots the chain and deploys the demo app.
-func Start(ctx context.Context, cfg Config) (*Chain, error) {
+// StartChain boots the chain and deploys the demo app.
+func StartChain(ctx context.Context, cfg ChainConfig) (*Chain, error) {
 	if cfg.Keys == 0 {
-		cfg.Keys = demoapp.DefaultKeyCount
+		cfg.Keys = DefaultKeyCount
 	}
-	keys := demoapp.Keys(cfg.Keys)
+	keys := Keys(cfg.Keys)
 	cfg.Chain.Alloc = Alloc(keys)
 	ch, err := devchain.Start(cfg.Chain)
 	if err != nil {
@@ -78,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Chain, error) {
 			}
 		}()
 	}
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
+	app, err := Deploy(ctx, ec, keys[Deployer])
 	if stop != nil {
 		close(stop)
 		wg.Wait()
@@ -91,6 +90,6 @@ func Start(ctx context.Context, cfg Config) (*Chain, error) {
 }
 
 // Traffic returns a traffic generator for the app, from the chain's keys.
-func (c *Chain) Traffic(opts demoapp.Options) (*demoapp.Traffic, error) {
-	return demoapp.NewTraffic(c.App, c.Eth, c.Keys, opts)
+func (c *Chain) Traffic(opts Options) (*Traffic, error) {
+	return NewTraffic(c.App, c.Eth, c.Keys, opts)
 }

@@ -1,18 +1,17 @@
-package demochain
+package demo
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
 
 func TestStartDeploysOnManualChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := Start(ctx, Config{Keys: 6, Chain: devchain.Config{BlockInterval: -1}})
+	c, err := StartChain(ctx, ChainConfig{Keys: 6, Chain: devchain.Config{BlockInterval: -1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +26,7 @@ func TestStartDeploysOnManualChain(t *testing.T) {
 	if err != nil || bal.Sign() <= 0 {
 		t.Fatalf("deployer balance %v, %v", bal, err)
 	}
-	tr, err := c.Traffic(demoappOptions())
+	tr, err := c.Traffic(trafficOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,4 +35,4 @@ func TestStartDeploysOnManualChain(t *testing.T) {
 	}
 }
 
-func demoappOptions() demoapp.Options { return demoapp.Options{Rate: 10, Seed: 1} }
+func trafficOptions() Options { return Options{Rate: 10, Seed: 1} }

@@ -1,23 +1,26 @@
-package logingest
+package demo
 
 import (
 	"context"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/record"
 )
 
 func runDemo(t *testing.T, seed uint64) []recordSummary {
 	t.Helper()
 	w := &memWriter{}
 	clock := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
-	d := NewDemoLogs(w, DemoOptions{Seed: seed, Now: func() time.Time { return clock }})
+	d := NewLogs(w, LogOptions{Seed: seed, Now: func() time.Time { return clock }})
 	ctx := context.Background()
 	for i := range 200 {
 		if i%3 == 0 {
-			tx := DemoTx{Hash: common.BytesToHash([]byte{byte(i), 7}), From: common.BytesToAddress([]byte{byte(i % 5), 1}),
+			tx := LogTx{Hash: common.BytesToHash([]byte{byte(i), 7}), From: common.BytesToAddress([]byte{byte(i % 5), 1}),
 				To: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3"), Action: "borrow"}
 			if i%9 == 0 {
 				tx.Failure = "custom-error"
@@ -87,11 +90,30 @@ func TestDemoLogs(t *testing.T) {
 }
 
 func TestDemoLogsSentNeverBlocks(t *testing.T) {
-	d := NewDemoLogs(&memWriter{}, DemoOptions{Seed: 1})
+	d := NewLogs(&memWriter{}, LogOptions{Seed: 1})
 	for i := range maxPendingTxs + 10 {
-		d.Sent(DemoTx{Hash: common.BytesToHash([]byte{byte(i)})})
+		d.Sent(LogTx{Hash: common.BytesToHash([]byte{byte(i)})})
 	}
 	if len(d.pending) != maxPendingTxs {
 		t.Fatalf("%d pending, want the cap %d", len(d.pending), maxPendingTxs)
 	}
+}
+
+// memWriter keeps the records it is given.
+type memWriter struct {
+	mu   sync.Mutex
+	recs []record.Record
+}
+
+func (m *memWriter) AppendRecords(_ context.Context, recs []record.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs = append(m.recs, recs...)
+	return nil
+}
+
+func (m *memWriter) records() []record.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]record.Record(nil), m.recs...)
 }

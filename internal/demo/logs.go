@@ -1,4 +1,4 @@
-package logingest
+package demo
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-// DemoTx is one transaction the demo app sent, as the composition root
-// passes it on from demoapp's OnSend.
-type DemoTx struct {
+// LogTx is one transaction the demo app sent, as the composition root
+// passes it on from the traffic's OnSend.
+type LogTx struct {
 	Hash common.Hash
 	From common.Address
 	// To is the zero address for a contract creation.
@@ -26,8 +26,8 @@ type DemoTx struct {
 	Failure string
 }
 
-// DemoOptions tunes the demo log generator.
-type DemoOptions struct {
+// LogOptions tunes the demo log generator.
+type LogOptions struct {
 	// Seed makes the sequence of logs reproducible.
 	Seed uint64
 	// Interval is the time between Run's steps (default 1 s).
@@ -47,19 +47,19 @@ type DemoOptions struct {
 // lose their logs when the generator falls behind.
 const maxPendingTxs = 1024
 
-// DemoLogs generates the demo app's off-chain logs: its front end's wallet
+// Logs generates the demo app's off-chain logs: its front end's wallet
 // prompts, rejections and RPC failures, its back end's requests with
 // latency, security logs (failed logins; during the incident, an admin key
 // used from a new IP) and system logs (resource warnings, node restarts).
 // Logs of transactions carry their hashes and addresses, so they join the
 // chain records. Given the same seed, the same Sent calls between the same
 // Steps and the same clock, it writes the same records.
-type DemoLogs struct {
+type Logs struct {
 	w    store.RecordWriter
-	opts DemoOptions
+	opts LogOptions
 
 	mu       sync.Mutex
-	pending  []DemoTx
+	pending  []LogTx
 	incident bool
 	// announced is set once the incident's admin-key record is written.
 	announced bool
@@ -71,8 +71,8 @@ type DemoLogs struct {
 	adminIP string
 }
 
-// NewDemoLogs returns a generator writing to w.
-func NewDemoLogs(w store.RecordWriter, opts DemoOptions) *DemoLogs {
+// NewLogs returns a generator writing to w.
+func NewLogs(w store.RecordWriter, opts LogOptions) *Logs {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
 	}
@@ -82,12 +82,12 @@ func NewDemoLogs(w store.RecordWriter, opts DemoOptions) *DemoLogs {
 	if opts.Upstream == "" {
 		opts.Upstream = "http://127.0.0.1:8545"
 	}
-	return &DemoLogs{w: w, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), adminIP: "203.0.113.77"}
+	return &Logs{w: w, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)), adminIP: "203.0.113.77"}
 }
 
 // Sent queues the logs of one transaction for the next step. Safe to call
-// from any goroutine (demoapp calls OnSend under its lock); it never blocks.
-func (d *DemoLogs) Sent(tx DemoTx) {
+// from any goroutine (the traffic calls OnSend under its lock); it never blocks.
+func (d *Logs) Sent(tx LogTx) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.pending) == maxPendingTxs {
@@ -98,7 +98,7 @@ func (d *DemoLogs) Sent(tx DemoTx) {
 
 // Incident switches the incident's security logs on (the admin key used
 // from a new IP, then repeated admin logins from it) or off.
-func (d *DemoLogs) Incident(on bool) {
+func (d *Logs) Incident(on bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.incident = on
@@ -108,7 +108,7 @@ func (d *DemoLogs) Incident(on bool) {
 }
 
 // Run writes a step every Interval until ctx ends.
-func (d *DemoLogs) Run(ctx context.Context) error {
+func (d *Logs) Run(ctx context.Context) error {
 	t := time.NewTicker(d.opts.Interval)
 	defer t.Stop()
 	for {
@@ -128,7 +128,7 @@ func (d *DemoLogs) Run(ctx context.Context) error {
 
 // Step writes one interval's logs: those of the transactions sent since the
 // last step, and background traffic.
-func (d *DemoLogs) Step(ctx context.Context) error {
+func (d *Logs) Step(ctx context.Context) error {
 	d.stepMu.Lock()
 	defer d.stepMu.Unlock()
 	d.mu.Lock()
@@ -140,7 +140,7 @@ func (d *DemoLogs) Step(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 
-	g := &demoStep{d: d, now: d.opts.Now().UTC()}
+	g := &logStep{d: d, now: d.opts.Now().UTC()}
 	for _, tx := range txs {
 		d.remember(tx.From)
 		g.tx(tx)
@@ -155,7 +155,7 @@ func (d *DemoLogs) Step(ctx context.Context) error {
 	return nil
 }
 
-func (d *DemoLogs) remember(a common.Address) {
+func (d *Logs) remember(a common.Address) {
 	for _, u := range d.users {
 		if u == a {
 			return
@@ -166,16 +166,16 @@ func (d *DemoLogs) remember(a common.Address) {
 	}
 }
 
-// demoStep builds the records of one step; each record is a millisecond or
+// logStep builds the records of one step; each record is a millisecond or
 // a few after the previous, so their order is their time order.
-type demoStep struct {
-	d    *DemoLogs
+type logStep struct {
+	d    *Logs
 	now  time.Time
 	off  time.Duration
 	recs []record.Record
 }
 
-func (g *demoStep) add(source, service, kind, level, msg string, attrs map[string]any, hashes []common.Hash, addrs ...common.Address) {
+func (g *logStep) add(source, service, kind, level, msg string, attrs map[string]any, hashes []common.Hash, addrs ...common.Address) {
 	g.off += time.Duration(1+g.d.rng.IntN(40)) * time.Millisecond
 	var as []common.Address
 	for _, a := range addrs {
@@ -189,12 +189,12 @@ func (g *demoStep) add(source, service, kind, level, msg string, attrs map[strin
 	})
 }
 
-func (g *demoStep) session(a common.Address) string {
+func (g *logStep) session(a common.Address) string {
 	return fmt.Sprintf("s-%x", a[:4])
 }
 
 // tx writes a transaction's path through the front end and the back end.
-func (g *demoStep) tx(tx DemoTx) {
+func (g *logStep) tx(tx LogTx) {
 	rng := g.d.rng
 	hashes := []common.Hash{tx.Hash}
 	sess := g.session(tx.From)
@@ -215,7 +215,7 @@ func (g *demoStep) tx(tx DemoTx) {
 	}
 }
 
-var demoRoutes = []struct {
+var logRoutes = []struct {
 	path   string
 	method string
 	ms     int
@@ -225,7 +225,7 @@ var demoRoutes = []struct {
 
 // background writes what happens without a transaction: requests, wallet
 // rejections, RPC timeouts, logins, resource warnings and restarts.
-func (g *demoStep) background(incident, announce bool) {
+func (g *logStep) background(incident, announce bool) {
 	rng := g.d.rng
 	user := func() common.Address {
 		if len(g.d.users) == 0 {
@@ -236,7 +236,7 @@ func (g *demoStep) background(incident, announce bool) {
 		return g.d.users[rng.IntN(len(g.d.users))]
 	}
 	for range 2 + rng.IntN(4) {
-		r := demoRoutes[rng.IntN(len(demoRoutes))]
+		r := logRoutes[rng.IntN(len(logRoutes))]
 		lat := int64(r.ms + rng.IntN(r.ms*3+1))
 		status, level := int64(200), "info"
 		switch p := rng.Float64(); {

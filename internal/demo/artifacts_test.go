@@ -1,4 +1,4 @@
-package contracts
+package demo
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 // demoContracts are the deployable contracts the demo app relies on.
 var demoContracts = []string{"DemoToken", "PriceFeed", "LendingVault", "Router", "Attacker"}
 
-func TestLoad(t *testing.T) {
-	arts, err := Load()
+func TestArtifacts(t *testing.T) {
+	arts, err := Artifacts()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,18 +76,19 @@ func TestStandardJSONIsSelfContained(t *testing.T) {
 func TestBuildIsUpToDate(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Fatal("node is not installed; run: cd contracts && npm ci")
+		t.Fatal("node is not installed; run: make contracts-deps")
 	}
-	if _, err := os.Stat(filepath.Join("node_modules", "solc", "package.json")); err != nil {
-		t.Fatal("contracts/node_modules is missing; run: cd contracts && npm ci")
+	if _, err := os.Stat(filepath.Join("contracts", "node_modules", "solc", "package.json")); err != nil {
+		t.Fatal("internal/demo/contracts/node_modules is missing; run: make contracts-deps")
 	}
 	dir := t.TempDir()
 	cmd := exec.Command(node, "compile.js", "--out", dir)
+	cmd.Dir = "contracts"
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("node compile.js failed: %v\n%s", err, out)
 	}
 	for _, f := range []string{"input.json", "output.json"} {
-		want, err := os.ReadFile(filepath.Join("build", f))
+		want, err := os.ReadFile(filepath.Join("contracts", "build", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func TestBuildIsUpToDate(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("build/%s is stale; regenerate it with: cd contracts && npm ci && node compile.js", f)
+			t.Errorf("contracts/build/%s is stale; regenerate it with: make contracts", f)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package contracts
+package demo
 
 import (
 	_ "embed"
@@ -9,10 +9,10 @@ import (
 	"strings"
 )
 
-//go:embed build/input.json
+//go:embed contracts/build/input.json
 var inputJSON []byte
 
-//go:embed build/output.json
+//go:embed contracts/build/output.json
 var outputJSON []byte
 
 // Artifact is one compiled contract.
@@ -51,9 +51,9 @@ type solcBytecode struct {
 	SourceMap string `json:"sourceMap"`
 }
 
-// Load decodes the embedded compiler output into artifacts keyed by contract name.
-// It holds every contract of src/ (the compiler was asked for no others).
-func Load() (map[string]Artifact, error) {
+// Artifacts decodes the embedded compiler output into artifacts keyed by contract name.
+// It holds every contract of contracts/src/ (the compiler was asked for no others).
+func Artifacts() (map[string]Artifact, error) {
 	var out solcOutput
 	if err := json.Unmarshal(outputJSON, &out); err != nil {
 		return nil, fmt.Errorf("cannot decode embedded solc output: %w", err)

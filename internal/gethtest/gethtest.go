@@ -1,4 +1,4 @@
-package gethdev
+package gethtest
 
 import (
 	"bytes"

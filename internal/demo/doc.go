@@ -1,0 +1,15 @@
+// Package demo is the demo app that `blocktorch demo` runs, in one place: its Solidity sources
+// and their committed solc build (contracts/: src/, build/, the debugger's fixtures/, compile.js
+// and the pinned npm packages; `make contracts` regenerates the builds), the typed artifacts
+// decoded from that build (artifacts.go), deployment of the lending app on a chain (deploy.go,
+// chain.go: the embedded chain with the app deployed and its accounts funded), a traffic generator
+// that sends a realistic mix of transactions, a small share of which fail on purpose along every
+// failure path the contracts have (traffic.go), a scripted incident that plays a stale oracle, a
+// price crash, a liquidation wave and an attacker's failed exploit attempts (incident.go), the
+// app's off-chain logs (logs.go: front end, back end, security and system logs that join the
+// transactions by hash and address), and Env (run.go), which runs them together for the product.
+//
+// Everything goes through JSON-RPC (the Backend interface, which *ethclient.Client and the
+// ethclient/simulated client both satisfy), so the same code feeds the embedded dev chain,
+// a geth --dev node and tests.
+package demo
