@@ -10,7 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
 
@@ -51,14 +51,14 @@ func TestActions(t *testing.T) {
 	})
 
 	// A second pauser appears, then the first loses the role.
-	second := r.keys[demoapp.Liquidator]
+	second := r.keys[demo.Liquidator]
 	secondAddr := crypto.PubkeyToAddress(second.PublicKey)
 	grant, _ := r.vault.Pack("grantRole", pauserRole, secondAddr)
-	if rec := r.send(t, r.keys[demoapp.Deployer], r.app.Vault, grant); rec.Status != 1 {
+	if rec := r.send(t, r.keys[demo.Deployer], r.app.Vault, grant); rec.Status != 1 {
 		t.Fatal("grantRole failed")
 	}
 	revoke, _ := r.vault.Pack("revokeRole", pauserRole, deployer)
-	if rec := r.send(t, r.keys[demoapp.Deployer], r.app.Vault, revoke); rec.Status != 1 {
+	if rec := r.send(t, r.keys[demo.Deployer], r.app.Vault, revoke); rec.Status != 1 {
 		t.Fatal("revokeRole failed")
 	}
 	s := secondAddr.Hex()

@@ -19,8 +19,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
 	"github.com/blocktorch/blocktorch/internal/decode"
-	"github.com/blocktorch/blocktorch/internal/demoapp"
-	"github.com/blocktorch/blocktorch/internal/demochain"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
@@ -30,7 +29,7 @@ type rig struct {
 	rc      *rpc.Client
 	ec      *ethclient.Client
 	chainID *big.Int
-	app     *demoapp.App
+	app     *demo.App
 	keys    []*ecdsa.PrivateKey
 	vault   abi.ABI
 	reg     *decode.Registry
@@ -49,8 +48,8 @@ func testContext(t *testing.T) context.Context {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := testContext(t)
-	keys := demoapp.Keys(demoapp.DefaultKeyCount)
-	ch, err := devchain.Start(devchain.Config{BlockInterval: 100 * time.Millisecond, Alloc: demochain.Alloc(keys), RPCAddr: "127.0.0.1:0"})
+	keys := demo.Keys(demo.DefaultKeyCount)
+	ch, err := devchain.Start(devchain.Config{BlockInterval: 100 * time.Millisecond, Alloc: demo.Alloc(keys), RPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +60,7 @@ func newRig(t *testing.T) *rig {
 	}
 	t.Cleanup(rc.Close)
 	ec := ethclient.NewClient(rc)
-	app, err := demoapp.Deploy(ctx, ec, keys[demoapp.Deployer])
+	app, err := demo.Deploy(ctx, ec, keys[demo.Deployer])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/blocktorch/blocktorch/internal/demoapp"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
 
@@ -25,7 +25,7 @@ import (
 func TestPauseForms(t *testing.T) {
 	r := newRig(t)
 	ctx := testContext(t)
-	keyHex := hex.EncodeToString(crypto.FromECDSA(r.keys[demoapp.Deployer]))
+	keyHex := hex.EncodeToString(crypto.FromECDSA(r.keys[demo.Deployer]))
 	signer, err := response.LoadSigner(response.SignerConfig{KeyEnv: "PAUSER_KEY"}, func(name string) string {
 		if name == "PAUSER_KEY" {
 			return "0x" + keyHex
@@ -70,7 +70,7 @@ func TestPauseForms(t *testing.T) {
 	}
 
 	// 1. The calldata, sent by the pauser.
-	if rec := r.send(t, r.keys[demoapp.Deployer], r.app.Vault, p.Calldata); rec.Status != 1 || !r.paused(t) {
+	if rec := r.send(t, r.keys[demo.Deployer], r.app.Vault, p.Calldata); rec.Status != 1 || !r.paused(t) {
 		t.Fatalf("the calldata did not pause the vault (status %d)", rec.Status)
 	}
 	// Pausing again would revert: the simulation says why, and the send is
@@ -118,7 +118,7 @@ func TestSignerRefusals(t *testing.T) {
 	ctx := testContext(t)
 	pauseID := r.app.Vault.Hex() + ":pause()"
 
-	stranger := response.NewKeySigner(r.keys[demoapp.FirstUser], "test")
+	stranger := response.NewKeySigner(r.keys[demo.FirstUser], "test")
 	sent, err := r.service(stranger, nil).Send(ctx, pauseID, nil, response.SendOptions{})
 	if !errors.Is(err, response.ErrWouldRevert) || !strings.Contains(sent.Simulation.Reason, "AccessControlUnauthorizedAccount") {
 		t.Fatalf("a stranger's pause: %v", err)
@@ -128,7 +128,7 @@ func TestSignerRefusals(t *testing.T) {
 	poorKey, _ := crypto.GenerateKey()
 	poor := crypto.PubkeyToAddress(poorKey.PublicKey)
 	grant, _ := r.vault.Pack("grantRole", crypto.Keccak256Hash([]byte("PAUSER_ROLE")), poor)
-	r.send(t, r.keys[demoapp.Deployer], r.app.Vault, grant)
+	r.send(t, r.keys[demo.Deployer], r.app.Vault, grant)
 	_, err = r.service(response.NewKeySigner(poorKey, "test"), nil).Send(ctx, pauseID, nil, response.SendOptions{})
 	if !errors.Is(err, response.ErrInsufficientFunds) {
 		t.Fatalf("a pauser without funds: %v", err)
@@ -155,7 +155,7 @@ func TestKeystoreSigner(t *testing.T) {
 	r := newRig(t)
 	ctx := testContext(t)
 	dir := t.TempDir()
-	key := r.keys[demoapp.Deployer]
+	key := r.keys[demo.Deployer]
 	ks := keystore.NewKeyStore(filepath.Join(dir, "ks"), keystore.LightScryptN, keystore.LightScryptP)
 	acct, err := ks.ImportECDSA(key, "hunter2")
 	if err != nil {
