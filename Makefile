@@ -6,8 +6,12 @@ BIN := $(CURDIR)/bin
 GETH_VERSION := $(shell awk '$$1=="github.com/ethereum/go-ethereum"{print $$2}' go.mod)
 GETH := $(BIN)/geth-$(GETH_VERSION)
 export BLOCKTORCH_GETH := $(GETH)
+# victoria-logs for the external records engine's tests (single node and cluster) and benchmarks.
+VICTORIALOGS_VERSION := $(shell awk '$$1=="github.com/VictoriaMetrics/VictoriaLogs"{print $$2}' go.mod)
+VICTORIALOGS := $(BIN)/victoria-logs-$(VICTORIALOGS_VERSION)
+export BLOCKTORCH_VICTORIALOGS := $(VICTORIALOGS)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth bench-index bench-trace bench-logs bench-alert fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert fuzz vet clean
 
 all: build
 
@@ -18,8 +22,8 @@ build: ui
 demo: ui build
 	$(BIN)/blocktorch demo $(ARGS)
 
-## test: every test, with the race detector (needs node/npm and builds geth once)
-test: ui contracts-deps geth
+## test: every test, with the race detector (needs node/npm and builds geth and victoria-logs once)
+test: ui contracts-deps geth victoria-logs
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
@@ -53,6 +57,14 @@ contracts: contracts-deps
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/viair --optimize --via-ir
 
 geth: $(GETH)
+
+victoria-logs: $(VICTORIALOGS)
+
+$(VICTORIALOGS):
+	@mkdir -p $(BIN)
+	@echo "building victoria-logs $(VICTORIALOGS_VERSION) from the Go module proxy (first time only, ~2 min)…"
+	cd $(shell mktemp -d) && GOBIN=$(BIN) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VICTORIALOGS_VERSION)
+	mv $(BIN)/victoria-logs $(VICTORIALOGS)
 
 $(GETH):
 	@mkdir -p $(BIN)

@@ -54,7 +54,10 @@ func (e *testEngine) add(t *testing.T, recs []record.Record) {
 	defer logstorage.PutLogRows(lr)
 	var ids IDs
 	for i := range recs {
-		recs[i].ID = ids.Next(1)
+		var err error
+		if recs[i].ID, err = ids.For(recs[i].Time); err != nil {
+			t.Fatal(err)
+		}
 		fields, streams, err := Encode(nil, &recs[i])
 		if err != nil {
 			t.Fatal(err)

@@ -42,7 +42,7 @@ func compileAll(req store.SearchRequest) ([]string, error) {
 		return nil, err
 	}
 	out = append(out, page)
-	f, err := filterOf(req)
+	f, err := s.filterOf(req)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,10 @@ type Searcher struct {
 	// CursorKey signs the cursors of Search; every node that serves the
 	// same records must have the same key.
 	CursorKey []byte
+	// Scope, when set, returns a LogsQL filter that every query of the
+	// searcher is restricted to (a backend hides records with it, such
+	// as chain records of orphaned blocks not yet deleted); "" for none.
+	Scope func() string
 }
 
 var _ store.Searcher = (*Searcher)(nil)
@@ -56,13 +60,29 @@ func searchLimit(n int) (int, error) {
 	return n, nil
 }
 
-func filterOf(req store.SearchRequest) (string, error) {
+func (s *Searcher) filterOf(req store.SearchRequest) (string, error) {
 	var e query.Expr
 	if req.Query != nil {
 		e = req.Query.Filter
 	}
-	return Filter(e, req.From, req.To)
+	f, err := Filter(e, req.From, req.To)
+	if err != nil {
+		return "", err
+	}
+	// Rows a delete task has emptied keep their time and stream; every
+	// record has an id.
+	f = "(" + f + ") AND " + Live
+	if s.Scope != nil {
+		if scope := s.Scope(); scope != "" {
+			f += " AND (" + scope + ")"
+		}
+	}
+	return f, nil
 }
+
+// Live is the filter of rows that hold a record: the engine's delete
+// tasks may leave a row's time and stream fields behind.
+const Live = FieldID + ":*"
 
 // SearchQuery returns the LogsQL of one page of Search: at most n+1
 // records, in order, after the cursor position when there is one.
@@ -70,7 +90,7 @@ func (s *Searcher) searchQuery(req store.SearchRequest, n int) (string, error) {
 	if req.Order != store.NewestFirst && req.Order != store.OldestFirst {
 		return "", fmt.Errorf("%w: unknown order %d", store.ErrInvalid, req.Order)
 	}
-	f, err := filterOf(req)
+	f, err := s.filterOf(req)
 	if err != nil {
 		return "", err
 	}
@@ -175,7 +195,7 @@ func (s *Searcher) histogram(ctx context.Context, req store.SearchRequest, bucke
 	}
 	r := req
 	r.From, r.To = time.Unix(0, from), time.Unix(0, to)
-	f, err := filterOf(r)
+	f, err := s.filterOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +265,7 @@ func (s *Searcher) span(ctx context.Context, req store.SearchRequest) (from, to 
 		from, to = req.From.UnixNano(), req.To.UnixNano()
 		return from, to, from < to, nil
 	}
-	f, err := filterOf(req)
+	f, err := s.filterOf(req)
 	if err != nil {
 		return 0, 0, false, err
 	}
@@ -294,28 +314,43 @@ func parseTimeValue(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// IDs assigns record IDs: the unix nanoseconds of the wall clock at
-// write, strictly increasing within the process, so that records of equal
-// time are ordered as they were stored. Safe for concurrent use.
+// IDs assigns record IDs as the SQLite store does: a record's ID is its
+// time in unix nanoseconds, bumped past the IDs this process already gave
+// (records of equal time are then ordered as they were stored), so that
+// ID order follows time order. IDs are unique within a process; two
+// processes writing records of the very same nanosecond may give one ID
+// twice (the order of those two is then unstable). Safe for concurrent
+// use.
 type IDs struct {
-	// Now is the clock; nil means time.Now.
-	Now  func() time.Time
 	mu   sync.Mutex
-	last int64
+	used map[int64]struct{}
 }
 
-// Next returns the first of n consecutive new IDs.
-func (g *IDs) Next(n int) int64 {
-	now := time.Now
-	if g.Now != nil {
-		now = g.Now
-	}
-	t := now().UnixNano()
+// maxUsedIDs bounds the IDs remembered; past it the oldest are forgotten.
+const maxUsedIDs = 1 << 20
+
+// For returns the ID of a record at time t; calls for equal times return
+// increasing IDs. It fails when a second past t is taken.
+func (g *IDs) For(t time.Time) (int64, error) {
+	ns := max(t.UnixNano(), 0)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	first := max(t, g.last+1, 1)
-	g.last = first + int64(n) - 1
-	return first
+	if g.used == nil || len(g.used) >= maxUsedIDs {
+		g.used = map[int64]struct{}{}
+	}
+	id := ns
+	for {
+		if _, taken := g.used[id]; !taken {
+			break
+		}
+		id++
+		if id-ns >= int64(time.Second) {
+			return 0, fmt.Errorf("%w: more than %d records within a second of %s", store.ErrConflict, time.Second,
+				FormatTime(t))
+		}
+	}
+	g.used[id] = struct{}{}
+	return id, nil
 }
 
 // formatID is the text of an ID in FieldID: non-negative IDs are padded
