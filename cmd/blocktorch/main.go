@@ -28,6 +28,7 @@ Usage:
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
+  blocktorch migrate records --from sqlite:PATH --to http://HOST:9428  copy records to VictoriaLogs
   blocktorch version
 
 Flags go before or after the arguments. Run 'blocktorch COMMAND -h' for a command's help and flags.
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTrace(ctx, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "version":
 		if _, err := versionSpec.parse(versionSpec.newFlags(), rest, stdout); err != nil {
 			return err
