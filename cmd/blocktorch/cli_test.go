@@ -45,6 +45,7 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
 		{[]string{"trace"}, "missing 0xTX"},
 		{[]string{"simulate"}, "missing --from"},
+		{[]string{"migrate", "records"}, "--from and --to are required"},
 		{[]string{"version"}, ""},
 	} {
 		name := strings.Join(c.cmd, " ")
@@ -75,7 +76,7 @@ func TestCommandLineConvention(t *testing.T) {
 	for _, g := range []struct {
 		name string
 		subs []string
-	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}} {
+	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
 			code, out, _ := runCLI(t, g.name, h)
 			for _, s := range g.subs {
@@ -95,7 +96,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "verify", "trace", "simulate", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "verify", "trace", "simulate", "migrate records", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}
