@@ -130,7 +130,7 @@ func TestEngineAgreesWithOracle(t *testing.T) {
 			if !ok {
 				continue
 			}
-			req := store.SearchRequest{Query: q, Limit: 3}
+			req := store.SearchRequest{Query: q, Limit: 5}
 			if asc {
 				req.Order = store.OldestFirst
 			}
