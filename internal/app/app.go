@@ -223,7 +223,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Chain:        a.store,
 		Contracts:    a.store,
 		Search:       a.store,
-		Mount:        a.mount,
+		Monitors:     a.monitors,
+		Ingest:       a.ingest,
+		Verify:       a.verify,
+		Debug:        a.debug,
 		OperatorKey:  cfg.OperatorKey,
 		AllowedHosts: splitList(cfg.AllowedHosts),
 		AddContract:  a.AddContract,
@@ -232,7 +235,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Logger:       a.log,
 		Dashboards:   a.store,
 		Shares:       a.store,
-		Trace:        a.debug.Open,
 		Source:       a.arts.Content,
 		Call:         a.eth.CallContract,
 		Code: func(ctx context.Context, addr common.Address) ([]byte, error) {
@@ -478,17 +480,6 @@ func (a *App) indexConfig(heads <-chan struct{}) indexer.Config {
 			OnError: func(error) { a.metrics.indexerErrors.Inc() },
 		},
 	}
-}
-
-// mount adds the routes other capabilities serve.
-func (a *App) mount(mux *http.ServeMux) {
-	a.ingest.Register(mux)
-	a.monitors.Register(mux)
-	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", a.verify.HandleVerify)
-	mux.HandleFunc("GET /api/v1/contracts/{address}", a.verify.HandleContract)
-	mux.HandleFunc("GET /api/v1/debug/{tx}", a.debug.HandleDebug)
-	mux.HandleFunc("GET /api/v1/debug/{tx}/steps", a.debug.HandleSteps)
-	mux.HandleFunc("POST /api/v1/simulate", a.debug.HandleSimulate)
 }
 
 func splitList(s string) []string {

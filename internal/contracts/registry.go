@@ -2,14 +2,14 @@ package contracts
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // MaxVerifyBody caps a verification request: a build's sources and outputs
@@ -78,7 +78,7 @@ func NewRegistry(node Node, st Store) *Registry {
 }
 
 // ErrBadRequest marks a verification request the registry refuses.
-var ErrBadRequest = errors.New("bad request")
+var ErrBadRequest = store.Sentinel("bad request", store.ErrInvalid)
 
 // Submit verifies addr against the request's artifacts and records a full
 // or partial match (a full match is never replaced by a partial one).
@@ -158,74 +158,4 @@ func (r *Registry) codeChanged(ctx context.Context, res Result) string {
 		return ""
 	}
 	return "the code at this address no longer matches the build verified on " + res.Verified.Format(time.RFC3339) + ": " + now.Mismatch.Reason
-}
-
-// HandleVerify serves POST /api/v1/contracts/{address}/verify with a
-// VerifyRequest body. It answers the /api/v1 envelope: {"status":"success",
-// "data": Result} (a failed verification is a success with status "none" and
-// its mismatch), or {"status":"error","errorKind":"bad_request"|"internal",
-// "error": …}.
-func (r *Registry) HandleVerify(w http.ResponseWriter, req *http.Request) {
-	if !common.IsHexAddress(req.PathValue("address")) {
-		writeEnvelope(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("%q is not an address", req.PathValue("address")), nil)
-		return
-	}
-	addr := common.HexToAddress(req.PathValue("address"))
-	limit := r.MaxBody
-	if limit <= 0 {
-		limit = MaxVerifyBody
-	}
-	var body VerifyRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, limit))
-	if err := dec.Decode(&body); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeEnvelope(w, http.StatusRequestEntityTooLarge, "too_large",
-				fmt.Sprintf("the verification request is over %s: send only the artifact of the contract to verify (blocktorch verify does)", size(limit)), nil)
-			return
-		}
-		writeEnvelope(w, http.StatusBadRequest, "bad_request", "cannot decode the verification request: "+err.Error(), nil)
-		return
-	}
-	res, err := r.Submit(req.Context(), addr, body)
-	switch {
-	case errors.Is(err, ErrBadRequest):
-		writeEnvelope(w, http.StatusBadRequest, "bad_request", err.Error(), nil)
-	case err != nil:
-		writeEnvelope(w, http.StatusInternalServerError, "internal", err.Error(), nil)
-	default:
-		writeEnvelope(w, http.StatusOK, "", "", res)
-	}
-}
-
-// HandleContract serves GET /api/v1/contracts/{address} with a Page.
-func (r *Registry) HandleContract(w http.ResponseWriter, req *http.Request) {
-	if !common.IsHexAddress(req.PathValue("address")) {
-		writeEnvelope(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("%q is not an address", req.PathValue("address")), nil)
-		return
-	}
-	writeEnvelope(w, http.StatusOK, "", "", r.Contract(req.Context(), common.HexToAddress(req.PathValue("address"))))
-}
-
-func writeEnvelope(w http.ResponseWriter, code int, kind, msg string, data any) {
-	env := struct {
-		Status    string `json:"status"`
-		Data      any    `json:"data,omitempty"`
-		ErrorKind string `json:"errorKind,omitempty"`
-		Error     string `json:"error,omitempty"`
-	}{Status: "success", Data: data}
-	if kind != "" {
-		env.Status, env.ErrorKind, env.Error = "error", kind, msg
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(env)
-}
-
-// size renders a byte count as the limits are documented: MiB when whole.
-func size(n int64) string {
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	bc "github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/web"
 )
 
 func TestRegistryHTTP(t *testing.T) {
@@ -20,10 +21,12 @@ func TestRegistryHTTP(t *testing.T) {
 		hooked = append(hooked, r.ContractName)
 		return nil
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/contracts/{address}/verify", reg.HandleVerify)
-	mux.HandleFunc("GET /api/v1/contracts/{address}", reg.HandleContract)
-	srv := httptest.NewServer(mux)
+	// The registry's API is served by the web layer.
+	h, err := web.New(web.Deps{Verify: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	type envelope struct {
@@ -36,6 +39,7 @@ func TestRegistryHTTP(t *testing.T) {
 		t.Helper()
 		b, _ := json.Marshal(body)
 		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -5,10 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/gethtest"
+	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -536,48 +534,28 @@ func slicesEqual(a, b []bool) bool {
 	return true
 }
 
+// testAPI checks what the debugger's API (internal/web/api_debug.go)
+// answers from: the result, a page of steps, and the errors the web layer
+// maps to 400 and 404.
 func testAPI(t *testing.T, svc *Service, tx common.Hash) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/debug/{tx}", svc.HandleDebug)
-	mux.HandleFunc("GET /api/v1/debug/{tx}/steps", svc.HandleSteps)
-	mux.HandleFunc("POST /api/v1/simulate", svc.HandleSimulate)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	get := func(path string, code int, out any) {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != code {
-			b, _ := io.ReadAll(resp.Body)
-			t.Fatalf("GET %s: %d %s, want %d", path, resp.StatusCode, b, code)
-		}
-		if out != nil {
-			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-				t.Fatal(err)
-			}
-		}
+	ctx := context.Background()
+	res, err := svc.Debug(ctx, tx)
+	if err != nil || res.Failure == nil || res.Failure.Line == 0 || res.Root == nil {
+		t.Fatalf("debug answer %+v, %v", res, err)
 	}
-	var dbg struct {
-		Status string
-		Data   Result
+	page, err := svc.StepsPage(ctx, tx, 10, 5)
+	if err != nil {
+		t.Fatal(err)
 	}
-	get("/api/v1/debug/"+tx.Hex(), 200, &dbg)
-	if dbg.Status != "success" || dbg.Data.Failure == nil || dbg.Data.Failure.Line == 0 || dbg.Data.Root == nil {
-		t.Errorf("debug answer %+v", dbg)
+	if len(page.Steps) != 5 || page.Steps[0].Index != 10 || page.Total != res.Steps {
+		t.Errorf("steps page %+v", page)
 	}
-	var steps struct {
-		Data StepsPage
+	if _, err := svc.StepsPage(ctx, tx, 0, 100000); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a page of 100000 steps: %v, want store.ErrInvalid (400)", err)
 	}
-	get("/api/v1/debug/"+tx.Hex()+"/steps?from=10&count=5", 200, &steps)
-	if len(steps.Data.Steps) != 5 || steps.Data.Steps[0].Index != 10 || steps.Data.Total != dbg.Data.Steps {
-		t.Errorf("steps page %+v", steps.Data)
+	if _, err := svc.Debug(ctx, common.Hash{0x42}); !errors.Is(err, store.ErrNotFound) && !errors.Is(err, ethereum.NotFound) {
+		t.Errorf("an unknown transaction: %v, want not found (404)", err)
 	}
-	get("/api/v1/debug/0x1234", 400, nil)
-	get("/api/v1/debug/"+tx.Hex()+"/steps?count=100000", 400, nil)
-	get("/api/v1/debug/"+common.Hash{0x42}.Hex(), 404, nil)
 }
 
 func TestFailurePathsGethDev(t *testing.T) {

@@ -1,10 +1,11 @@
 package debugger
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // Navigation moves through a stored trace the way a source debugger does:
@@ -13,7 +14,7 @@ import (
 // at either end of the trace it returns the last (or first) step.
 
 // ErrNoStep is returned when a navigation has nowhere to go.
-var ErrNoStep = errors.New("no such step")
+var ErrNoStep = store.Sentinel("no such step", store.ErrInvalid)
 
 // scanChunk is how many step records a scan reads at once.
 const scanChunk = 4096

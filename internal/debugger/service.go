@@ -2,23 +2,19 @@ package debugger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"strconv"
 	"sync"
 
-	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-// Service replays transactions on demand, keeps their traces under Dir,
-// and answers the debugger's API. It is safe for concurrent use; one
-// transaction is replayed once at a time however many ask for it.
+// Service replays transactions on demand and keeps their traces under
+// Dir, for the web layer's debugger API. It is safe for concurrent use;
+// one transaction is replayed once at a time however many ask for it.
 type Service struct {
 	Local *Local
 	// Node, when set, is preferred: the node has the debug API.
@@ -39,8 +35,9 @@ type Service struct {
 	recorded map[common.Hash]uint64
 }
 
-// ErrInvalid marks a request the API refuses (a bad hash, a bad range).
-var ErrInvalid = errors.New("invalid request")
+// ErrInvalid marks a request the debugger refuses (a bad range, a bad
+// simulation).
+var ErrInvalid = store.Sentinel("invalid request", store.ErrInvalid)
 
 func (s *Service) lock(tx common.Hash) func() {
 	s.mu.Lock()
@@ -130,30 +127,14 @@ type StepsPage struct {
 // MaxStepsPage is the most steps one page holds.
 const MaxStepsPage = 1000
 
-func parseTx(s string) (common.Hash, error) {
-	b, err := hexutil.Decode(s)
-	if err != nil || len(b) != common.HashLength {
-		return common.Hash{}, fmt.Errorf("%w: %q is not a transaction hash", ErrInvalid, s)
+// StepsPage reads count steps of tx from step from: from ≥ 0, count from
+// 1 to MaxStepsPage (ErrInvalid otherwise).
+func (s *Service) StepsPage(ctx context.Context, tx common.Hash, from, count int) (*StepsPage, error) {
+	if from < 0 {
+		return nil, fmt.Errorf("%w: from must be a step number", ErrInvalid)
 	}
-	return common.BytesToHash(b), nil
-}
-
-// StepsPage reads count steps of tx from from (count defaults to 100).
-func (s *Service) StepsPage(ctx context.Context, txHex, fromStr, countStr string) (*StepsPage, error) {
-	tx, err := parseTx(txHex)
-	if err != nil {
-		return nil, err
-	}
-	from, count := 0, 100
-	if fromStr != "" {
-		if from, err = strconv.Atoi(fromStr); err != nil || from < 0 {
-			return nil, fmt.Errorf("%w: from must be a step number", ErrInvalid)
-		}
-	}
-	if countStr != "" {
-		if count, err = strconv.Atoi(countStr); err != nil || count < 1 || count > MaxStepsPage {
-			return nil, fmt.Errorf("%w: count must be 1-%d", ErrInvalid, MaxStepsPage)
-		}
+	if count < 1 || count > MaxStepsPage {
+		return nil, fmt.Errorf("%w: count must be 1-%d", ErrInvalid, MaxStepsPage)
 	}
 	t, err := s.Open(ctx, tx)
 	if err != nil {
@@ -168,11 +149,7 @@ func (s *Service) StepsPage(ctx context.Context, txHex, fromStr, countStr string
 }
 
 // Debug returns the result of tx (call tree, events, state, failure).
-func (s *Service) Debug(ctx context.Context, txHex string) (*Result, error) {
-	tx, err := parseTx(txHex)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) Debug(ctx context.Context, tx common.Hash) (*Result, error) {
 	t, err := s.Open(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -181,17 +158,8 @@ func (s *Service) Debug(ctx context.Context, txHex string) (*Result, error) {
 	return t.Result, nil
 }
 
-// maxSimBody bounds a simulation request.
-const maxSimBody = 1 << 20
-
-// Simulate decodes a SimRequest from body and runs it.
-func (s *Service) Simulate(ctx context.Context, body io.Reader) (*Result, error) {
-	var req SimRequest
-	dec := json.NewDecoder(io.LimitReader(body, maxSimBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return nil, fmt.Errorf("%w: cannot decode the simulation: %v", ErrInvalid, err)
-	}
+// Simulate runs req (a call that is not sent) on the local replayer.
+func (s *Service) Simulate(ctx context.Context, req SimRequest) (*Result, error) {
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -199,45 +167,4 @@ func (s *Service) Simulate(ctx context.Context, body io.Reader) (*Result, error)
 		return nil, errors.New("the debugger has no node to simulate on")
 	}
 	return s.Local.Simulate(ctx, req, s.Options)
-}
-
-// HandleDebug serves GET /api/v1/debug/{tx}.
-func (s *Service) HandleDebug(w http.ResponseWriter, r *http.Request) {
-	res, err := s.Debug(r.Context(), r.PathValue("tx"))
-	s.answer(w, r, res, err)
-}
-
-// HandleSteps serves GET /api/v1/debug/{tx}/steps?from=&count=.
-func (s *Service) HandleSteps(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	page, err := s.StepsPage(r.Context(), r.PathValue("tx"), q.Get("from"), q.Get("count"))
-	s.answer(w, r, page, err)
-}
-
-// HandleSimulate serves POST /api/v1/simulate.
-func (s *Service) HandleSimulate(w http.ResponseWriter, r *http.Request) {
-	res, err := s.Simulate(r.Context(), r.Body)
-	s.answer(w, r, res, err)
-}
-
-// answer writes the /api/v1 envelope.
-func (s *Service) answer(w http.ResponseWriter, r *http.Request, data any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	if err == nil {
-		enc.Encode(map[string]any{"status": "success", "data": data})
-		return
-	}
-	kind, code, msg := "internal", http.StatusInternalServerError, "internal error; see the server log"
-	switch {
-	case errors.Is(err, ErrInvalid), errors.Is(err, ErrBadRequest), errors.Is(err, ErrNoStep):
-		kind, code, msg = "bad_request", http.StatusBadRequest, err.Error()
-	case errors.Is(err, ErrNotFound), errors.Is(err, ethereum.NotFound):
-		kind, code, msg = "not_found", http.StatusNotFound, err.Error()
-	}
-	if code >= 500 && s.Log != nil {
-		s.Log.Error("debugger request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	w.WriteHeader(code)
-	enc.Encode(map[string]any{"status": "error", "errorKind": kind, "error": msg})
 }

@@ -3,7 +3,6 @@ package debugger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/holiman/uint256"
+
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // SimRequest is a call or transaction to simulate.
@@ -211,7 +212,7 @@ func check(res *Result, eng *engine, expect []Expectation) []AssertionResult {
 }
 
 // ErrBadRequest marks a request that cannot be simulated as given.
-var ErrBadRequest = errors.New("bad request")
+var ErrBadRequest = store.Sentinel("bad request", store.ErrInvalid)
 
 // Validate checks a request before it is run.
 func (req *SimRequest) Validate() error {

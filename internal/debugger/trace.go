@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNotFound is returned when no trace of the transaction is stored.
-var ErrNotFound = errors.New("trace not found")
+var ErrNotFound = store.Sentinel("trace not found", store.ErrNotFound)
 
 // meta is the trace's JSON sidecar: the result and the code each frame ran.
 type meta struct {

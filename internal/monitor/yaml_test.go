@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -206,65 +204,6 @@ func TestQueryMonitor(t *testing.T) {
 type chanFunc func(notify.Message)
 
 func (f chanFunc) Send(_ context.Context, m notify.Message) error { f(m); return nil }
-
-// TestAPI exercises the monitors API through a real mux.
-func TestAPI(t *testing.T) {
-	e, _, _ := engineOnStore(t, time.Now)
-	mux := http.NewServeMux()
-	e.Register(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	do := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 4096)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
-	}
-	cases := []struct {
-		method, path, body string
-		code               int
-		contains           string
-	}{
-		{"POST", "/api/v1/monitors", `{"id":"big-withdraw","kind":"event","contract":"LendingVault","event":"Withdrawn","where":["amount > 1e18"]}`, 201, `"status":"success"`},
-		{"POST", "/api/v1/monitors", `{"id":"big-withdraw","kind":"event","event":"Withdrawn"}`, 409, `"errorKind":"conflict"`},
-		{"POST", "/api/v1/monitors", `{"id":"x","kind":"event","contract":"LendingVault","event":"Nope"}`, 400, `unknown event`},
-		{"POST", "/api/v1/monitors", `{"id":"x","kind":"event","evnt":"Nope"}`, 400, `"errorKind":"bad_request"`},
-		{"GET", "/api/v1/monitors/big-withdraw", "", 200, `"amount \u003e 1e18"`},
-		{"GET", "/api/v1/monitors/nope", "", 404, `"errorKind":"not_found"`},
-		{"PUT", "/api/v1/monitors/big-withdraw", `{"id":"big-withdraw","kind":"event","contract":"LendingVault","event":"Withdrawn","where":["amount > 1e20"]}`, 200, `1e20`},
-		{"POST", "/api/v1/monitors/apply?file=ops.yaml", "monitors:\n  - id: y\n    kind: event\n    evnt: Paused\n", 400, `ops.yaml:4:5: unknown field`},
-		{"POST", "/api/v1/monitors/apply", goodFile, 200, `"created":["vault-paused","api-errors"]`},
-		{"GET", "/api/v1/channels", "", 200, `"url":"http://127.0.0.1:9/***"`},
-		{"POST", "/api/v1/monitors/dry-run?hours=1", goodFile, 200, `"monitors":[{"id":"vault-paused"`},
-		{"POST", "/api/v1/silences", `{"matchers":["monitor == vault-paused"],"duration":"1h","comment":"maintenance"}`, 201, `"comment":"maintenance"`},
-		{"POST", "/api/v1/silences", `{"matchers":["monitor == "],"duration":"1h"}`, 400, `bad_request`},
-		{"GET", "/api/v1/silences", "", 200, `maintenance`},
-		{"GET", "/api/v1/alerts?monitor=vault-paused", "", 200, `"data":[]`},
-		{"GET", "/api/v1/alerts/active", "", 200, `"data":[]`},
-		{"GET", "/api/v1/deadletters", "", 200, `"data":[]`},
-		{"POST", "/api/v1/deadletters/7/retry", "", 404, `not_found`},
-		{"DELETE", "/api/v1/monitors/vault-paused", "", 409, `managed by a monitors file`},
-		{"DELETE", "/api/v1/monitors/big-withdraw", "", 200, `"deleted":"big-withdraw"`},
-	}
-	for _, c := range cases {
-		code, body := do(c.method, c.path, c.body)
-		if code != c.code || !strings.Contains(body, c.contains) {
-			t.Errorf("%s %s: %d %s\nwant %d containing %s", c.method, c.path, code, body, c.code, c.contains)
-		}
-	}
-}
 
 func FuzzParseYAML(f *testing.F) {
 	f.Add([]byte(goodFile))

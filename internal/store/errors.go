@@ -17,3 +17,16 @@ var (
 	// limit, an unknown status filter, …).
 	ErrInvalid = errors.New("invalid argument")
 )
+
+// Sentinel returns a sentinel error that prints msg and is also kind (one
+// of the errors above) for errors.Is: a capability's own "not found" or
+// "bad request" that the web layer answers like the store's.
+func Sentinel(msg string, kind error) error { return &sentinel{msg, kind} }
+
+type sentinel struct {
+	msg  string
+	kind error
+}
+
+func (e *sentinel) Error() string { return e.msg }
+func (e *sentinel) Unwrap() error { return e.kind }

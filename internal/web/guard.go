@@ -14,22 +14,6 @@ import (
 	"time"
 )
 
-// openPrefixes are the paths anyone may reach when an operator key is
-// set: share links, health, metrics, assets, the icon, the login, and log ingest
-// (which checks its own ingest keys). Everything else, mounted routes
-// included, is the operator's: deny by default.
-var openPrefixes = []string{"/s/", "/api/v1/shared/", "/static/", "/favicon.ico", "/favicon.svg", "/healthz", "/metrics", "/login", "/logout",
-	"/api/v1/logs", "/v1/logs", "/loki/api/v1/push", "/sdk/"}
-
-func openPath(p string) bool {
-	for _, o := range openPrefixes {
-		if p == o || strings.HasPrefix(p, o) && (strings.HasSuffix(o, "/") || p[len(o)] == '/' || p[len(o)] == '?') {
-			return true
-		}
-	}
-	return false
-}
-
 // refuse answers a request that is not the operator's: a 401 from the
 // API, the login page otherwise.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request) {
@@ -95,20 +79,6 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
-}
-
-// ingestPrefixes are the log ingest doors: browsers on other sites and
-// shippers post to them by design, so they skip the cross-site checks and
-// rely on ingest keys instead.
-var ingestPrefixes = []string{"/api/v1/logs", "/v1/logs", "/loki/api/v1/push", "/sdk/"}
-
-func ingestPath(p string) bool {
-	for _, o := range ingestPrefixes {
-		if p == o || strings.HasPrefix(p, o) && (strings.HasSuffix(o, "/") || p[len(o)] == '/') {
-			return true
-		}
-	}
-	return false
 }
 
 // loopbackHosts are the Host names a server reached over loopback answers
@@ -177,8 +147,8 @@ func simpleContentType(ct string) bool {
 // key, accepts writes only from this site's own pages or from clients that
 // are not browsers, and API bodies only in types a foreign page cannot send
 // without a CORS preflight, which this server never grants.
-func (s *Server) crossSite(r *http.Request) string {
-	if safeMethod(r.Method) || ingestPath(r.URL.Path) {
+func (s *Server) crossSite(r *http.Request, acc access) string {
+	if safeMethod(r.Method) || acc == ingest {
 		return ""
 	}
 	if err := s.csrf.Check(r); err != nil {

@@ -1,8 +1,29 @@
 package web
 
-import "testing"
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
 
+	"github.com/blocktorch/blocktorch/internal/logingest"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+)
+
+// TestOpenPath checks which paths the route table opens to anyone when an
+// operator key is set.
 func TestOpenPath(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := newServer(Deps{Chain: st, Contracts: st, Search: st, Dashboards: st, Shares: st, OperatorKey: "k",
+		Ingest: logingest.New(st, logingest.Options{})}, uiTree())
+	if err != nil {
+		t.Fatal(err)
+	}
+	openPath := func(p string) bool { return s.accessOf(httptest.NewRequest("GET", p, nil)) != operator }
 	for p, want := range map[string]bool{
 		"/s/abc": true, "/api/v1/shared/x/panels/y": true, "/static/bt.js": true, "/healthz": true, "/login": true,
 		"/api/v1/logs": true, "/loki/api/v1/push": true, "/sdk/blocktorch.js": true,

@@ -35,7 +35,7 @@ func newMonitorsServer(t *testing.T, mount bool) *httptest.Server {
 		if err := eng.PutMonitor(ctx, spec, true); err != nil {
 			t.Fatal(err)
 		}
-		deps.Mount = eng.Register
+		deps.Monitors = eng
 	}
 	srv, err := web.New(deps)
 	if err != nil {

@@ -66,7 +66,7 @@ func TestBrowserNamesAndUnits(t *testing.T) {
 		Status: func(context.Context) web.Status {
 			return web.Status{Mode: "test", ChainID: "1337", NodeHead: 60, IndexedHead: 60}
 		},
-		Mount: alerts.Register,
+		Monitors: alerts,
 		Call: func(_ context.Context, msg ethereum.CallMsg, _ *big.Int) ([]byte, error) {
 			if *msg.To == vault && string(msg.Data) == string(decimals) {
 				return common.LeftPadBytes([]byte{6}, 32), nil

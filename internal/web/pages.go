@@ -201,11 +201,14 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
-	kind, code := errorKind(err)
+	kind := errorKind(err)
+	code := kindStatus(kind)
 	msg := err.Error()
 	if code >= 500 {
 		s.log.Error("page failed", "path", r.URL.Path, "err", err)
-		msg = "internal error; see the server log"
+		if !isAPIError(err) {
+			msg = "internal error; see the server log"
+		}
 	}
 	s.render(w, r, code, "error.html", map[string]any{"Title": kind, "Message": msg})
 }

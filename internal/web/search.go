@@ -195,7 +195,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) {
 	}
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		writeError(w, r, s.log, errorf(kindInternal, "streaming unsupported"))
+		writeError(w, r, s.log, errors.New("the response writer cannot stream"))
 		return
 	}
 	if req.From.IsZero() {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/web"
@@ -36,7 +37,8 @@ func newKeyedHandler(t testing.TB, k string, edit func(*web.Deps)) http.Handler 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	deps := web.Deps{Chain: st, Contracts: st, Search: st, Dashboards: st, Shares: st, OperatorKey: k}
+	deps := web.Deps{Chain: st, Contracts: st, Search: st, Dashboards: st, Shares: st, OperatorKey: k,
+		Ingest: logingest.New(st, logingest.Options{})}
 	if edit != nil {
 		edit(&deps)
 	}

@@ -2,8 +2,7 @@ package web
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -18,6 +17,8 @@ import (
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/logingest"
+	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -40,12 +41,9 @@ type ContractAdder func(ctx context.Context, addr common.Address, name string, a
 
 // Deps is what the web layer needs. Chain and Contracts are required.
 type Deps struct {
-	Chain     store.ChainReader
-	Contracts store.ContractStore
-	Search    store.Searcher
-	// Mount, when set, adds more routes (log ingest, debugger, …) that
-	// other capabilities serve.
-	Mount       func(mux *http.ServeMux)
+	Chain       store.ChainReader
+	Contracts   store.ContractStore
+	Search      store.Searcher
 	AddContract ContractAdder
 	Status      func(ctx context.Context) Status
 	// Metrics serves /metrics; nil leaves it out.
@@ -71,10 +69,17 @@ type Deps struct {
 	AllowedHosts []string
 	// Now is the clock; nil for time.Now.
 	Now func() time.Time
-	// Trace opens the stored trace of a transaction, replaying it first
-	// when none is stored; the caller closes it. Nil leaves out the
-	// debugger's navigation API.
-	Trace func(ctx context.Context, tx common.Hash) (*debugger.Trace, error)
+	// Debug replays transactions for the debugger's API; nil leaves it
+	// out.
+	Debug *debugger.Service
+	// Monitors is the monitor engine behind the monitors, alerts,
+	// silences, channels and dead-letters API; nil leaves it out.
+	Monitors *monitor.Engine
+	// Ingest receives logs at the ingest doors; nil leaves them out.
+	Ingest *logingest.Ingester
+	// Verify verifies contracts and gives the contract page its data; nil
+	// leaves out GET /api/v1/contracts/{a} and its /verify.
+	Verify *contracts.Registry
 	// Source returns a verified source file's text by its source unit
 	// name, for the debugger's source pane.
 	Source func(file string) (string, bool)
@@ -107,6 +112,8 @@ type Server struct {
 	csrf   *http.CrossOriginProtection
 	// throttle slows down key guessing at /login.
 	throttle *auth.Throttle
+	// access is who may reach each route pattern (routes.go).
+	access map[string]access
 	// allowedHosts are Deps.AllowedHosts as hostName returns them.
 	allowedHosts []string
 	// faviconICO is the mark drawn at startup (favicon.go).
@@ -164,91 +171,6 @@ func newServer(deps Deps, ui fs.FS) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) routes() {
-	// Open to anyone: health, metrics, assets, the icon, login, share links.
-	s.mux.HandleFunc("GET /healthz", s.handleHealth)
-	if s.deps.Metrics != nil {
-		s.mux.Handle("GET /metrics", s.deps.Metrics)
-	}
-	s.mux.Handle("GET /static/", s.assets.handler())
-	s.mux.HandleFunc("GET /favicon.ico", favicon(s.faviconICO, "image/x-icon"))
-	s.mux.HandleFunc("GET /favicon.svg", favicon(faviconSVG, "image/svg+xml"))
-	s.mux.HandleFunc("GET /login", s.handleLoginPage)
-	s.mux.HandleFunc("POST /login", s.handleLogin)
-	s.mux.HandleFunc("POST /logout", s.handleLogout)
-	if s.shares != nil {
-		s.mux.HandleFunc("GET /s/{token}", s.handleSharedPage)
-		s.mux.HandleFunc("GET /api/v1/shared/{token}", s.handleShared)
-		s.mux.HandleFunc("GET /api/v1/shared/{token}/panels/{panel}", s.handleSharedPanel)
-		s.mux.HandleFunc("GET /api/v1/shared/{token}/search", s.handleSharedSearch)
-		s.mux.HandleFunc("GET /api/v1/shared/{token}/histogram", s.handleSharedHistogram)
-	}
-	// Mounted capabilities (log ingest, debugger, …) are the operator's,
-	// except the ingest paths in openPaths, which check ingest keys.
-	if s.deps.Mount != nil {
-		s.deps.Mount(s.mux)
-	}
-
-	// The operator's: ServeHTTP lets only the operator past openPaths.
-	op := func(pattern string, h http.HandlerFunc) { s.mux.HandleFunc(pattern, h) }
-	op("GET /api/v1/status", s.handleStatus)
-	op("GET /api/v1/blocks", s.handleBlocks)
-	op("GET /api/v1/txs", s.handleTxs)
-	op("GET /api/v1/txs/{hash}", s.handleTx)
-	op("GET /api/v1/contracts", s.handleContracts)
-	op("POST /api/v1/contracts", s.handleAddContract)
-	op("GET /api/v1/contracts/{address}/events", s.handleContractEvents)
-	op("GET /api/v1/search", s.handleSearch)
-	op("GET /api/v1/search/histogram", s.handleHistogram)
-	op("GET /api/v1/tail", s.handleTail)
-	op("GET /api/v1/chart", s.handleChart)
-	if s.deps.Incident != nil {
-		op("POST /api/v1/demo/incident", s.handleIncident)
-	}
-	if s.dash != nil {
-		op("GET /api/v1/dashboards", s.handleDashboards)
-		op("POST /api/v1/dashboards", s.handleCreateDashboard)
-		op("GET /api/v1/dashboards/{id}", s.handleDashboard)
-		op("PUT /api/v1/dashboards/{id}", s.handlePutDashboard)
-		op("DELETE /api/v1/dashboards/{id}", s.handleDeleteDashboard)
-		op("GET /api/v1/searches", s.handleSavedSearches)
-		op("POST /api/v1/searches", s.handleCreateSavedSearch)
-		op("GET /api/v1/searches/{id}", s.handleSavedSearch)
-		op("PUT /api/v1/searches/{id}", s.handlePutSavedSearch)
-		op("DELETE /api/v1/searches/{id}", s.handleDeleteSavedSearch)
-		op("GET /dashboards", s.handleDashboardsPage)
-		op("GET /dashboards/{id}", s.handleDashboardPage)
-		op("GET /searches", s.handleSearchesPage)
-	}
-	if s.dash != nil && s.shares != nil {
-		op("GET /api/v1/shares", s.handleShares)
-		op("POST /api/v1/shares", s.handleCreateShare)
-		op("DELETE /api/v1/shares/{id}", s.handleRevokeShare)
-		op("GET /api/v1/shares/events", s.handleShareEvents)
-		op("GET /shares", s.handleSharesPage)
-	}
-	op("GET /contract/{address}", s.handleContractPage)
-	op("GET /debug/{tx}", s.handleDebugPage)
-	op("GET /monitors", s.handleMonitorsPage)
-	if s.deps.Call != nil {
-		op("POST /api/v1/contracts/{address}/call", s.handleContractCall)
-	}
-	if s.deps.Trace != nil {
-		op("GET /api/v1/debug/{tx}/nav", s.handleDebugNav)
-	}
-	if s.deps.Source != nil {
-		op("GET /api/v1/sources", s.handleSource)
-	}
-	op("GET /{$}", s.handleHome)
-	op("GET /explore", s.handleExplorePage)
-	op("GET /tx/{hash}", s.handleTxPage)
-	op("GET /block/{number}", s.handleBlockPage)
-	op("GET /address/{address}", s.handleAddressPage)
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, s.log, errorf(kindNotFound, "no API endpoint %s %s", r.Method, r.URL.Path))
-	})
-}
-
 // ServeHTTP adds the security headers every answer carries, refuses
 // unknown Host names and cross-site writes (guard.go), lets only the
 // operator past the open paths, and turns a panic in a handler into a
@@ -265,18 +187,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			s.log.Error("BUG: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
-			writeError(w, r, s.log, errorf(kindInternal, "internal error"))
+			writeError(w, r, s.log, fmt.Errorf("BUG: handler panicked: %v", v))
 		}
 	}()
 	if !s.hostAllowed(r) {
 		s.deny(w, r, "unknown host: this server answers to localhost, 127.0.0.1 and [::1]; behind a reverse proxy, add its public name with --allowed-hosts")
 		return
 	}
-	if why := s.crossSite(r); why != "" {
+	acc := s.accessOf(r)
+	if why := s.crossSite(r, acc); why != "" {
 		s.deny(w, r, why)
 		return
 	}
-	if !s.op.Allowed(r) && !openPath(r.URL.Path) {
+	if acc == operator && !s.op.Allowed(r) {
 		s.refuse(w, r)
 		return
 	}
@@ -304,100 +227,4 @@ func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, map[string]string{"incident": "started"})
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
-}
-
-// envelope is the answer of every /api/v1 endpoint.
-type envelope struct {
-	Status    string `json:"status"` // "success" or "error"
-	Data      any    `json:"data,omitempty"`
-	ErrorKind string `json:"errorKind,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
-func writeData(w http.ResponseWriter, v any) {
-	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: v})
-}
-
-// Error kinds of the API, each with one HTTP status.
-const (
-	kindBadRequest = "bad_request"
-	kindNotFound   = "not_found"
-	kindConflict   = "conflict"
-	kindInternal   = "internal"
-	kindTooLarge   = "too_large"
-	kindBadQuery   = "bad_query"
-	kindForbidden  = "forbidden"
-	kindGone       = "gone"
-	kindRefused    = "refused"
-)
-
-type apiError struct {
-	kind string
-	msg  string
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func errorf(kind, format string, args ...any) error {
-	return &apiError{kind: kind, msg: sprintf(format, args...)}
-}
-
-// errorKind maps any error to its API kind and HTTP status: the one place
-// where domain errors become HTTP.
-func errorKind(err error) (string, int) {
-	var ae *apiError
-	switch {
-	case errors.As(err, &ae):
-		return ae.kind, kindStatus(ae.kind)
-	case errors.Is(err, auth.ErrRefused):
-		return kindGone, http.StatusGone
-	case errors.Is(err, store.ErrNotFound):
-		return kindNotFound, http.StatusNotFound
-	case errors.Is(err, store.ErrInvalid):
-		return kindBadRequest, http.StatusBadRequest
-	case errors.Is(err, store.ErrConflict):
-		return kindConflict, http.StatusConflict
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return kindInternal, http.StatusServiceUnavailable
-	}
-	return kindInternal, http.StatusInternalServerError
-}
-
-func kindStatus(kind string) int {
-	switch kind {
-	case kindBadRequest, kindBadQuery:
-		return http.StatusBadRequest
-	case kindNotFound:
-		return http.StatusNotFound
-	case kindConflict:
-		return http.StatusConflict
-	case kindTooLarge:
-		return http.StatusRequestEntityTooLarge
-	case kindForbidden:
-		return http.StatusUnauthorized
-	case kindGone:
-		return http.StatusGone
-	case kindRefused:
-		return http.StatusForbidden
-	}
-	return http.StatusInternalServerError
-}
-
-func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	kind, code := errorKind(err)
-	msg := err.Error()
-	if code >= 500 {
-		// Internal details stay in the log.
-		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error; see the server log"
-	}
-	writeJSON(w, code, envelope{Status: "error", ErrorKind: kind, Error: msg})
 }

@@ -1,15 +1,11 @@
 package web
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -134,102 +130,4 @@ func (s *Server) handleTx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, toTxJSON(tx, true))
-}
-
-func (s *Server) handleContractEvents(w http.ResponseWriter, r *http.Request) {
-	addr, err := parseAddress(r.PathValue("address"))
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	limit, err := queryLimit(r)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	logs, err := s.deps.Chain.Logs(r.Context(), store.LogQuery{Limit: limit, Address: &addr, Event: r.URL.Query().Get("event")})
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	out := make([]logJSON, 0, len(logs))
-	for _, l := range logs {
-		out = append(out, toLogJSON(l))
-	}
-	writeData(w, out)
-}
-
-func (s *Server) handleContracts(w http.ResponseWriter, r *http.Request) {
-	cs, err := s.deps.Contracts.Contracts(r.Context())
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	// Each contract with its verification, when it has one.
-	type entry struct {
-		store.Contract
-		Verification *contracts.Summary `json:"verification,omitempty"`
-	}
-	list := make([]entry, 0, len(cs))
-	for _, c := range cs {
-		e := entry{Contract: c}
-		if s.deps.Verification != nil {
-			if v, ok := s.deps.Verification(c.Address); ok {
-				e.Verification = &v
-			}
-		}
-		list = append(list, e)
-	}
-	writeData(w, list)
-}
-
-// addContractRequest is the body of POST /api/v1/contracts. abi is the ABI
-// JSON array itself, or a string holding it (as Hardhat/Foundry artifacts
-// and block explorers give it).
-type addContractRequest struct {
-	Address string          `json:"address"`
-	Name    string          `json:"name"`
-	ABI     json.RawMessage `json:"abi"`
-}
-
-func (s *Server) handleAddContract(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxABIBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, r, s.log, errorf(kindTooLarge, "request body over %d bytes", maxABIBody))
-			return
-		}
-		writeError(w, r, s.log, errorf(kindBadRequest, "cannot read request body: %v", err))
-		return
-	}
-	var req addContractRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(w, r, s.log, errorf(kindBadRequest, "request body is not JSON {address, name, abi}: %v", err))
-		return
-	}
-	addr, err := parseAddress(req.Address)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	abiJSON := []byte(req.ABI)
-	var asString string
-	if json.Unmarshal(req.ABI, &asString) == nil {
-		abiJSON = []byte(asString)
-	}
-	if len(abiJSON) == 0 {
-		writeError(w, r, s.log, errorf(kindBadRequest, "abi is missing"))
-		return
-	}
-	if err := s.deps.AddContract(r.Context(), addr, req.Name, abiJSON); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	c, err := s.deps.Contracts.Contract(r.Context(), addr)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, envelope{Status: "success", Data: c})
 }
