@@ -749,7 +749,7 @@ func (s *Service) notify(ctx context.Context, inc store.Incident, e store.Incide
 		return nil
 	}
 	u := Update{Key: fmt.Sprintf("incident/%d/entry/%d", inc.ID, e.ID), Incident: inc, Entry: e,
-		Link: s.opts.BaseURL + "/incident/" + strconv.FormatInt(inc.ID, 10), Channels: inc.Channels}
+		Link: s.opts.BaseURL + "/incidents/" + strconv.FormatInt(inc.ID, 10), Channels: inc.Channels}
 	if err := s.d.Notify(ctx, u); err != nil {
 		s.log.Error("cannot send a stakeholder update", "incident", inc.ID, "err", err)
 		return fmt.Errorf("incident %d changed, but its stakeholder update was not sent: %w", inc.ID, err)

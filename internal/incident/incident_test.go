@@ -51,7 +51,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time       { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func newRig(t *testing.T) *rig {
@@ -254,7 +254,7 @@ func TestStatusMachine(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for _, u := range ups {
-		if u.Link != "http://bt.example/incident/1" || !reflect.DeepEqual(u.Channels, []string{"oncall"}) || keys[u.Key] {
+		if u.Link != "http://bt.example/incidents/1" || !reflect.DeepEqual(u.Channels, []string{"oncall"}) || keys[u.Key] {
 			t.Errorf("update %+v", u)
 		}
 		keys[u.Key] = true
@@ -544,7 +544,7 @@ func TestPostmortemMarkdown(t *testing.T) {
 	}
 	if _, err := r.svc.SetPostmortem(ctx, "ana", inc.ID, incident.Postmortem{RootCause: hostile, Lessons: "1. numbered?",
 		ActionItems: []incident.ActionItem{{Text: "Add a staleness monitor", Owner: "bo"}, {Text: "<img src=x onerror=alert(1)>", Done: true}, {Text: ""}},
-		Review: []incident.CheckItem{{Text: "Audit scheduled", Done: true}}}); err != nil {
+		Review:      []incident.CheckItem{{Text: "Audit scheduled", Done: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := r.svc.Markdown(ctx, inc.ID)

@@ -312,7 +312,7 @@ func (s *Service) mdData(r Report) mdData {
 	d := mdData{ID: inc.ID, Title: inline(inc.Title), Severity: inline(inc.Severity), Status: inline(inc.Status),
 		Owner: inline(inc.Owner), Summary: block(inc.Summary), RootCause: block(r.Postmortem.RootCause),
 		Lessons: block(r.Postmortem.Lessons), Started: mdTime(inc.Started), Resolved: mdTime(inc.Resolved),
-		Link:      mdLink("incident "+strconv.FormatInt(inc.ID, 10), "/incident/"+strconv.FormatInt(inc.ID, 10), s.opts.BaseURL),
+		Link:      mdLink("incident "+strconv.FormatInt(inc.ID, 10), "/incidents/"+strconv.FormatInt(inc.ID, 10), s.opts.BaseURL),
 		Generated: mdTime(s.opts.Now())}
 	end := inc.Resolved
 	if end.IsZero() {

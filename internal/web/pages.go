@@ -55,7 +55,9 @@ var funcs = template.FuncMap{
 		return v[:8] + "…" + v[len(v)-4:]
 	},
 	"utc": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"eth": formatEther,
+	// statusLabel words a status page or incident status.
+	"statusLabel": statusLabel,
+	"eth":         formatEther,
 	"addr": func(a *common.Address) string {
 		if a == nil {
 			return ""
@@ -87,7 +89,7 @@ var funcs = template.FuncMap{
 // pageNames are the templates of full pages, each with layout.html.
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
-	"contract.html", "debugger.html", "monitors.html"}
+	"contract.html", "debugger.html", "monitors.html", "status.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}

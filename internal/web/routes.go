@@ -144,6 +144,40 @@ func (s *Server) routeTable() []route {
 		op("DELETE /api/v1/shares/{id}", s.handleRevokeShare)
 		op("GET /api/v1/shares/events", s.handleShareEvents)
 	}
+	// Incidents, kill switches, the status page's components
+	// (api_incidents.go); the public status page, banner, flags and their
+	// script (api_public.go).
+	if d.Incidents != nil {
+		add(public, "GET /status", s.handleStatusPage)
+		add(public, "GET /status.json", s.handleStatusJSON)
+		add(public, "GET /status.atom", s.handleStatusAtom)
+		add(public, "GET /api/v1/public/banner", s.handlePublicBanner)
+		add(public, "GET /api/v1/public/flags", s.handlePublicFlags)
+		add(public, "GET /sdk/flags.js", s.handleFlagsSDK)
+		op("GET /api/v1/incidents", s.handleIncidents)
+		op("POST /api/v1/incidents", s.handleOpenIncident)
+		op("GET /api/v1/incidents/audit", s.handleIncidentAudit)
+		op("GET /api/v1/incidents/template", s.handlePostmortemTemplate)
+		op("PUT /api/v1/incidents/template", s.handlePutPostmortemTemplate)
+		op("GET /api/v1/incidents/{id}", s.handleGetIncident)
+		op("PATCH /api/v1/incidents/{id}", s.handleEditIncident)
+		op("POST /api/v1/incidents/{id}/status", s.handleIncidentStatus)
+		op("POST /api/v1/incidents/{id}/notes", s.handleIncidentNote)
+		op("POST /api/v1/incidents/{id}/links", s.handleIncidentLink)
+		op("GET /api/v1/incidents/{id}/timeline", s.handleIncidentTimeline)
+		op("GET /api/v1/incidents/{id}/scope", s.handleIncidentScope)
+		op("PUT /api/v1/incidents/{id}/banner", s.handleSetBanner)
+		op("DELETE /api/v1/incidents/{id}/banner", s.handleClearBanner)
+		op("GET /api/v1/incidents/{id}/postmortem", s.handlePostmortem)
+		op("PUT /api/v1/incidents/{id}/postmortem", s.handlePutPostmortem)
+		op("GET /api/v1/incidents/{id}/postmortem.md", s.handlePostmortemMarkdown)
+		op("GET /api/v1/flags", s.handleFlags)
+		op("PUT /api/v1/flags/{deployment}/{name}", s.handlePutFlag)
+		op("DELETE /api/v1/flags/{deployment}/{name}", s.handleDeleteFlag)
+		op("GET /api/v1/status/components", s.handleComponents)
+		op("PUT /api/v1/status/components/{id}", s.handlePutComponent)
+		op("DELETE /api/v1/status/components/{id}", s.handleDeleteComponent)
+	}
 	// Any other /api/ path: an error envelope, not a page.
 	op("/api/", s.handleNoAPI)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -93,6 +94,10 @@ type Deps struct {
 	// contracts from wallets on the address page. Nil: the page tells them
 	// apart from the index alone.
 	Code func(ctx context.Context, addr common.Address) ([]byte, error)
+	// Incidents runs incidents, kill switches and the status page behind
+	// the incidents API and pages and the public status, banner and flags
+	// routes; nil leaves them all out.
+	Incidents *incident.Service
 }
 
 // UIBuilt reports whether the pages can be served: false in a binary built
