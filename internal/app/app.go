@@ -49,9 +49,12 @@ type Options struct {
 // App is a running blocktorch: build it with New, run it with Run, stop it
 // with Close.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	store    *sqlite.DB
+	cfg   config.Config
+	log   *slog.Logger
+	store *sqlite.DB
+	// records is the store joined with the records engine (--records):
+	// chain writes and every record read or written go through it.
+	records  recordsStore
 	rpc      *ethrpc.Client
 	reg      *decode.Registry
 	metrics  *metrics
@@ -117,6 +120,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
 		return nil, fmt.Errorf("cannot open store %s: %w", dbPath, err)
 	}
+	if err := a.openRecords(ctx); err != nil {
+		return nil, err
+	}
 	a.catalog = &contracts.Catalog{Decoder: a.reg, Store: a.store, Origin: a.origin, Changed: a.contractsChanged}
 
 	rpcOpts := ethrpc.Options{RequestsPerSecond: cfg.RPCRate, Logger: a.log, Hooks: ethrpc.Hooks{
@@ -157,7 +163,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.retain, err = logingest.ParseRetention(cfg.Retention); err != nil {
 		return nil, fmt.Errorf("--retention: %w", err)
 	}
-	a.ingest = logingest.New(a.store, logingest.Options{
+	a.ingest = logingest.New(a.records, logingest.Options{
 		IngestKeys:   splitList(cfg.IngestKeys),
 		AllowOrigins: splitList(cfg.AllowOrigins),
 		Retention:    a.retain,
@@ -203,7 +209,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	if a.demo != nil {
-		if err := a.demo.Deploy(ctx, a.AddContract, a.store); err != nil {
+		if err := a.demo.Deploy(ctx, a.AddContract, a.records); err != nil {
 			return nil, err
 		}
 		if err := verifyDemo(ctx, a.demo, a.verify); err != nil {
@@ -222,7 +228,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	deps := web.Deps{
 		Chain:        a.store,
 		Contracts:    a.store,
-		Search:       a.store,
+		Search:       a.records,
 		Monitors:     a.monitors,
 		Ingest:       a.ingest,
 		Verify:       a.verify,
@@ -350,7 +356,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log, Destinations: dest})
 	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
-		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.store,
+		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
 		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: ob,
 	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
 	if err := a.monitors.Load(ctx); err != nil {
@@ -421,7 +427,7 @@ func (a *App) Run(ctx context.Context) error {
 		indexer.FollowHeads(ctx, indexer.SubscribeVia(a.rpc), heads, a.log)
 		return nil
 	})
-	a.index = indexer.New(a.rpc, a.store, a.indexConfig(heads))
+	a.index = indexer.New(a.rpc, a.records, a.indexConfig(heads))
 	run("indexer", a.index.Run)
 	if a.demo != nil {
 		run("demo", a.demo.Run)
@@ -430,7 +436,7 @@ func (a *App) Run(ctx context.Context) error {
 		run("syslog", func(ctx context.Context) error { return a.ingest.ListenSyslog(ctx, a.cfg.SyslogAddr, a.cfg.SyslogAddr) })
 	}
 	if len(a.retain) > 0 {
-		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.store, a.retain, a.log) })
+		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.records, a.retain, a.log) })
 	}
 	run("monitors", a.monitors.Run)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}

@@ -14,7 +14,7 @@ import (
 // stakeholder updates through the monitors' outbox.
 func (a *App) startIncidents() {
 	a.incidents = incident.New(incident.Deps{
-		Store: a.store, Search: a.store, Alerts: a.store, Monitors: a.store, Notify: a.stakeholderUpdate,
+		Store: a.store, Search: a.records, Alerts: a.store, Monitors: a.store, Notify: a.stakeholderUpdate,
 	}, incident.Options{BaseURL: a.URL(), Logger: a.log})
 }
 

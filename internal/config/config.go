@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -30,6 +31,13 @@ type Config struct {
 	// DB is the store: "sqlite:PATH" or a bare path; empty means
 	// DataDir/blocktorch.db.
 	DB string
+	// Records is the records engine, where chain records and off-chain
+	// logs are stored and searched: RecordsSQLite (in the SQLite store,
+	// with its full-text index), RecordsEmbedded (VictoriaLogs' storage in
+	// process, under DataDir/records) or the http://HOST:PORT of an
+	// external VictoriaLogs, single node or cluster, that every node of a
+	// deployment shares. The relational state stays in DB either way.
+	Records string
 
 	// RPC is the node URL (serve mode): http(s):// or ws(s)://.
 	RPC string
@@ -86,12 +94,22 @@ type Config struct {
 	IncidentDelay time.Duration
 }
 
+// Records engines (Config.Records) besides an http:// URL.
+const (
+	RecordsSQLite   = "sqlite"
+	RecordsEmbedded = "embedded"
+)
+
+// DefaultRecords is the records engine when --records is not given.
+const DefaultRecords = RecordsSQLite
+
 // Default returns the defaults for a mode.
 func Default(mode Mode) Config {
 	c := Config{
 		Mode:          mode,
 		Addr:          "127.0.0.1:8080",
 		DataDir:       "blocktorch-data",
+		Records:       DefaultRecords,
 		Confirmations: 0,
 		BatchSize:     100,
 		PollInterval:  time.Second,
@@ -114,6 +132,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address of the UI and API")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (SQLite database; the demo's chain too)")
 	fs.StringVar(&c.DB, "db", c.DB, "store: sqlite:PATH (default DATA/blocktorch.db)")
+	fs.StringVar(&c.Records, "records", c.Records, "records engine for chain records and logs: embedded (VictoriaLogs storage in process, under DATA/records), sqlite (in the --db store), or http://HOST:9428 (an external VictoriaLogs, single node or cluster, shared by every node)")
 	fs.Int64Var(&c.From, "from", c.From, "first block to index on an empty store; negative counts back from the head")
 	fs.Uint64Var(&c.Confirmations, "confirmations", c.Confirmations, "stay this many blocks behind the head")
 	fs.Uint64Var(&c.BatchSize, "batch", c.BatchSize, "blocks per backfill batch")
@@ -207,6 +226,12 @@ func (c *Config) Validate() error {
 	if _, err := c.SQLitePath(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Records == "" {
+		c.Records = DefaultRecords
+	}
+	if _, err := c.RecordsURL(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -225,6 +250,21 @@ func (c *Config) SQLitePath() (string, error) {
 		return "", fmt.Errorf("--db %q: want sqlite:PATH", c.DB)
 	}
 	return c.DB, nil
+}
+
+// RecordsURL returns the external VictoriaLogs of Records, or "" for
+// the sqlite and embedded engines.
+func (c *Config) RecordsURL() (string, error) {
+	switch c.Records {
+	case RecordsSQLite, RecordsEmbedded:
+		return "", nil
+	}
+	u, err := url.Parse(c.Records)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("--records %q: want embedded, sqlite or http://HOST:PORT of a VictoriaLogs (e.g. http://127.0.0.1:9428)", c.Records)
+	}
+	return strings.TrimSuffix(c.Records, "/"), nil
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

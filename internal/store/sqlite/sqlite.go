@@ -56,6 +56,11 @@ type DB struct {
 // the first WriteBlocks.
 func (db *DB) SetChainRecords(on bool) { db.noChainRecords.Store(!on) }
 
+// CursorKey returns the key that signs this database's search cursors
+// (random, made when the database was created), for a records engine
+// beside it: every node that shares the database signs cursors alike.
+func (db *DB) CursorKey() []byte { return append([]byte(nil), db.cursorKey...) }
+
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if needed, and applies any pending migrations. It fails if the
 // database was written by a newer version with migrations this one does not
