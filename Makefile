@@ -48,8 +48,14 @@ $(CONTRACTS)/node_modules/.package-lock.json: $(CONTRACTS)/package.json $(CONTRA
 ## contracts: recompile the demo contracts into internal/demo/contracts/build, and the debugger's test builds
 ## (optimized, via-IR, and the failure-origin fixtures three ways) into internal/debugger/testdata (all committed)
 DBG_TESTDATA := ../../debugger/testdata
+# Chainlink's aggregator and proxy as published (exact pragma 0.8.26), for the oracle tests;
+# internal/demo/artifacts_test.go checks the build with the same arguments.
+CHAINLINK_BUILD := --src none --solc solc-0826 --out build/chainlink \
+	--lib @chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol \
+	--lib @chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol
 contracts: contracts-deps
 	cd $(CONTRACTS) && node compile.js
+	cd $(CONTRACTS) && node compile.js $(CHAINLINK_BUILD)
 	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
 	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain

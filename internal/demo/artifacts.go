@@ -51,9 +51,24 @@ type solcBytecode struct {
 	SourceMap string `json:"sourceMap"`
 }
 
+//go:embed contracts/build/chainlink/output.json
+var chainlinkOutputJSON []byte
+
 // Artifacts decodes the embedded compiler output into artifacts keyed by contract name.
 // It holds every contract of contracts/src/ (the compiler was asked for no others).
 func Artifacts() (map[string]Artifact, error) {
+	return decodeArtifacts(outputJSON)
+}
+
+// ChainlinkArtifacts returns Chainlink's own contracts as the pinned @chainlink/contracts
+// package publishes them, compiled with the solc its pragmas name (contracts/build/chainlink):
+// MockV3Aggregator and DataFeedsLegacyAggregatorProxy, the aggregator proxy of its data feeds
+// (an EACAggregatorProxy without the access control), keyed by contract name.
+func ChainlinkArtifacts() (map[string]Artifact, error) {
+	return decodeArtifacts(chainlinkOutputJSON)
+}
+
+func decodeArtifacts(outputJSON []byte) (map[string]Artifact, error) {
 	var out solcOutput
 	if err := json.Unmarshal(outputJSON, &out); err != nil {
 		return nil, fmt.Errorf("cannot decode embedded solc output: %w", err)

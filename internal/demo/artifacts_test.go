@@ -81,23 +81,34 @@ func TestBuildIsUpToDate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("contracts", "node_modules", "solc", "package.json")); err != nil {
 		t.Fatal("internal/demo/contracts/node_modules is missing; run: make contracts-deps")
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(node, "compile.js", "--out", dir)
-	cmd.Dir = "contracts"
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("node compile.js failed: %v\n%s", err, out)
-	}
-	for _, f := range []string{"input.json", "output.json"} {
-		want, err := os.ReadFile(filepath.Join("contracts", "build", f))
-		if err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		build string // under contracts/
+		args  []string
+	}{
+		{"build", nil},
+		// The Makefile's CHAINLINK_BUILD.
+		{"build/chainlink", []string{"--src", "none", "--solc", "solc-0826",
+			"--lib", "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol",
+			"--lib", "@chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol"}},
+	} {
+		dir := t.TempDir()
+		cmd := exec.Command(node, append(append([]string{"compile.js"}, tc.args...), "--out", dir)...)
+		cmd.Dir = "contracts"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("node compile.js %v failed: %v\n%s", tc.args, err, out)
 		}
-		got, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("contracts/build/%s is stale; regenerate it with: make contracts", f)
+		for _, f := range []string{"input.json", "output.json"} {
+			want, err := os.ReadFile(filepath.Join("contracts", tc.build, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("contracts/%s/%s is stale; regenerate it with: make contracts", tc.build, f)
+			}
 		}
 	}
 }

@@ -3,20 +3,32 @@
 // solc standard-JSON input and output, written to build/ (or --out DIR) with sorted keys so that
 // regenerating them is byte-identical. --optimize turns the optimizer on (200 runs), --via-ir
 // compiles through Yul; the debugger's test fixtures are built all three ways.
-// Usage: node compile.js [--src DIR] [--out DIR] [--optimize] [--via-ir]
+// --lib UNIT (repeatable) compiles a contract of an npm package as it is published, with no
+// source of our own (--src none): the oracle tests deploy Chainlink's own aggregator and proxy so.
+// --solc PACKAGE picks another pinned compiler (an npm alias such as solc-0826), for library
+// sources whose pragma names an exact version.
+// Usage: node compile.js [--src DIR|none] [--lib UNIT]... [--solc PACKAGE] [--out DIR] [--optimize] [--via-ir]
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
-const solc = require('solc');
 
 const root = __dirname;
-const usage = 'usage: node compile.js [--src DIR] [--out DIR] [--optimize] [--via-ir]';
+const usage = 'usage: node compile.js [--src DIR|none] [--lib UNIT]... [--solc PACKAGE] [--out DIR] [--optimize] [--via-ir]';
+
+let solc = null;
 
 function parseArgs(argv) {
-  const opts = { src: 'src', out: path.join(root, 'build'), optimize: false, viaIR: false };
+  const opts = { src: 'src', libs: [], solc: 'solc', out: path.join(root, 'build'), optimize: false, viaIR: false };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--out' && i + 1 < argv.length) {
+    if (argv[i] === '--lib' && i + 1 < argv.length) {
+      const unit = path.posix.normalize(argv[++i]);
+      if (!unit.startsWith('@') || unit.includes('..')) fail(`--lib must name a file of an npm package (@scope/pkg/...)`);
+      opts.libs.push(unit);
+    } else if (argv[i] === '--solc' && i + 1 < argv.length) {
+      opts.solc = argv[++i];
+      if (!/^solc(-[0-9]+)?$/.test(opts.solc)) fail(`--solc must be solc or a pinned alias like solc-0826`);
+    } else if (argv[i] === '--out' && i + 1 < argv.length) {
       opts.out = path.resolve(argv[++i]);
     } else if (argv[i] === '--src' && i + 1 < argv.length) {
       opts.src = path.posix.normalize(argv[++i].replace(/\/+$/, ''));
@@ -114,14 +126,20 @@ function sortKeys(v) {
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   const outDir = opts.out;
-  const srcDir = path.join(root, opts.src);
+  solc = require(opts.solc);
   const readSource = reader(opts.src);
-  const ownUnits = fs
-    .readdirSync(srcDir)
-    .filter((f) => f.endsWith('.sol'))
-    .sort()
-    .map((f) => `${opts.src}/${f}`);
-  if (ownUnits.length === 0) fail(`no .sol files in ${srcDir}`);
+  let ownUnits = [];
+  if (opts.src !== 'none') {
+    const srcDir = path.join(root, opts.src);
+    ownUnits = fs
+      .readdirSync(srcDir)
+      .filter((f) => f.endsWith('.sol'))
+      .sort()
+      .map((f) => `${opts.src}/${f}`);
+    if (ownUnits.length === 0) fail(`no .sol files in ${srcDir}`);
+  }
+  ownUnits = ownUnits.concat(opts.libs);
+  if (ownUnits.length === 0) fail('nothing to compile: --src none needs at least one --lib');
 
   // First pass: let the compiler discover the imported library files.
   const discover = { language: 'Solidity', sources: {}, settings: settings(ownUnits, opts) };

@@ -1,0 +1,29 @@
+// Package oracle follows price feeds: Chainlink AggregatorV3Interface
+// feeds, behind an aggregator proxy or not, and the contracts that read
+// them.
+//
+// A feed is followed when it is added by hand (Service.Add), when a
+// registered ABI has a feed's read functions (Service.DetectABIs), or when
+// a call trace of an indexed transaction shows a contract calling
+// latestRoundData, latestAnswer or getRoundData on it (Service.Observe).
+// ReadFeed reads what the feed says of itself at a block: description,
+// decimals, version, the latest round, the aggregator behind a proxy
+// (followed through aggregator(), a proxy that points to itself refused)
+// and the aggregator's minAnswer/maxAnswer where it has them. History
+// lists the feed's answers from its aggregators' AnswerUpdated and OCR
+// NewTransmission events, or, for aggregators that emit none (Chainlink's
+// MockV3Aggregator), by walking getRoundData back from the latest round;
+// Cadence sums up how often it updated.
+//
+// Heartbeat and deviation thresholds are per feed (the store keeps them;
+// zero means the default, shown as such), and Health judges the latest
+// round against them: stale when older than the heartbeat, non-positive,
+// pinned at the aggregator's bounds. Reads recorded from traces remember,
+// per feed and reader, the newest read with the answer the reader got and
+// whether it was already older than the heartbeat (a stale read). The
+// monitor kinds of feed health read feeds through RoundAt and ReadsAt.
+//
+// Everything a feed answers is attacker-controlled: decoding checks
+// lengths and ranges and answers errors (ErrNotFeed, ErrReverted,
+// ErrBadDecimals, ErrProxyLoop), never panics.
+package oracle

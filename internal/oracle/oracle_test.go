@@ -1,0 +1,274 @@
+package oracle_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/oracle"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// TestReadFeed reads Chainlink's MockV3Aggregator, its aggregator proxy
+// and the demo's feed, and refuses what is no feed with a clear error.
+func TestReadFeed(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
+	proxy := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
+	demoFeed := r.deploy(t, "PriceFeed", r.from, uint8(8), "ETH / USD", price(2500))
+	token := r.deploy(t, "DemoToken", r.from)
+	absurd := r.deploy(t, "MockV3Aggregator", uint8(255), big.NewInt(1))
+	// A proxy whose aggregator is no feed reverts every read.
+	broken := r.deploy(t, "DataFeedsLegacyAggregatorProxy", token)
+	// A proxy made to point to itself.
+	loop := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
+	r.tx(t, "DataFeedsLegacyAggregatorProxy", loop, "proposeAggregator", loop)
+	r.tx(t, "DataFeedsLegacyAggregatorProxy", loop, "confirmAggregator", loop)
+	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", price(3100))
+
+	type want struct {
+		desc, version, answer string
+		decimals              uint8
+		proxy                 bool
+		aggregator            common.Address
+		round                 string
+	}
+	ok := []struct {
+		name string
+		addr common.Address
+		want want
+	}{
+		{"aggregator", agg, want{"v0.8/tests/MockV3Aggregator.sol", "0", "310000000000", 8, false, common.Address{}, "2"}},
+		// The proxy's round ids carry its phase (1) above the aggregator's.
+		{"proxy", proxy, want{"v0.8/tests/MockV3Aggregator.sol", "0", "310000000000", 8, true, agg, "18446744073709551618"}},
+		{"demo feed", demoFeed, want{"ETH / USD", "4", "250000000000", 8, false, common.Address{}, "1"}},
+	}
+	for _, c := range ok {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := oracle.ReadFeed(ctx, r.eth, c.addr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := want{d.Description, d.Version, d.Latest.Answer.String(), d.Decimals, d.Proxy, d.Aggregator, d.Latest.RoundID.String()}
+			if got != c.want {
+				t.Errorf("got %+v\nwant %+v", got, c.want)
+			}
+			if d.Latest.UpdatedAt == 0 || d.Latest.AnsweredInRound.Cmp(d.Latest.RoundID) != 0 {
+				t.Errorf("latest round %+v", d.Latest)
+			}
+			if d.MinAnswer != nil || d.MaxAnswer != nil {
+				t.Errorf("bounds %v %v from an aggregator without them", d.MinAnswer, d.MaxAnswer)
+			}
+		})
+	}
+	bad := []struct {
+		name string
+		addr common.Address
+		err  error
+		msg  string
+	}{
+		{"account", r.from, oracle.ErrNotFeed, "holds no contract"},
+		{"token", token, oracle.ErrNotFeed, "does not answer latestRoundData()"},
+		{"absurd decimals", absurd, oracle.ErrBadDecimals, "decimals() = 255"},
+		{"reverting feed", broken, oracle.ErrReverted, "latestRoundData()"},
+		{"proxy to itself", loop, oracle.ErrProxyLoop, "read before"},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := oracle.ReadFeed(ctx, r.eth, c.addr, nil)
+			if !errors.Is(err, c.err) || !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("ReadFeed = %v, want %v mentioning %q", err, c.err, c.msg)
+			}
+		})
+	}
+}
+
+// TestFollowFeeds adds feeds by hand and from ABIs, sets thresholds,
+// judges health as the contracts answer, notices a proxy's new
+// aggregator, and lists history from events and from rounds.
+func TestFollowFeeds(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var now time.Time
+	s := r.service(t, func() time.Time { return now })
+	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
+	agg2 := r.deploy(t, "MockV3Aggregator", uint8(8), price(2900))
+	proxy := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
+	demoFeed := r.deploy(t, "PriceFeed", r.from, uint8(8), "ETH / USD", price(2500))
+	token := r.deploy(t, "DemoToken", r.from)
+
+	if _, err := s.Add(ctx, token, store.FeedSourceManual); !errors.Is(err, oracle.ErrNotFeed) {
+		t.Fatalf("Add(token) = %v, want ErrNotFeed", err)
+	}
+	if _, err := s.Add(ctx, proxy, store.FeedSourceManual); err != nil {
+		t.Fatal(err)
+	}
+	added, err := s.DetectABIs(ctx, []store.Contract{
+		{Address: demoFeed, ABI: r.arts["PriceFeed"].ABI},
+		{Address: token, ABI: r.arts["DemoToken"].ABI},
+		{Address: agg2, ABI: r.arts["DemoToken"].ABI}, // no feed ABI: not detected from it
+	})
+	if err != nil || len(added) != 1 || added[0] != demoFeed {
+		t.Fatalf("DetectABIs = %v, %v; want the demo feed", added, err)
+	}
+	hb := 5 * time.Second
+	if _, err := s.SetThresholds(ctx, proxy, oracle.Thresholds{Heartbeat: &hb}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetThresholds(ctx, agg2, oracle.Thresholds{Heartbeat: &hb}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("thresholds of a feed not followed: %v", err)
+	}
+	neg := -1.0
+	if _, err := s.SetThresholds(ctx, proxy, oracle.Thresholds{DeviationPct: &neg}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("negative deviation: %v", err)
+	}
+
+	head, err := r.eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = time.Unix(int64(head.Time), 0)
+	health := func(addr common.Address) oracle.Feed {
+		t.Helper()
+		f, err := s.Get(ctx, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	f := health(proxy)
+	if f.Health.Status != oracle.HealthOK || f.HeartbeatSeconds != 5 || f.HeartbeatDefault || !f.DeviationDefault || f.Latest.Value != "3000" {
+		t.Fatalf("fresh proxy: %+v %+v", f, f.Latest)
+	}
+	if d := health(demoFeed); !d.HeartbeatDefault || d.HeartbeatSeconds != int64(oracle.DefaultHeartbeat/time.Second) || d.Source != store.FeedSourceABI {
+		t.Fatalf("demo feed defaults: %+v", d)
+	}
+	now = now.Add(hb + time.Second)
+	if f := health(proxy); f.Health.Status != oracle.HealthStale || f.Health.AgeSeconds < 6 {
+		t.Fatalf("old answer: %+v", f.Health)
+	}
+	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", big.NewInt(-5))
+	head, _ = r.eth.HeaderByNumber(ctx, nil)
+	now = time.Unix(int64(head.Time), 0)
+	if f := health(proxy); f.Health.Status != oracle.HealthNonPositive || f.Latest.Value != "-0.00000005" {
+		t.Fatalf("negative answer: %+v %+v", f.Health, f.Latest)
+	}
+	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", price(3050))
+
+	// Swap the proxy's aggregator, as Chainlink does between phases.
+	r.tx(t, "DataFeedsLegacyAggregatorProxy", proxy, "proposeAggregator", agg2)
+	r.tx(t, "DataFeedsLegacyAggregatorProxy", proxy, "confirmAggregator", agg2)
+	f = health(proxy)
+	if f.Details.Aggregator != agg2 || f.PrevAggregator == nil || *f.PrevAggregator != agg || f.AggregatorChanged == nil {
+		t.Fatalf("after the swap: aggregator %s, previous %v", f.Details.Aggregator, f.PrevAggregator)
+	}
+	if f.Latest.Value != "2900" || f.Latest.RoundID != new(big.Int).Or(new(big.Int).Lsh(big.NewInt(2), 64), big.NewInt(1)).String() {
+		t.Fatalf("after the swap: %+v", f.Latest)
+	}
+	list, err := s.List(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("List = %d feeds, %v", len(list), err)
+	}
+
+	// History: the mock emits no events, so its rounds are walked; the
+	// demo feed's come from AnswerUpdated with their transactions.
+	now = now.Add(time.Hour)
+	hist, err := s.History(ctx, agg, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answers []string
+	for _, p := range hist.Points {
+		answers = append(answers, p.Answer)
+		if p.Event != "round" {
+			t.Errorf("mock point from %s", p.Event)
+		}
+	}
+	if got := strings.Join(answers, " "); got != "300000000000 -5 305000000000" {
+		t.Fatalf("mock history %q", got)
+	}
+	r.blocks(2)
+	rc := r.tx(t, "PriceFeed", demoFeed, "updateAnswer", price(2400))
+	hist, err = s.History(ctx, demoFeed, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hist.Points); n != 2 || hist.Points[1].Tx != rc.TxHash || hist.Points[1].Event != "AnswerUpdated" ||
+		hist.Points[1].Value != 2400 || hist.Points[1].Block != rc.BlockNumber.Uint64() {
+		t.Fatalf("demo history %+v", hist.Points)
+	}
+	if hist.Cadence.Updates != 2 || hist.Cadence.MedianSeconds < 3 {
+		t.Fatalf("cadence %+v", hist.Cadence)
+	}
+	if _, err := s.History(ctx, demoFeed, now, now.Add(-time.Hour)); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("backwards range: %v", err)
+	}
+}
+
+// TestReaders finds the contracts that read a feed in call traces: a
+// LendingVault pricing collateral from Chainlink's proxy, detected from
+// the trace, then reading it after it went stale.
+func TestReaders(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	s := r.service(t, time.Now)
+	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
+	proxy := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
+	token := r.deploy(t, "DemoToken", r.from)
+	// The vault accepts any age: it is the contract that reads a stale value.
+	vault := r.deploy(t, "LendingVault", r.from, token, proxy, big.NewInt(1<<40))
+	r.tx(t, "DemoToken", token, "mint", vault, new(big.Int).Mul(big.NewInt(1e6), big.NewInt(1e18)))
+	data, _ := r.abis["LendingVault"].Pack("deposit")
+	r.send(t, &vault, big.NewInt(1e18), data, false)
+	first := r.tx(t, "LendingVault", vault, "borrow", big.NewInt(1e18))
+	if err := s.Observe(ctx, 1, r.head(t)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Get(ctx, proxy)
+	if err != nil {
+		t.Fatalf("the proxy the vault read is not followed: %v", err)
+	}
+	if f.Source != store.FeedSourceTrace || len(f.Readers) != 1 {
+		t.Fatalf("feed %+v", f)
+	}
+	rd := f.Readers[0]
+	if rd.Reader != vault || rd.Tx != first.TxHash || rd.Method != "latestRoundData" || rd.Answer != "300000000000" || rd.Stale || rd.Reads != 1 {
+		t.Fatalf("read %+v", rd)
+	}
+	if _, err := s.Get(ctx, agg); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the aggregator behind the proxy was followed too: %v", err)
+	}
+
+	hb := 2 * time.Second
+	if _, err := s.SetThresholds(ctx, proxy, oracle.Thresholds{Heartbeat: &hb}); err != nil {
+		t.Fatal(err)
+	}
+	from := r.head(t) + 1
+	r.blocks(4)
+	stale := r.tx(t, "LendingVault", vault, "borrow", big.NewInt(1e18))
+	reads, err := s.ReadsAt(ctx, stale.BlockNumber.Uint64())
+	if err != nil || len(reads) != 1 || !reads[0].Stale || reads[0].Feed != proxy {
+		t.Fatalf("ReadsAt = %+v, %v", reads, err)
+	}
+	if err := s.Observe(ctx, from, r.head(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Observing again records nothing twice.
+	if err := s.Observe(ctx, from, r.head(t)); err != nil {
+		t.Fatal(err)
+	}
+	f, err = s.Get(ctx, proxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd = f.Readers[0]
+	if rd.Tx != stale.TxHash || !rd.Stale || rd.Reads != 2 || rd.StaleReads != 1 || rd.LastStaleTx != stale.TxHash {
+		t.Fatalf("after the stale read: %+v", rd)
+	}
+}
