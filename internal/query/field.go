@@ -28,7 +28,7 @@ func suggestField(name string) string {
 	best, bestD := "", 1<<30
 	lower := strings.ToLower(name)
 	for _, f := range KnownFields {
-		if d := editDistance(lower, strings.ToLower(f.Name)); d < bestD {
+		if d := EditDistance(lower, strings.ToLower(f.Name)); d < bestD {
 			best, bestD = f.Name, d
 		}
 	}
@@ -41,11 +41,12 @@ func suggestField(name string) string {
 	return ", did you mean " + strconv.Quote(AttrPrefix+name) + " (an attribute)?"
 }
 
-// editDistance is the optimal-string-alignment distance between a and b,
+// EditDistance is the optimal-string-alignment distance between a and b,
 // in bytes: insertions, deletions, substitutions and transpositions of
-// adjacent bytes ("levle" is 1 from "level"). One side is always a short
-// known name, so the cost is bounded by the query length.
-func editDistance(a, b string) int {
+// adjacent bytes ("levle" is 1 from "level"). It serves "did you mean"
+// suggestions, where one side is a short known name, so the cost is bounded
+// by the other's length.
+func EditDistance(a, b string) int {
 	pp := make([]int, len(b)+1) // row i-2
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
@@ -77,7 +78,7 @@ func likelyTypo(d, n int) bool { return d <= 2 && d <= n/3+1 }
 func suggestEnum(f Field, v string) string {
 	best, bestD := "", 1<<30
 	for _, e := range f.Enum {
-		if d := editDistance(v, e); d < bestD {
+		if d := EditDistance(v, e); d < bestD {
 			best, bestD = e, d
 		}
 	}

@@ -81,7 +81,7 @@ var pipeNames = []string{"stats", "timechart", "top", "fields", "sort", "limit",
 func suggestPipe(name string) string {
 	best, bestD := "", 1<<30
 	for _, n := range pipeNames {
-		if d := editDistance(name, n); d < bestD {
+		if d := EditDistance(name, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
