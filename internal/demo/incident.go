@@ -18,8 +18,9 @@ var crashSteps = []int64{80, 70, 80, 90}
 //
 //  1. leverage: a few users borrow close to their limit through the router;
 //  2. stale oracle: feed updates stop until the vault's staleness limit passes; borrows and a
-//     liquidation then revert with StalePrice, and a router deposit-and-borrow succeeds with
-//     the borrow skipped (BorrowSkipped carrying the StalePrice error);
+//     liquidation then revert with StalePrice, and are tried again in the next two blocks; a
+//     router deposit-and-borrow succeeds with the borrow skipped (BorrowSkipped carrying the
+//     StalePrice error);
 //  3. crash: the price falls about 60% in four updates, one per block;
 //  4. liquidation wave: the liquidator liquidates the positions under water (they succeed), a
 //     healthy one (reverts: "Vault: account is healthy") and one without debt (reverts with
@@ -137,32 +138,43 @@ func (t *Traffic) staleOracle(ctx context.Context, levered []*account) error {
 		return err
 	}
 
-	_, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
-		t.stale = true
-		var txs []*types.Transaction
-		add := func(tx *types.Transaction, err error) error {
-			txs = append(txs, tx)
+	// Users and the liquidator's bot retry what their dApp showed as an error, a
+	// block apart, the users asking for less each time: a stale feed is a burst
+	// of failures, which the failure-rate monitor must see above normal traffic's.
+	for wave, amount := range []int64{500, 250, 100} {
+		_, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
+			t.stale = true
+			var txs []*types.Transaction
+			add := func(tx *types.Transaction, err error) error {
+				txs = append(txs, tx)
+				return err
+			}
+			for _, u := range t.users[len(t.users)-2:] {
+				if err := add(t.sendTx(b, u, &t.app.Vault, nil, t.app.pack("LendingVault", "borrow", dollars(amount)), gasVault, "borrow", FailStalePrice)); err != nil {
+					return nil, err
+				}
+			}
+			if len(levered) > 0 {
+				if err := add(t.sendTx(b, t.liquidator, &t.app.Vault, nil, t.app.pack("LendingVault", "liquidate", levered[0].addr), gasVault, "liquidate", FailStalePrice)); err != nil {
+					return nil, err
+				}
+			}
+			if wave > 0 {
+				return txs, nil
+			}
+			u := t.users[len(t.users)-1]
+			extra := new(big.Int).Div(ether, big.NewInt(2))
+			if err := add(t.sendTx(b, u, &t.app.Router, extra, t.app.pack("Router", "depositAndTryBorrow", dollars(500)), gasRouter, "router.depositAndTryBorrow", NoFailure)); err != nil {
+				return nil, err
+			}
+			u.collateral.Add(u.collateral, extra)
+			return txs, nil
+		})
+		if err != nil {
 			return err
 		}
-		for _, u := range t.users[len(t.users)-2:] {
-			if err := add(t.sendTx(b, u, &t.app.Vault, nil, t.app.pack("LendingVault", "borrow", dollars(500)), gasVault, "borrow", FailStalePrice)); err != nil {
-				return nil, err
-			}
-		}
-		if len(levered) > 0 {
-			if err := add(t.sendTx(b, t.liquidator, &t.app.Vault, nil, t.app.pack("LendingVault", "liquidate", levered[0].addr), gasVault, "liquidate", FailStalePrice)); err != nil {
-				return nil, err
-			}
-		}
-		u := t.users[len(t.users)-1]
-		extra := new(big.Int).Div(ether, big.NewInt(2))
-		if err := add(t.sendTx(b, u, &t.app.Router, extra, t.app.pack("Router", "depositAndTryBorrow", dollars(500)), gasRouter, "router.depositAndTryBorrow", NoFailure)); err != nil {
-			return nil, err
-		}
-		u.collateral.Add(u.collateral, extra)
-		return txs, nil
-	})
-	return err
+	}
+	return nil
 }
 
 // waitStale polls the head until its timestamp is past the feed's last update by more than

@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
@@ -67,6 +72,7 @@ type rig struct {
 	chain   *devchain.Chain
 	app     *demo.App
 	traffic *demo.Traffic
+	pace    *pacer
 	st      *sqlite.DB
 	eng     *monitor.Engine
 	ob      *notify.Outbox
@@ -86,7 +92,8 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	}
 	t.Cleanup(func() { dc.Close() })
 	ch, app := dc.Chain, dc.App
-	tr, err := dc.Traffic(demo.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
+	pace := newPacer(dc.Eth)
+	tr, err := demo.NewTraffic(app, pace, dc.Keys, demo.Options{Rate: rate, Seed: 7, FailureRate: failureRate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +130,7 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	if err := eng.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{chain: ch, app: app, traffic: tr, st: st, eng: eng, ob: ob, ix: ix, reg: reg}
+	return &rig{chain: ch, app: app, traffic: tr, pace: pace, st: st, eng: eng, ob: ob, ix: ix, reg: reg}
 }
 
 // run starts the indexer and the engine until the test ends.
@@ -144,7 +151,7 @@ func (r *rig) mine(t testing.TB, every time.Duration) (stop func()) {
 // minePaced is mine with steps traffic steps a block: 4 at rate 4 is the
 // demo's pace (four transactions a second, a block a second).
 func (r *rig) minePaced(t testing.TB, every time.Duration, steps int) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), minerKey{}, true))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -156,6 +163,9 @@ func (r *rig) minePaced(t testing.TB, every time.Duration, steps int) (stop func
 			case <-ctx.Done():
 				return
 			case <-tick.C:
+				if !r.pace.wait(ctx, 5*time.Second) {
+					return
+				}
 				for range steps {
 					if err := r.traffic.Step(ctx); err != nil && ctx.Err() == nil {
 						t.Errorf("traffic: %v", err)
@@ -167,6 +177,101 @@ func (r *rig) minePaced(t testing.TB, every time.Duration, steps int) (stop func
 		}
 	}()
 	return func() { cancel(); wg.Wait() }
+}
+
+// minerKey marks the miner's own calls to the traffic's backend.
+type minerKey struct{}
+
+// pacer is the traffic's backend with a turnstile for the miner. Once the
+// scripted incident has read a receipt it is deciding its next step, and
+// the miner holds the next block until it acts (any other call to the
+// node), or until a few seconds pass. At the demo's one-second blocks an
+// incident phase lands in the block after the one before it; with the
+// tests' faster blocks and a loaded machine, blocks of normal traffic
+// alone would otherwise slip in between and thin out its failures.
+type pacer struct {
+	demo.Backend
+	mu       sync.Mutex
+	deciding bool
+	changed  chan struct{} // closed and replaced when deciding ends
+}
+
+func newPacer(b demo.Backend) *pacer {
+	return &pacer{Backend: b, changed: make(chan struct{})}
+}
+
+// set records whether the incident is deciding; the miner's calls (Step)
+// say nothing about the incident.
+func (p *pacer) set(ctx context.Context, deciding bool) {
+	if ctx.Value(minerKey{}) != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.deciding && !deciding {
+		close(p.changed)
+		p.changed = make(chan struct{})
+	}
+	p.deciding = deciding
+}
+
+// wait returns when the incident is not deciding, or after at most limit;
+// false when ctx ended.
+func (p *pacer) wait(ctx context.Context, limit time.Duration) bool {
+	p.mu.Lock()
+	deciding, changed := p.deciding, p.changed
+	p.mu.Unlock()
+	if !deciding {
+		return ctx.Err() == nil
+	}
+	select {
+	case <-changed:
+	case <-time.After(limit):
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+func (p *pacer) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	r, err := p.Backend.TransactionReceipt(ctx, h)
+	p.set(ctx, err == nil)
+	return r, err
+}
+
+func (p *pacer) ChainID(ctx context.Context) (*big.Int, error) {
+	p.set(ctx, false)
+	return p.Backend.ChainID(ctx)
+}
+
+func (p *pacer) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	p.set(ctx, false)
+	return p.Backend.HeaderByNumber(ctx, n)
+}
+
+func (p *pacer) SuggestGasTipCap(ctx context.Context) (*big.Int, error) {
+	p.set(ctx, false)
+	return p.Backend.SuggestGasTipCap(ctx)
+}
+
+func (p *pacer) PendingNonceAt(ctx context.Context, a common.Address) (uint64, error) {
+	p.set(ctx, false)
+	return p.Backend.PendingNonceAt(ctx, a)
+}
+
+func (p *pacer) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	p.set(ctx, false)
+	return p.Backend.SendTransaction(ctx, tx)
+}
+
+func (p *pacer) CallContract(ctx context.Context, msg ethereum.CallMsg, n *big.Int) ([]byte, error) {
+	p.set(ctx, false)
+	return p.Backend.CallContract(ctx, msg, n)
+}
+
+func (p *pacer) CodeAt(ctx context.Context, a common.Address, n *big.Int) ([]byte, error) {
+	p.set(ctx, false)
+	return p.Backend.CodeAt(ctx, a, n)
 }
 
 // TestDemoIncidentFiresBuiltinMonitors plays the demo's scripted incident
@@ -189,14 +294,16 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 		t.Fatalf("built-in set: %+v", res)
 	}
 	r.run(t)
-	// A block every 200 ms, each phase of the incident reacting within
-	// 50 ms (its receipt polling), lands each phase in about one block, as
-	// with the demo's 1 s blocks; faster blocks would spread its failures
-	// and liquidations over more blocks than the demo ever does.
+	// A block every 200 ms, held while the incident decides its next phase
+	// (pacer), lands each phase in about one block, as with the demo's 1 s
+	// blocks; unheld, a loaded machine would spread its failures and
+	// liquidations over more blocks than the demo ever does.
 	stop := r.minePaced(t, 200*time.Millisecond, 4)
 	// Warm up: positions exist and the feed has answered.
 	waitBlocks(t, r, 40)
-	if err := r.traffic.Incident(ctx); err != nil {
+	err = r.traffic.Incident(ctx)
+	r.pace.set(ctx, false) // it decides nothing more
+	if err != nil {
 		stop()
 		t.Fatal(err)
 	}
@@ -221,6 +328,7 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 			}
 		case <-deadline:
 			stop()
+			logFailureWindows(t, r)
 			t.Fatalf("monitors that never fired: %v", want)
 		}
 	}
@@ -278,5 +386,45 @@ func waitBlocks(t testing.TB, r *rig, n uint64) {
 			t.Fatalf("the indexer did not reach block %d", start.Number+n)
 		}
 		<-time.After(10 * time.Millisecond) // polling the store another goroutine fills
+	}
+}
+
+// logFailureWindows logs, block by block, the watched transactions and the
+// failure rate over the built-in failure-spike monitor's 15-second window,
+// so that a monitor that did not fire shows what the chain held.
+func logFailureWindows(t *testing.T, r *rig) {
+	ctx := context.Background()
+	head, err := r.st.Head(ctx)
+	if err != nil {
+		return
+	}
+	bs, _ := r.st.BlockRange(ctx, 1, head.Number)
+	type pt struct {
+		t      time.Time
+		n, bad int
+	}
+	var win []pt
+	for _, b := range bs {
+		p := pt{t: b.Time}
+		for _, tx := range b.Txs {
+			if tx.To == nil {
+				continue
+			}
+			if _, ok := r.reg.Name(*tx.To); ok {
+				p.n++
+				if tx.Failed() {
+					p.bad++
+				}
+			}
+		}
+		win = append(win, p)
+		for len(win) > 0 && b.Time.Sub(win[0].t) >= 15*time.Second {
+			win = win[1:]
+		}
+		n, bad := 0, 0
+		for _, q := range win {
+			n, bad = n+q.n, bad+q.bad
+		}
+		t.Logf("block %d at %s: %d txs, %d failed; 15 s window: %d of %d failed (%.1f%%)", b.Number, b.Time.Format("15:04:05"), p.n, p.bad, bad, n, 100*float64(bad)/float64(max(n, 1)))
 	}
 }
