@@ -42,6 +42,10 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"monitors", "apply"}, "missing FILE"},
 		{[]string{"monitors", "test"}, "missing FILE"},
 		{[]string{"monitors", "list"}, ""},
+		{[]string{"respond", "actions"}, "missing ADDRESS"},
+		{[]string{"respond", "prepare"}, "missing ADDRESS ACTION [ARG…]"},
+		{[]string{"respond", "send"}, "missing ADDRESS ACTION [ARG…]"},
+		{[]string{"respond", "runs"}, ""},
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
 		{[]string{"trace"}, "missing 0xTX"},
 		{[]string{"simulate"}, "missing --from"},
@@ -76,7 +80,7 @@ func TestCommandLineConvention(t *testing.T) {
 	for _, g := range []struct {
 		name string
 		subs []string
-	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}} {
+	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
 			code, out, _ := runCLI(t, g.name, h)
 			for _, s := range g.subs {
@@ -96,7 +100,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "verify", "trace", "simulate", "migrate records", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "verify", "trace", "simulate", "migrate records", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

@@ -25,6 +25,10 @@ Usage:
   blocktorch monitors apply FILE           apply monitors.yaml to a running server
   blocktorch monitors test FILE            replay monitors.yaml over the last 24 h: when would they have fired?
   blocktorch monitors list                 the server's monitors and their state
+  blocktorch respond actions ADDRESS       a watched contract's emergency actions and who holds their roles
+  blocktorch respond prepare ADDRESS ACTION [ARG…]  calldata, cast line, Safe batch, signed tx; simulated
+  blocktorch respond send ADDRESS ACTION [ARG…]  simulate, then send from the server's signer
+  blocktorch respond runs                  the history of sent actions and scenario runs
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
@@ -78,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTail(ctx, rest, stdout, stderr)
 	case "monitors":
 		return runMonitors(ctx, rest, stdout, stderr)
+	case "respond":
+		return runRespond(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
 	case "trace":

@@ -249,6 +249,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	}
 	deps.Verification = a.verify.Summary
 	deps.Incidents = a.incidents
+	deps.Respond = a.respond
 	if a.demo != nil {
 		deps.Incident = a.demo.StartIncident
 	}

@@ -29,7 +29,7 @@ func (a *App) newResponse() (*response.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("response signer: %w", err)
 	}
-	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, Log: a.log}
+	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, History: a.store, Log: a.log}
 	if signer != nil {
 		svc.Signer = signer
 		a.log.Info("response actions are signed", "signer", signer.String())

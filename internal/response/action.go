@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // Node is what the package reads from and sends to the chain.
@@ -145,18 +146,21 @@ type StateChange struct {
 // concurrent use.
 type SimulateFunc func(ctx context.Context, call Call) (*Simulation, error)
 
-// Errors of the package; each is wrapped with what was being done.
+// Errors of the package; each is wrapped with what was being done. Each
+// is also one of the store's kinds (errors.Is), which the web layer maps
+// to its answer: not found, a bad request or a conflict with the chain's
+// state.
 var (
 	// ErrNotFound is an action or scenario that does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = store.Sentinel("not found", store.ErrNotFound)
 	// ErrInvalid is a request that cannot be served as given.
-	ErrInvalid = errors.New("invalid request")
+	ErrInvalid = store.Sentinel("invalid request", store.ErrInvalid)
 	// ErrWouldRevert is a send refused because its simulation reverted.
-	ErrWouldRevert = errors.New("the simulation reverts")
+	ErrWouldRevert = store.Sentinel("the simulation reverts", store.ErrConflict)
 	// ErrNoSigner is a send or signature asked for with no signer set.
-	ErrNoSigner = errors.New("no signer is configured")
+	ErrNoSigner = store.Sentinel("no signer is configured", store.ErrConflict)
 	// ErrInsufficientFunds is a signer that cannot pay for the gas.
-	ErrInsufficientFunds = errors.New("the signer's balance does not cover the gas")
+	ErrInsufficientFunds = store.Sentinel("the signer's balance does not cover the gas", store.ErrConflict)
 	// ErrDropped is a transaction the node no longer knows and never mined.
 	ErrDropped = errors.New("the node dropped the transaction")
 	// ErrKeyFile is a key or password file refused for its permissions.

@@ -10,7 +10,9 @@
 // Simulate function the composition root hands in, the debugger's
 // simulation) before it is sent; a send whose simulation reverts is refused
 // unless forced. The EOA signer is read from an encrypted keystore file or
-// an environment variable, and its key is never printed or logged.
+// an environment variable, and its key is never printed or logged. Every
+// send is recorded in the run history (a store.ResponseRunStore) with its
+// simulation, transaction and result.
 //
 // The package reaches the node through the Node interface (an
 // *ethclient.Client satisfies it) and serves no HTTP: internal/web does.

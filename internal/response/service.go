@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // Service finds, prepares, simulates and sends emergency actions. Its
@@ -33,6 +34,8 @@ type Service struct {
 	Contracts func(ctx context.Context) ([]Contract, error)
 	// Signer, when set, signs and sends actions as an EOA.
 	Signer Signer
+	// History, when set, records every send and scenario run.
+	History store.ResponseRunStore
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives one line per send; nil discards them.
@@ -91,6 +94,9 @@ type SendOptions struct {
 	// NoWait returns once the node accepted the transaction instead of
 	// waiting for its receipt.
 	NoWait bool
+	// Trigger is who asked for the send, for the history (TriggerHand
+	// when empty).
+	Trigger string
 }
 
 // Sent is the outcome of a send.
@@ -104,6 +110,8 @@ type Sent struct {
 	Mined  bool   `json:"mined"`
 	Status uint64 `json:"status"`
 	Block  uint64 `json:"block,omitempty"`
+	// Run is the send's id in the history; 0 without one.
+	Run int64 `json:"run,omitempty"`
 }
 
 func (s *Service) now() time.Time {
@@ -314,13 +322,32 @@ func (s *Service) Send(ctx context.Context, id string, args []string, opts SendO
 	if err != nil {
 		return nil, err
 	}
-	_, _, data, err := callOf(a, c, args)
+	_, args, data, err := callOf(a, c, args)
 	if err != nil {
 		return nil, err
 	}
+	run := &Run{Trigger: opts.Trigger, Started: s.now()}
+	if run.Trigger == "" {
+		run.Trigger = TriggerHand
+	}
 	sent, err := s.sendCall(ctx, a.Contract, data, opts)
+	step := stepOf(a, args)
 	if sent != nil {
 		sent.Action = a
+		step.Simulation, step.Hash, step.From, step.Nonce = sent.Simulation, sent.Hash, sent.From, sent.Nonce
+		step.Mined, step.Status, step.Block = sent.Mined, sent.Status, sent.Block
+	}
+	run.Status = RunDone
+	if opts.NoWait {
+		run.Status = RunSent
+	}
+	if err != nil {
+		step.Error, run.Status, run.Error = err.Error(), RunFailed, err.Error()
+	}
+	run.Steps, run.Finished = []Step{step}, s.now()
+	s.record(ctx, run)
+	if sent != nil {
+		sent.Run = run.ID
 	}
 	return sent, err
 }

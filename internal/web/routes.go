@@ -178,6 +178,17 @@ func (s *Server) routeTable() []route {
 		op("PUT /api/v1/status/components/{id}", s.handlePutComponent)
 		op("DELETE /api/v1/status/components/{id}", s.handleDeleteComponent)
 	}
+
+	// Response actions (api_response.go): all the operator's, sends
+	// included.
+	if d.Respond != nil {
+		op("GET /api/v1/respond/status", s.handleRespondStatus)
+		op("GET /api/v1/respond/contracts/{address}/actions", s.handleRespondActions)
+		op("POST /api/v1/respond/contracts/{address}/prepare", s.handleRespondPrepare)
+		op("POST /api/v1/respond/contracts/{address}/send", s.handleRespondSend)
+		op("GET /api/v1/respond/runs", s.handleRespondRuns)
+	}
+
 	// Any other /api/ path: an error envelope, not a page.
 	op("/api/", s.handleNoAPI)
 

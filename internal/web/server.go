@@ -20,6 +20,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
+	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -98,6 +99,9 @@ type Deps struct {
 	// the incidents API and pages and the public status, banner and flags
 	// routes; nil leaves them all out.
 	Incidents *incident.Service
+	// Respond prepares, simulates and sends emergency actions and runs
+	// scenarios; nil leaves out /api/v1/respond.
+	Respond *response.Service
 }
 
 // UIBuilt reports whether the pages can be served: false in a binary built

@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+var _ store.ResponseRunStore = (*DB)(nil)
+
+// Contracts of a run are kept as " 0xa… 0xb… " in lower case, so that a
+// contract filter is one instr() on " 0x… " whatever the case asked.
+func runContracts(cs []string) string {
+	if len(cs) == 0 {
+		return " "
+	}
+	return " " + strings.ToLower(strings.Join(cs, " ")) + " "
+}
+
+// AddResponseRun stores a finished run.
+func (db *DB) AddResponseRun(ctx context.Context, r store.ResponseRun) (store.ResponseRun, error) {
+	if r.Trigger == "" || r.Status == "" {
+		return r, fmt.Errorf("cannot record a response run: %w: no trigger or status", store.ErrInvalid)
+	}
+	steps := string(r.Steps)
+	if steps == "" {
+		steps = "[]"
+	}
+	res, err := db.write.ExecContext(ctx, `INSERT INTO response_runs (scenario, trigger, dry_run, status, error,
+		contracts, started, finished, steps) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Scenario, r.Trigger, boolInt(r.DryRun),
+		r.Status, r.Error, runContracts(r.Contracts), unixNano(r.Started), unixNano(r.Finished), steps)
+	if err != nil {
+		return r, fmt.Errorf("cannot record a response run: %w", translate(err))
+	}
+	if r.ID, err = res.LastInsertId(); err != nil {
+		return r, fmt.Errorf("cannot record a response run: %w", err)
+	}
+	return r, nil
+}
+
+// ResponseRuns lists runs, newest first.
+func (db *DB) ResponseRuns(ctx context.Context, q store.ResponseRunQuery) ([]store.ResponseRun, error) {
+	if q.Limit < 0 {
+		return nil, fmt.Errorf("cannot list response runs: %w: negative limit", store.ErrInvalid)
+	}
+	if q.Limit == 0 {
+		q.Limit = 100
+	}
+	where, args := []string{"1 = 1"}, []any{}
+	if q.Contract != "" {
+		where, args = append(where, "instr(contracts, ?) > 0"), append(args, " "+strings.ToLower(q.Contract)+" ")
+	}
+	if q.Scenario != "" {
+		where, args = append(where, "scenario = ?"), append(args, q.Scenario)
+	}
+	if q.Trigger != "" {
+		where, args = append(where, "trigger = ?"), append(args, q.Trigger)
+	}
+	if q.RealOnly {
+		where = append(where, "dry_run = 0")
+	}
+	args = append(args, q.Limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT id, scenario, trigger, dry_run, status, error, contracts, started,
+		finished, steps FROM response_runs WHERE `+strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list response runs: %w", translate(err))
+	}
+	defer rows.Close()
+	out := []store.ResponseRun{}
+	for rows.Next() {
+		var (
+			r                 store.ResponseRun
+			dry               int
+			contracts, steps  string
+			started, finished int64
+		)
+		if err := rows.Scan(&r.ID, &r.Scenario, &r.Trigger, &dry, &r.Status, &r.Error, &contracts, &started, &finished, &steps); err != nil {
+			return nil, fmt.Errorf("cannot list response runs: %w", translate(err))
+		}
+		r.DryRun, r.Started, r.Finished, r.Steps = dry != 0, fromUnixNano(started), fromUnixNano(finished), []byte(steps)
+		r.Contracts = strings.Fields(contracts)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cannot list response runs: %w", translate(err))
+	}
+	return out, nil
+}

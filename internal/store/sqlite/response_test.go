@@ -1,0 +1,11 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/blocktorch/blocktorch/internal/store/storetest"
+)
+
+func TestResponseRunSuite(t *testing.T) {
+	storetest.RunResponseRuns(t, func(t *testing.T) storetest.ResponseRunBackend { return openTemp(t) })
+}

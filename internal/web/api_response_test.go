@@ -1,0 +1,194 @@
+package web_test
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/blocktorch/blocktorch/internal/app/apptest"
+	"github.com/blocktorch/blocktorch/internal/demo"
+	"github.com/blocktorch/blocktorch/internal/response"
+)
+
+// respondAnswer is the envelope of a response API answer.
+type respondAnswer struct {
+	Status    string          `json:"status"`
+	ErrorKind string          `json:"errorKind"`
+	Error     string          `json:"error"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// demoContract returns the address of the demo contract named name from
+// the server's list of contracts.
+func demoContract(t *testing.T, base, name string) string {
+	t.Helper()
+	var list []struct{ Address, Name string }
+	if code := apptest.GetData(t, base+"/api/v1/contracts", &list); code != 200 {
+		t.Fatalf("contracts: HTTP %d", code)
+	}
+	for _, c := range list {
+		if c.Name == name {
+			return c.Address
+		}
+	}
+	t.Fatalf("no contract %s in %+v", name, list)
+	return ""
+}
+
+// TestRespondAPI pauses the demo vault through the API from an EOA signer
+// (the demo's deployer, which holds PAUSER_ROLE): it lists the vault's
+// actions, prepares the pause in its four forms with its simulation,
+// sends it, is refused a second pause that would revert, sends one anyway
+// when forced, and reads the three runs back from the history.
+func TestRespondAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots the demo")
+	}
+	deployer := demo.Keys(1)[demo.Deployer]
+	t.Setenv("BLOCKTORCH_SIGNER_KEY", hex.EncodeToString(crypto.FromECDSA(deployer)))
+	cfg := apptest.DemoConfig(t)
+	cfg.TrafficRate = 0 // the deployer's nonces are the signer's alone
+	a, stop := apptest.Start(t, cfg)
+	defer stop()
+	base := a.URL()
+	vault := demoContract(t, base, "LendingVault")
+	deployerAddr := crypto.PubkeyToAddress(deployer.PublicKey)
+
+	call := func(method, path, body string) (int, respondAnswer) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var ans respondAnswer
+		if err := json.Unmarshal(raw, &ans); err != nil {
+			t.Fatalf("%s %s: not JSON: %s", method, path, raw)
+		}
+		return resp.StatusCode, ans
+	}
+	decode := func(ans respondAnswer, v any) {
+		t.Helper()
+		if err := json.Unmarshal(ans.Data, v); err != nil {
+			t.Fatalf("cannot decode %s: %v", ans.Data, err)
+		}
+	}
+	pausedState := func() string {
+		t.Helper()
+		code, ans := call("GET", "/api/v1/respond/contracts/"+vault+"/actions", "")
+		if code != 200 {
+			t.Fatalf("actions: HTTP %d %s", code, ans.Error)
+		}
+		var actions []response.Action
+		decode(ans, &actions)
+		for _, a := range actions {
+			if a.Kind == response.KindPause {
+				return a.State
+			}
+		}
+		t.Fatalf("the vault has no pause action: %+v", actions)
+		return ""
+	}
+
+	var st response.SignerStatus
+	code, ans := call("GET", "/api/v1/respond/status", "")
+	decode(ans, &st)
+	if code != 200 || st.Kind != "eoa" || st.Address != deployerAddr || st.Balance == nil || strings.Contains(string(ans.Data), hex.EncodeToString(crypto.FromECDSA(deployer))) {
+		t.Fatalf("status: HTTP %d %s", code, ans.Data)
+	}
+	if s := pausedState(); s != "paused: false" {
+		t.Fatalf("state before: %q", s)
+	}
+
+	vaultPath := "/api/v1/respond/contracts/" + vault
+	for _, tc := range []struct {
+		name, method, path, body string
+		code                     int
+		check                    func(t *testing.T, ans respondAnswer)
+	}{
+		{"prepare", "POST", vaultPath + "/prepare", `{"action":"pause"}`, 200, func(t *testing.T, ans respondAnswer) {
+			var p response.Prepared
+			decode(ans, &p)
+			if p.Calldata.String() != "0x8456cb59" || !strings.Contains(p.Cast, "'pause()'") || p.Signed == nil || p.Signed.From != deployerAddr {
+				t.Errorf("prepared: %s", ans.Data)
+			}
+			if _, err := response.ParseBatch(p.SafeBatch); err != nil {
+				t.Errorf("Safe batch: %v", err)
+			}
+			if p.Simulation == nil || p.Simulation.Reverted || len(p.Simulation.Events) == 0 || p.Simulation.Events[0].Name != "Paused" {
+				t.Errorf("simulation: %+v", p.Simulation)
+			}
+		}},
+		{"ambiguous action", "POST", vaultPath + "/prepare", `{"action":"revokeRole"}`, 400, func(t *testing.T, ans respondAnswer) {
+			if !strings.Contains(ans.Error, "names 2 actions") || !strings.Contains(ans.Error, "PAUSER_ROLE") {
+				t.Errorf("error: %s", ans.Error)
+			}
+		}},
+		{"unknown action", "POST", vaultPath + "/prepare", `{"action":"selfdestruct"}`, 404, nil},
+		{"unknown field", "POST", vaultPath + "/prepare", `{"actoin":"pause"}`, 400, nil},
+		{"not watched", "GET", "/api/v1/respond/contracts/0x000000000000000000000000000000000000dEaD/actions", "", 404, nil},
+		{"bad address", "GET", "/api/v1/respond/contracts/0x12/actions", "", 400, nil},
+		{"send", "POST", vaultPath + "/send", `{"action":"pause()"}`, 200, func(t *testing.T, ans respondAnswer) {
+			var s response.Sent
+			decode(ans, &s)
+			if !s.Mined || s.Status != 1 || s.From != deployerAddr || s.Run == 0 {
+				t.Errorf("sent: %s", ans.Data)
+			}
+			if st := pausedState(); st != "paused: true" {
+				t.Errorf("state after the pause: %q", st)
+			}
+		}},
+		{"refused", "POST", vaultPath + "/send", `{"action":"pause"}`, 409, func(t *testing.T, ans respondAnswer) {
+			var s response.Sent
+			decode(ans, &s)
+			if s.Simulation == nil || !s.Simulation.Reverted || !strings.Contains(s.Simulation.Reason, "EnforcedPause") || s.Hash != ([32]byte{}) {
+				t.Errorf("refused send: %s", ans.Data)
+			}
+		}},
+		{"forced", "POST", vaultPath + "/send", `{"action":"pause","force":true}`, 409, func(t *testing.T, ans respondAnswer) {
+			var s response.Sent
+			decode(ans, &s)
+			if !s.Mined || s.Status != 0 || !strings.Contains(ans.Error, "failed") {
+				t.Errorf("forced send: %s %s", ans.Error, ans.Data)
+			}
+		}},
+		{"runs", "GET", "/api/v1/respond/runs?contract=" + strings.ToLower(vault), "", 200, func(t *testing.T, ans respondAnswer) {
+			var runs []response.Run
+			decode(ans, &runs)
+			var got []string
+			for _, r := range runs {
+				got = append(got, r.Trigger+" "+r.Status)
+				if len(r.Steps) != 1 || r.Steps[0].Function != "pause()" || r.Steps[0].Simulation == nil {
+					t.Errorf("run %d steps: %+v", r.ID, r.Steps)
+				}
+			}
+			if want := "hand failed,hand failed,hand done"; strings.Join(got, ",") != want {
+				t.Errorf("runs %q, want %q", strings.Join(got, ","), want)
+			}
+		}},
+		{"bad limit", "GET", "/api/v1/respond/runs?limit=0", "", 400, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, ans := call(tc.method, tc.path, tc.body)
+			if code != tc.code {
+				t.Fatalf("HTTP %d (%s %s), want %d", code, ans.ErrorKind, ans.Error, tc.code)
+			}
+			if tc.check != nil {
+				tc.check(t, ans)
+			}
+		})
+	}
+}
