@@ -82,8 +82,8 @@ $(GETH):
 bench-index: geth
 	$(GO) run ./bench/index $(ARGS)
 
-## bench-logs: log ingest and search vs VictoriaLogs on a generated corpus (-lines N for quick runs: make bench-logs ARGS="-lines 1000000")
-bench-logs:
+## bench-logs: log ingest and search through our HTTP API on the embedded engine vs victoria-logs' own server, same run (ARGS="-lines 1000000", -records sqlite)
+bench-logs: victoria-logs
 	$(GO) run ./bench/logs $(ARGS)
 
 ## bench-trace: replaying a transaction at the gas cap vs geth's debug_traceTransaction on geth --dev

@@ -1,24 +1,31 @@
 // Command logs compares blocktorch's log search with VictoriaLogs on the
 // same reproducible corpus of JSON log lines like the demo's (levels,
 // services, messages with transaction hashes and addresses, nested
-// attributes): ingest rate over HTTP (blocktorch's POST /api/v1/logs on its
-// SQLite store, VictoriaLogs' /insert/jsonline), bytes on disk per line, and
-// the p50/p95 latency of ten fixed queries, each in blocktorch's language
-// and in LogsQL.
+// attributes): ingest rate over HTTP (blocktorch's POST /api/v1/logs on
+// its records engine, VictoriaLogs' /insert/jsonline), bytes on disk per
+// line once each has closed (its parts written), and the p50/p95 latency
+// of ten fixed queries, each in blocktorch's language through its HTTP
+// API (GET /api/v1/search) and in LogsQL through VictoriaLogs' own
+// (/select/logsql/query), in the same run.
 //
-// VictoriaLogs is installed with go install into a temporary GOBIN and run
-// on 127.0.0.1 with a temporary data directory; nothing is kept.
+// blocktorch runs in this process on the engine -records names: embedded
+// (the default, VictoriaLogs' storage in process, acknowledging only
+// what its write-ahead log has synced) or sqlite. VictoriaLogs is
+// installed with go install into a temporary GOBIN and run on 127.0.0.1
+// with a temporary data directory; nothing is kept.
 //
-//	go run ./bench/logs [-lines 5000000] [-reps 7] [-skip-vl]
+//	go run ./bench/logs [-lines 5000000] [-reps 7] [-records embedded|sqlite] [-skip-vl]
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -37,9 +44,10 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/query"
-	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/store/vlogs"
+	"github.com/blocktorch/blocktorch/internal/web"
 )
 
 const vlVersion = "v1.52.1"
@@ -50,9 +58,15 @@ func main() {
 	senders := flag.Int("senders", 2, "concurrent HTTP senders")
 	reps := flag.Int("reps", 7, "timed repetitions of each query (after one warmup)")
 	skipVL := flag.Bool("skip-vl", false, "measure blocktorch only")
+	records := flag.String("records", "embedded", "blocktorch's records engine: embedded or sqlite")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of blocktorch's ingest to this file")
 	flag.Parse()
-	if err := run(config{lines: *lines, batch: *batch, senders: *senders, reps: *reps, skipVL: *skipVL, cpuprofile: *cpuprofile}); err != nil {
+	if *records != "embedded" && *records != "sqlite" {
+		fmt.Fprintln(os.Stderr, "bench-logs: -records must be embedded or sqlite")
+		os.Exit(2)
+	}
+	if err := run(config{lines: *lines, batch: *batch, senders: *senders, reps: *reps, skipVL: *skipVL, cpuprofile: *cpuprofile,
+		records: *records}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-logs:", err)
 		os.Exit(1)
 	}
@@ -62,6 +76,7 @@ type config struct {
 	lines, batch, senders, reps int
 	skipVL                      bool
 	cpuprofile                  string
+	records                     string
 }
 
 // system is one of the two log stores under test.
@@ -165,22 +180,43 @@ func send(ctx context.Context, cfg config, gen *corpus, name, url string, ok fun
 	return d, nil
 }
 
+// engine is blocktorch's records engine under test.
+type engine interface {
+	store.RecordWriter
+	store.Searcher
+}
+
 func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (*system, error) {
-	path := filepath.Join(dir, "blocktorch.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "blocktorch.db"))
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	mux := http.NewServeMux()
-	logingest.New(db, logingest.Options{}).Register(mux)
+	var (
+		eng      engine = db
+		closeEng        = func() error { return nil }
+	)
+	if cfg.records == "embedded" {
+		e, err := vlogs.Open(ctx, filepath.Join(dir, "records"), vlogs.Options{CursorKey: db.CursorKey()})
+		if err != nil {
+			return nil, err
+		}
+		eng, closeEng = e, e.Close
+		defer e.Close()
+	}
+	srv, err := web.New(web.Deps{Chain: db, Contracts: db, Search: eng, Ingest: logingest.New(eng, logingest.Options{}),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(ln)
-	defer srv.Close()
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	defer hs.Close()
+	base := "http://" + ln.Addr().String()
 
 	if cfg.cpuprofile != "" {
 		f, err := os.Create(cfg.cpuprofile)
@@ -193,7 +229,7 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 		defer f.Close()
 	}
 	cpu0 := selfCPU()
-	d, err := send(ctx, cfg, gen, "blocktorch", "http://"+ln.Addr().String()+"/api/v1/logs", func(r *http.Response) error {
+	d, err := send(ctx, cfg, gen, "blocktorch ("+cfg.records+")", base+"/api/v1/logs", func(r *http.Response) error {
 		if r.StatusCode != http.StatusOK {
 			b, _ := io.ReadAll(io.LimitReader(r.Body, 500))
 			return fmt.Errorf("ingest answered %s: %s", r.Status, b)
@@ -206,22 +242,22 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 	if err != nil {
 		return nil, err
 	}
-	// Size after a checkpoint, so that the WAL is in the file.
-	if _, err := db.Retain(ctx, "none", time.Unix(0, 0)); err != nil { // a write, so Close's checkpoint has work
-		return nil, err
-	}
 	sys := &system{name: "blocktorch", ingest: d, cpu: selfCPU() - cpu0}
+	client := &http.Client{Timeout: 5 * time.Minute}
 	for i, q := range queries {
-		req, err := q.blocktorch(gen)
-		if err != nil {
-			return nil, fmt.Errorf("query %d: %w", i+1, err)
-		}
-		lat, hits, err := timeQuery(cfg.reps, func() (int, error) { return runBlocktorch(ctx, db, req) })
+		u := q.blocktorchURL(base, gen)
+		lat, hits, err := timeQuery(cfg.reps, func() (int, error) { return runBlocktorch(ctx, client, u) })
 		if err != nil {
 			return nil, fmt.Errorf("query %d (%s): %w", i+1, q.name, err)
 		}
 		sys.latency = append(sys.latency, lat)
 		sys.hits = append(sys.hits, hits)
+	}
+	hs.Close()
+	// Sizes once every part is on disk (SQLite's WAL checkpointed, the
+	// engine's in-memory parts written, its log empty).
+	if err := closeEng(); err != nil {
+		return nil, err
 	}
 	if err := db.Close(); err != nil {
 		return nil, err
@@ -230,14 +266,38 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 	return sys, nil
 }
 
-func runBlocktorch(ctx context.Context, db *sqlite.DB, req store.SearchRequest) (int, error) {
-	if len(req.Query.Pipes) > 0 {
-		t, err := db.Table(ctx, req)
-		return len(t.Rows), err
+// runBlocktorch runs one search through the HTTP API and returns how many
+// records or table rows it answered.
+func runBlocktorch(ctx context.Context, client *http.Client, u string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
 	}
-	n := 0
-	_, err := db.Search(ctx, req, func(record.Record) error { n++; return nil })
-	return n, err
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Records []json.RawMessage `json:"records"`
+			Table   *struct {
+				Rows []json.RawMessage `json:"rows"`
+			} `json:"table"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		return 0, fmt.Errorf("%s: %w", resp.Status, err)
+	}
+	if env.Status != "success" {
+		return 0, fmt.Errorf("%s: %s", resp.Status, env.Error)
+	}
+	if env.Data.Table != nil {
+		return len(env.Data.Table.Rows), nil
+	}
+	return len(env.Data.Records), nil
 }
 
 func timeQuery(reps int, fn func() (int, error)) ([]time.Duration, int, error) {
@@ -261,13 +321,24 @@ func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string)
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return nil, err
 	}
-	fmt.Printf("installing victoria-logs %s (go install, first time takes a few minutes)…\n", vlVersion)
-	install := exec.CommandContext(ctx, "go", "install", "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@"+vlVersion)
-	install.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
-	install.Dir = dir
-	install.Stdout, install.Stderr = os.Stdout, os.Stderr
-	if err := install.Run(); err != nil {
-		return nil, fmt.Errorf("cannot install victoria-logs: %w", err)
+	// The server `make victoria-logs` built (bin/victoria-logs-VERSION,
+	// or $BLOCKTORCH_VICTORIALOGS), else one installed now.
+	exe := os.Getenv("BLOCKTORCH_VICTORIALOGS")
+	if exe == "" {
+		if _, err := os.Stat(filepath.Join("bin", "victoria-logs-"+vlVersion)); err == nil {
+			exe = filepath.Join("bin", "victoria-logs-"+vlVersion)
+		}
+	}
+	if exe == "" {
+		fmt.Printf("installing victoria-logs %s (go install, first time takes a few minutes)…\n", vlVersion)
+		install := exec.CommandContext(ctx, "go", "install", "github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@"+vlVersion)
+		install.Env = append(os.Environ(), "GOBIN="+bin, "GOFLAGS=-mod=mod")
+		install.Dir = dir
+		install.Stdout, install.Stderr = os.Stdout, os.Stderr
+		if err := install.Run(); err != nil {
+			return nil, fmt.Errorf("cannot install victoria-logs: %w", err)
+		}
+		exe = filepath.Join(bin, "victoria-logs")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,16 +347,21 @@ func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string)
 	addr := ln.Addr().String()
 	ln.Close()
 	data := filepath.Join(dir, "data")
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "victoria-logs"), "-storageDataPath", data,
+	cmd := exec.CommandContext(ctx, exe, "-storageDataPath", data,
 		"-httpListenAddr", addr, "-retentionPeriod", "100y", "-loggerLevel", "ERROR")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	defer func() {
-		cmd.Process.Signal(os.Interrupt)
-		cmd.Wait()
-	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(os.Interrupt)
+			cmd.Wait()
+		}
+	}
+	defer stop()
 	base := "http://" + addr
 	for i := 0; ; i++ {
 		if r, err := http.Get(base + "/health"); err == nil {
@@ -324,6 +400,8 @@ func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string)
 		sys.latency = append(sys.latency, lat)
 		sys.hits = append(sys.hits, hits)
 	}
+	// Its size once stopped: a graceful stop writes every in-memory part.
+	stop()
 	sys.bytes = dirSize(data)
 	return sys, nil
 }
@@ -374,17 +452,21 @@ type benchQuery struct {
 	lq        func(g *corpus) string
 }
 
-func (q benchQuery) blocktorch(g *corpus) (store.SearchRequest, error) {
+// blocktorchURL is the query's GET /api/v1/search URL on base.
+func (q benchQuery) blocktorchURL(base string, g *corpus) string {
 	text, from, to := q.bt(g)
-	pq, err := query.Parse(text)
-	if err != nil {
-		return store.SearchRequest{}, err
-	}
 	limit := q.limit
 	if limit == 0 {
 		limit = query.MaxLimit
 	}
-	return store.SearchRequest{Query: pq, From: from, To: to, Limit: limit}, nil
+	v := url.Values{"q": {text}, "limit": {strconv.Itoa(limit)}}
+	if !from.IsZero() {
+		v.Set("from", from.Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		v.Set("to", to.Format(time.RFC3339Nano))
+	}
+	return base + "/api/v1/search?" + v.Encode()
 }
 
 func (q benchQuery) logsql(g *corpus) string { return q.lq(g) }
@@ -502,7 +584,7 @@ func report(cfg config, gen *corpus, systems []*system) {
 	}
 	w.Flush()
 	fmt.Println("\n* selective: the aim is p50 ≤ 50 ms at 5M lines. Ratios are blocktorch ÷ VictoriaLogs (below 1: blocktorch faster or smaller, except lines/s).")
-	fmt.Println("blocktorch queries run in process on the store; VictoriaLogs queries over HTTP on 127.0.0.1.")
+	fmt.Printf("Both over HTTP on 127.0.0.1: blocktorch's GET /api/v1/search on its %s engine, VictoriaLogs' /select/logsql/query.\n", cfg.records)
 }
 
 // selfCPU returns the CPU time this process has used.

@@ -17,7 +17,8 @@ oldest first, with a progress bar, then check that the engine holds as many more
 store has. The store is only read.
 
   --from sqlite:PATH          the SQLite store (blocktorch-data/blocktorch.db)
-  --to http://HOST:9428       an external VictoriaLogs, single node or the insert/select node of a cluster`,
+  --to http://HOST:9428       an external VictoriaLogs, single node or the insert/select node of a cluster
+  --to embedded:DIR           the embedded engine's directory (blocktorch-data/records), server stopped`,
 	}
 	migrateGroup = group{
 		name:  "migrate",
@@ -38,7 +39,7 @@ func runMigrateRecords(ctx context.Context, args []string, stdout, stderr io.Wri
 	sp := migrateRecordsSpec
 	fs := sp.newFlags()
 	from := fs.String("from", "", "the source store, sqlite:PATH")
-	to := fs.String("to", "", "the target records engine, http://HOST:9428")
+	to := fs.String("to", "", "the target records engine, http://HOST:9428 or embedded:DIR")
 	if _, err := sp.parse(fs, args, stdout); err != nil {
 		return err
 	}

@@ -54,23 +54,25 @@ type App struct {
 	store *sqlite.DB
 	// records is the store joined with the records engine (--records):
 	// chain writes and every record read or written go through it.
-	records  recordsStore
-	rpc      *ethrpc.Client
-	reg      *decode.Registry
-	metrics  *metrics
-	prog     *progress
-	index    *indexer.Indexer
-	web      *web.Server
-	ln       net.Listener
-	demo     *demo.Env // nil in serve mode
-	ingest   *logingest.Ingester
-	eth      *ethclient.Client // plain client for eth_call/eth_getCode reads
-	verify   *contracts.Registry
-	catalog  *contracts.Catalog
-	arts     *debugger.Artifacts // verified sources, for the debugger
-	debug    *debugger.Service
-	monitors *monitor.Engine
-	outbox   *notify.Outbox
+	records recordsStore
+	// closeRecords closes the records engine when it is not the store.
+	closeRecords func() error
+	rpc          *ethrpc.Client
+	reg          *decode.Registry
+	metrics      *metrics
+	prog         *progress
+	index        *indexer.Indexer
+	web          *web.Server
+	ln           net.Listener
+	demo         *demo.Env // nil in serve mode
+	ingest       *logingest.Ingester
+	eth          *ethclient.Client // plain client for eth_call/eth_getCode reads
+	verify       *contracts.Registry
+	catalog      *contracts.Catalog
+	arts         *debugger.Artifacts // verified sources, for the debugger
+	debug        *debugger.Service
+	monitors     *monitor.Engine
+	outbox       *notify.Outbox
 	// incidents runs incidents, the status page and kill switches.
 	incidents *incident.Service
 	respond   *response.Service
@@ -111,6 +113,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		// The demo's chain lives in memory and starts anew each run, so its
 		// database from a previous run describes a chain that is gone.
 		if err := removeDB(dbPath); err != nil {
+			return nil, err
+		}
+		if err := removeRecords(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -518,6 +523,9 @@ func (a *App) Close() error {
 		}
 		if a.demo != nil {
 			errs = append(errs, a.demo.Close())
+		}
+		if a.closeRecords != nil {
+			errs = append(errs, a.closeRecords())
 		}
 		if a.store != nil {
 			errs = append(errs, a.store.Close())

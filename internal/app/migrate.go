@@ -13,6 +13,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/vlhttp"
+	"github.com/blocktorch/blocktorch/internal/store/vlogs"
 )
 
 // MigrateResult is what MigrateRecords did.
@@ -30,7 +31,8 @@ type recordTarget interface {
 
 // MigrateRecords copies every record (chain and off-chain) of the SQLite
 // store named by from ("sqlite:PATH") into the records engine named by to
-// ("http://HOST:PORT", an external VictoriaLogs), oldest first, a page at
+// ("http://HOST:PORT", an external VictoriaLogs; "embedded:DIR", the
+// embedded engine's directory, DATA/records), oldest first, a page at
 // a time, writing a progress bar to progress (redrawn in place when tty). It then checks that the
 // target holds as many more records as the source has, and fails if not.
 // The source is only read.
@@ -54,8 +56,15 @@ func MigrateRecords(ctx context.Context, from, to string, progress io.Writer, tt
 		}
 		defer c.Close()
 		dst = c
+	case strings.HasPrefix(to, "embedded:") && len(to) > len("embedded:"):
+		e, err := vlogs.Open(ctx, strings.TrimPrefix(to, "embedded:"), vlogs.Options{CursorKey: src.CursorKey()})
+		if err != nil {
+			return res, err
+		}
+		defer e.Close()
+		dst = e
 	default:
-		return res, fmt.Errorf("--to %q: want http://HOST:PORT (an external VictoriaLogs)", to)
+		return res, fmt.Errorf("--to %q: want http://HOST:PORT (an external VictoriaLogs) or embedded:DIR (DATA/records)", to)
 	}
 	if res.Source, err = countRecords(ctx, src); err != nil {
 		return res, fmt.Errorf("cannot count the source's records: %w", err)

@@ -59,7 +59,21 @@ func startVictoriaLogs(t *testing.T) string {
 	}
 }
 
+// TestMigrateRecords moves a SQLite store's records to an external
+// VictoriaLogs and to the embedded engine's directory.
 func TestMigrateRecords(t *testing.T) {
+	for _, to := range []string{"http", "embedded"} {
+		t.Run(to, func(t *testing.T) {
+			target := "embedded:" + filepath.Join(t.TempDir(), "records")
+			if to == "http" {
+				target = startVictoriaLogs(t)
+			}
+			testMigrateRecords(t, target)
+		})
+	}
+}
+
+func testMigrateRecords(t *testing.T, target string) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "blocktorch.db")
 	db, err := sqlite.Open(ctx, path)
@@ -77,7 +91,6 @@ func TestMigrateRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	target := startVictoriaLogs(t)
 	var progress bytes.Buffer
 	res, err := MigrateRecords(ctx, "sqlite:"+path, target, &progress, false)
 	if err != nil {

@@ -2,11 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/vlhttp"
+	"github.com/blocktorch/blocktorch/internal/store/vlogs"
 )
 
 // recordsStore is the store of chain data joined with the records engine:
@@ -21,6 +26,9 @@ type recordsStore interface {
 	store.Searcher
 	store.RecordRetainer
 }
+
+// recordsDir is where the embedded engine keeps its files.
+func recordsDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "records") }
 
 // openRecords opens the records engine that cfg.Records names beside the
 // SQLite store, which keeps the relational state either way.
@@ -38,10 +46,58 @@ func (a *App) openRecords(ctx context.Context) error {
 		a.store.SetChainRecords(false)
 		a.records = vlhttp.NewChainStore(a.store, c)
 		a.log.Info("records engine: external VictoriaLogs", "url", u)
+	case a.cfg.Records == config.RecordsEmbedded:
+		dir := recordsDir(a.cfg)
+		if err := a.checkNoSQLiteRecords(ctx, dir); err != nil {
+			return err
+		}
+		e, err := vlogs.Open(ctx, dir, vlogs.Options{CursorKey: a.store.CursorKey(), Logger: a.log})
+		if err != nil {
+			return fmt.Errorf("cannot open the records engine in %s: %w", dir, err)
+		}
+		a.closeRecords = e.Close
+		a.store.SetChainRecords(false)
+		cs, err := vlogs.NewChainStore(ctx, a.store, e)
+		if err != nil {
+			return err
+		}
+		a.records = cs
+		a.log.Info("records engine: embedded", "dir", dir)
 	case a.cfg.Records == config.RecordsSQLite:
 		a.records = a.store
 	default:
-		return fmt.Errorf("--records %s is not available in this build: use sqlite or http://HOST:PORT", a.cfg.Records)
+		return fmt.Errorf("BUG: --records %q passed validation", a.cfg.Records)
+	}
+	return nil
+}
+
+// checkNoSQLiteRecords refuses to start the embedded engine anew beside a
+// SQLite store that holds records (a data directory of a version that
+// kept them there): its searches would silently miss them.
+func (a *App) checkNoSQLiteRecords(ctx context.Context, dir string) error {
+	if _, err := os.Stat(dir); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	found := false
+	if _, err := a.store.Search(ctx, store.SearchRequest{Limit: 1}, func(record.Record) error {
+		found = true
+		return nil
+	}); err != nil {
+		return fmt.Errorf("cannot check the store for records: %w", err)
+	}
+	if !found {
+		return nil
+	}
+	db, _ := a.cfg.SQLitePath()
+	return fmt.Errorf("the records of this data directory are in its SQLite store %s: keep them there with --records sqlite, "+
+		"or move them to the embedded engine first with: blocktorch migrate records --from sqlite:%s --to embedded:%s", db, db, dir)
+}
+
+// removeRecords deletes the embedded engine's files (the demo starts
+// anew each run).
+func removeRecords(cfg config.Config) error {
+	if err := os.RemoveAll(recordsDir(cfg)); err != nil {
+		return fmt.Errorf("cannot reset the demo's records: %w", err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -17,9 +18,12 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"github.com/blocktorch/blocktorch/internal/app"
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/store/storetest"
 	"github.com/blocktorch/blocktorch/internal/store/vlhttp/vlhttptest"
 )
 
@@ -46,7 +50,7 @@ func TestServeRecordsEngines(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the app")
 	}
-	for _, engine := range []string{"sqlite", "http"} {
+	for _, engine := range []string{"sqlite", "embedded", "http"} {
 		t.Run(engine, func(t *testing.T) {
 			key, _ := crypto.GenerateKey()
 			from := crypto.PubkeyToAddress(key.PublicKey)
@@ -135,5 +139,29 @@ func TestServeRecordsEngines(t *testing.T) {
 				t.Fatalf("the log line on VictoriaLogs: %v, %v", row, err)
 			}
 		})
+	}
+}
+
+// The embedded engine does not start anew beside a SQLite store that
+// holds records (a data directory of a version that kept them there):
+// the error says how to keep them or move them.
+func TestEmbeddedRefusesSQLiteRecords(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "blocktorch.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AppendRecords(t.Context(), storetest.CorpusRecords()); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	cfg := config.Default(config.ModeServe)
+	cfg.Addr = "127.0.0.1:0"
+	cfg.RPC = "http://127.0.0.1:1"
+	cfg.DataDir = dir
+	_, err = app.New(t.Context(), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "--records sqlite") ||
+		!strings.Contains(err.Error(), "blocktorch migrate records --from sqlite:") {
+		t.Fatalf("embedded beside SQLite records: %v", err)
 	}
 }

@@ -101,7 +101,7 @@ const (
 )
 
 // DefaultRecords is the records engine when --records is not given.
-const DefaultRecords = RecordsSQLite
+const DefaultRecords = RecordsEmbedded
 
 // Default returns the defaults for a mode.
 func Default(mode Mode) Config {
