@@ -99,14 +99,22 @@ func BearerToken(r *http.Request) (string, bool) {
 	return tok, tok != ""
 }
 
-// Login starts a session and sets its cookie when key is right, and
-// reports whether it was.
-func (o *Operator) Login(w http.ResponseWriter, r *http.Request, key string) bool {
+// Session is a started login: the random id the session cookie carries
+// and when it ends.
+type Session struct {
+	ID      string
+	Expires time.Time
+}
+
+// Login starts a session when key is right, and reports whether it was.
+// Without a key configured every login succeeds and starts no session
+// (ID is empty). The caller (web) sets the cookie.
+func (o *Operator) Login(key string) (Session, bool) {
 	if !o.Enabled() {
-		return true
+		return Session{}, true
 	}
 	if !o.keyIs(key) {
-		return false
+		return Session{}, false
 	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -116,6 +124,7 @@ func (o *Operator) Login(w http.ResponseWriter, r *http.Request, key string) boo
 	now := o.Now()
 	exp := now.Add(SessionTTL)
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	for k, e := range o.sessions {
 		if !now.Before(e) {
 			delete(o.sessions, k)
@@ -132,19 +141,12 @@ func (o *Operator) Login(w http.ResponseWriter, r *http.Request, key string) boo
 		delete(o.sessions, oldest)
 	}
 	o.sessions[sha256.Sum256([]byte(id))] = exp
-	o.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Expires: exp,
-		MaxAge: int(SessionTTL / time.Second), Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	return true
+	return Session{ID: id, Expires: exp}, true
 }
 
-// Logout ends the session of r's cookie on the server and clears the
-// cookie.
-func (o *Operator) Logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		o.mu.Lock()
-		delete(o.sessions, sha256.Sum256([]byte(c.Value)))
-		o.mu.Unlock()
-	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+// Logout ends the session whose cookie holds id, if it is live.
+func (o *Operator) Logout(id string) {
+	o.mu.Lock()
+	delete(o.sessions, sha256.Sum256([]byte(id)))
+	o.mu.Unlock()
 }

@@ -15,18 +15,15 @@ func TestOperator(t *testing.T) {
 	if !o.Enabled() || o.Allowed(httptest.NewRequest("GET", "/", nil)) {
 		t.Fatal("with a key, a request without the cookie is refused")
 	}
-	w := httptest.NewRecorder()
-	if o.Login(w, httptest.NewRequest("POST", "/login", nil), "wrong") || len(w.Result().Cookies()) != 0 {
+	if sess, ok := o.Login("wrong"); ok || sess.ID != "" {
 		t.Fatal("a wrong key logged in")
 	}
-	w = httptest.NewRecorder()
-	if !o.Login(w, httptest.NewRequest("POST", "/login", nil), "s3cret") {
+	sess, ok := o.Login("s3cret")
+	if !ok || sess.ID == "" {
 		t.Fatal("the right key did not log in")
 	}
 	r := httptest.NewRequest("GET", "/", nil)
-	for _, c := range w.Result().Cookies() {
-		r.AddCookie(c)
-	}
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: sess.ID})
 	if !o.Allowed(r) {
 		t.Fatal("the session cookie is not accepted")
 	}
@@ -34,5 +31,11 @@ func TestOperator(t *testing.T) {
 	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "forged"})
 	if o.Allowed(r) || NewOperator("other").Allowed(r) {
 		t.Fatal("a forged cookie is accepted")
+	}
+	r = httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: sess.ID})
+	o.Logout(sess.ID)
+	if o.Allowed(r) {
+		t.Fatal("a logged-out session is accepted")
 	}
 }

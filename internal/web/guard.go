@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/blocktorch/blocktorch/internal/auth"
 )
 
 // refuse answers a request that is not the operator's: a 401 from the
@@ -39,12 +41,17 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			"Throttled": fmt.Sprintf("Too many wrong keys from your address: try again in %d s.", secs)})
 		return
 	}
-	if !s.op.Login(w, r, r.FormValue("key")) {
+	sess, ok := s.op.Login(r.FormValue("key"))
+	if !ok {
 		s.throttle.Failed(client)
 		s.render(w, r, http.StatusUnauthorized, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next, "Failed": true})
 		return
 	}
 	s.throttle.Succeeded(client)
+	if sess.ID != "" {
+		http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, Expires: sess.Expires,
+			MaxAge: int(auth.SessionTTL / time.Second), Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -58,7 +65,10 @@ func clientIP(r *http.Request) string {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	s.op.Logout(w, r)
+	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		s.op.Logout(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
