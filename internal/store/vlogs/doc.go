@@ -10,21 +10,28 @@
 //
 // The engine buffers added rows in memory and writes them to files on
 // its own a second or two later (its FlushInterval); a process killed in
-// between loses them. So AppendRecords first writes the batch as one
-// frame of a write-ahead log (wal/*.log, length + CRC-32C + the rows
-// exactly as handed to the engine), fsyncs it, then adds the rows, and
-// only then returns. A checkpoint (every CheckpointInterval, before every
-// delete, and at Close) starts a new log segment, makes the engine write
-// everything it holds to its files — DebugFlush, then a partition
+// between loses them. So AppendRecords writes the batch as one frame of a
+// write-ahead log (wal/*.log, length + CRC-32C + the rows exactly as
+// handed to the engine), adds the rows, fsyncs the log, and only then
+// returns; appends that wait for the disk at the same time share one
+// fsync (a rotation that closes a segment syncs it and tells waiting
+// appends the outcome). A checkpoint (every CheckpointInterval, before
+// every delete, and at Close) starts a new log segment, makes the engine
+// write everything it holds to its files — DebugFlush, then a partition
 // snapshot, the one API that writes in-memory parts at once; the snapshot
 // is deleted right away — and removes the older segments. Open replays
 // the segments left by a crash, adding only the rows whose record ID the
 // engine does not already hold (some may have reached its files before
 // the crash), and stops at the first torn frame: a frame is acknowledged
 // only once it is synced, so a torn one was never acknowledged. The cost
-// is one fsync per append (one per ingest request or indexed batch; the
-// records are written once more, sequentially). TestAcknowledgedSurvivesKill9
+// is an fsync per append (per ingest request or indexed batch) and the
+// records written once more, sequentially. A query may see rows whose
+// append has not returned yet. TestAcknowledgedSurvivesKill9
 // kills a child process with SIGKILL right after an acknowledgement.
+//
+// Rows are searchable from the next query on: a query first flushes the
+// engine's row buffers when rows were added since the last one (a flush
+// per append would cut ingest into tiny parts for the engine to merge).
 //
 // # Reorgs
 //

@@ -59,8 +59,9 @@ type Engine struct {
 	ids  logsql.IDs
 	*logsql.Searcher
 
-	// mu orders appends: a batch is in the log, synced, before the
-	// engine has it, and a checkpoint's rotation sees whole batches.
+	// mu orders appends: a batch is in the log before the engine has it
+	// (and synced before it is acknowledged), and a checkpoint's
+	// rotation sees whole batches.
 	mu  sync.Mutex
 	wal *wal
 	// ckpt serializes checkpoints.
@@ -379,12 +380,19 @@ func (e *Engine) append(recs []record.Record) error {
 		}
 		rows[i] = walRow{Time: r.Time.UnixNano(), Streams: streams, Fields: fields}
 	}
+	// The frame is written and the rows added under the lock, in the
+	// same order; the fsync is outside it, so that concurrent appends
+	// share one. A crash before the sync loses rows nobody was told
+	// were stored.
 	e.mu.Lock()
-	err := e.wal.write(rows)
+	seg, err := e.wal.write(rows)
 	if err == nil {
 		e.add(rows)
 	}
 	e.mu.Unlock()
+	if err == nil {
+		err = seg.sync()
+	}
 	if err != nil {
 		return fmt.Errorf("cannot write the records engine's log: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/blocktorch/blocktorch/internal/store/logsql"
 )
@@ -193,12 +194,49 @@ func readSegment(path string, fn func([]walRow) error) error {
 }
 
 // wal is the open log: the segment being written and the older ones.
+// Its methods are called under the engine's append lock; segment.sync
+// is not, so that appends that wait for the disk share one fsync.
 type wal struct {
-	dir  string
-	f    *os.File
-	seq  uint64
-	size int64
-	buf  []byte
+	dir string
+	cur *segment
+	seq uint64
+	buf []byte
+}
+
+// segment is one log file. Writers sync it after their write; the
+// rotation that closes it syncs it first and keeps the outcome, so that
+// a writer whose file was closed meanwhile learns whether its frame is on
+// disk.
+type segment struct {
+	mu     sync.Mutex
+	f      *os.File
+	closed bool
+	err    error // of the closing sync
+}
+
+// sync makes every frame written to the segment so far durable.
+func (s *segment) sync() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.err
+	}
+	return s.f.Sync()
+}
+
+// close syncs and closes the segment.
+func (s *segment) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	s.err = s.f.Sync()
+	if err := s.f.Close(); s.err == nil {
+		s.err = err
+	}
+	return s.err
 }
 
 func segmentName(seq uint64) string { return fmt.Sprintf("%020d.log", seq) }
@@ -232,13 +270,13 @@ func openWAL(dir string, after uint64) (*wal, error) {
 	return w, nil
 }
 
-// next closes the current segment and starts the next one.
+// next closes the current segment (syncing it) and starts the next one.
 func (w *wal) next() error {
-	if w.f != nil {
-		if err := w.f.Close(); err != nil {
+	if w.cur != nil {
+		if err := w.cur.close(); err != nil {
 			return err
 		}
-		w.f = nil
+		w.cur = nil
 	}
 	w.seq++
 	f, err := os.OpenFile(filepath.Join(w.dir, segmentName(w.seq)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -249,39 +287,39 @@ func (w *wal) next() error {
 		f.Close()
 		return err
 	}
-	w.f, w.size = f, 0
+	w.cur = &segment{f: f}
 	return nil
 }
 
-// write appends the frame of rows and syncs it to disk.
-func (w *wal) write(rows []walRow) error {
+// write appends the frame of rows to the current segment and returns
+// it; the caller syncs it before it acknowledges the rows.
+func (w *wal) write(rows []walRow) (*segment, error) {
+	if w.cur == nil {
+		return nil, errors.New("the log has no open segment")
+	}
 	w.buf = appendFrame(w.buf[:0], rows)
 	if len(w.buf)-8 > maxFrame {
-		return fmt.Errorf("a batch of %d bytes is over the %d bytes one append may take", len(w.buf), maxFrame)
+		return nil, fmt.Errorf("a batch of %d bytes is over the %d bytes one append may take", len(w.buf), maxFrame)
 	}
-	if _, err := w.f.Write(w.buf); err != nil {
+	seg := w.cur
+	if _, err := seg.f.Write(w.buf); err != nil {
 		// The segment may hold part of the frame: a later frame would
 		// follow a torn one and be lost at replay. Start anew.
 		w.next()
-		return err
+		return nil, err
 	}
-	if err := w.f.Sync(); err != nil {
-		w.next()
-		return err
-	}
-	w.size += int64(len(w.buf))
 	if cap(w.buf) > 16<<20 {
 		w.buf = nil
 	}
-	return nil
+	return seg, nil
 }
 
 func (w *wal) close() error {
-	if w.f == nil {
+	if w.cur == nil {
 		return nil
 	}
-	err := w.f.Close()
-	w.f = nil
+	err := w.cur.close()
+	w.cur = nil
 	return err
 }
 
