@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -341,8 +342,11 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 		t.Logf("%s %-28s %s", m.Status, m.MonitorID, m.Summary)
 		if m.MonitorID == "builtin.paused" && m.Status == notify.StatusFiring {
 			paused[m.Labels["event"]] = true
-			if m.Tx == "" || len(m.Links) != 2 || m.Links[1].URL != "http://127.0.0.1:8080/debug/"+m.Tx {
+			if m.Tx == "" || len(m.Links) != 3 || m.Links[1].URL != "http://127.0.0.1:8080/debug/"+m.Tx {
 				t.Errorf("paused alert without its transaction links: %+v", m)
+			}
+			if want := "http://127.0.0.1:8080/incidents?key=" + url.QueryEscape(m.AlertKey[len(m.MonitorID)+1:]) + "&monitor=builtin.paused"; len(m.Links) == 3 && m.Links[2].URL != want {
+				t.Errorf("paused alert links %s to open an incident, want %s", m.Links[2].URL, want)
 			}
 		}
 	}

@@ -541,6 +541,12 @@ func (e *Engine) message(c *compiled, tr transition) notify.Message {
 		if a.Tx != "" {
 			m.Links = append(m.Links, notify.Link{Text: "Debug transaction", URL: e.opts.BaseURL + "/debug/" + a.Tx})
 		}
+		if tr.status == StateFiring {
+			// One click from the notification to an incident opened from
+			// this alert (the incidents page, filled in).
+			v := url.Values{"monitor": {c.spec.ID}, "key": {a.Key}}
+			m.Links = append(m.Links, notify.Link{Text: "Open incident", URL: e.opts.BaseURL + "/incidents?" + v.Encode()})
+		}
 	}
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -395,5 +396,46 @@ func TestStatusPageAndFeed(t *testing.T) {
 	}
 	if env.Data.Status != incident.MajorOutage || len(env.Data.Active) != 1 || len(env.Data.Active[0].Updates) != 1 {
 		t.Errorf("status.json: %+v", env.Data)
+	}
+}
+
+// TestIncidentPages: the incidents pages render what people typed as
+// text, link to each incident, fill the open form from an alert or a
+// search, and answer 404 for an unknown incident.
+func TestIncidentPages(t *testing.T) {
+	rig := newIncidentRig(t, "")
+	_, err := rig.svc.Open(t.Context(), "ana", incident.Draft{Title: "Drained " + xss, Owner: "bo" + xss, Banner: "Careful " + xss})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := []struct {
+		path     string
+		code     int
+		contains []string
+	}{
+		{"/incidents", 200, []string{`href="/incidents/1"`, "Drained &lt;img", `href="/incidents" class="on"`, `id="flags"`}},
+		{"/incidents?monitor=builtin.paused&key=" + url.QueryEscape(`"><script>x`), 200, []string{`data-monitor="builtin.paused"`, `data-key="&#34;&gt;&lt;script&gt;x"`, "from the alert"}},
+		{"/incidents?q=level:error", 200, []string{`data-query="level:error"`, "from the search"}},
+		{"/incidents/1", 200, []string{`data-id="1"`, "Drained &lt;img", `value="Careful &lt;img`, `href="/api/v1/incidents/1/postmortem.md"`, `data-status="resolved"`}},
+		{"/incidents/2", 404, nil},
+		{"/incidents/x", 400, nil},
+	}
+	for _, p := range pages {
+		code, _, body := get(t, rig.url+p.path)
+		if code != p.code {
+			t.Errorf("GET %s: %d, want %d", p.path, code, p.code)
+		}
+		if strings.Contains(body, "<img src=x") || strings.Contains(body, "<script>alert") || strings.Contains(body, "<script>x") {
+			t.Errorf("GET %s renders typed text as markup", p.path)
+		}
+		for _, c := range p.contains {
+			if !strings.Contains(body, c) {
+				t.Errorf("GET %s lacks %s", p.path, c)
+			}
+		}
+	}
+	// Every page's navigation links to the incidents.
+	if _, _, body := get(t, rig.url+"/monitors"); !strings.Contains(body, `<a href="/incidents">Incidents</a>`) {
+		t.Error("the navigation lacks the incidents link")
 	}
 }

@@ -89,7 +89,8 @@ var funcs = template.FuncMap{
 // pageNames are the templates of full pages, each with layout.html.
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
-	"contract.html", "debugger.html", "monitors.html", "status.html"}
+	"contract.html", "debugger.html", "monitors.html", "status.html",
+	"incidents.html", "incident.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}
@@ -191,6 +192,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 		}
 	}
 	data["Operator"] = s.op.Enabled()
+	data["IncidentsOn"] = s.deps.Incidents != nil
 	var buf bytes.Buffer
 	if err := s.pages.tmpl[name].Execute(&buf, data); err != nil {
 		s.log.Error("cannot render page", "page", name, "err", err)

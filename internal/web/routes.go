@@ -209,6 +209,10 @@ func (s *Server) routeTable() []route {
 	if s.dash != nil && s.shares != nil {
 		op("GET /shares", s.handleSharesPage)
 	}
+	if d.Incidents != nil {
+		op("GET /incidents", s.handleIncidentsPage)
+		op("GET /incidents/{id}", s.handleIncidentPage)
+	}
 	return t
 }
 

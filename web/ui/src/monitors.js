@@ -431,7 +431,16 @@
       h('td', { class: 'small wrap', text: d.summary || '' }),
       h('td', { class: 'labels' }, labels),
       h('td', {}, ev.block ? h('a', { href: '/block/' + ev.block, text: String(ev.block) }) : ''),
-      h('td', { class: 'nowrap small' }, h('a', { href: exploreLink(ev, d), text: 'Search' }), d.tx ? ' · ' : null, d.tx ? h('a', { href: '/debug/' + d.tx, class: 'debug-link', text: 'Debug' }) : null));
+      h('td', { class: 'nowrap small' }, h('a', { href: exploreLink(ev, d), text: 'Search' }), d.tx ? ' · ' : null, d.tx ? h('a', { href: '/debug/' + d.tx, class: 'debug-link', text: 'Debug' }) : null,
+        ev.status === 'firing' ? [' · ', h('button', { type: 'button', class: 'small open-incident', text: 'Open incident', onclick: () => openIncident(ev) })] : null));
+  }
+  // openIncident opens an incident from a firing alert in one click and
+  // goes to its page.
+  async function openIncident(ev) {
+    try {
+      const res = await api('/api/v1/incidents', { json: { alert: { monitor: ev.monitorId, key: ev.key || '' } } });
+      location.href = '/incidents/' + res.incident.id;
+    } catch (e) { alert(errorText(e)); }
   }
   async function loadHistory(more) {
     const mon = $('#history-monitor').value;
