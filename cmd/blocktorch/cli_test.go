@@ -46,6 +46,13 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"respond", "prepare"}, "missing ADDRESS ACTION [ARG…]"},
 		{[]string{"respond", "send"}, "missing ADDRESS ACTION [ARG…]"},
 		{[]string{"respond", "runs"}, ""},
+		{[]string{"incident", "open"}, ""},
+		{[]string{"incident", "update"}, "missing ID 'TEXT'"},
+		{[]string{"incident", "close"}, "missing ID ['MESSAGE']"},
+		{[]string{"incident", "list"}, ""},
+		{[]string{"incident", "export"}, "missing ID"},
+		{[]string{"flags", "set"}, "missing NAME on|off|PERCENT"},
+		{[]string{"flags", "list"}, ""},
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
 		{[]string{"trace"}, "missing 0xTX"},
 		{[]string{"simulate"}, "missing --from"},
@@ -80,7 +87,8 @@ func TestCommandLineConvention(t *testing.T) {
 	for _, g := range []struct {
 		name string
 		subs []string
-	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs"}}} {
+	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs"}},
+		{"incident", []string{"open", "update", "close", "list", "export"}}, {"flags", []string{"set", "list"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
 			code, out, _ := runCLI(t, g.name, h)
 			for _, s := range g.subs {
@@ -100,7 +108,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "verify", "trace", "simulate", "migrate records", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "flags set", "flags list", "verify", "trace", "simulate", "migrate records", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

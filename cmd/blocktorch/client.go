@@ -51,6 +51,9 @@ func (f *serverFlags) client(def string) *client {
 type client struct {
 	server string
 	key    string // operator key; empty: none
+	// actor names who makes a change in the server's audit log (sent as
+	// X-Blocktorch-Actor); empty sends none.
+	actor string
 }
 
 // apiEnvelope is the answer of every /api/v1 endpoint.
@@ -81,6 +84,9 @@ func (c *client) do(ctx context.Context, method, path, contentType string, body 
 	}
 	if c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	if c.actor != "" && !strings.ContainsFunc(c.actor, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		req.Header.Set("X-Blocktorch-Actor", c.actor)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -29,6 +29,13 @@ Usage:
   blocktorch respond prepare ADDRESS ACTION [ARG…]  calldata, cast line, Safe batch, signed tx; simulated
   blocktorch respond send ADDRESS ACTION [ARG…]  simulate, then send from the server's signer
   blocktorch respond runs                  the history of sent actions and scenario runs
+  blocktorch incident open 'TITLE'        open an incident (--alert MONITOR/KEY, --search QUERY, --severity …)
+  blocktorch incident update ID 'TEXT'     a note, a public update (--public, --notify) or a status change (--status)
+  blocktorch incident close ID ['MESSAGE'] resolve an incident
+  blocktorch incident list                 the server's incidents
+  blocktorch incident export ID            the postmortem as Markdown (-o FILE)
+  blocktorch flags set NAME on|off|PERCENT switch a dApp feature off, on, or on for a share of users
+  blocktorch flags list                    the kill switches and their state
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
@@ -84,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMonitors(ctx, rest, stdout, stderr)
 	case "respond":
 		return runRespond(ctx, rest, stdout, stderr)
+	case "incident":
+		return runIncident(ctx, rest, stdout, stderr)
+	case "flags":
+		return runFlags(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
 	case "trace":

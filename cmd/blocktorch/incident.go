@@ -1,0 +1,419 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	incidentOpenSpec = spec{
+		name: "incident open", args: "['TITLE']", min: 0, max: 1,
+		short:   "open an incident (by hand, from an alert or from a search)",
+		example: "blocktorch incident open 'Withdrawals failing' --severity critical",
+		about: `Open an incident on a running server and print its number and page. The title is required
+unless --alert names the firing alert it comes from (MONITOR/KEY, as notifications carry it:
+the title then takes the alert's summary). --search opens it from a search, whose records
+start its window. Every opening goes to the monitors' channels as a stakeholder update.`,
+	}
+	incidentUpdateSpec = spec{
+		name: "incident update", args: "ID 'TEXT'", min: 2, max: 2,
+		short:   "add a note or an update to an incident, or change its status",
+		example: "blocktorch incident update 3 'Oracle feed restored' --status mitigated --public",
+		about: `Add TEXT to an incident's timeline: a note for the team, an update on the public status
+page with --public, sent to the incident's channels with --notify. With --status, TEXT goes
+with a status change (investigating, identified, mitigated, resolved), which is always sent
+to the channels.`,
+	}
+	incidentCloseSpec = spec{
+		name: "incident close", args: "ID ['MESSAGE']", min: 1, max: 2,
+		short:   "resolve an incident",
+		example: "blocktorch incident close 3 'Funds are safe; withdrawals work again' --public",
+		about:   `Resolve an incident, with a message for its channels (and the status page with --public).`,
+	}
+	incidentListSpec = spec{
+		name: "incident list", min: 0, max: 0,
+		short: "the server's incidents, newest first",
+		about: "List the server's incidents, newest first, with their severity, status and owner.",
+	}
+	incidentExportSpec = spec{
+		name: "incident export", args: "ID", min: 1, max: 1,
+		short:   "write an incident's postmortem as Markdown",
+		example: "blocktorch incident export 3 -o postmortem-3.md",
+		about: `Write an incident's postmortem as Markdown (summary, impact figures, timeline, root cause,
+action items, review) from the server's postmortem template, to stdout or to --output.`,
+	}
+	incidentGroup = group{
+		name:  "incident",
+		about: "Incidents on a running server. Each subcommand takes --server, --key and --as.",
+	}
+
+	flagsSetSpec = spec{
+		name: "flags set", args: "NAME on|off|PERCENT", min: 2, max: 2,
+		short:   "switch a dApp feature off, on, or on for a percentage of users",
+		example: "blocktorch flags set borrow off --deployment app",
+		about: `Set a kill switch that dApp front ends read from /api/v1/public/flags (with /sdk/flags.js):
+off hides or disables the feature, on restores it, a number from 1 to 100 restores it for
+that percentage of users (each user keeps their answer). The change is audited and written
+on the open incident's timeline.`,
+	}
+	flagsListSpec = spec{
+		name: "flags list", min: 0, max: 0,
+		short: "the server's kill switches",
+		about: "List the server's kill switches with their state.",
+	}
+	flagsGroup = group{
+		name:  "flags",
+		about: "Kill switches of dApp front ends on a running server. Each subcommand takes --server, --key and --as.",
+	}
+)
+
+// changeFlags are the flags of commands that change something: the
+// server's flags and who the audit log names.
+type changeFlags struct {
+	serverFlags
+	as string
+}
+
+func (f *changeFlags) register(fs *flag.FlagSet) {
+	f.serverFlags.register(fs, "")
+	fs.StringVar(&f.as, "as", "", "`NAME` the audit log and timeline show for this change (default $USER)")
+}
+
+func (f *changeFlags) client() *client {
+	c := f.serverFlags.client(defaultServer)
+	c.actor = f.as
+	if c.actor == "" {
+		c.actor = os.Getenv("USER")
+	}
+	return c
+}
+
+// runIncident is "blocktorch incident open|update|close|list|export".
+func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := incidentGroup
+	g.subs = []groupSub{
+		{incidentOpenSpec, func(args []string) error { return runIncidentOpen(ctx, args, stdout) }},
+		{incidentUpdateSpec, func(args []string) error { return runIncidentUpdate(ctx, args, stdout) }},
+		{incidentCloseSpec, func(args []string) error { return runIncidentClose(ctx, args, stdout) }},
+		{incidentListSpec, func(args []string) error { return runIncidentList(ctx, args, stdout) }},
+		{incidentExportSpec, func(args []string) error { return runIncidentExport(ctx, args, stdout) }},
+	}
+	return g.run(args, stdout)
+}
+
+// runFlags is "blocktorch flags set|list".
+func runFlags(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := flagsGroup
+	g.subs = []groupSub{
+		{flagsSetSpec, func(args []string) error { return runFlagsSet(ctx, args, stdout) }},
+		{flagsListSpec, func(args []string) error { return runFlagsList(ctx, args, stdout) }},
+	}
+	return g.run(args, stdout)
+}
+
+// cliIncident is what the CLI prints of an incident.
+type cliIncident struct {
+	ID       int64     `json:"id"`
+	Title    string    `json:"title"`
+	Severity string    `json:"severity"`
+	Status   string    `json:"status"`
+	Owner    string    `json:"owner"`
+	Started  time.Time `json:"started"`
+	Resolved time.Time `json:"resolved"`
+}
+
+// changed is the answer of a change whose stakeholder update may not have
+// been sent.
+type changed struct {
+	Incident cliIncident `json:"incident"`
+	Warning  string      `json:"warning"`
+}
+
+func warn(w io.Writer, c changed) {
+	if c.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", oneLine(c.Warning))
+	}
+}
+
+func jsonBody(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return b
+}
+
+func runIncidentOpen(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentOpenSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	var contracts, services, channels multiFlag
+	severity := fs.String("severity", "major", "critical, major or minor")
+	owner := fs.String("owner", "", "`NAME` of who leads the response")
+	summary := fs.String("summary", "", "what is known so far, for the team")
+	fs.Var(&contracts, "contract", "affected contract `ADDRESS` (repeat for more)")
+	fs.Var(&services, "service", "affected log `SERVICE` (repeat for more)")
+	fs.Var(&channels, "channel", "notification `CHANNEL` for its updates (repeat; default every channel)")
+	public := fs.Bool("public", false, "show it on the public status page")
+	publicTitle := fs.String("public-title", "", "the `TITLE` the status page shows")
+	banner := fs.String("banner", "", "the users' warning dApps show while it is open (\"do not sign transactions to 0x…\")")
+	alert := fs.String("alert", "", "open it from the firing alert `MONITOR/KEY`")
+	search := fs.String("search", "", "open it from the search `QUERY`")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"severity": *severity, "owner": *owner, "summary": *summary, "contracts": []string(contracts),
+		"services": []string(services), "channels": []string(channels), "public": *public, "publicTitle": *publicTitle, "banner": *banner}
+	if len(pos) == 1 {
+		body["title"] = pos[0]
+	}
+	switch {
+	case *alert != "" && *search != "":
+		return sp.errorf("--alert and --search exclude each other")
+	case *alert != "":
+		mon, key, _ := strings.Cut(*alert, "/")
+		body["alert"] = map[string]string{"monitor": mon, "key": key}
+	case *search != "":
+		body["search"] = map[string]string{"query": *search}
+	case len(pos) == 0:
+		return sp.errorf("missing 'TITLE' (or --alert MONITOR/KEY) (for example: %s)", sp.example)
+	}
+	c := cf.client()
+	var out changed
+	if err := c.post(ctx, "/api/v1/incidents", "application/json", jsonBody(body), &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "incident %d opened: %s (%s, %s)\n%s/incidents/%d\n", out.Incident.ID, oneLine(out.Incident.Title),
+		out.Incident.Severity, out.Incident.Status, c.server, out.Incident.ID)
+	warn(stdout, out)
+	return nil
+}
+
+func parseID(sp spec, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, sp.errorf("the incident ID %q is not a number (blocktorch incident list shows them)", s)
+	}
+	return id, nil
+}
+
+func runIncidentUpdate(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentUpdateSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	status := fs.String("status", "", "move the incident to `STATUS` with TEXT as its message")
+	public := fs.Bool("public", false, "show TEXT on the public status page")
+	notify := fs.Bool("notify", false, "send TEXT to the incident's channels (a status change always is)")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(sp, pos[0])
+	if err != nil {
+		return err
+	}
+	if *status != "" {
+		return setStatus(ctx, cf.client(), stdout, id, *status, pos[1], *public)
+	}
+	var out changed
+	path := "/api/v1/incidents/" + strconv.FormatInt(id, 10) + "/notes"
+	if err := cf.client().post(ctx, path, "application/json", jsonBody(map[string]any{"text": pos[1], "public": *public, "notify": *notify}), &out); err != nil {
+		return err
+	}
+	what := "note"
+	if *public || *notify {
+		what = "update"
+	}
+	fmt.Fprintf(stdout, "incident %d: %s added\n", id, what)
+	warn(stdout, out)
+	return nil
+}
+
+func setStatus(ctx context.Context, c *client, stdout io.Writer, id int64, status, msg string, public bool) error {
+	var out changed
+	path := "/api/v1/incidents/" + strconv.FormatInt(id, 10) + "/status"
+	if err := c.post(ctx, path, "application/json", jsonBody(map[string]any{"status": status, "message": msg, "public": public}), &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "incident %d: %s\n", id, out.Incident.Status)
+	warn(stdout, out)
+	return nil
+}
+
+func runIncidentClose(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentCloseSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	public := fs.Bool("public", false, "show MESSAGE on the public status page")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(sp, pos[0])
+	if err != nil {
+		return err
+	}
+	msg := ""
+	if len(pos) == 2 {
+		msg = pos[1]
+	}
+	return setStatus(ctx, cf.client(), stdout, id, "resolved", msg, *public)
+}
+
+func runIncidentList(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentListSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	open := fs.Bool("open", false, "only the incidents not resolved")
+	if _, err := sp.parse(fs, args, stdout); err != nil {
+		return err
+	}
+	path := "/api/v1/incidents"
+	if *open {
+		path += "?open=1"
+	}
+	var l []cliIncident
+	if err := cf.client().get(ctx, path, &l); err != nil {
+		return err
+	}
+	for _, inc := range l {
+		fmt.Fprintf(stdout, "%-5d %-8s %-13s %-20s %-12s %s\n", inc.ID, oneLine(inc.Severity), oneLine(inc.Status),
+			inc.Started.Local().Format(time.DateTime), oneLine(inc.Owner), oneLine(inc.Title))
+	}
+	return nil
+}
+
+func runIncidentExport(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentExportSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	output := fs.String("output", "", "write the Markdown to `FILE` instead of stdout")
+	fs.StringVar(output, "o", "", "short for --output")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	id, err := parseID(sp, pos[0])
+	if err != nil {
+		return err
+	}
+	c := cf.client()
+	resp, err := c.do(ctx, http.MethodGet, "/api/v1/incidents/"+strconv.FormatInt(id, 10)+"/postmortem.md", "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	md, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("cannot read the postmortem from %s: %w", c.server, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var env apiEnvelope
+		if json.Unmarshal(md, &env) == nil && env.Error != "" {
+			return fmt.Errorf("%s", env.Error)
+		}
+		return fmt.Errorf("unexpected answer from %s (HTTP %d): %.200s", c.server, resp.StatusCode, md)
+	}
+	if *output == "" {
+		_, err := stdout.Write(md)
+		return err
+	}
+	if err := os.WriteFile(*output, md, 0o644); err != nil {
+		return fmt.Errorf("cannot write the postmortem: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote the postmortem of incident %d to %s\n", id, *output)
+	return nil
+}
+
+func runFlagsSet(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := flagsSetSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	deployment := fs.String("deployment", "default", "the dApp `DEPLOYMENT` the flag belongs to")
+	description := fs.String("description", "", "what the flag controls (kept when not given)")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"description": *description}
+	switch v := strings.ToLower(pos[1]); v {
+	case "off":
+		body["enabled"] = false
+	case "on":
+		body["enabled"], body["percent"] = true, 100
+	default:
+		p, err := strconv.Atoi(strings.TrimSuffix(v, "%"))
+		if err != nil || p < 1 || p > 100 {
+			return sp.errorf("%q: want on, off or a percentage from 1 to 100", pos[1])
+		}
+		body["enabled"], body["percent"] = true, p
+	}
+	var f cliFlag
+	path := "/api/v1/flags/" + url.PathEscape(*deployment) + "/" + url.PathEscape(pos[0])
+	if err := cf.client().call(ctx, http.MethodPut, path, "application/json", jsonBody(body), &f); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s/%s: %s\n", oneLine(f.Deployment), oneLine(f.Name), f.state())
+	return nil
+}
+
+// cliFlag is a kill switch as the CLI prints it.
+type cliFlag struct {
+	Deployment  string    `json:"deployment"`
+	Name        string    `json:"name"`
+	Enabled     bool      `json:"enabled"`
+	Percent     int       `json:"percent"`
+	Description string    `json:"description"`
+	Updated     time.Time `json:"updated"`
+	UpdatedBy   string    `json:"updatedBy"`
+}
+
+func (f cliFlag) state() string {
+	switch {
+	case !f.Enabled:
+		return "off"
+	case f.Percent < 100:
+		return fmt.Sprintf("on for %d%% of users", f.Percent)
+	}
+	return "on"
+}
+
+func runFlagsList(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := flagsListSpec
+	fs := sp.newFlags()
+	var cf changeFlags
+	cf.register(fs)
+	deployment := fs.String("deployment", "", "only this `DEPLOYMENT`'s flags")
+	if _, err := sp.parse(fs, args, stdout); err != nil {
+		return err
+	}
+	var l []cliFlag
+	if err := cf.client().get(ctx, "/api/v1/flags?"+url.Values{"deployment": {*deployment}}.Encode(), &l); err != nil {
+		return err
+	}
+	for _, f := range l {
+		by := ""
+		if f.UpdatedBy != "" {
+			by = " by " + oneLine(f.UpdatedBy)
+		}
+		fmt.Fprintf(stdout, "%-12s %-20s %-20s %s%s  %s\n", oneLine(f.Deployment), oneLine(f.Name), f.state(),
+			f.Updated.Local().Format(time.DateTime), by, oneLine(f.Description))
+	}
+	return nil
+}
