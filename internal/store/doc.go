@@ -1,7 +1,8 @@
 // Package store declares the storage contracts of blocktorch as small role
 // interfaces, and the domain errors every backend returns. Backends live in
-// sub-packages (sqlite, tracefs, later postgres) and pass the storetest
-// suites.
+// sub-packages (sqlite, tracefs, later postgres; the records engines vlogs,
+// embedded, and vlhttp, an external VictoriaLogs, beside the relational
+// store) and pass the storetest suites.
 //
 // Every method takes the caller's ctx first; it bounds that call, and a
 // call whose ctx is done returns an error. Every interface is safe for
