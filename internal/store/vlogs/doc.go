@@ -69,6 +69,14 @@
 // are capped by Options.MemoryBytes (DefaultMemoryBytes, VictoriaLogs'
 // -memory.allowedBytes; its default is 60% of the machine's memory).
 //
+// # Limits
+//
+// A query runs at most Options.QueryTimeout (DefaultQueryTimeout); past
+// it, it fails with an error wrapping store.ErrInvalid that names the
+// limit (the API answers 400) and the engine goes on serving. Records
+// whose time the engine would drop (before 1970, more than FutureLimit
+// ahead) are refused with store.ErrInvalid before anything is written.
+//
 // # Process-wide settings
 //
 // The VictoriaMetrics libraries read flags registered on flag.CommandLine

@@ -33,6 +33,10 @@ type Options struct {
 	// written to disk so that the write-ahead log can be dropped; 0
 	// means 10 s.
 	CheckpointInterval time.Duration
+	// QueryTimeout bounds one query; a query that runs longer fails with
+	// an error wrapping store.ErrInvalid that names the limit. 0 means
+	// DefaultQueryTimeout.
+	QueryTimeout time.Duration
 	// FutureLimit is how far past now records may be; later ones are
 	// refused, since the engine drops them. 0 means 48 hours.
 	FutureLimit time.Duration
@@ -41,6 +45,11 @@ type Options struct {
 	// Logger receives the engine's recoveries and failures; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultQueryTimeout is the default bound of one query: long enough
+// for an aggregation over the whole history of a small deployment, short
+// enough that a runaway query does not hold the machine.
+const DefaultQueryTimeout = 2 * time.Minute
 
 // DefaultMemoryBytes is the default cap of the engine's caches: enough
 // for the demo and a small deployment, far below the engine's default of
@@ -119,6 +128,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	}
 	if opts.FutureLimit == 0 {
 		opts.FutureLimit = 48 * time.Hour
+	}
+	if opts.QueryTimeout == 0 {
+		opts.QueryTimeout = DefaultQueryTimeout
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -422,7 +434,8 @@ func (e *Engine) RunQuery(ctx context.Context, text string, fn func(row []logsql
 		// Every row acknowledged before this query is in its answer.
 		e.s.DebugFlush()
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, e.opts.QueryTimeout)
 	defer cancel()
 	var (
 		mu   sync.Mutex
@@ -454,13 +467,17 @@ func (e *Engine) RunQuery(ctx context.Context, text string, fn func(row []logsql
 	if ferr != nil {
 		return ferr
 	}
+	if ctx.Err() != nil && parent.Err() == nil {
+		return fmt.Errorf("%w: the query ran longer than the records engine's limit of %s: narrow its time range or filter",
+			store.ErrInvalid, e.opts.QueryTimeout)
+	}
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := parent.Err(); cerr != nil {
 			return cerr
 		}
 		return fmt.Errorf("the records engine failed the query: %w", err)
 	}
-	return ctx.Err()
+	return parent.Err()
 }
 
 // scope is the Searcher's scope: what queries leave out.

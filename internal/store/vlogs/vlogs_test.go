@@ -1,7 +1,9 @@
 package vlogs_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -223,5 +225,28 @@ func TestRollbackIntentFinishedAtOpen(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "records", "rollback")); !os.IsNotExist(err) {
 		t.Fatalf("the intent is still there: %v", err)
+	}
+}
+
+// A query that runs past the engine's limit fails with a clear error the
+// API answers with 400, naming the limit; the engine goes on answering.
+func TestQueryTimeout(t *testing.T) {
+	ctx := t.Context()
+	e, err := vlogs.Open(ctx, t.TempDir(), vlogs.Options{QueryTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.AppendRecords(ctx, logsOf(10)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Search(ctx, store.SearchRequest{}, func(record.Record) error { return nil })
+	if !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), "limit of 1ns") {
+		t.Fatalf("a query past the limit: %v", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.Search(canceled, store.SearchRequest{}, func(record.Record) error { return nil }); errors.Is(err, store.ErrInvalid) || err == nil {
+		t.Fatalf("a canceled query: %v, want the context's error", err)
 	}
 }
