@@ -2,11 +2,15 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/incident"
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // The debugger's API (routes.go lists it): a transaction's replay, its
@@ -26,7 +30,32 @@ func (s *Server) handleDebug(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
+	s.noteDebugged(r, res)
 	writeData(w, res)
+}
+
+// noteDebugged writes a failed transaction someone debugged, with its
+// failing source line, on the open incident's timeline (once per
+// transaction): the root cause's evidence for the postmortem.
+func (s *Server) noteDebugged(r *http.Request, res *debugger.Result) {
+	if s.deps.Incidents == nil || res == nil || res.Failure == nil {
+		return
+	}
+	f := res.Failure
+	text := "Debugged " + res.TxHash.Hex() + ": " + f.Reason
+	if f.Reason == "" {
+		text += f.Error
+	}
+	if f.File != "" {
+		text += " at " + f.File + ":" + strconv.Itoa(f.Line)
+		if f.Approximate {
+			text += fmt.Sprintf(" (somewhere in lines %d-%d)", f.FromLine, f.ToLine)
+		}
+	}
+	err := s.deps.Incidents.AddTimelineEntry(r.Context(), incident.KindDebug, text, "/debug/"+res.TxHash.Hex())
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("cannot add a debugged transaction to the open incident", "tx", res.TxHash.Hex(), "err", err)
+	}
 }
 
 // handleDebugSteps serves GET /api/v1/debug/{tx}/steps?from=&count=: count

@@ -170,6 +170,16 @@
       try { await api(base + '/banner', { method: 'DELETE' }); $('#banner-form').text.value = ''; await load(false); } catch (ex) { show(err, ex); }
     });
 
+    $('#public-form').addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const err = $('#public-error');
+      show(err, null);
+      try {
+        await api(base, { method: 'PATCH', json: { public: e.target.public.checked, publicTitle: e.target.publicTitle.value.trim() } });
+        await load(false);
+      } catch (ex) { show(err, ex); }
+    });
+
     $('#add-action').addEventListener('click', () => $('#action-items').append(actionRow({})));
     $('#postmortem-form').addEventListener('submit', async (e) => {
       e.preventDefault();
