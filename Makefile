@@ -53,9 +53,16 @@ DBG_TESTDATA := ../../debugger/testdata
 CHAINLINK_BUILD := --src none --solc solc-0826 --out build/chainlink \
 	--lib @chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol \
 	--lib @chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol
+# The Safe (singleton and proxy factory) as published in the pinned @safe-global/safe-contracts, optimized as
+# Safe deploys it (unoptimized it passes the contract size limit), for the demo's 2-of-3 pauser Safe;
+# internal/demo/artifacts_test.go checks the build with the same arguments.
+SAFE_BUILD := --src none --optimize --out build/safe \
+	--lib @safe-global/safe-contracts/contracts/Safe.sol \
+	--lib @safe-global/safe-contracts/contracts/proxies/SafeProxyFactory.sol
 contracts: contracts-deps
 	cd $(CONTRACTS) && node compile.js
 	cd $(CONTRACTS) && node compile.js $(CHAINLINK_BUILD)
+	cd $(CONTRACTS) && node compile.js $(SAFE_BUILD)
 	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
 	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain

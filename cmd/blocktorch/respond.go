@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 )
 
 var (
@@ -44,6 +45,31 @@ unless --force is given. Each send is recorded in the run history ('respond runs
 		short: "the history of sent actions and scenario runs, newest first",
 		about: "List the recorded runs of emergency actions, newest first.",
 	}
+	respondProposeSpec = spec{
+		name: "respond propose", args: "ADDRESS ACTION [ARG…]", min: 2, max: -1,
+		short:   "propose an action as a transaction of the server's Safe, for its owners to sign",
+		example: "blocktorch respond propose 0xVault pause",
+		about: `Propose an emergency action as a transaction of the server's Safe (--safe; the demo's own
+Safe in the demo), simulated from the Safe. Print the SafeTx hash its owners sign, each with
+their own key (for example: cast wallet sign --no-hash HASH), and hand to 'respond sign'.`,
+	}
+	respondSignSpec = spec{
+		name: "respond sign", args: "SAFETXHASH SIGNATURE", min: 2, max: 2,
+		short:   "add an owner's signature to a proposed Safe transaction",
+		example: "blocktorch respond sign 0xSafeTxHash 0xSignature",
+		about: `Add a Safe owner's signature (65 bytes r, s, v with v 27 or 28, over the SafeTx hash itself:
+cast wallet sign --no-hash HASH) to a proposed Safe transaction. A signature that is not an
+owner's is refused.`,
+	}
+	respondExecuteSpec = spec{
+		name: "respond execute", args: "SAFETXHASH", min: 1, max: 1,
+		short:   "execute a proposed Safe transaction once enough owners signed",
+		example: "blocktorch respond execute 0xSafeTxHash",
+		about: `Send a proposed Safe transaction's execTransaction from the server's signer once the Safe's
+threshold of owners signed it; below the threshold nothing is sent and the error says how many
+signatures are missing. The execution is simulated first and refused if it reverts, unless
+--force.`,
+	}
 	respondGroup = group{
 		name:  "respond",
 		about: "Emergency actions on the contracts a running server watches. Each subcommand takes --server and --key.",
@@ -58,6 +84,9 @@ func runRespond(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		{respondPrepareSpec, func(args []string) error { return runRespondAction(ctx, respondPrepareSpec, args, stdout) }},
 		{respondSendSpec, func(args []string) error { return runRespondAction(ctx, respondSendSpec, args, stdout) }},
 		{respondRunsSpec, func(args []string) error { return runRespondRuns(ctx, args, stdout) }},
+		{respondProposeSpec, func(args []string) error { return runRespondPropose(ctx, args, stdout) }},
+		{respondSignSpec, func(args []string) error { return runRespondSafe(ctx, respondSignSpec, args, stdout) }},
+		{respondExecuteSpec, func(args []string) error { return runRespondSafe(ctx, respondExecuteSpec, args, stdout) }},
 	}
 	return g.run(args, stdout)
 }
@@ -235,22 +264,123 @@ func runRespondAction(ctx context.Context, sp spec, args []string, stdout io.Wri
 		}
 		return nil
 	}
-	var sent struct {
-		Hash       common.Hash
-		From       common.Address
-		Nonce      uint64
-		Mined      bool
-		Status     uint64
-		Block      uint64
-		Run        int64
-		Simulation *cliSimulation
-	}
+	var sent cliSent
 	err = c.post(ctx, "/api/v1/respond/contracts/"+addr+"/send", "application/json", body, &sent)
 	if err != nil {
 		return err
 	}
+	printSent(stdout, sent)
+	return nil
+}
+
+// cliSent is a send as the API answers it.
+type cliSent struct {
+	Hash       common.Hash
+	From       common.Address
+	Nonce      uint64
+	Mined      bool
+	Status     uint64
+	Block      uint64
+	Run        int64
+	Simulation *cliSimulation
+}
+
+func printSent(stdout io.Writer, sent cliSent) {
 	printSimulation(stdout, sent.From, sent.Simulation)
 	fmt.Fprintf(stdout, "sent %s from %s (nonce %d): mined in block %d, status %d (run %d)\n", sent.Hash.Hex(), sent.From.Hex(), sent.Nonce, sent.Block, sent.Status, sent.Run)
+}
+
+// cliProposal is a proposed Safe transaction as the API answers it.
+type cliProposal struct {
+	Hash       common.Hash
+	Safe       common.Address
+	Action     cliAction
+	Nonce      uint64
+	Threshold  uint64
+	Owners     []common.Address
+	Signatures []struct{ Owner common.Address }
+	Simulation *cliSimulation
+}
+
+func printProposal(w io.Writer, p cliProposal) {
+	fmt.Fprintf(w, "Safe %s transaction %s (nonce %d): %s\n", p.Safe.Hex(), p.Hash.Hex(), p.Nonce, oneLine(p.Action.shortID()))
+	signed := make([]string, len(p.Signatures))
+	for i, s := range p.Signatures {
+		signed[i] = s.Owner.Hex()
+	}
+	fmt.Fprintf(w, "signatures: %d of %d needed", len(signed), p.Threshold)
+	if len(signed) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(signed, ", "))
+	}
+	fmt.Fprintln(w)
+}
+
+func runRespondPropose(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := respondProposeSpec
+	fs := sp.newFlags()
+	var sf serverFlags
+	sf.register(fs, "")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	addr, err := respondAddress(sp, pos[0])
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{"action": pos[1], "args": append([]string{}, pos[2:]...)})
+	if err != nil {
+		return err
+	}
+	var p cliProposal
+	if err := sf.client(defaultServer).post(ctx, "/api/v1/respond/contracts/"+addr+"/propose", "application/json", body, &p); err != nil {
+		return err
+	}
+	printSimulation(stdout, p.Safe, p.Simulation)
+	printProposal(stdout, p)
+	fmt.Fprintf(stdout, "owners sign it with: cast wallet sign --no-hash %s, then: blocktorch respond sign %s SIGNATURE\n", p.Hash.Hex(), p.Hash.Hex())
+	return nil
+}
+
+// runRespondSafe is "respond sign HASH SIGNATURE" and "respond execute HASH".
+func runRespondSafe(ctx context.Context, sp spec, args []string, stdout io.Writer) error {
+	fs := sp.newFlags()
+	var sf serverFlags
+	sf.register(fs, "")
+	execute := sp.name == respondExecuteSpec.name
+	var force bool
+	if execute {
+		fs.BoolVar(&force, "force", false, "send even when the simulation reverts")
+	}
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	h, err := hexutil.Decode(pos[0])
+	if err != nil || len(h) != common.HashLength {
+		return sp.errorf("%q is not a SafeTx hash (want 0x followed by 64 hex digits)", pos[0])
+	}
+	path := "/api/v1/respond/safe/proposals/" + common.BytesToHash(h).Hex()
+	c := sf.client(defaultServer)
+	if execute {
+		body, _ := json.Marshal(map[string]bool{"force": force})
+		var sent cliSent
+		if err := c.post(ctx, path+"/execute", "application/json", body, &sent); err != nil {
+			return err
+		}
+		printSent(stdout, sent)
+		return nil
+	}
+	sig, err := hexutil.Decode(pos[1])
+	if err != nil {
+		return sp.errorf("the signature %q is not 0x-prefixed hex", pos[1])
+	}
+	body, _ := json.Marshal(map[string]string{"signature": hexutil.Encode(sig)})
+	var p cliProposal
+	if err := c.post(ctx, path+"/signatures", "application/json", body, &p); err != nil {
+		return err
+	}
+	printProposal(stdout, p)
 	return nil
 }
 

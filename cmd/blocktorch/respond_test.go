@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
@@ -51,7 +52,7 @@ func TestRespondCommands(t *testing.T) {
 		code int
 		want []string // regular expressions the output (stdout, then stderr) must match
 	}{
-		{[]string{"respond", "actions", vault}, 0, []string{`(?m)^pause\(\)\n  Pauses the contract.* needs PAUSER_ROLE \(held by ` + pauser + `\); paused: false$`, `(?m)^revokeRole\(bytes32,address\):PAUSER_ROLE:` + pauser + `$`}},
+		{[]string{"respond", "actions", vault}, 0, []string{`(?m)^pause\(\)\n  Pauses the contract.* needs PAUSER_ROLE \(held by ` + pauser + `, 0x[0-9a-fA-F]{40}\); paused: false$`, `(?m)^revokeRole\(bytes32,address\):PAUSER_ROLE:` + pauser + `$`}},
 		{[]string{"respond", "prepare", vault, "pause", "--safe-json", safeFile}, 0, []string{`(?m)^calldata: 0x8456cb59$`, `(?m)^cast:     cast send --rpc-url "\$ETH_RPC_URL" ` + vault + ` 'pause\(\)'$`, `simulation from ` + pauser + ` at block \d+: ok`, `event Paused from ` + vault, `signed by ` + pauser, `Safe Transaction Builder batch: `}},
 		{[]string{"respond", "send", vault, "pause"}, 0, []string{`event Paused`, `sent 0x[0-9a-f]{64} from ` + pauser + ` \(nonce \d+\): mined in block \d+, status 1 \(run 1\)`}},
 		{[]string{"respond", "send", vault, "pause"}, 1, []string{`^$`, `the simulation reverts from ` + pauser + `: .*EnforcedPause.*; not sent \(force to send anyway\)`}},
@@ -78,6 +79,41 @@ func TestRespondCommands(t *testing.T) {
 			}
 		})
 	}
+
+	// The demo's Safe unpauses the vault: proposed, signed by two of its
+	// three owners (as cast wallet sign --no-hash would), executed.
+	code, out, errOut := runCLI(t, "respond", "propose", vault, "unpause")
+	m := regexp.MustCompile(`transaction (0x[0-9a-f]{64}) \(nonce 0\): unpause\(\)\nsignatures: 0 of 2 needed`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("propose: exit %d\n%s%s", code, out, errOut)
+	}
+	hash := common.HexToHash(m[1])
+	sign := func(i int) string {
+		sig, err := crypto.Sign(hash[:], demo.SafeOwnerKeys()[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig[64] += 27
+		return hexutil.Encode(sig)
+	}
+	for _, step := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"respond", "sign", m[1], sign(0)}, 0, "signatures: 1 of 2 needed"},
+		{[]string{"respond", "execute", m[1]}, 1, "needs 2 owner signatures and has 1"},
+		{[]string{"respond", "sign", m[1], "0x1234"}, 1, "a signature is 65 bytes"},
+		{[]string{"respond", "sign", m[1], sign(1)}, 0, "signatures: 2 of 2 needed"},
+		{[]string{"respond", "execute", m[1]}, 0, "status 1 (run 3)"},
+		{[]string{"respond", "actions", vault}, 0, "paused: false"},
+	} {
+		code, out, errOut := runCLI(t, step.args...)
+		if code != step.code || !strings.Contains(out+errOut, step.want) {
+			t.Errorf("%q: exit %d, want %d and %q:\n%s%s", step.args, code, step.code, step.want, out, errOut)
+		}
+	}
+
 	data, err := os.ReadFile(safeFile)
 	if err != nil {
 		t.Fatal(err)

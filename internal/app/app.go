@@ -220,6 +220,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if err := verifyDemo(ctx, a.demo, a.verify); err != nil {
 			return nil, err
 		}
+		if a.respond.Safe == (common.Address{}) {
+			a.respond.Safe = a.demo.Safe()
+		}
 	}
 
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
@@ -30,6 +31,9 @@ func (a *App) newResponse() (*response.Service, error) {
 		return nil, fmt.Errorf("response signer: %w", err)
 	}
 	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, History: a.store, Log: a.log}
+	if a.cfg.Safe != "" {
+		svc.Safe = common.HexToAddress(a.cfg.Safe)
+	}
 	if signer != nil {
 		svc.Signer = signer
 		a.log.Info("response actions are signed", "signer", signer.String())

@@ -85,6 +85,10 @@ type Config struct {
 	// password files must be readable by their owner only.
 	SignerKeystore     string
 	SignerPasswordFile string
+	// Safe is the address of a Safe whose owners sign response actions
+	// proposed to it; the EOA signer executes them. In the demo, the
+	// demo's own Safe when empty.
+	Safe string
 
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
@@ -141,6 +145,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AllowedHosts, "allowed-hosts", c.AllowedHosts, "host name(s), comma-separated, the UI and API answer to besides localhost, 127.0.0.1 and [::1] (the public name behind a reverse proxy); others are refused")
 	fs.StringVar(&c.SignerKeystore, "signer-keystore", c.SignerKeystore, "encrypted JSON keystore of the account that signs response actions (mode 0600; password in --signer-password-file or BLOCKTORCH_SIGNER_PASSWORD); or put a hex key in BLOCKTORCH_SIGNER_KEY")
 	fs.StringVar(&c.SignerPasswordFile, "signer-password-file", c.SignerPasswordFile, "file holding the --signer-keystore password (mode 0600)")
+	fs.StringVar(&c.Safe, "safe", c.Safe, "`ADDRESS` of a Safe whose owners sign response actions proposed to it (the demo's own Safe in the demo); the signer executes them")
 	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")
@@ -192,6 +197,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data must not be empty"))
+	}
+	if c.Safe != "" && !isHexAddress(c.Safe) {
+		errs = append(errs, fmt.Errorf("--safe %q: want the Safe's address, 0x followed by 40 hex digits", c.Safe))
 	}
 	switch c.Mode {
 	case ModeServe:
@@ -274,4 +282,13 @@ func hasAnyPrefix(s string, prefixes ...string) bool {
 		}
 	}
 	return false
+}
+
+// isHexAddress reports whether s is 0x and 40 hex digits.
+func isHexAddress(s string) bool {
+	h, ok := strings.CutPrefix(s, "0x")
+	if !ok || len(h) != 40 {
+		return false
+	}
+	return strings.Trim(strings.ToLower(h), "0123456789abcdef") == ""
 }

@@ -90,6 +90,10 @@ func TestBuildIsUpToDate(t *testing.T) {
 		{"build/chainlink", []string{"--src", "none", "--solc", "solc-0826",
 			"--lib", "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol",
 			"--lib", "@chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol"}},
+		// The Makefile's SAFE_BUILD.
+		{"build/safe", []string{"--src", "none", "--optimize",
+			"--lib", "@safe-global/safe-contracts/contracts/Safe.sol",
+			"--lib", "@safe-global/safe-contracts/contracts/proxies/SafeProxyFactory.sol"}},
 	} {
 		dir := t.TempDir()
 		cmd := exec.Command(node, append(append([]string{"compile.js"}, tc.args...), "--out", dir)...)

@@ -7,7 +7,10 @@
 // failure path the contracts have (traffic.go), a scripted incident that plays a stale oracle, a
 // price crash, a liquidation wave and an attacker's failed exploit attempts (incident.go), the
 // app's off-chain logs (logs.go: front end, back end, security and system logs that join the
-// transactions by hash and address), and Env (run.go), which runs them together for the product.
+// transactions by hash and address), a real Safe 2-of-3 (safe.go: the pinned
+// @safe-global/safe-contracts singleton and proxy factory, compiled into contracts/build/safe)
+// that Env deploys and makes a pauser of the vault, and Env (run.go), which runs them together
+// for the product.
 //
 // Everything goes through JSON-RPC (the Backend interface, which *ethclient.Client and the
 // ethclient/simulated client both satisfy), so the same code feeds the embedded dev chain,

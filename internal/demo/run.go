@@ -50,6 +50,7 @@ type Env struct {
 	keys  []*ecdsa.PrivateKey
 
 	app     *App
+	safe    common.Address // the pauser Safe, once deployed
 	traffic *Traffic
 	logs    *Logs
 	// register is set by Deploy.
@@ -99,6 +100,13 @@ func (e *Env) Deploy(ctx context.Context, register RegisterFunc, logs store.Reco
 		return fmt.Errorf("cannot deploy the demo app: %w", err)
 	}
 	e.app = app
+	// A Safe 2-of-3 of the demo's Safe owners may pause the vault too.
+	if e.safe, err = DeploySafe(dctx, e.eth, e.keys[Deployer], Addresses(SafeOwnerKeys()), SafeThreshold); err != nil {
+		return fmt.Errorf("cannot deploy the demo's Safe: %w", err)
+	}
+	if err := app.GrantPauser(dctx, e.eth, e.keys[Deployer], e.safe); err != nil {
+		return fmt.Errorf("cannot make the demo's Safe a pauser: %w", err)
+	}
 	if err := e.registerNew(ctx); err != nil {
 		return err
 	}
@@ -127,6 +135,10 @@ func (e *Env) Deploy(ctx context.Context, register RegisterFunc, logs store.Reco
 	}
 	return nil
 }
+
+// Safe is the demo's pauser Safe (2 of the SafeOwnerKeys sign), zero
+// before Deploy.
+func (e *Env) Safe() common.Address { return e.safe }
 
 // Contracts lists the app's deployed contracts (none before Deploy).
 func (e *Env) Contracts() []Contract {

@@ -14,6 +14,11 @@
 // send is recorded in the run history (a store.ResponseRunStore) with its
 // simulation, transaction and result.
 //
+// A Safe may sign instead (safe.go): an action is proposed as a Safe
+// transaction, its owners sign the EIP-712 SafeTx hash with their own
+// keys, and the EOA signer sends execTransaction once the Safe's
+// threshold is met; below it nothing is sent.
+//
 // The package reaches the node through the Node interface (an
 // *ethclient.Client satisfies it) and serves no HTTP: internal/web does.
 package response

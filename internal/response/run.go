@@ -44,6 +44,10 @@ type Step struct {
 	// Simulation is the action's simulation before it was sent (or, in a
 	// dry run, instead).
 	Simulation *Simulation `json:"simulation,omitempty"`
+	// Safe and SafeTxHash name the Safe transaction the action went
+	// through, when it did.
+	Safe       common.Address `json:"safe,omitzero"`
+	SafeTxHash common.Hash    `json:"safeTxHash,omitzero"`
 	// Hash is the transaction sent; zero when none was.
 	Hash  common.Hash    `json:"hash,omitzero"`
 	From  common.Address `json:"from,omitzero"`
@@ -189,14 +193,25 @@ type SignerStatus struct {
 	Balance *hexutil.Big `json:"balance,omitempty"`
 	// Error says why the balance could not be read.
 	Error string `json:"error,omitempty"`
+	// Safe is the configured Safe, when there is one: actions proposed to
+	// it are signed by its owners and executed by the EOA signer.
+	Safe *SafeStatus `json:"safe,omitempty"`
 }
 
-// Status reports the signer and its balance.
+// Status reports the signer, its balance and the Safe.
 func (s *Service) Status(ctx context.Context) SignerStatus {
-	if s.Signer == nil {
-		return SignerStatus{Kind: "none"}
+	st := SignerStatus{Kind: "none"}
+	if s.Safe != (common.Address{}) {
+		safe, err := s.SafeStatus(ctx)
+		if err != nil {
+			safe.Error = err.Error()
+		}
+		st.Safe = &safe
 	}
-	st := SignerStatus{Kind: "eoa", Signer: fmt.Sprint(s.Signer), Address: s.Signer.Address()}
+	if s.Signer == nil {
+		return st
+	}
+	st.Kind, st.Signer, st.Address = "eoa", fmt.Sprint(s.Signer), s.Signer.Address()
 	bal, err := s.Node.BalanceAt(ctx, st.Address, nil)
 	if err != nil {
 		st.Error = fmt.Sprintf("cannot read the balance: %v", err)

@@ -36,6 +36,9 @@ type Service struct {
 	Signer Signer
 	// History, when set, records every send and scenario run.
 	History store.ResponseRunStore
+	// Safe, when set, is a Safe whose owners sign actions proposed to it
+	// (ProposeSafe); Signer sends its execTransaction.
+	Safe common.Address
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives one line per send; nil discards them.
@@ -47,6 +50,9 @@ type Service struct {
 	DropAfter time.Duration
 
 	sendMu sync.Mutex
+
+	safeMu    sync.Mutex
+	proposals map[common.Hash]*SafeProposal // by SafeTx hash
 }
 
 // Prepared is an action in its four forms, with its simulation.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -17,6 +18,10 @@ import (
 //	POST /api/v1/respond/contracts/{address}/prepare   {"action":"pause","args":[]}: the four forms and the simulation
 //	POST /api/v1/respond/contracts/{address}/send      {"action":"pause","args":[],"force":false}: simulate, then send
 //	GET  /api/v1/respond/runs                          the run history, newest first (?contract=&scenario=&limit=)
+//	POST /api/v1/respond/contracts/{address}/propose   {"action":"pause","args":[]}: a Safe transaction for owners to sign
+//	GET  /api/v1/respond/safe/proposals                the proposed Safe transactions, newest first
+//	POST /api/v1/respond/safe/proposals/{hash}/signatures  {"signature":"0x…"}: an owner's signature of the SafeTx hash
+//	POST /api/v1/respond/safe/proposals/{hash}/execute     {"force":false}: execTransaction from the signer, at threshold
 //
 // An action is named by its id, its id without the address, its
 // function's signature or name, or its kind (response.Service.Resolve).
@@ -86,22 +91,83 @@ func (s *Server) handleRespondSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sent, err := s.deps.Respond.Send(r.Context(), a.ID, req.Args, response.SendOptions{Force: req.Force, Trigger: response.TriggerHand})
-	if err != nil {
-		// The client reads what happened: the simulation that refused the
-		// send, or the transaction that was sent and then refused, dropped
-		// or mined as failed (the chain's answer, not a server fault).
-		kind := errorKind(err)
-		if kind == kindInternal {
-			if sent == nil || sent.Hash == (common.Hash{}) {
-				writeError(w, r, s.log, err)
-				return
-			}
-			kind = kindConflict
-		}
-		writeError(w, r, s.log, &apiError{kind: kind, msg: err.Error(), data: sent})
+	s.writeSent(w, r, sent, err)
+}
+
+// writeSent answers a send. On failure the client reads what happened:
+// the simulation that refused the send, or the transaction that was sent
+// and then refused, dropped or mined as failed (the chain's answer, not a
+// server fault).
+func (s *Server) writeSent(w http.ResponseWriter, r *http.Request, sent *response.Sent, err error) {
+	if err == nil {
+		writeData(w, sent)
 		return
 	}
-	writeData(w, sent)
+	kind := errorKind(err)
+	if kind == kindInternal {
+		if sent == nil || sent.Hash == (common.Hash{}) {
+			writeError(w, r, s.log, err)
+			return
+		}
+		kind = kindConflict
+	}
+	writeError(w, r, s.log, &apiError{kind: kind, msg: err.Error(), data: sent})
+}
+
+func (s *Server) handleRespondPropose(w http.ResponseWriter, r *http.Request) {
+	a, req, err := s.resolveAction(w, r)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p, err := s.deps.Respond.ProposeSafe(r.Context(), a.ID, req.Args)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeData(w, p)
+}
+
+func (s *Server) handleSafeProposals(w http.ResponseWriter, r *http.Request) {
+	writeData(w, s.deps.Respond.SafeProposals())
+}
+
+func (s *Server) handleSafeSignature(w http.ResponseWriter, r *http.Request) {
+	h, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req struct {
+		Signature hexutil.Bytes `json:"signature"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	p, err := s.deps.Respond.AddSafeSignature(h, req.Signature)
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeData(w, p)
+}
+
+func (s *Server) handleSafeExecute(w http.ResponseWriter, r *http.Request) {
+	h, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	var req struct {
+		Force bool `json:"force"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	sent, err := s.deps.Respond.ExecuteSafe(r.Context(), h, response.SendOptions{Force: req.Force, Trigger: response.TriggerHand})
+	s.writeSent(w, r, sent, err)
 }
 
 func (s *Server) handleRespondRuns(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
@@ -44,7 +46,9 @@ func demoContract(t *testing.T, base, name string) string {
 // (the demo's deployer, which holds PAUSER_ROLE): it lists the vault's
 // actions, prepares the pause in its four forms with its simulation,
 // sends it, is refused a second pause that would revert, sends one anyway
-// when forced, and reads the three runs back from the history.
+// when forced, and reads the three runs back from the history; then the
+// demo's Safe 2-of-3 unpauses it: proposed, refused with one owner's
+// signature, executed with two.
 func TestRespondAPI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the demo")
@@ -106,7 +110,7 @@ func TestRespondAPI(t *testing.T) {
 	var st response.SignerStatus
 	code, ans := call("GET", "/api/v1/respond/status", "")
 	decode(ans, &st)
-	if code != 200 || st.Kind != "eoa" || st.Address != deployerAddr || st.Balance == nil || strings.Contains(string(ans.Data), hex.EncodeToString(crypto.FromECDSA(deployer))) {
+	if code != 200 || st.Kind != "eoa" || st.Safe == nil || st.Safe.Threshold != 2 || st.Address != deployerAddr || st.Balance == nil || strings.Contains(string(ans.Data), hex.EncodeToString(crypto.FromECDSA(deployer))) {
 		t.Fatalf("status: HTTP %d %s", code, ans.Data)
 	}
 	if s := pausedState(); s != "paused: false" {
@@ -114,6 +118,7 @@ func TestRespondAPI(t *testing.T) {
 	}
 
 	vaultPath := "/api/v1/respond/contracts/" + vault
+	var proposal response.SafeProposal
 	for _, tc := range []struct {
 		name, method, path, body string
 		code                     int
@@ -133,7 +138,7 @@ func TestRespondAPI(t *testing.T) {
 			}
 		}},
 		{"ambiguous action", "POST", vaultPath + "/prepare", `{"action":"revokeRole"}`, 400, func(t *testing.T, ans respondAnswer) {
-			if !strings.Contains(ans.Error, "names 2 actions") || !strings.Contains(ans.Error, "PAUSER_ROLE") {
+			if !strings.Contains(ans.Error, "names 3 actions") || !strings.Contains(ans.Error, "PAUSER_ROLE") {
 				t.Errorf("error: %s", ans.Error)
 			}
 		}},
@@ -180,8 +185,53 @@ func TestRespondAPI(t *testing.T) {
 			}
 		}},
 		{"bad limit", "GET", "/api/v1/respond/runs?limit=0", "", 400, nil},
+		// The demo's Safe 2-of-3 unpauses the vault.
+		{"propose", "POST", vaultPath + "/propose", `{"action":"unpause"}`, 200, func(t *testing.T, ans respondAnswer) {
+			decode(ans, &proposal)
+			if proposal.Threshold != demo.SafeThreshold || len(proposal.Owners) != demo.SafeOwners || proposal.Simulation.Reverted {
+				t.Errorf("proposal: %s", ans.Data)
+			}
+		}},
+		{"one signature", "POST", "", "", 200, nil},
+		{"below threshold", "POST", "", `{}`, 409, func(t *testing.T, ans respondAnswer) {
+			if !strings.Contains(ans.Error, "needs 2 owner signatures and has 1") {
+				t.Errorf("error: %s", ans.Error)
+			}
+		}},
+		{"stranger's signature", "POST", "", "", 400, nil},
+		{"second signature", "POST", "", "", 200, nil},
+		{"execute", "POST", "", `{}`, 200, func(t *testing.T, ans respondAnswer) {
+			var s response.Sent
+			decode(ans, &s)
+			if !s.Mined || s.Status != 1 || s.From != deployerAddr {
+				t.Errorf("executed: %s", ans.Data)
+			}
+			if st := pausedState(); st != "paused: false" {
+				t.Errorf("state after the Safe's unpause: %q", st)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The Safe steps act on the proposal: owners sign its hash.
+			sign := func(key *ecdsa.PrivateKey) string {
+				sig, err := crypto.Sign(proposal.Hash[:], key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig[64] += 27
+				return `{"signature":"` + hexutil.Encode(sig) + `"}`
+			}
+			owners := demo.SafeOwnerKeys()
+			switch tc.name {
+			case "one signature":
+				tc.path, tc.body = "/api/v1/respond/safe/proposals/"+proposal.Hash.Hex()+"/signatures", sign(owners[1])
+			case "stranger's signature":
+				tc.path, tc.body = "/api/v1/respond/safe/proposals/"+proposal.Hash.Hex()+"/signatures", sign(deployer)
+			case "second signature":
+				tc.path, tc.body = "/api/v1/respond/safe/proposals/"+proposal.Hash.Hex()+"/signatures", sign(owners[0])
+			case "below threshold", "execute":
+				tc.path = "/api/v1/respond/safe/proposals/" + proposal.Hash.Hex() + "/execute"
+			}
 			code, ans := call(tc.method, tc.path, tc.body)
 			if code != tc.code {
 				t.Fatalf("HTTP %d (%s %s), want %d", code, ans.ErrorKind, ans.Error, tc.code)

@@ -187,6 +187,10 @@ func (s *Server) routeTable() []route {
 		op("POST /api/v1/respond/contracts/{address}/prepare", s.handleRespondPrepare)
 		op("POST /api/v1/respond/contracts/{address}/send", s.handleRespondSend)
 		op("GET /api/v1/respond/runs", s.handleRespondRuns)
+		op("POST /api/v1/respond/contracts/{address}/propose", s.handleRespondPropose)
+		op("GET /api/v1/respond/safe/proposals", s.handleSafeProposals)
+		op("POST /api/v1/respond/safe/proposals/{hash}/signatures", s.handleSafeSignature)
+		op("POST /api/v1/respond/safe/proposals/{hash}/execute", s.handleSafeExecute)
 	}
 
 	// Any other /api/ path: an error envelope, not a page.
