@@ -24,7 +24,15 @@
  * in localStorage) stays in force; with none, each element takes its
  * data-bt-fallback ("on" unless the script tag's data-fallback says "off"),
  * so an outage of blocktorch does not take a dApp down, and a feature that
- * must stay off unless confirmed says data-bt-fallback="off".
+ * must stay off unless confirmed says data-bt-fallback="off". For that to
+ * hold when blocktorch cannot serve this script either, serve a copy from
+ * the dApp's own origin and name the server with data-endpoint:
+ *
+ *   <script src="/js/flags.js" data-endpoint="https://blocktorch.example" data-deployment="app"></script>
+ *
+ * and hide what must stay off until the script says otherwise in CSS:
+ *
+ *   [data-bt-fallback="off"]:not([data-bt-state="on"]) { display: none; }
  *
  * Gradual restore: a flag on for N% of users is on for the users whose
  * bucket (0..99) is below N. The bucket is a hash of the flag's name and a
