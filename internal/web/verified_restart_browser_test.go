@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -167,17 +169,49 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 
 // borrowWithoutCollateral sends borrow(1) to the vault from a funded
 // account that deposited nothing; it reverts with InsufficientCollateral.
+// The feed's owner first answers the same price again: the chain seals a
+// block every 200 ms, a second apart in block time, so on a slow machine
+// the deploy's answer grows stale and the borrow would revert with
+// StalePrice instead.
 func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demo.Chain) common.Hash {
 	t.Helper()
-	key := ch.Keys[len(ch.Keys)-1]
+	feedABI, ok := ch.App.ABI("PriceFeed")
+	if !ok {
+		t.Fatal("no PriceFeed ABI")
+	}
+	out, err := ch.Eth.CallContract(ctx, ethereum.CallMsg{To: &ch.App.Feed, Data: feedABI.Methods["latestRoundData"].ID}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	round, err := feedABI.Unpack("latestRoundData", out)
+	if err != nil || len(round) < 2 {
+		t.Fatalf("latestRoundData: %v", err)
+	}
+	update, err := feedABI.Pack("updateAnswer", round[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rcpt := sendTx(t, ctx, ch, ch.Keys[demo.Deployer], ch.App.Feed, update); rcpt.Status != types.ReceiptStatusSuccessful {
+		t.Fatal("the feed's owner could not answer again")
+	}
 	vaultABI, ok := ch.App.ABI("LendingVault")
 	if !ok {
 		t.Fatal("no LendingVault ABI")
 	}
-	data, err := vaultABI.Pack("borrow", big.NewInt(1))
+	borrow, err := vaultABI.Pack("borrow", big.NewInt(1))
 	if err != nil {
 		t.Fatal(err)
 	}
+	rcpt := sendTx(t, ctx, ch, ch.Keys[len(ch.Keys)-1], ch.App.Vault, borrow)
+	if rcpt.Status != types.ReceiptStatusFailed {
+		t.Fatal("borrowing without collateral did not fail")
+	}
+	return rcpt.TxHash
+}
+
+// sendTx sends data to to from key and returns its receipt once mined.
+func sendTx(t *testing.T, ctx context.Context, ch *demo.Chain, key *ecdsa.PrivateKey, to common.Address, data []byte) *types.Receipt {
+	t.Helper()
 	chainID, err := ch.Eth.ChainID(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +225,7 @@ func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demo.Chain) 
 		t.Fatal(err)
 	}
 	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{
-		Nonce: nonce, To: &ch.App.Vault, Gas: 500_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
+		Nonce: nonce, To: &to, Gas: 500_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,14 +233,11 @@ func borrowWithoutCollateral(t *testing.T, ctx context.Context, ch *demo.Chain) 
 		t.Fatal(err)
 	}
 	var rcpt *types.Receipt
-	eventually(t, "receipt of the failing borrow", 30*time.Second, func() bool {
+	eventually(t, "receipt of "+tx.Hash().Hex(), 30*time.Second, func() bool {
 		rcpt, err = ch.Eth.TransactionReceipt(ctx, tx.Hash())
 		return err == nil
 	})
-	if rcpt.Status != types.ReceiptStatusFailed {
-		t.Fatal("borrowing without collateral did not fail")
-	}
-	return tx.Hash()
+	return rcpt
 }
 
 // moveRecord stores the verification of from as that of to, in the
