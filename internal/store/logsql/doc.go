@@ -44,7 +44,15 @@
 // compared by length and text; string comparisons with string_range on
 // string leaves; patterns as anchored regexps, case-folded on ASCII only
 // where SQL LIKE folds; phrases as their words (bloom filters) and a
-// regexp for their order. Known differences, none of them in the storetest
+// regexp for their order. Free-text words and phrases ignore case as the
+// engine's i() does (ASCII, else Unicode lower case of each rune), but
+// i() cannot use the engine's bloom filters and reads every text column
+// (lib/logstorage filter_any_case_phrase.go in v1.52.1): a word w is
+// compiled to exact word filters on the lower-cased w, in the field
+// itself OR in its lower-cased copy (msglc, attrlc.*, below). A value
+// that is its own lower case has no copy and is found in the field; any
+// other value is found in its copy; so the pair matches exactly the rows
+// i(w) matched, from bloom filters. Known differences, none of them in the storetest
 // suite, which passes unchanged on the engines: a word's characters are
 // the engine's (letters, digits and "_", so log_level is one word where
 // SQLite FTS sees two); free text also finds numbers and booleans among
@@ -66,6 +74,14 @@
 //     as plain fields their per-block dictionaries and bloom filters
 //     serve level:error and kind:tx. Retention deletes by source, which
 //     the stream filter {source="app"} selects without reading rows.
+//   - msglc is the message lower-cased, and attrlc.<path> an attribute
+//     leaf's text lower-cased, each only when it differs from the
+//     original (it holds capitals): they serve free text's exact word
+//     filters (see the compiler). Most machine-written lines are lower
+//     case already and cost nothing; a line with capitals stores its
+//     text twice, which the engine's compression mostly absorbs. Decode
+//     ignores both. Records written before these fields existed lack
+//     them, so free text misses their capitalised words.
 //   - id is Record.ID: ties of _time are ordered by it, and it is the
 //     keyset of paging with _time.
 //   - kind, level, block are plain fields.

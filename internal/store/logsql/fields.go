@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
 	"github.com/ethereum/go-ethereum/common"
@@ -60,7 +62,45 @@ const (
 	// FieldNoMsg is "1" when the message is empty: the engine replaces
 	// an empty _msg with a text of its own.
 	FieldNoMsg = "msgnone"
+	// FieldMsgLower holds the message lower-cased (as the engine's i()
+	// lower-cases), only when that differs from the message: free text
+	// is case-insensitive, and exact word filters on _msg and msglc
+	// use the engine's bloom filters where i() reads every message.
+	FieldMsgLower = "msglc"
+	// LowerPrefix starts the lower-cased copy of an attribute leaf's
+	// text (attrlc.user.name), only when it differs from the text, for
+	// free text as FieldMsgLower. Decode ignores both.
+	LowerPrefix = "attrlc."
 )
+
+// lower is s lower-cased the way the engine's i() filters lower-case a
+// value (lib/stringsutil.AppendLowercase: ASCII, else unicode.ToLower of
+// each rune), so that an exact word filter on the copy matches where i()
+// matched on the original.
+func lower(s string) string {
+	upper := false
+	for i := range len(s) {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			b := make([]byte, 0, len(s))
+			for _, r := range s {
+				b = utf8.AppendRune(b, unicode.ToLower(r))
+			}
+			return string(b)
+		}
+		upper = upper || 'A' <= c && c <= 'Z'
+	}
+	if !upper {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // StreamFields are the stream fields, in the order Encode puts them first.
 var StreamFields = []string{FieldSource, FieldService}
@@ -79,8 +119,9 @@ const (
 )
 
 // MaxLeaves bounds the attribute leaves of one record that get fields of
-// their own; the engine keeps at most 2000 distinct field names in a block
-// (and drops rows beyond that). Leaves past it are kept in FieldAttrs only.
+// their own (up to three each: text, type, lower-cased copy); the engine
+// keeps at most 2000 distinct field names in a block (and drops rows
+// beyond that). Leaves past it are kept in FieldAttrs only.
 const MaxLeaves = 300
 
 // maxFieldName is the longest field name the engine stores; it rejects a
@@ -112,6 +153,9 @@ func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 		dst = append(dst, Field{Name: FieldNoMsg, Value: "1"})
 	} else {
 		dst = append(dst, Field{Name: FieldMsg, Value: r.Message})
+		if lc := lower(r.Message); lc != r.Message {
+			dst = append(dst, Field{Name: FieldMsgLower, Value: lc})
+		}
 	}
 	dst = append(dst, Field{Name: FieldID, Value: formatID(r.ID)})
 	if r.Kind != "" {
@@ -215,6 +259,9 @@ func encodeAttrs(dst []Field, attrs map[string]any) ([]Field, error) {
 		}
 		if l.text != "" {
 			dst = append(dst, Field{Name: AttrPrefix + name, Value: l.text})
+			if lc := lower(l.text); lc != l.text {
+				dst = append(dst, Field{Name: LowerPrefix + name, Value: lc})
+			}
 		}
 		if l.typ != TypeString {
 			dst = append(dst, Field{Name: TypePrefix + name, Value: l.typ})

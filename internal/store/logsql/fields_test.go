@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/VictoriaMetrics/lib/stringsutil"
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -55,12 +56,43 @@ func roundTrip(t testing.TB, r record.Record) (record.Record, []Field) {
 			t.Fatalf("field name %q is longer than the engine takes", f.Name)
 		}
 	}
+	checkLowerCopies(t, fields)
 	row := append(fields, Field{Name: FieldTime, Value: FormatTime(r.Time)})
 	back, err := Decode(row)
 	if err != nil {
 		t.Fatalf("Decode(%v): %v", row, err)
 	}
 	return back, fields
+}
+
+// checkLowerCopies checks that the message and every attribute leaf
+// have a lower-cased copy exactly when they are not their own lower case,
+// which is what free text's exact word filters rely on.
+func checkLowerCopies(t testing.TB, fields []Field) {
+	t.Helper()
+	byName := map[string]string{}
+	for _, f := range fields {
+		byName[f.Name] = f.Value
+	}
+	for _, f := range fields {
+		var copyName string
+		switch {
+		case f.Name == FieldMsg:
+			copyName = FieldMsgLower
+		case strings.HasPrefix(f.Name, AttrPrefix):
+			copyName = LowerPrefix + strings.TrimPrefix(f.Name, AttrPrefix)
+		default:
+			continue
+		}
+		lc, ok := byName[copyName]
+		want := string(stringsutil.AppendLowercase(nil, f.Value))
+		switch {
+		case want == f.Value && ok:
+			t.Fatalf("%s=%q is lower case but has a copy %s=%q", f.Name, f.Value, copyName, lc)
+		case want != f.Value && lc != want:
+			t.Fatalf("%s=%q: copy %s=%q (present %v), want %q", f.Name, f.Value, copyName, lc, ok, want)
+		}
+	}
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -146,6 +178,47 @@ func TestDecodeRefuses(t *testing.T) {
 
 // FuzzRoundTrip: any record whose attributes JSON can hold reads back as
 // the SQLite store would return it.
+func TestEncodeLowerCopies(t *testing.T) {
+	for _, tc := range []struct {
+		msg   string
+		attrs map[string]any
+		want  map[string]string // the copies
+	}{
+		{"all lower 42", map[string]any{"s": "x", "n": int64(3)}, map[string]string{}},
+		{"Wallet REJECTED", map[string]any{"user": map[string]any{"Name": "Alice"}, "b": true},
+			map[string]string{FieldMsgLower: "wallet rejected", "attrlc.user.Name": "alice"}},
+		{"ÉCOLE straße İ", map[string]any{"a": []any{"X"}},
+			map[string]string{FieldMsgLower: "école straße i", "attrlc.a": `["x"]`}},
+	} {
+		r := record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: tc.msg, Attrs: tc.attrs}
+		back, fields := roundTrip(t, r)
+		if want := canonical(t, r); !reflect.DeepEqual(back, want) {
+			t.Errorf("%q: round trip:\n got %#v\nwant %#v", tc.msg, back, want)
+		}
+		got := map[string]string{}
+		for _, f := range fields {
+			if f.Name == FieldMsgLower || strings.HasPrefix(f.Name, LowerPrefix) {
+				got[f.Name] = f.Value
+			}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: lower-cased copies %v, want %v", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// FuzzLower checks that lower lower-cases as the engine's i() does.
+func FuzzLower(f *testing.F) {
+	for _, s := range []string{"", "abc", "ABC def", "ÉCOLE", "İ", "\xff\xfeA", "ǅ Σ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := lower(s), string(stringsutil.AppendLowercase(nil, s)); got != want {
+			t.Fatalf("lower(%q) = %q, want the engine's %q", s, got, want)
+		}
+	})
+}
+
 func FuzzRoundTrip(f *testing.F) {
 	f.Add("app", "api", "hello world", `{"user":{"id":42},"user.id":"x","a":[1,"b",null],"e":"","o":{}}`, int64(5), uint64(3))
 	f.Add("chain", "", "", `{"gasUsed":51000,"value":2500000000000000000000,"f":1.0,"g":1e300}`, int64(-1), uint64(0))

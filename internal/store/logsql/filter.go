@@ -129,31 +129,21 @@ func text(value string, prefix bool, fields []string) (string, error) {
 		}
 		return "(" + msgFilter(FieldMsg+":~"+quote(foldASCII(regexpQuote(value)))) + ")", nil
 	}
-	var f string
-	if len(toks) == 1 {
-		f = "i(" + quote(toks[0]) + ")"
-		if prefix {
-			f = "i(" + quote(toks[0]) + "*)"
-		}
-	}
 	var alts []string
 	for _, field := range fields {
 		if (field == FieldTx || field == FieldAddress) && !hexish(toks) {
 			continue
 		}
 		var cond string
-		if f != "" {
-			cond = fieldName(field) + ":" + f
+		if len(toks) == 1 {
+			cond = word(field, toks[0], prefix)
 		} else {
 			// Several words: each is looked up as a word (bloom
 			// filters), and a pattern checks that they follow each
 			// other.
 			ws := make([]string, len(toks))
 			for i, t := range toks {
-				ws[i] = fieldName(field) + ":i(" + quote(t) + ")"
-				if prefix && i == len(toks)-1 {
-					ws[i] = fieldName(field) + ":i(" + quote(t) + "*)"
-				}
+				ws[i] = word(field, t, prefix && i == len(toks)-1)
 			}
 			ws = append(ws, fieldName(field)+":~"+quote(sequenceRegexp(toks, prefix)))
 			cond = "(" + strings.Join(ws, " AND ") + ")"
@@ -167,6 +157,27 @@ func text(value string, prefix bool, fields []string) (string, error) {
 		return matchNone, nil
 	}
 	return "(" + strings.Join(alts, " OR ") + ")", nil
+}
+
+// word matches t as a word of field (as a word prefix with prefix),
+// ignoring case the way the engine's i() does, with exact word filters
+// that the engine serves from its bloom filters (i() reads every value):
+// the lower-cased word in the field itself, which finds the values that
+// are their own lower case, or in the field's lower-cased copy, which
+// Encode writes for every other value. tx and address are lower case.
+func word(field, t string, prefix bool) string {
+	w := quote(lower(t))
+	if prefix {
+		w += "*"
+	}
+	f := fieldName(field) + ":" + w
+	switch field {
+	case FieldMsg:
+		return "(" + f + " OR " + quote(FieldMsgLower) + ":" + w + ")"
+	case AttrPrefix + "*":
+		return "(" + f + " OR " + fieldName(LowerPrefix+"*") + ":" + w + ")"
+	}
+	return f
 }
 
 // msgFilter guards a filter on _msg against rows with an empty message,
