@@ -46,6 +46,7 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"respond", "prepare"}, "missing ADDRESS ACTION [ARG…]"},
 		{[]string{"respond", "send"}, "missing ADDRESS ACTION [ARG…]"},
 		{[]string{"respond", "runs"}, ""},
+		{[]string{"respond", "run"}, "missing SCENARIO"},
 		{[]string{"respond", "propose"}, "missing ADDRESS ACTION [ARG…]"},
 		{[]string{"respond", "sign"}, "missing SAFETXHASH SIGNATURE"},
 		{[]string{"respond", "execute"}, "missing SAFETXHASH"},
@@ -90,7 +91,7 @@ func TestCommandLineConvention(t *testing.T) {
 	for _, g := range []struct {
 		name string
 		subs []string
-	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs", "propose", "sign", "execute"}},
+	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs", "run", "propose", "sign", "execute"}},
 		{"incident", []string{"open", "update", "close", "list", "export"}}, {"flags", []string{"set", "list"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
 			code, out, _ := runCLI(t, g.name, h)

@@ -29,6 +29,7 @@ Usage:
   blocktorch respond prepare ADDRESS ACTION [ARG…]  calldata, cast line, Safe batch, signed tx; simulated
   blocktorch respond send ADDRESS ACTION [ARG…]  simulate, then send from the server's signer
   blocktorch respond runs                  the history of sent actions and scenario runs
+  blocktorch respond run SCENARIO         run a scenario's actions in order (--dry-run: simulate only)
   blocktorch respond propose|sign|execute …  an action through the server's Safe: proposed, signed by owners, executed
   blocktorch incident open 'TITLE'        open an incident (--alert MONITOR/KEY, --search QUERY, --severity …)
   blocktorch incident update ID 'TEXT'     a note, a public update (--public, --notify) or a status change (--status)

@@ -70,6 +70,15 @@ threshold of owners signed it; below the threshold nothing is sent and the error
 signatures are missing. The execution is simulated first and refused if it reverts, unless
 --force.`,
 	}
+	respondRunSpec = spec{
+		name: "respond run", args: "SCENARIO", min: 1, max: 1,
+		short:   "run a scenario's actions in order (--dry-run: simulate only)",
+		example: "blocktorch respond run pause-vault --dry-run",
+		about: `Run a scenario of the server's scenarios file (--scenarios) by hand: its actions in order,
+each simulated, then sent from the server's signer; the first that fails stops the run. With
+--dry-run every action is simulated and none is sent. A run within the scenario's cooldown is
+skipped. Every run is recorded ('respond runs') and written on the open incident's timeline.`,
+	}
 	respondGroup = group{
 		name:  "respond",
 		about: "Emergency actions on the contracts a running server watches. Each subcommand takes --server and --key.",
@@ -84,6 +93,7 @@ func runRespond(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		{respondPrepareSpec, func(args []string) error { return runRespondAction(ctx, respondPrepareSpec, args, stdout) }},
 		{respondSendSpec, func(args []string) error { return runRespondAction(ctx, respondSendSpec, args, stdout) }},
 		{respondRunsSpec, func(args []string) error { return runRespondRuns(ctx, args, stdout) }},
+		{respondRunSpec, func(args []string) error { return runRespondScenario(ctx, args, stdout) }},
 		{respondProposeSpec, func(args []string) error { return runRespondPropose(ctx, args, stdout) }},
 		{respondSignSpec, func(args []string) error { return runRespondSafe(ctx, respondSignSpec, args, stdout) }},
 		{respondExecuteSpec, func(args []string) error { return runRespondSafe(ctx, respondExecuteSpec, args, stdout) }},
@@ -443,6 +453,44 @@ func runRespondRuns(ctx context.Context, args []string, stdout io.Writer) error 
 			}
 			fmt.Fprintln(stdout, line)
 		}
+	}
+	return nil
+}
+
+func runRespondScenario(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := respondRunSpec
+	fs := sp.newFlags()
+	var sf serverFlags
+	sf.register(fs, "")
+	dry := fs.Bool("dry-run", false, "simulate every action, send none")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]bool{"dryRun": *dry})
+	var run struct {
+		ID              int64
+		Status, Trigger string
+		Steps           []struct {
+			Function string
+			Contract common.Address
+			Hash     common.Hash
+			From     common.Address
+			Status   uint64
+		}
+	}
+	if err := sf.client(defaultServer).post(ctx, "/api/v1/respond/scenarios/"+url.PathEscape(pos[0])+"/run", "application/json", body, &run); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "scenario %s: %s (run %d)\n", oneLine(pos[0]), oneLine(run.Status), run.ID)
+	for _, s := range run.Steps {
+		line := "  " + oneLine(s.Function) + " on " + s.Contract.Hex()
+		if s.Hash != (common.Hash{}) {
+			line += fmt.Sprintf(" tx %s status %d", s.Hash.Hex(), s.Status)
+		} else {
+			line += " simulated from " + s.From.Hex()
+		}
+		fmt.Fprintln(stdout, line)
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ func TestRespondCommands(t *testing.T) {
 	t.Setenv("BLOCKTORCH_SIGNER_KEY", keyHex)
 	cfg := apptest.DemoConfig(t)
 	cfg.TrafficRate = 0
+	cfg.ScenariosFile = filepath.Join(t.TempDir(), "scenarios.yaml")
+	if err := os.WriteFile(cfg.ScenariosFile, []byte("scenarios:\n  - name: pause-vault\n    cooldown: 1h\n    actions:\n      - {contract: LendingVault, action: pause}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a, stop := apptest.Start(t, cfg)
 	defer stop()
 	t.Setenv("BLOCKTORCH_SERVER", a.URL())
@@ -107,6 +111,14 @@ func TestRespondCommands(t *testing.T) {
 		{[]string{"respond", "sign", m[1], sign(1)}, 0, "signatures: 2 of 2 needed"},
 		{[]string{"respond", "execute", m[1]}, 0, "status 1 (run 3)"},
 		{[]string{"respond", "actions", vault}, 0, "paused: false"},
+		// The scenario pauses it again: simulated first, then for real;
+		// a second run falls within its cooldown.
+		{[]string{"respond", "run", "pause-vault", "--dry-run"}, 0, "scenario pause-vault: simulated (run 4)\n  pause() on " + vault + " simulated from " + pauser},
+		{[]string{"respond", "actions", vault}, 0, "paused: false"},
+		{[]string{"respond", "run", "pause-vault"}, 0, "scenario pause-vault: done (run 5)\n  pause() on " + vault + " tx 0x"},
+		{[]string{"respond", "run", "pause-vault"}, 1, "its cooldown is 1h0m0s"},
+		{[]string{"respond", "run", "nosuch"}, 1, `no scenario "nosuch"`},
+		{[]string{"respond", "actions", vault}, 0, "paused: true"},
 	} {
 		code, out, errOut := runCLI(t, step.args...)
 		if code != step.code || !strings.Contains(out+errOut, step.want) {

@@ -76,8 +76,13 @@ type App struct {
 	// incidents runs incidents, the status page and kill switches.
 	incidents *incident.Service
 	respond   *response.Service
-	rawRPC    *rpc.Client
-	retain    map[string]time.Duration
+	// responding counts the scenario runs monitors' firings started;
+	// respondCtx is theirs, cancelled by Close, which waits for them.
+	responding    sync.WaitGroup
+	respondCtx    context.Context
+	respondCancel context.CancelFunc
+	rawRPC        *rpc.Client
+	retain        map[string]time.Duration
 
 	chainID  string
 	rpcLabel string
@@ -101,6 +106,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		opts.Logger = slog.Default()
 	}
 	a := &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now()}
+	a.respondCtx, a.respondCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.prog = newProgress(opts.Progress, opts.ProgressTTY)
 	defer func() {
 		if err != nil {
@@ -232,6 +238,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	a.startIncidents()
+	// Scenario runs write on the open incident's timeline.
+	a.respond.Timeline = a.incidents
 
 	deps := web.Deps{
 		Chain:        a.store,
@@ -366,7 +374,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
-		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: ob,
+		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: respondingNotifier{Outbox: ob, app: a},
 	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
 	if err := a.monitors.Load(ctx); err != nil {
 		return fmt.Errorf("cannot load monitors: %w", err)
@@ -512,6 +520,10 @@ func splitList(s string) []string {
 func (a *App) Close() error {
 	var errs []error
 	a.closeOnce.Do(func() {
+		if a.respondCancel != nil {
+			a.respondCancel()
+		}
+		a.responding.Wait()
 		if a.ln != nil {
 			a.ln.Close()
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
 
@@ -31,6 +32,17 @@ func (a *App) newResponse() (*response.Service, error) {
 		return nil, fmt.Errorf("response signer: %w", err)
 	}
 	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, History: a.store, Log: a.log}
+	if a.cfg.ScenariosFile != "" {
+		data, err := os.ReadFile(a.cfg.ScenariosFile)
+		if err != nil {
+			return nil, fmt.Errorf("--scenarios: %w", err)
+		}
+		scs, err := response.ParseScenarios(data)
+		if err != nil {
+			return nil, fmt.Errorf("--scenarios %s: %w", a.cfg.ScenariosFile, err)
+		}
+		svc.SetScenarios(scs)
+	}
 	if a.cfg.Safe != "" {
 		svc.Safe = common.HexToAddress(a.cfg.Safe)
 	}
@@ -94,4 +106,26 @@ func simulationOf(r *debugger.Result) *response.Simulation {
 		}
 	}
 	return sim
+}
+
+// respondingNotifier hands every firing alert to the response service,
+// which runs the scenarios that name its monitor, then passes the
+// notification on. The runs happen on their own goroutine, which the app
+// waits for on Close, so that a send never holds up monitor evaluation.
+// It embeds the outbox itself, so that the engine still finds its Run and
+// CheckChannel.
+type respondingNotifier struct {
+	*notify.Outbox
+	app *App
+}
+
+func (n respondingNotifier) Enqueue(ctx context.Context, m notify.Message, channels []string) (int, error) {
+	if m.Status == notify.StatusFiring && n.app.respond != nil && len(n.app.respond.Scenarios()) > 0 {
+		n.app.responding.Add(1)
+		go func() {
+			defer n.app.responding.Done()
+			n.app.respond.OnMonitorFiring(n.app.respondCtx, m.MonitorID)
+		}()
+	}
+	return n.Outbox.Enqueue(ctx, m, channels)
 }

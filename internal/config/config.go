@@ -85,6 +85,9 @@ type Config struct {
 	// password files must be readable by their owner only.
 	SignerKeystore     string
 	SignerPasswordFile string
+	// ScenariosFile is a scenarios YAML file (response.ParseScenarios):
+	// named actions run by hand or by monitors' firings.
+	ScenariosFile string
 	// Safe is the address of a Safe whose owners sign response actions
 	// proposed to it; the EOA signer executes them. In the demo, the
 	// demo's own Safe when empty.
@@ -145,6 +148,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.AllowedHosts, "allowed-hosts", c.AllowedHosts, "host name(s), comma-separated, the UI and API answer to besides localhost, 127.0.0.1 and [::1] (the public name behind a reverse proxy); others are refused")
 	fs.StringVar(&c.SignerKeystore, "signer-keystore", c.SignerKeystore, "encrypted JSON keystore of the account that signs response actions (mode 0600; password in --signer-password-file or BLOCKTORCH_SIGNER_PASSWORD); or put a hex key in BLOCKTORCH_SIGNER_KEY")
 	fs.StringVar(&c.SignerPasswordFile, "signer-password-file", c.SignerPasswordFile, "file holding the --signer-keystore password (mode 0600)")
+	fs.StringVar(&c.ScenariosFile, "scenarios", c.ScenariosFile, "response scenarios `FILE` (YAML): named actions run in order by hand (blocktorch respond run NAME) or when their monitors fire")
 	fs.StringVar(&c.Safe, "safe", c.Safe, "`ADDRESS` of a Safe whose owners sign response actions proposed to it (the demo's own Safe in the demo); the signer executes them")
 	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")

@@ -19,6 +19,11 @@
 // keys, and the EOA signer sends execTransaction once the Safe's
 // threshold is met; below it nothing is sent.
 //
+// Scenarios (scenario.go) are named actions run in order by hand or by a
+// monitor's firing, with a dry run, a per-scenario cooldown and a kill
+// switch for automation; each run is recorded and written on the open
+// incident's timeline through the Timeline interface.
+//
 // The package reaches the node through the Node interface (an
 // *ethclient.Client satisfies it) and serves no HTTP: internal/web does.
 package response

@@ -36,6 +36,9 @@ type Service struct {
 	Signer Signer
 	// History, when set, records every send and scenario run.
 	History store.ResponseRunStore
+	// Timeline, when set, receives every scenario run while an incident
+	// is open.
+	Timeline Timeline
 	// Safe, when set, is a Safe whose owners sign actions proposed to it
 	// (ProposeSafe); Signer sends its execTransaction.
 	Safe common.Address
@@ -50,6 +53,8 @@ type Service struct {
 	DropAfter time.Duration
 
 	sendMu sync.Mutex
+
+	sc scenarios
 
 	safeMu    sync.Mutex
 	proposals map[common.Hash]*SafeProposal // by SafeTx hash

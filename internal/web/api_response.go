@@ -22,6 +22,9 @@ import (
 //	GET  /api/v1/respond/safe/proposals                the proposed Safe transactions, newest first
 //	POST /api/v1/respond/safe/proposals/{hash}/signatures  {"signature":"0x…"}: an owner's signature of the SafeTx hash
 //	POST /api/v1/respond/safe/proposals/{hash}/execute     {"force":false}: execTransaction from the signer, at threshold
+//	GET  /api/v1/respond/scenarios                     the scenarios and whether automation is on
+//	POST /api/v1/respond/scenarios/{name}/run          {"dryRun":false}: run one by hand (409 when skipped or failed, with the run)
+//	PUT  /api/v1/respond/automation                    {"enabled":false}: the kill switch of scenarios run by monitors
 //
 // An action is named by its id, its id without the address, its
 // function's signature or name, or its kind (response.Service.Resolve).
@@ -195,4 +198,50 @@ func (s *Server) handleRespondRuns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, runs)
+}
+
+func (s *Server) handleScenarios(w http.ResponseWriter, r *http.Request) {
+	writeData(w, map[string]any{"automation": s.deps.Respond.Automation(), "scenarios": s.deps.Respond.Scenarios()})
+}
+
+func (s *Server) handleRunScenario(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		DryRun bool `json:"dryRun"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	run, err := s.deps.Respond.RunScenario(r.Context(), r.PathValue("name"), response.TriggerHand, req.DryRun)
+	if err != nil {
+		if run == nil {
+			writeError(w, r, s.log, err)
+			return
+		}
+		// The run happened and is recorded: the client reads it whole.
+		kind := errorKind(err)
+		if kind == kindInternal {
+			kind = kindConflict
+		}
+		writeError(w, r, s.log, &apiError{kind: kind, msg: err.Error(), data: run})
+		return
+	}
+	writeData(w, run)
+}
+
+func (s *Server) handleAutomation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	if req.Enabled == nil {
+		writeError(w, r, s.log, errorf(kindBadRequest, `the body must be {"enabled":true} or {"enabled":false}`))
+		return
+	}
+	s.deps.Respond.SetAutomation(*req.Enabled)
+	s.log.Info("response automation switched", "enabled", *req.Enabled)
+	writeData(w, map[string]bool{"automation": s.deps.Respond.Automation()})
 }

@@ -191,6 +191,9 @@ func (s *Server) routeTable() []route {
 		op("GET /api/v1/respond/safe/proposals", s.handleSafeProposals)
 		op("POST /api/v1/respond/safe/proposals/{hash}/signatures", s.handleSafeSignature)
 		op("POST /api/v1/respond/safe/proposals/{hash}/execute", s.handleSafeExecute)
+		op("GET /api/v1/respond/scenarios", s.handleScenarios)
+		op("POST /api/v1/respond/scenarios/{name}/run", s.handleRunScenario)
+		op("PUT /api/v1/respond/automation", s.handleAutomation)
 	}
 
 	// Any other /api/ path: an error envelope, not a page.
