@@ -80,6 +80,9 @@ type compiled struct {
 	token     *common.Address
 
 	q *query.Query
+
+	// feed-deviation: the reference feed, nil for each feed's own
+	reference *common.Address
 }
 
 type methodMatch struct {
@@ -214,6 +217,14 @@ func compile(s Spec, cat *catalog) (*compiled, error) {
 			}
 			c.token = &tok
 			c.readData = append(crypto.Keccak256([]byte("balanceOf(address)"))[:4], common.LeftPadBytes(addr[:], 32)...)
+		}
+	case KindFeedDeviation:
+		if s.Reference != "" && !has("reference") {
+			ref, err := oneAddress(cat, s.Reference)
+			if err != nil {
+				add(fieldErr("reference", "%v", err))
+			}
+			c.reference = &ref
 		}
 	case KindQuery:
 		if !has("query") {

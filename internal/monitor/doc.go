@@ -21,6 +21,13 @@
 //	nodata    nothing matched (an event, a call) for a duration: a heartbeat
 //	query     a search query with a stats pipe over a window against a threshold
 //
+// Price-feed health, per followed feed, through a FeedReader (the oracle
+// package): feed-stale (older than the heartbeat plus grace, judged at
+// every block), feed-jump (consecutive answers more than pct apart),
+// feed-deviation (more than pct from a reference feed), feed-nonpositive,
+// feed-bounds (pinned at the aggregator's minAnswer/maxAnswer) and
+// feed-stale-read (a contract read a stale answer, from call traces).
+//
 // Chain monitors see blocks in order, confirmations deep; their clock is
 // the block's time, so that a dry run over stored blocks decides exactly
 // as the live engine did: it traces blocks for monitors of internal calls

@@ -179,7 +179,7 @@ func (e *Engine) DryRun(ctx context.Context, f File, from, to time.Time) (DryRun
 						continue
 					}
 					res.Blocks++
-					in := blockInput{block: b, decode: e.d.Decode, names: cat.name}
+					in := blockInput{block: b, decode: e.d.Decode, names: cat.name, feeds: e.d.Feeds}
 					if tracing && len(b.Txs) > 0 {
 						if res.Traced == maxDryRunTraces {
 							stopTracing(fmt.Sprintf("internal calls judged up to block %d only: a dry run traces at most %d blocks; shorten the range", b.Number-1, maxDryRunTraces))

@@ -43,7 +43,9 @@ type Deps struct {
 	Node Node
 	// Decode decodes internal calls' input; nil matches them by selector
 	// only.
-	Decode   DecodeCallFunc
+	Decode DecodeCallFunc
+	// Feeds reads price feeds for the feed-* kinds; nil leaves them idle.
+	Feeds    FeedReader
 	Notifier Notifier
 }
 
@@ -421,7 +423,7 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 				if now.Sub(rb.Time) > e.opts.MaxBlockAge {
 					continue
 				}
-				in := blockInput{block: rb, decode: e.d.Decode, names: e.nameOf}
+				in := blockInput{block: rb, decode: e.d.Decode, names: e.nameOf, feeds: e.d.Feeds}
 				if rt.c.spec.Internal && e.d.Node != nil && len(rb.Txs) > 0 {
 					frames, ok := traces[rb.Number]
 					if !ok {

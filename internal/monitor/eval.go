@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -33,6 +35,8 @@ type runtime struct {
 	last uint64
 	// nextRun is when a query monitor runs next.
 	nextRun time.Time
+	// feed kinds: per feed, what the previous blocks showed
+	feeds map[common.Address]*feedState
 }
 
 type winPoint struct {
@@ -306,11 +310,16 @@ func (rt *runtime) evalBlock(ctx context.Context, in blockInput, node Node) ([]o
 		}
 		return []obs{o}, point, nil
 	}
+	if isFeedKind(c.spec.Kind) {
+		out, err := rt.evalFeed(ctx, in)
+		return out, nil, err
+	}
 	return nil, nil, fmt.Errorf("BUG: %s monitors are not evaluated on blocks", c.spec.Kind)
 }
 
 // rollback forgets what the monitor saw above block n (a reorg).
 func (rt *runtime) rollback(n uint64) {
+	rt.rollbackFeeds(n)
 	for k, pts := range rt.windows {
 		i := len(pts)
 		for i > 0 && pts[i-1].block > n {

@@ -28,6 +28,8 @@ type blockInput struct {
 	frames map[common.Hash][]Frame // nil without traces
 	decode DecodeCallFunc
 	names  func(common.Address) string
+	// feeds reads price feeds for the feed kinds; nil leaves them idle.
+	feeds FeedReader
 }
 
 func (c *compiled) watches(a *common.Address) bool {

@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/big"
 
@@ -34,7 +33,9 @@ type Frame struct {
 	Value *big.Int
 	// Error is set when the frame reverted.
 	Error string
-	Depth int
+	// Output is what the call returned (its revert data when it failed).
+	Output []byte
+	Depth  int
 }
 
 // RPCNode is a Node over a go-ethereum RPC client.
@@ -81,7 +82,7 @@ type callFrame struct {
 	Value  *hexutil.Big    `json:"value"`
 	Error  string          `json:"error"`
 	Calls  []callFrame     `json:"calls"`
-	Output json.RawMessage `json:"output"`
+	Output hexutil.Bytes   `json:"output"`
 }
 
 // TraceCalls implements Node.
@@ -107,7 +108,7 @@ func (n *RPCNode) TraceCalls(ctx context.Context, block uint64) (map[common.Hash
 // flatten lists a call tree depth first; the depth is bounded by the EVM's
 // (1024), so recursion is safe.
 func flatten(out []Frame, f *callFrame, depth int) []Frame {
-	fr := Frame{Type: f.Type, From: f.From, Input: f.Input, Error: f.Error, Depth: depth}
+	fr := Frame{Type: f.Type, From: f.From, Input: f.Input, Error: f.Error, Output: f.Output, Depth: depth}
 	if f.To != nil {
 		fr.To = *f.To
 	}

@@ -25,7 +25,8 @@ const (
 )
 
 // Kinds lists every monitor kind.
-var Kinds = []string{KindEvent, KindCall, KindCallers, KindTxFail, KindSLO, KindState, KindBalance, KindNoData, KindQuery}
+var Kinds = []string{KindEvent, KindCall, KindCallers, KindTxFail, KindSLO, KindState, KindBalance, KindNoData, KindQuery,
+	KindFeedStale, KindFeedJump, KindFeedDeviation, KindFeedNonPositive, KindFeedBounds, KindFeedStaleRead}
 
 // Severities, as PagerDuty names them.
 var Severities = []string{"critical", "error", "warning", "info"}
@@ -162,6 +163,16 @@ type Spec struct {
 	// how often it runs (default 30s).
 	Query string   `json:"query,omitempty" yaml:"query,omitempty"`
 	Every Duration `json:"every,omitempty" yaml:"every,omitempty"`
+
+	// Heartbeat overrides the feed's own heartbeat (feed-stale,
+	// feed-stale-read); Grace is added to it before a feed counts as stale.
+	Heartbeat Duration `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+	Grace     Duration `json:"grace,omitempty" yaml:"grace,omitempty"`
+	// Pct is the percentage a feed-jump or feed-deviation fires beyond.
+	Pct float64 `json:"pct,omitempty" yaml:"pct,omitempty"`
+	// Reference is the feed a feed-deviation compares with (name or
+	// address); empty takes each feed's own reference.
+	Reference string `json:"reference,omitempty" yaml:"reference,omitempty"`
 }
 
 // Chain reports whether the monitor is evaluated on blocks.
@@ -258,6 +269,13 @@ var allowed = map[string][]string{
 	KindBalance: {"address", "token", "dropPct", "blocks"},
 	KindNoData:  {"contract", "contracts", "event", "events", "method", "within"},
 	KindQuery:   {"query", "window", "every", "condition"},
+
+	KindFeedStale:       {"contract", "contracts", "heartbeat", "grace"},
+	KindFeedJump:        {"contract", "contracts", "pct"},
+	KindFeedDeviation:   {"contract", "contracts", "reference", "pct"},
+	KindFeedNonPositive: {"contract", "contracts"},
+	KindFeedBounds:      {"contract", "contracts"},
+	KindFeedStaleRead:   {"contract", "contracts", "heartbeat", "grace"},
 }
 
 // setFields returns the JSON names of the kind-specific fields s sets.
@@ -294,6 +312,10 @@ func (s *Spec) setFields() []string {
 	add("within", s.Within != 0)
 	add("query", s.Query != "")
 	add("every", s.Every != 0)
+	add("heartbeat", s.Heartbeat != 0)
+	add("grace", s.Grace != 0)
+	add("pct", s.Pct != 0)
+	add("reference", s.Reference != "")
 	return out
 }
 
@@ -383,6 +405,14 @@ func (s *Spec) check() FieldErrors {
 		}
 		if len(s.events()) == 0 && s.Method == "" {
 			add(fieldErr("event", "a nodata monitor needs an event or a method"))
+		}
+	case KindFeedJump:
+		if s.Pct <= 0 || s.Pct > 1000 {
+			add(fieldErr("pct", "a feed-jump monitor needs pct in (0, 1000]: the jump between consecutive answers, in percent"))
+		}
+	case KindFeedDeviation:
+		if s.Pct < 0 || s.Pct > 1000 {
+			add(fieldErr("pct", "must be in (0, 1000] (or unset for each feed's deviation threshold)"))
 		}
 	case KindQuery:
 		if s.Query == "" {

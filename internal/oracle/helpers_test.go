@@ -4,20 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"math/big"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
@@ -135,60 +134,6 @@ func (r *rig) head(t *testing.T) uint64 {
 	return n
 }
 
-// trace is the node's callTracer over a block, as the app wires it.
-func (r *rig) trace(ctx context.Context, block uint64) (map[common.Hash][]oracle.Call, error) {
-	type frame struct {
-		From   common.Address  `json:"from"`
-		To     *common.Address `json:"to"`
-		Input  hexutil.Bytes   `json:"input"`
-		Output hexutil.Bytes   `json:"output"`
-		Error  string          `json:"error"`
-		Calls  json.RawMessage `json:"calls"`
-	}
-	var res []struct {
-		TxHash common.Hash     `json:"txHash"`
-		Result json.RawMessage `json:"result"`
-	}
-	if err := r.chain.Client().CallContext(ctx, &res, "debug_traceBlockByNumber", hexutil.EncodeUint64(block),
-		map[string]any{"tracer": "callTracer"}); err != nil {
-		return nil, err
-	}
-	out := map[common.Hash][]oracle.Call{}
-	var walk func(raw json.RawMessage, depth int, acc []oracle.Call) ([]oracle.Call, error)
-	walk = func(raw json.RawMessage, depth int, acc []oracle.Call) ([]oracle.Call, error) {
-		var f frame
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, err
-		}
-		c := oracle.Call{From: f.From, Input: f.Input, Output: f.Output, Error: f.Error, Depth: depth}
-		if f.To != nil {
-			c.To = *f.To
-		}
-		acc = append(acc, c)
-		var kids []json.RawMessage
-		if len(f.Calls) > 0 {
-			if err := json.Unmarshal(f.Calls, &kids); err != nil {
-				return nil, err
-			}
-		}
-		for _, k := range kids {
-			var err error
-			if acc, err = walk(k, depth+1, acc); err != nil {
-				return nil, err
-			}
-		}
-		return acc, nil
-	}
-	for _, x := range res {
-		calls, err := walk(x.Result, 0, nil)
-		if err != nil {
-			return nil, err
-		}
-		out[x.TxHash] = calls
-	}
-	return out, nil
-}
-
 func (r *rig) service(t *testing.T, now func() time.Time) *oracle.Service {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), t.TempDir()+"/db.sqlite")
@@ -196,7 +141,7 @@ func (r *rig) service(t *testing.T, now func() time.Time) *oracle.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &oracle.Service{Node: r.eth, Store: db, Trace: r.trace, Now: now}
+	return &oracle.Service{Node: r.eth, Store: db, Trace: oracle.TraceVia(monitor.NewRPCNode(r.chain.Client())), Now: now}
 }
 
 func price(dollars int64) *big.Int { return new(big.Int).Mul(big.NewInt(dollars), big.NewInt(1e8)) }
