@@ -38,6 +38,7 @@ Usage:
   blocktorch incident export ID            the postmortem as Markdown (-o FILE)
   blocktorch flags set NAME on|off|PERCENT switch a dApp feature off, on, or on for a share of users
   blocktorch flags list                    the kill switches and their state
+  blocktorch oracle list|show|add [ADDRESS]  price feeds: health, latest round, readers; follow one
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
@@ -97,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIncident(ctx, rest, stdout, stderr)
 	case "flags":
 		return runFlags(ctx, rest, stdout, stderr)
+	case "oracle":
+		return runOracle(ctx, rest, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, stdout, stderr)
 	case "trace":

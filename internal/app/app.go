@@ -31,6 +31,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
+	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
@@ -81,6 +82,8 @@ type App struct {
 	responding    sync.WaitGroup
 	respondCtx    context.Context
 	respondCancel context.CancelFunc
+	// oracles follows price feeds and who reads them.
+	oracles       *oracle.Service
 	rawRPC        *rpc.Client
 	retain        map[string]time.Duration
 
@@ -234,6 +237,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("cannot listen on %s: %w (is another blocktorch running? pick another with --addr)", cfg.Addr, err)
 	}
+	if err := a.startOracles(ctx); err != nil {
+		return nil, err
+	}
 	if err := a.startMonitors(ctx); err != nil {
 		return nil, err
 	}
@@ -266,6 +272,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	deps.Verification = a.verify.Summary
 	deps.Incidents = a.incidents
 	deps.Respond = a.respond
+	deps.Oracles = a.oracles
 	if a.demo != nil {
 		deps.Incident = a.demo.StartIncident
 	}
@@ -356,8 +363,9 @@ func (a *App) origin(addr common.Address) string {
 // contractsChanged is the catalog's change hook: the debugger replays
 // traces recorded before it knew the contract, and monitors that name it
 // compile now.
-func (a *App) contractsChanged(ctx context.Context, _ common.Address) {
+func (a *App) contractsChanged(ctx context.Context, addr common.Address) {
 	a.knowledge.Add(1)
+	a.detectFeed(ctx, addr)
 	if a.monitors != nil {
 		a.monitors.ContractsChanged(ctx)
 	}
@@ -409,6 +417,7 @@ func (a *App) onBatch(b indexer.BatchInfo) {
 	}
 	a.prog.batch(b)
 	a.monitors.OnStored(b.From, b.To)
+	a.oracles.OnStored(b.From, b.To)
 }
 
 // Status reports the follower's state.
@@ -456,6 +465,7 @@ func (a *App) Run(ctx context.Context) error {
 		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.records, a.retain, a.log) })
 	}
 	run("monitors", a.monitors.Run)
+	run("oracles", a.oracles.Run)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
 	run("http", func(ctx context.Context) error {
 		go func() {

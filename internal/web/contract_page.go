@@ -41,5 +41,9 @@ func (s *Server) handleContractPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data["Txs"], data["Failed"], data["Logs"] = txs, failed, logs
+	if data["FeedReads"], data["IsFeed"], err = s.feedReads(ctx, addr); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "contract.html", data)
 }

@@ -90,7 +90,7 @@ var funcs = template.FuncMap{
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
 	"contract.html", "debugger.html", "monitors.html", "status.html",
-	"incidents.html", "incident.html"}
+	"incidents.html", "incident.html", "oracles.html", "oracle.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}

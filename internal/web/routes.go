@@ -196,6 +196,16 @@ func (s *Server) routeTable() []route {
 		op("PUT /api/v1/respond/automation", s.handleAutomation)
 	}
 
+	// Price feeds (api_oracles.go) and their pages (oracle_page.go).
+	if d.Oracles != nil {
+		op("GET /api/v1/oracles", s.handleOracles)
+		op("POST /api/v1/oracles", s.handleAddOracle)
+		op("GET /api/v1/oracles/{address}", s.handleOracle)
+		op("POST /api/v1/oracles/{address}", s.handleSetOracle)
+		op("GET /api/v1/oracles/{address}/history", s.handleOracleHistory)
+		op("GET /oracles", s.handleOraclesPage)
+		op("GET /oracle/{address}", s.handleOraclePage)
+	}
 	// Any other /api/ path: an error envelope, not a page.
 	op("/api/", s.handleNoAPI)
 

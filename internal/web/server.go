@@ -20,6 +20,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
+	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -102,6 +103,9 @@ type Deps struct {
 	// Respond prepares, simulates and sends emergency actions and runs
 	// scenarios; nil leaves out /api/v1/respond.
 	Respond *response.Service
+	// Oracles follows price feeds behind the oracles API and pages, and
+	// lists on a contract's page the feeds it reads; nil leaves them out.
+	Oracles *oracle.Service
 }
 
 // UIBuilt reports whether the pages can be served: false in a binary built
