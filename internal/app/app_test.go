@@ -133,11 +133,72 @@ func TestDemoIncident(t *testing.T) {
 	}
 
 	// The incident fires the out-of-the-box monitors.
+	defer func() {
+		if t.Failed() {
+			hookMu.Lock()
+			t.Logf("fired: %v", fired)
+			hookMu.Unlock()
+		}
+	}()
 	waitFor(t, "the built-in monitors' alerts at the webhook", 60*time.Second, func() bool {
 		hookMu.Lock()
 		defer hookMu.Unlock()
-		return fired["builtin.oracle-stale"] > 0 && fired["builtin.unauthorized"] > 0 && fired["builtin.paused"] > 0
+		return fired["builtin.oracle-stale"] > 0 && fired["builtin.unauthorized"] > 0 && fired["builtin.paused"] > 0 &&
+			fired["builtin.feed-stale"] > 0 && fired["builtin.feed-jump"] > 0
 	})
+
+	// The demo's feed shows the incident: the vault read the stale price,
+	// and the crash is in its answers.
+	var feeds []struct {
+		Address string `json:"address"`
+	}
+	apptest.GetData(t, base+"/api/v1/oracles", &feeds)
+	if len(feeds) != 1 {
+		t.Fatalf("followed feeds: %+v", feeds)
+	}
+	var feed struct {
+		Readers []struct {
+			Reader     string `json:"reader"`
+			StaleReads int    `json:"staleReads"`
+		} `json:"readers"`
+	}
+	apptest.GetData(t, base+"/api/v1/oracles/"+feeds[0].Address, &feed)
+	var cs []struct {
+		Name    string `json:"name"`
+		Address string `json:"address"`
+	}
+	apptest.GetData(t, base+"/api/v1/contracts", &cs)
+	vault := ""
+	for _, c := range cs {
+		if c.Name == "LendingVault" {
+			vault = c.Address
+		}
+	}
+	vaultStale := false
+	for _, r := range feed.Readers {
+		vaultStale = vaultStale || strings.EqualFold(r.Reader, vault) && r.StaleReads > 0
+	}
+	if !vaultStale {
+		t.Errorf("the vault is not a reader that got the stale price: %+v", feed.Readers)
+	}
+	// The demo's blocks are 250 ms apart and a second apart in block time:
+	// its answers run ahead of this clock, hence the open-ended range.
+	var hist struct {
+		Points []struct {
+			Value float64 `json:"value"`
+		} `json:"points"`
+		Cadence struct {
+			MaxSeconds int64 `json:"maxSeconds"`
+		} `json:"cadence"`
+	}
+	apptest.GetData(t, base+"/api/v1/oracles/"+feeds[0].Address+"/history?from=now-1h&to=2199-01-01T00:00:00Z", &hist)
+	crashed := false
+	for i := 1; i < len(hist.Points); i++ {
+		crashed = crashed || hist.Points[i].Value < hist.Points[i-1].Value*0.85
+	}
+	if !crashed || hist.Cadence.MaxSeconds <= 45 {
+		t.Errorf("the feed's history shows no crash or no stale gap: cadence %+v, %d points", hist.Cadence, len(hist.Points))
+	}
 	var alerts struct {
 		Data json.RawMessage `json:"data"`
 	}

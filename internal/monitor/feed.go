@@ -276,7 +276,12 @@ const staleReadResolveAfter = 5 * time.Minute
 func (rt *runtime) evalStaleReads(ctx context.Context, in blockInput, feeds []FeedInfo) ([]obs, error) {
 	c := rt.c
 	b := in.block
-	reads, err := in.feeds.FeedReads(ctx, b.Number)
+	var reads []FeedRead
+	var err error
+	if len(b.Txs) > 0 {
+		// A block without transactions holds no read: no trace needed.
+		reads, err = in.feeds.FeedReads(ctx, b.Number)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,9 @@
 // pinned at the aggregator's bounds. Reads recorded from traces remember,
 // per feed and reader, the newest read with the answer the reader got and
 // whether it was already older than the heartbeat (a stale read). The
-// monitor kinds of feed health read feeds through RoundAt and ReadsAt.
+// monitor engine's feed-* kinds judge feed health through the Service, which
+// implements monitor.FeedReader (RoundAt and ReadsAt underneath); TraceVia
+// traces blocks with the monitor engine's node, as the engine does.
 //
 // Everything a feed answers is attacker-controlled: decoding checks
 // lengths and ranges and answers errors (ErrNotFeed, ErrReverted,

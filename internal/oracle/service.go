@@ -57,6 +57,7 @@ type Service struct {
 	pending  uint64                    // newest stored block not yet observed
 	wake     chan struct{}
 	cursor   uint64 // newest block observed by Run
+	rounds   map[roundKey]Details
 }
 
 type blockReads struct {
@@ -227,10 +228,37 @@ func (s *Service) refreshAggregator(ctx context.Context, f store.OracleFeed, d D
 }
 
 // RoundAt reads a followed or any feed's latest round and decimals at a
-// block, with the aggregator's bounds: what the monitor kinds judge.
+// block, with the aggregator's bounds: what the monitor kinds judge. The
+// newest answers are kept, so that the checks of one block read a feed
+// once.
 func (s *Service) RoundAt(ctx context.Context, feed common.Address, block uint64) (Details, error) {
-	return ReadFeed(ctx, s.Node, feed, new(big.Int).SetUint64(block))
+	key := roundKey{feed, block}
+	s.mu.Lock()
+	d, ok := s.rounds[key]
+	s.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := ReadFeed(ctx, s.Node, feed, new(big.Int).SetUint64(block))
+	if err != nil {
+		return d, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rounds == nil || len(s.rounds) >= maxRounds {
+		s.rounds = map[roundKey]Details{} // the checks move on block by block
+	}
+	s.rounds[key] = d
+	return d, nil
 }
+
+type roundKey struct {
+	feed  common.Address
+	block uint64
+}
+
+// maxRounds bounds RoundAt's memory of answers.
+const maxRounds = 256
 
 // knownFeeds maps the followed feeds by address.
 func (s *Service) knownFeeds(ctx context.Context) (map[common.Address]store.OracleFeed, error) {
