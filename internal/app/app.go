@@ -83,9 +83,9 @@ type App struct {
 	respondCtx    context.Context
 	respondCancel context.CancelFunc
 	// oracles follows price feeds and who reads them.
-	oracles       *oracle.Service
-	rawRPC        *rpc.Client
-	retain        map[string]time.Duration
+	oracles *oracle.Service
+	rawRPC  *rpc.Client
+	retain  map[string]time.Duration
 
 	chainID  string
 	rpcLabel string
@@ -382,7 +382,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
-		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Notifier: respondingNotifier{Outbox: ob, app: a},
+		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Feeds: a.oracles, Notifier: respondingNotifier{Outbox: ob, app: a},
 	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
 	if err := a.monitors.Load(ctx); err != nil {
 		return fmt.Errorf("cannot load monitors: %w", err)
