@@ -19,7 +19,9 @@
 // series), outbox.go (the notification queue), traces.go (the debugger's
 // recorded traces), incidents.go (incidents and their timelines, kill
 // switches, status page components, the postmortem template and the
-// incident audit log) and store.go (what every backend provides).
+// incident audit log), store.go (what every backend provides) and
+// tablepipes.go (fields, sort and limit after an aggregation, run the same
+// way by every records engine).
 //
 // MonitorStore is the sum of four roles (MonitorDefStore, AlertStore,
 // SilenceStore, SeriesStore) so that a consumer can take only the one it

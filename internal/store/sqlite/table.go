@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -67,7 +66,7 @@ func (db *DB) table(ctx context.Context, req store.SearchRequest) (store.Table, 
 		if err != nil {
 			return t, err
 		}
-		return postPipes(t, pipes[1:])
+		return store.PostPipes(t, pipes[1:])
 	}
 	return db.recordTable(ctx, rtx, req, nil)
 }
@@ -398,83 +397,4 @@ func (db *DB) pickInterval(ctx context.Context, rtx *sql.Tx, req store.SearchReq
 		}
 	}
 	return intervals[len(intervals)-1], nil
-}
-
-// postPipes runs fields, sort and limit on an aggregation's output.
-func postPipes(t store.Table, pipes []query.Pipe) (store.Table, error) {
-	for _, p := range pipes {
-		switch p := p.(type) {
-		case *query.FieldsPipe:
-			idx := make([]int, len(p.Fields))
-			for i, f := range p.Fields {
-				if idx[i] = slices.Index(t.Columns, f); idx[i] < 0 {
-					return t, fmt.Errorf("%w: no column %q (have %s)", store.ErrInvalid, f, strings.Join(t.Columns, ", "))
-				}
-			}
-			for r, row := range t.Rows {
-				out := make([]any, len(idx))
-				for i, j := range idx {
-					out[i] = row[j]
-				}
-				t.Rows[r] = out
-			}
-			t.Columns = slices.Clone(p.Fields)
-		case *query.Sort:
-			keys := make([]int, len(p.Keys))
-			for i, k := range p.Keys {
-				if keys[i] = slices.Index(t.Columns, k.Field); keys[i] < 0 {
-					return t, fmt.Errorf("%w: cannot sort by %q: no such column (have %s)", store.ErrInvalid, k.Field, strings.Join(t.Columns, ", "))
-				}
-			}
-			slices.SortStableFunc(t.Rows, func(a, b []any) int {
-				for i, k := range p.Keys {
-					c := compareValues(a[keys[i]], b[keys[i]])
-					if k.Desc {
-						c = -c
-					}
-					if c != 0 {
-						return c
-					}
-				}
-				return 0
-			})
-		case *query.Limit:
-			if len(t.Rows) > p.N {
-				t.Rows = t.Rows[:p.N]
-			}
-		default:
-			return t, fmt.Errorf("%w: pipe %s after an aggregation", store.ErrInvalid, p.String())
-		}
-	}
-	return t, nil
-}
-
-// compareValues orders table values: nil, then numbers, then strings,
-// then times.
-func compareValues(a, b any) int {
-	rank := func(v any) (int, float64, string, time.Time) {
-		switch x := v.(type) {
-		case int64:
-			return 1, float64(x), "", time.Time{}
-		case float64:
-			return 1, x, "", time.Time{}
-		case string:
-			return 2, 0, x, time.Time{}
-		case time.Time:
-			return 3, 0, "", x
-		}
-		return 0, 0, "", time.Time{}
-	}
-	ra, fa, sa, ta := rank(a)
-	rb, fb, sb, tb := rank(b)
-	if c := cmp.Compare(ra, rb); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(fa, fb); c != 0 {
-		return c
-	}
-	if c := strings.Compare(sa, sb); c != 0 {
-		return c
-	}
-	return ta.Compare(tb)
 }
