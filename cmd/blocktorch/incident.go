@@ -80,7 +80,8 @@ on the open incident's timeline.`,
 // server's flags and who the audit log names.
 type changeFlags struct {
 	serverFlags
-	as string
+	as      string
+	audited bool // --as is registered; the client names who acts
 }
 
 func (f *changeFlags) register(fs *flag.FlagSet) {
@@ -88,8 +89,25 @@ func (f *changeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.as, "as", "", "`NAME` the audit log and timeline show for this change (default $USER)")
 }
 
+// serverCommand starts a subcommand that talks to a running server: its
+// flag set with --server and --key, and --as when it changes something
+// the server audits (incidents, flags, the status page).
+func serverCommand(sp spec, audited bool) (*flag.FlagSet, *changeFlags) {
+	fs := sp.newFlags()
+	cf := &changeFlags{audited: audited}
+	if audited {
+		cf.register(fs)
+	} else {
+		cf.serverFlags.register(fs, "")
+	}
+	return fs, cf
+}
+
 func (f *changeFlags) client() *client {
 	c := f.serverFlags.client(defaultServer)
+	if !f.audited {
+		return c
+	}
 	c.actor = f.as
 	if c.actor == "" {
 		c.actor = os.Getenv("USER")
@@ -154,9 +172,7 @@ func jsonBody(v any) []byte {
 
 func runIncidentOpen(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := incidentOpenSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	var contracts, services, channels multiFlag
 	severity := fs.String("severity", "major", "critical, major or minor")
 	owner := fs.String("owner", "", "`NAME` of who leads the response")
@@ -210,9 +226,7 @@ func parseID(sp spec, s string) (int64, error) {
 
 func runIncidentUpdate(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := incidentUpdateSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	status := fs.String("status", "", "move the incident to `STATUS` with TEXT as its message")
 	public := fs.Bool("public", false, "show TEXT on the public status page")
 	notify := fs.Bool("notify", false, "send TEXT to the incident's channels (a status change always is)")
@@ -254,9 +268,7 @@ func setStatus(ctx context.Context, c *client, stdout io.Writer, id int64, statu
 
 func runIncidentClose(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := incidentCloseSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	public := fs.Bool("public", false, "show MESSAGE on the public status page")
 	pos, err := sp.parse(fs, args, stdout)
 	if err != nil {
@@ -275,9 +287,7 @@ func runIncidentClose(ctx context.Context, args []string, stdout io.Writer) erro
 
 func runIncidentList(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := incidentListSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	open := fs.Bool("open", false, "only the incidents not resolved")
 	if _, err := sp.parse(fs, args, stdout); err != nil {
 		return err
@@ -299,9 +309,7 @@ func runIncidentList(ctx context.Context, args []string, stdout io.Writer) error
 
 func runIncidentExport(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := incidentExportSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	output := fs.String("output", "", "write the Markdown to `FILE` instead of stdout")
 	fs.StringVar(output, "o", "", "short for --output")
 	pos, err := sp.parse(fs, args, stdout)
@@ -342,9 +350,7 @@ func runIncidentExport(ctx context.Context, args []string, stdout io.Writer) err
 
 func runFlagsSet(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := flagsSetSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	deployment := fs.String("deployment", "default", "the dApp `DEPLOYMENT` the flag belongs to")
 	description := fs.String("description", "", "what the flag controls (kept when not given)")
 	pos, err := sp.parse(fs, args, stdout)
@@ -396,9 +402,7 @@ func (f cliFlag) state() string {
 
 func runFlagsList(ctx context.Context, args []string, stdout io.Writer) error {
 	sp := flagsListSpec
-	fs := sp.newFlags()
-	var cf changeFlags
-	cf.register(fs)
+	fs, cf := serverCommand(sp, true)
 	deployment := fs.String("deployment", "", "only this `DEPLOYMENT`'s flags")
 	if _, err := sp.parse(fs, args, stdout); err != nil {
 		return err

@@ -97,15 +97,22 @@ func defaultMark(d bool) string {
 	return ""
 }
 
+// feedArg reads a feed's ADDRESS argument, checksummed.
+func feedArg(sp spec, s string) (string, error) {
+	if !common.IsHexAddress(s) {
+		return "", sp.errorf("%q is not an address (0x and 40 hex digits)", s)
+	}
+	return common.HexToAddress(s).Hex(), nil
+}
+
 func runOracleList(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := oracleListSpec.newFlags()
-	var sf serverFlags
-	sf.register(fs, "")
-	if _, err := oracleListSpec.parse(fs, args, stdout); err != nil {
+	sp := oracleListSpec
+	fs, cf := serverCommand(sp, false)
+	if _, err := sp.parse(fs, args, stdout); err != nil {
 		return err
 	}
 	var feeds []feedView
-	if err := sf.client(defaultServer).get(ctx, "/api/v1/oracles", &feeds); err != nil {
+	if err := cf.client().get(ctx, "/api/v1/oracles", &feeds); err != nil {
 		return err
 	}
 	if len(feeds) == 0 {
@@ -128,19 +135,18 @@ func runOracleList(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runOracleShow(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := oracleShowSpec.newFlags()
-	var sf serverFlags
-	sf.register(fs, "")
+	sp := oracleShowSpec
+	fs, cf := serverCommand(sp, false)
 	since := fs.Duration("since", 24*time.Hour, "how far back the update cadence looks")
-	pos, err := oracleShowSpec.parse(fs, args, stdout)
+	pos, err := sp.parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
-	if !common.IsHexAddress(pos[0]) {
-		return oracleShowSpec.errorf("%q is not an address (0x and 40 hex digits)", pos[0])
+	addr, err := feedArg(sp, pos[0])
+	if err != nil {
+		return err
 	}
-	addr := common.HexToAddress(pos[0]).Hex()
-	c := sf.client(defaultServer)
+	c := cf.client()
 	var f feedView
 	if err := c.get(ctx, "/api/v1/oracles/"+addr, &f); err != nil {
 		return err
@@ -210,20 +216,19 @@ func printFeed(w io.Writer, f feedView) {
 }
 
 func runOracleAdd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := oracleAddSpec.newFlags()
-	var sf serverFlags
-	sf.register(fs, "")
+	sp := oracleAddSpec
+	fs, cf := serverCommand(sp, false)
 	heartbeat := fs.String("heartbeat", "", "the longest the feed may go without an update (30s, 1h, 1d; 0: the default)")
 	deviation := fs.Float64("deviation", -1, "the deviation threshold in `PERCENT` (0: the default)")
 	reference := fs.String("reference", "", "`ADDRESS` of a feed of the same pair to compare with")
-	pos, err := oracleAddSpec.parse(fs, args, stdout)
+	pos, err := sp.parse(fs, args, stdout)
 	if err != nil {
 		return err
 	}
-	if !common.IsHexAddress(pos[0]) {
-		return oracleAddSpec.errorf("%q is not an address (0x and 40 hex digits)", pos[0])
+	addr, err := feedArg(sp, pos[0])
+	if err != nil {
+		return err
 	}
-	addr := common.HexToAddress(pos[0]).Hex()
 	req := map[string]any{"address": addr}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
@@ -241,7 +246,7 @@ func runOracleAdd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// Following a feed already followed keeps its thresholds but those given.
 	var f feedView
-	if err := sf.client(defaultServer).post(ctx, "/api/v1/oracles", "application/json", body, &f); err != nil {
+	if err := cf.client().post(ctx, "/api/v1/oracles", "application/json", body, &f); err != nil {
 		return fmt.Errorf("cannot follow %s: %w", addr, err)
 	}
 	printFeed(stdout, f)

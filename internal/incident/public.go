@@ -246,7 +246,9 @@ type StatusPage struct {
 	Components []ComponentStatus `json:"components"`
 	Active     []PublicIncident  `json:"active"`
 	Past       []PublicIncident  `json:"past"`
-	Updated    time.Time         `json:"updated"`
+	// Updated is the newest public change; zero, and left out of the
+	// JSON, while nothing was ever published.
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 // ComponentStatus is one component on the status page.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -396,6 +397,56 @@ func TestStatusPageAndFeed(t *testing.T) {
 	}
 	if env.Data.Status != incident.MajorOutage || len(env.Data.Active) != 1 || len(env.Data.Active[0].Updates) != 1 {
 		t.Errorf("status.json: %+v", env.Data)
+	}
+}
+
+// TestStatusUpdatedOnlyOncePublished: /status.json names no "updated"
+// time while nothing was ever published (not Go's zero time), and the
+// time of the newest public update once one is; the Atom feed, which must
+// carry one, never shows the zero time.
+func TestStatusUpdatedOnlyOncePublished(t *testing.T) {
+	rig := newIncidentRig(t, "")
+	ctx := t.Context()
+	status := func() (map[string]json.RawMessage, string) {
+		t.Helper()
+		code, _, js := get(t, rig.url+"/status.json")
+		var env struct {
+			Data map[string]json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(js), &env); code != 200 || err != nil {
+			t.Fatalf("GET /status.json: %d %v: %s", code, err, js)
+		}
+		_, _, feed := get(t, rig.url+"/status.atom")
+		if strings.Contains(js, "0001-01-01") || strings.Contains(feed, "0001-01-01") {
+			t.Errorf("the zero time is published:\n%s\n%s", js, feed)
+		}
+		return env.Data, feed
+	}
+	// A component and a private incident publish nothing.
+	if err := rig.svc.PutComponent(ctx, "ana", store.StatusComponent{ID: "api", Name: "API", Kind: "service", Ref: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rig.svc.Open(ctx, "ana", incident.Draft{Title: "private", Severity: "minor"}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := status(); d["updated"] != nil || d["components"] == nil {
+		t.Errorf("nothing published, yet status.json says: %v", d)
+	}
+	pub, err := rig.svc.Open(ctx, "ana", incident.Draft{Title: "t", Severity: "major", Public: true, PublicTitle: "API slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := rig.svc.AddNote(ctx, "ana", pub.ID, incident.Note{Text: "Looking into it", Public: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, feed := status()
+	var updated time.Time
+	if err := json.Unmarshal(d["updated"], &updated); err != nil || !updated.Equal(e.Time) {
+		t.Errorf("updated %s (%v), want the public update's time %s", d["updated"], err, e.Time)
+	}
+	if want := "<updated>" + e.Time.UTC().Format(time.RFC3339) + "</updated>"; !strings.Contains(feed, want) {
+		t.Errorf("the feed lacks %s: %s", want, feed)
 	}
 }
 

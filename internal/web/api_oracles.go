@@ -96,82 +96,67 @@ func (s *Server) feedsReadBy(ctx context.Context, feeds []oracle.Feed, reader co
 	return out, nil
 }
 
-func (s *Server) handleAddOracle(w http.ResponseWriter, r *http.Request) {
-	var req oracleRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	addr, err := parseAddress(req.Address)
-	if err == nil {
-		err = s.setOracle(r.Context(), addr, req, true)
-	}
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	f, err := s.deps.Oracles.Get(r.Context(), addr)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeCreated(w, f)
+// feedAddress reads the {address} path value.
+func feedAddress(r *http.Request) (common.Address, error) {
+	return parseAddress(r.PathValue("address"))
 }
 
-// setOracle follows the feed (when add) and sets the thresholds the
-// request gives; thresholds are checked before anything is stored.
-func (s *Server) setOracle(ctx context.Context, addr common.Address, req oracleRequest, add bool) error {
-	t, err := req.thresholds()
-	if err != nil {
-		return err
+func (s *Server) handleAddOracle(w http.ResponseWriter, r *http.Request) {
+	var req oracleRequest
+	err := readJSON(w, r, &req)
+	var addr common.Address
+	if err == nil {
+		addr, err = parseAddress(req.Address)
 	}
-	if add {
-		if _, err := s.deps.Oracles.Add(ctx, addr, store.FeedSourceManual); err != nil {
-			return err
-		}
-	}
-	if t.Heartbeat != nil || t.DeviationPct != nil || t.Reference != nil {
-		if _, err := s.deps.Oracles.SetThresholds(ctx, addr, t); err != nil {
-			return err
-		}
-	}
-	return nil
+	s.applyOracle(w, r, addr, req, true, err)
 }
 
 func (s *Server) handleSetOracle(w http.ResponseWriter, r *http.Request) {
-	addr, err := parseAddress(r.PathValue("address"))
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
+	addr, err := feedAddress(r)
 	var req oracleRequest
-	if err := readJSON(w, r, &req); err != nil {
+	if err == nil {
+		err = readJSON(w, r, &req)
+	}
+	if err == nil && req.Address != "" && !strings.EqualFold(req.Address, addr.Hex()) {
+		err = errorf(kindBadRequest, "the body names %s, the path %s", req.Address, addr.Hex())
+	}
+	s.applyOracle(w, r, addr, req, false, err)
+}
+
+// applyOracle follows the feed (when add) and sets the thresholds the
+// request gives, checked before anything is stored, then answers the feed
+// as it now is; err is what reading the request failed with.
+func (s *Server) applyOracle(w http.ResponseWriter, r *http.Request, addr common.Address, req oracleRequest, add bool, err error) {
+	var t oracle.Thresholds
+	if err == nil {
+		t, err = req.thresholds()
+	}
+	if err == nil && add {
+		_, err = s.deps.Oracles.Add(r.Context(), addr, store.FeedSourceManual)
+	}
+	if err == nil && (t.Heartbeat != nil || t.DeviationPct != nil || t.Reference != nil) {
+		_, err = s.deps.Oracles.SetThresholds(r.Context(), addr, t)
+	}
+	var f oracle.Feed
+	if err == nil {
+		f, err = s.deps.Oracles.Get(r.Context(), addr)
+	}
+	switch {
+	case err != nil:
 		writeError(w, r, s.log, err)
-		return
+	case add:
+		writeCreated(w, f)
+	default:
+		writeData(w, f)
 	}
-	if req.Address != "" && !strings.EqualFold(req.Address, addr.Hex()) {
-		writeError(w, r, s.log, errorf(kindBadRequest, "the body names %s, the path %s", req.Address, addr.Hex()))
-		return
-	}
-	if err := s.setOracle(r.Context(), addr, req, false); err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	f, err := s.deps.Oracles.Get(r.Context(), addr)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeData(w, f)
 }
 
 func (s *Server) handleOracle(w http.ResponseWriter, r *http.Request) {
-	addr, err := parseAddress(r.PathValue("address"))
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+	addr, err := feedAddress(r)
+	var f oracle.Feed
+	if err == nil {
+		f, err = s.deps.Oracles.Get(r.Context(), addr)
 	}
-	f, err := s.deps.Oracles.Get(r.Context(), addr)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -180,7 +165,7 @@ func (s *Server) handleOracle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleOracleHistory(w http.ResponseWriter, r *http.Request) {
-	addr, err := parseAddress(r.PathValue("address"))
+	addr, err := feedAddress(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

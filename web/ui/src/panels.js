@@ -137,7 +137,9 @@
     try {
       const evs = await api('/api/v1/alerts?limit=8');
       if (!evs || !evs.length) {
-        body.append(h('div', { class: 'msg' }, 'No alerts have fired. Quiet is good. ', h('a', { href: '/monitors', text: 'Monitors' })));
+        // One span inside the flex box: as direct flex items, the text's
+        // trailing space would collapse against the link.
+        body.append(h('div', { class: 'msg' }, h('span', {}, 'No alerts have fired. Quiet is good. ', h('a', { href: '/monitors', text: 'Monitors' }))));
         return;
       }
       body.append(h('div', { class: 'alert-list' }, evs.map((ev) => {
