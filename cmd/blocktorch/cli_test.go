@@ -58,6 +58,11 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"incident", "close"}, "missing ID ['MESSAGE']"},
 		{[]string{"incident", "list"}, ""},
 		{[]string{"incident", "export"}, "missing ID"},
+		{[]string{"incident", "template", "get"}, ""},
+		{[]string{"incident", "template", "set"}, "missing FILE"},
+		{[]string{"status", "components"}, ""},
+		{[]string{"status", "set"}, "missing ID"},
+		{[]string{"status", "remove"}, "missing ID"},
 		{[]string{"flags", "set"}, "missing NAME on|off|PERCENT"},
 		{[]string{"flags", "list"}, ""},
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
@@ -95,27 +100,28 @@ func TestCommandLineConvention(t *testing.T) {
 		name string
 		subs []string
 	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs", "run", "propose", "sign", "execute"}},
-		{"incident", []string{"open", "update", "close", "list", "export"}}, {"flags", []string{"set", "list"}}} {
+		{"incident", []string{"open", "update", "close", "list", "export", "template"}}, {"incident template", []string{"get", "set"}},
+		{"flags", []string{"set", "list"}}, {"status", []string{"components", "set", "remove"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
-			code, out, _ := runCLI(t, g.name, h)
+			code, out, _ := runCLI(t, append(strings.Fields(g.name), h)...)
 			for _, s := range g.subs {
 				if code != 0 || !strings.Contains(out, g.name+" "+s+" ") {
 					t.Errorf("%s %s: exit %d, lacks %q:\n%s", g.name, h, code, g.name+" "+s, out)
 				}
 			}
 		}
-		code, _, errOut := runCLI(t, g.name)
+		code, _, errOut := runCLI(t, strings.Fields(g.name)...)
 		if code != 2 || !strings.Contains(errOut, "missing a subcommand") || !strings.Contains(errOut, "Run 'blocktorch "+g.name+" -h'") {
 			t.Errorf("%s alone: exit %d, %q", g.name, code, errOut)
 		}
-		code, _, errOut = runCLI(t, g.name, "frob")
+		code, _, errOut = runCLI(t, append(strings.Fields(g.name), "frob")...)
 		if code != 2 || !strings.Contains(errOut, `unknown subcommand "frob"`) {
 			t.Errorf("%s frob: exit %d, %q", g.name, code, errOut)
 		}
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "flags set", "flags list", "verify", "trace", "simulate", "migrate records", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

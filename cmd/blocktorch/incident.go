@@ -51,9 +51,55 @@ to the channels.`,
 		about: `Write an incident's postmortem as Markdown (summary, impact figures, timeline, root cause,
 action items, review) from the server's postmortem template, to stdout or to --output.`,
 	}
-	incidentGroup = group{
+	incidentTemplateGetSpec = spec{
+		name: "incident template get", min: 0, max: 0,
+		short:   "print the postmortem template in force",
+		example: "blocktorch incident template get -o postmortem.tmpl",
+		about: `Print the server's postmortem template (Go text/template; the default until one is set), to
+stdout or to --output, to edit it and set it back.`,
+	}
+	incidentTemplateSetSpec = spec{
+		name: "incident template set", args: "FILE", min: 0, max: 1,
+		short:   "set the postmortem template from FILE (--default: back to the default)",
+		example: "blocktorch incident template set postmortem.tmpl",
+		about: `Set the server's postmortem template from FILE ("-": stdin). The server saves it only if it
+parses and renders a sample incident; otherwise it says why and keeps the template in force.
+--default restores the default template. Everything people or the chain wrote reaches the
+template already escaped for Markdown.`,
+	}
+	incidentTemplateGroup = group{
+		name:  "incident template",
+		about: "The postmortem template of a running server. Each subcommand takes --server, --key and --as.",
+	}
+	incidentTemplateSpec = spec{name: "incident template", args: "get|set", noFlags: true, short: "get or set the postmortem template"}
+	incidentGroup        = group{
 		name:  "incident",
 		about: "Incidents on a running server. Each subcommand takes --server, --key and --as.",
+	}
+
+	statusComponentsSpec = spec{
+		name: "status components", min: 0, max: 0,
+		short: "the public status page's components and what it shows for each",
+		about: `List the components of the server's public status page (/status): id, public name, kind,
+the contract or service it stands for, position, and the state the page shows for it.`,
+	}
+	statusSetSpec = spec{
+		name: "status set", args: "ID", min: 1, max: 1,
+		short:   "add a component to the status page, or change one",
+		example: "blocktorch status set vault --name 'Lending vault' --contract 0x…",
+		about: `Add a component to the server's public status page, or change one (the flags not given keep
+their value): a contract (--contract ADDRESS) or a service of the logs (--service NAME) under a
+public --name. An open public incident that names the contract or the service shows on it.`,
+	}
+	statusRemoveSpec = spec{
+		name: "status remove", args: "ID", min: 1, max: 1,
+		short:   "remove a component from the status page",
+		example: "blocktorch status remove vault",
+		about:   "Remove a component from the server's public status page.",
+	}
+	statusGroup = group{
+		name:  "status",
+		about: "The components of a running server's public status page (/status). Each subcommand takes --server, --key and --as.",
 	}
 
 	flagsSetSpec = spec{
@@ -124,6 +170,25 @@ func runIncident(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		{incidentCloseSpec, func(args []string) error { return runIncidentClose(ctx, args, stdout) }},
 		{incidentListSpec, func(args []string) error { return runIncidentList(ctx, args, stdout) }},
 		{incidentExportSpec, func(args []string) error { return runIncidentExport(ctx, args, stdout) }},
+		{incidentTemplateSpec, func(args []string) error {
+			tg := incidentTemplateGroup
+			tg.subs = []groupSub{
+				{incidentTemplateGetSpec, func(args []string) error { return runTemplateGet(ctx, args, stdout) }},
+				{incidentTemplateSetSpec, func(args []string) error { return runTemplateSet(ctx, args, stdout) }},
+			}
+			return tg.run(args, stdout)
+		}},
+	}
+	return g.run(args, stdout)
+}
+
+// runStatus is "blocktorch status components|set|remove".
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	g := statusGroup
+	g.subs = []groupSub{
+		{statusComponentsSpec, func(args []string) error { return runStatusComponents(ctx, args, stdout) }},
+		{statusSetSpec, func(args []string) error { return runStatusSet(ctx, args, stdout) }},
+		{statusRemoveSpec, func(args []string) error { return runStatusRemove(ctx, args, stdout) }},
 	}
 	return g.run(args, stdout)
 }
@@ -419,5 +484,187 @@ func runFlagsList(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%-12s %-20s %-20s %s%s  %s\n", oneLine(f.Deployment), oneLine(f.Name), f.state(),
 			f.Updated.Local().Format(time.DateTime), by, oneLine(f.Description))
 	}
+	return nil
+}
+
+// postmortemTemplate is the answer of GET/PUT /api/v1/incidents/template.
+type postmortemTemplate struct {
+	Body    string `json:"body"`
+	Default bool   `json:"default"`
+}
+
+func (t postmortemTemplate) which() string {
+	if t.Default {
+		return "the default template"
+	}
+	return "the server's template"
+}
+
+func runTemplateGet(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentTemplateGetSpec
+	fs, cf := serverCommand(sp, true)
+	output := fs.String("output", "", "write the template to `FILE` instead of stdout")
+	fs.StringVar(output, "o", "", "short for --output")
+	if _, err := sp.parse(fs, args, stdout); err != nil {
+		return err
+	}
+	var t postmortemTemplate
+	if err := cf.client().get(ctx, "/api/v1/incidents/template", &t); err != nil {
+		return err
+	}
+	if *output == "" {
+		_, err := io.WriteString(stdout, t.Body)
+		return err
+	}
+	if err := os.WriteFile(*output, []byte(t.Body), 0o644); err != nil {
+		return fmt.Errorf("cannot write the template: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s to %s\n", t.which(), *output)
+	return nil
+}
+
+func runTemplateSet(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := incidentTemplateSetSpec
+	fs, cf := serverCommand(sp, true)
+	def := fs.Bool("default", false, "restore the default template (no FILE)")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	switch {
+	case *def && len(pos) == 1:
+		return sp.errorf("give FILE or --default, not both")
+	case *def:
+	case len(pos) == 0:
+		return sp.errorf("missing FILE (or --default) (for example: %s)", sp.example)
+	case pos[0] == "-":
+		if body, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20)); err != nil {
+			return fmt.Errorf("cannot read the template from stdin: %w", err)
+		}
+	default:
+		if body, err = os.ReadFile(pos[0]); err != nil {
+			return fmt.Errorf("cannot read the template: %w", err)
+		}
+	}
+	if !*def && strings.TrimSpace(string(body)) == "" {
+		return fmt.Errorf("the template in %s is empty: nothing saved (--default restores the default)", pos[0])
+	}
+	var t postmortemTemplate
+	if err := cf.client().call(ctx, http.MethodPut, "/api/v1/incidents/template", "application/json", jsonBody(map[string]string{"body": string(body)}), &t); err != nil {
+		return fmt.Errorf("%w; nothing saved, the template in force stays", err)
+	}
+	fmt.Fprintf(stdout, "%s is in force (%d bytes)\n", t.which(), len(t.Body))
+	return nil
+}
+
+// cliComponent is a status page component as the API gives it.
+type cliComponent struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Ref      string `json:"ref"`
+	Position int    `json:"position"`
+}
+
+func componentPath(id string) string { return "/api/v1/status/components/" + url.PathEscape(id) }
+
+func runStatusComponents(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := statusComponentsSpec
+	fs, cf := serverCommand(sp, true)
+	if _, err := sp.parse(fs, args, stdout); err != nil {
+		return err
+	}
+	c := cf.client()
+	var l []cliComponent
+	if err := c.get(ctx, "/api/v1/status/components", &l); err != nil {
+		return err
+	}
+	if len(l) == 0 {
+		fmt.Fprintln(stdout, "no components: /status shows the open public incidents only (add one with: blocktorch status set ID --name NAME --contract ADDRESS)")
+		return nil
+	}
+	// What the public page shows for each.
+	var page struct {
+		Components []struct{ ID, Status string } `json:"components"`
+	}
+	shown := map[string]string{}
+	if err := c.get(ctx, "/status.json", &page); err == nil {
+		for _, x := range page.Components {
+			shown[x.ID] = x.Status
+		}
+	}
+	fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4s  %s\n", "ID", "NAME", "KIND", "CONTRACT OR SERVICE", "POS", "ON /status")
+	for _, x := range l {
+		st := shown[x.ID]
+		if st == "" {
+			st = "?"
+		}
+		fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4d  %s\n", oneLine(x.ID), oneLine(x.Name), oneLine(x.Kind), oneLine(x.Ref), x.Position, oneLine(st))
+	}
+	return nil
+}
+
+func runStatusSet(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := statusSetSpec
+	fs, cf := serverCommand(sp, true)
+	name := fs.String("name", "", "the public `NAME` the status page shows")
+	contract := fs.String("contract", "", "the contract `ADDRESS` it stands for")
+	service := fs.String("service", "", "the logs' `SERVICE` it stands for")
+	position := fs.Int("position", 0, "its place on the page (lower first)")
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if *contract != "" && *service != "" {
+		return sp.errorf("--contract and --service exclude each other")
+	}
+	c := cf.client()
+	var l []cliComponent
+	if err := c.get(ctx, "/api/v1/status/components", &l); err != nil {
+		return err
+	}
+	comp := cliComponent{ID: pos[0]}
+	for _, x := range l {
+		if x.ID == pos[0] {
+			comp = x
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["name"] {
+		comp.Name = *name
+	}
+	switch {
+	case *contract != "":
+		comp.Kind, comp.Ref = "contract", *contract
+	case *service != "":
+		comp.Kind, comp.Ref = "service", *service
+	}
+	if set["position"] {
+		comp.Position = *position
+	}
+	if comp.Name == "" || comp.Kind == "" {
+		return sp.errorf("a new component needs --name and --contract or --service (for example: %s)", sp.example)
+	}
+	var out cliComponent
+	if err := c.call(ctx, http.MethodPut, componentPath(comp.ID), "application/json", jsonBody(comp), &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "component %s: %s (%s %s) on %s/status\n", oneLine(out.ID), oneLine(out.Name), out.Kind, oneLine(out.Ref), c.server)
+	return nil
+}
+
+func runStatusRemove(ctx context.Context, args []string, stdout io.Writer) error {
+	sp := statusRemoveSpec
+	fs, cf := serverCommand(sp, true)
+	pos, err := sp.parse(fs, args, stdout)
+	if err != nil {
+		return err
+	}
+	if err := cf.client().call(ctx, http.MethodDelete, componentPath(pos[0]), "", nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "component %s removed from the status page\n", oneLine(pos[0]))
 	return nil
 }

@@ -59,6 +59,13 @@ func TestIncidentCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := filepath.Join(dir, "pm.md")
+	tmplFile, badTmpl, gotTmpl := filepath.Join(dir, "pm.tmpl"), filepath.Join(dir, "bad.tmpl"), filepath.Join(dir, "got.tmpl")
+	if err := os.WriteFile(tmplFile, []byte("# PM {{.Title}}\n{{range .Timeline}}- {{.Text}}\n{{end}}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(badTmpl, []byte("# {{.Title"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		args []string
 		code int
@@ -82,6 +89,23 @@ func TestIncidentCommands(t *testing.T) {
 		{[]string{"incident", "list", "--open"}, 0, nil},
 		{[]string{"incident", "export", "1", "-o", md}, 0, []string{"wrote the postmortem of incident 1 to " + md}},
 		{[]string{"incident", "export", "9"}, 1, nil},
+		{[]string{"incident", "template", "get", "-o", gotTmpl}, 0, []string{"wrote the default template to " + gotTmpl}},
+		{[]string{"incident", "template", "set", badTmpl}, 1, nil},
+		{[]string{"incident", "template", "set", tmplFile}, 0, []string{"the server's template is in force"}},
+		{[]string{"incident", "template", "get"}, 0, []string{"# PM {{.Title}}"}},
+		{[]string{"incident", "export", "1"}, 0, []string{"# PM Vault \\<drained\\>", "- Resolved\\: Feed fixed"}},
+		{[]string{"incident", "template", "set", "--default"}, 0, []string{"the default template is in force"}},
+		{[]string{"incident", "template", "set", tmplFile, "--default"}, 2, nil},
+		{[]string{"status", "components"}, 0, []string{"no components"}},
+		{[]string{"status", "set", "vault", "--name", "Lending <vault>", "--contract", "0x000000000000000000000000000000000000beef"}, 0,
+			[]string{"component vault: Lending <vault> (contract 0x000000000000000000000000000000000000bEEF)"}},
+		{[]string{"status", "set", "api", "--name", "API", "--service", "api", "--position", "1"}, 0, []string{"component api: API (service api)"}},
+		{[]string{"status", "set", "vault", "--position", "2"}, 0, []string{"component vault: Lending <vault>"}},
+		{[]string{"status", "set", "new"}, 2, nil},
+		{[]string{"status", "set", "bad", "--name", "B", "--contract", "0xnope"}, 1, nil},
+		{[]string{"status", "components"}, 0, []string{"api", "Lending <vault>", "0x000000000000000000000000000000000000bEEF", "operational"}},
+		{[]string{"status", "remove", "api"}, 0, []string{"component api removed"}},
+		{[]string{"status", "remove", "api"}, 1, nil},
 	}
 	for _, s := range steps {
 		code, out, errOut := runCLI(t, s.args...)
@@ -96,6 +120,13 @@ func TestIncidentCommands(t *testing.T) {
 		if s.args[1] == "list" && len(s.args) == 3 && strings.TrimSpace(out) != "" {
 			t.Errorf("incident list --open after the close: %s", out)
 		}
+	}
+	// A template that does not parse: why, and nothing saved.
+	if code, _, errOut := runCLI(t, "incident", "template", "set", badTmpl); code != 1 || !strings.Contains(errOut, "does not parse") || !strings.Contains(errOut, "nothing saved") {
+		t.Errorf("a broken template: exit %d, %q", code, errOut)
+	}
+	if b, err := os.ReadFile(gotTmpl); err != nil || string(b) != incident.DefaultTemplate {
+		t.Errorf("template get wrote %d bytes, want the default (%v)", len(b), err)
 	}
 	// The Markdown escapes what people typed and holds the timeline.
 	b, err := os.ReadFile(md)

@@ -36,8 +36,10 @@ Usage:
   blocktorch incident close ID ['MESSAGE'] resolve an incident
   blocktorch incident list                 the server's incidents
   blocktorch incident export ID            the postmortem as Markdown (-o FILE)
+  blocktorch incident template get|set     the postmortem template (set FILE, --default)
   blocktorch flags set NAME on|off|PERCENT switch a dApp feature off, on, or on for a share of users
   blocktorch flags list                    the kill switches and their state
+  blocktorch status components|set|remove  the public status page's components
   blocktorch oracle list|show|add [ADDRESS]  price feeds: health, latest round, readers; follow one
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIncident(ctx, rest, stdout, stderr)
 	case "flags":
 		return runFlags(ctx, rest, stdout, stderr)
+	case "status":
+		return runStatus(ctx, rest, stdout, stderr)
 	case "oracle":
 		return runOracle(ctx, rest, stdout, stderr)
 	case "verify":

@@ -432,6 +432,30 @@ func (s *Service) SetTemplate(ctx context.Context, actor, body string) error {
 	return nil
 }
 
+// PreviewTemplate renders a template that is not stored (body; "" is the
+// default) for the incident id, or for a sample incident with every field
+// set when id is 0, so that an editor shows what the template gives, or
+// why it fails, before anything is saved.
+func (s *Service) PreviewTemplate(ctx context.Context, body string, id int64) (string, error) {
+	if body == "" {
+		body = DefaultTemplate
+	}
+	if !utf8.ValidString(body) {
+		return "", invalidf("the template is not valid UTF-8")
+	}
+	t, err := parseTemplate(body)
+	if err != nil {
+		return "", err
+	}
+	r := sampleReport(s.opts.Now())
+	if id != 0 {
+		if r, err = s.Report(ctx, id); err != nil {
+			return "", err
+		}
+	}
+	return render(t, s.mdData(r))
+}
+
 // Markdown renders an incident's postmortem with the template in force.
 func (s *Service) Markdown(ctx context.Context, id int64) (string, error) {
 	r, err := s.Report(ctx, id)

@@ -31,6 +31,8 @@ import (
 //	GET    /api/v1/incidents/audit               who changed what (?limit=)
 //	GET    /api/v1/incidents/template            the postmortem template in force
 //	PUT    /api/v1/incidents/template            {"body"}: a new one; "" restores the default
+//	POST   /api/v1/incidents/template/preview    {"body","incident"}: what a template not saved gives
+//	                                             for that incident (0: a sample), or why it fails
 //	GET    /api/v1/flags                         kill switches (?deployment=)
 //	PUT    /api/v1/flags/{deployment}/{name}     {"enabled","percent","description"}
 //	DELETE /api/v1/flags/{deployment}/{name}
@@ -357,6 +359,26 @@ func (s *Server) handlePutPostmortemTemplate(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	s.handlePostmortemTemplate(w, r)
+}
+
+func (s *Server) handlePreviewTemplate(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Body     string `json:"body"`
+		Incident int64  `json:"incident"`
+	}
+	err := readJSON(w, r, &body)
+	if err == nil && body.Incident < 0 {
+		err = errorf(kindBadRequest, "the incident id %d is not a positive integer", body.Incident)
+	}
+	var md string
+	if err == nil {
+		md, err = s.deps.Incidents.PreviewTemplate(r.Context(), body.Body, body.Incident)
+	}
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeData(w, map[string]string{"markdown": md})
 }
 
 func (s *Server) handleFlags(w http.ResponseWriter, r *http.Request) {

@@ -159,6 +159,7 @@ func (s *Server) routeTable() []route {
 		op("GET /api/v1/incidents/audit", s.handleIncidentAudit)
 		op("GET /api/v1/incidents/template", s.handlePostmortemTemplate)
 		op("PUT /api/v1/incidents/template", s.handlePutPostmortemTemplate)
+		op("POST /api/v1/incidents/template/preview", s.handlePreviewTemplate)
 		op("GET /api/v1/incidents/{id}", s.handleGetIncident)
 		op("PATCH /api/v1/incidents/{id}", s.handleEditIncident)
 		op("POST /api/v1/incidents/{id}/status", s.handleIncidentStatus)

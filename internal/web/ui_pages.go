@@ -68,7 +68,7 @@ func (s *Server) handleSharesPage(w http.ResponseWriter, r *http.Request) {
 // (q, from, to, live), so every view is a permalink.
 func (s *Server) handleExplorePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "explore.html", map[string]any{"Title": "Explore", "Page": "explore", "Active": "explore",
-		"Help": syntaxHelp, "CanSave": s.dash != nil})
+		"Help": syntaxHelp, "CanSave": s.dash != nil, "CanIncident": s.deps.Incidents != nil})
 }
 
 func (s *Server) handleBlockPage(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,19 @@
         setTimeout(() => { save.textContent = 'Save search'; }, 2000);
       } catch (e) { showError(e); }
     });
+    // Open incident: the incidents page's form, filled from this search
+    // and its range made absolute (a relative range would move on).
+    const openInc = $('#open-incident');
+    function incidentLink() {
+      if (!openInc) return;
+      const now = Date.now();
+      const p = new URLSearchParams({ q: st.q || '*' });
+      const a = parseTime(st.from, now), b = parseTime(st.to, now);
+      if (a != null && !isNaN(a)) p.set('from', iso(a));
+      if (b != null && !isNaN(b)) p.set('to', iso(b));
+      openInc.href = '/incidents?' + p.toString();
+    }
+    if (openInc) openInc.addEventListener('click', incidentLink);
     window.addEventListener('popstate', () => { st = readState(defaults); qIn.value = st.q; live.checked = st.live === '1'; run(); });
 
     function submit() { st.q = qIn.value.trim(); writeState(st, defaults); run(); }
@@ -64,6 +77,7 @@
       const my = ++seq;
       errBox.hidden = true;
       timePicker($('#timepicker'), st.from, st.to, setRange);
+      incidentLink();
       grow();
       const [, pipes] = splitPipes(st.q);
       results.setAttribute('aria-busy', 'true');
