@@ -369,6 +369,7 @@ func TestFailurePathsEmbeddedChain(t *testing.T) {
 	svc := &Service{Local: &Local{RPC: rc}, Node: &Node{RPC: rc, URL: url}, Options: Options{Dir: t.TempDir(), Sources: arts, Names: arts}}
 	t.Run("navigation", func(t *testing.T) { testNavigation(t, svc, arts, hashes["three calls deep"]) })
 	t.Run("simulation", func(t *testing.T) { testSimulation(t, &Local{RPC: rc}, app, arts) })
+	t.Run("simulation overrides", func(t *testing.T) { testSimulationOverrides(t, h, &Local{RPC: rc}) })
 	t.Run("api", func(t *testing.T) { testAPI(t, svc, hashes["three calls deep"]) })
 }
 

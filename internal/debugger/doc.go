@@ -11,7 +11,9 @@
 // the node at the parent block (eth_getCode, eth_getBalance,
 // eth_getStorageAt, eth_getTransactionCount), as `cast run` does. Simulate
 // runs a call or a transaction on the local engine against any block with
-// state overrides.
+// state overrides (balance, nonce, code, storage slots) and block overrides
+// (number, time), and sums its ether and ERC-20 balance changes with each
+// token's decimals and symbol read from the token (BalanceChanges).
 //
 // The origin of a failure is the deepest frame whose failure the frames
 // above only re-raised, and in it the statement that raised it. Code built

@@ -41,6 +41,13 @@ type Result struct {
 	Gas GasProfile `json:"gas"`
 	// Assertions are the checked expectations of a simulation.
 	Assertions []AssertionResult `json:"assertions,omitempty"`
+	// StateBlock is the block whose state a simulation ran on, and
+	// BlockTime the simulated block's time (BlockNumber is its number).
+	StateBlock uint64 `json:"stateBlock,omitempty"`
+	BlockTime  uint64 `json:"blockTime,omitempty"`
+	// BalanceChanges are a simulation's ether and ERC-20 balance changes
+	// per account (see BalanceChanges).
+	BalanceChanges []BalanceChange `json:"balanceChanges,omitempty"`
 }
 
 // Frame is one call frame: a CALL, DELEGATECALL, STATICCALL, CALLCODE,

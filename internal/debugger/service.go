@@ -64,7 +64,9 @@ func (s *Service) Open(ctx context.Context, tx common.Hash) (*Trace, error) {
 		known = s.Knowledge()
 	}
 	t, err := OpenStoredTrace(ctx, s.Options.traces(), tx, s.Options.Sources)
-	if err == nil && s.current(tx, known) {
+	// A simulation cannot be replayed from the chain: its trace stays as
+	// it was recorded.
+	if err == nil && (s.current(tx, known) || t.Result.Mode == ModeSimulation) {
 		return t, nil
 	}
 	if t != nil {
@@ -161,7 +163,7 @@ func (s *Service) Debug(ctx context.Context, tx common.Hash) (*Result, error) {
 // Simulate runs req (a call that is not sent) on the local replayer.
 func (s *Service) Simulate(ctx context.Context, req SimRequest) (*Result, error) {
 	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, err // an ErrBadRequest, itself a store.ErrInvalid
 	}
 	if s.Local == nil {
 		return nil, errors.New("the debugger has no node to simulate on")

@@ -3,9 +3,11 @@ package debugger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core"
@@ -32,6 +34,10 @@ type SimRequest struct {
 	Block *hexutil.Uint64 `json:"block,omitempty"`
 	// Overrides replace parts of accounts before the run.
 	Overrides map[common.Address]Override `json:"overrides,omitempty"`
+	// BlockOverrides replace the simulated block's number and time, as
+	// NUMBER and TIMESTAMP (and the fork rules) see them; the state is
+	// still the one after Block.
+	BlockOverrides *BlockOverrides `json:"blockOverrides,omitempty"`
 	// Expect lists the state changes the caller expects; each is checked.
 	Expect []Expectation `json:"expect,omitempty"`
 }
@@ -43,6 +49,13 @@ type Override struct {
 	Code    *hexutil.Bytes  `json:"code,omitempty"`
 	// Storage sets the given slots; others keep their values.
 	Storage map[common.Hash]common.Hash `json:"storage,omitempty"`
+}
+
+// BlockOverrides replace fields of the simulated block. A nil field keeps
+// the default: the block after the state's, one second later.
+type BlockOverrides struct {
+	Number *hexutil.Uint64 `json:"number,omitempty"`
+	Time   *hexutil.Uint64 `json:"time,omitempty"`
 }
 
 // Expectation is one expected outcome. Exactly one of Status, Slot (with
@@ -81,6 +94,14 @@ func (l *Local) Simulate(ctx context.Context, req SimRequest, opts Options) (*Re
 		number = new(big.Int).SetUint64(uint64(*req.Block))
 	}
 	parent, err := ec.HeaderByNumber(ctx, number)
+	if errors.Is(err, ethereum.NotFound) && number != nil {
+		// A block past the head is the caller's mistake, not the node's.
+		head, herr := ec.BlockNumber(ctx)
+		if herr == nil && number.Uint64() > head {
+			return nil, fmt.Errorf("%w: block %d is not on the chain yet: the head is %d", ErrBadRequest, number, head)
+		}
+		return nil, fmt.Errorf("%w: the node has no block %d", ErrBadRequest, number)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the block to simulate on: %w", err)
 	}
@@ -94,11 +115,19 @@ func (l *Local) Simulate(ctx context.Context, req SimRequest, opts Options) (*Re
 		GasLimit: parent.GasLimit, Coinbase: parent.Coinbase, Difficulty: new(big.Int), MixDigest: parent.MixDigest,
 		ExcessBlobGas: parent.ExcessBlobGas, BaseFee: parent.BaseFee,
 	}
+	if o := req.BlockOverrides; o != nil {
+		if o.Number != nil {
+			header.Number = new(big.Int).SetUint64(uint64(*o.Number))
+		}
+		if o.Time != nil {
+			header.Time = uint64(*o.Time)
+		}
+	}
 	fetch := &rpcFetcher{ctx: ctx, rc: l.RPC, block: hexutil.EncodeBig(parent.Number)}
-	return simulate(config, header, newLazyReader(fetch), rpcGetHash(ctx, l.RPC, header), req, opts)
+	return simulate(config, header, parent.Number.Uint64(), newLazyReader(fetch), rpcGetHash(ctx, l.RPC, header), req, opts)
 }
 
-func simulate(config *params.ChainConfig, header *types.Header, reader *lazyReader, getHash func(uint64) common.Hash, req SimRequest, opts Options) (*Result, error) {
+func simulate(config *params.ChainConfig, header *types.Header, stateBlock uint64, reader *lazyReader, getHash func(uint64) common.Hash, req SimRequest, opts Options) (*Result, error) {
 	eng, err := newEngine(config, header, reader, getHash)
 	if err != nil {
 		return nil, err
@@ -149,16 +178,37 @@ func simulate(config *params.ChainConfig, header *types.Header, reader *lazyRead
 	}
 	res := &Result{
 		TxHash: crypto.Keccak256Hash([]byte("blocktorch-simulation"), header.ParentHash[:], id), BlockNumber: header.Number.Uint64(),
-		Mode: ModeSimulation, From: req.From,
+		Mode: ModeSimulation, From: req.From, StateBlock: stateBlock, BlockTime: header.Time,
 	}
 	// A zero gas price must be accepted, as eth_call does.
 	eng.blockCtx.BaseFee = new(big.Int)
 	out, err := eng.trace(nil, msg, 0, res, opts)
 	if err != nil {
+		// The request, not the engine, is at fault when the message
+		// cannot start: say so with the fix.
+		for _, e := range []struct {
+			err error
+			fix string
+		}{
+			{core.ErrInsufficientFunds, "override the sender's balance"},
+			{core.ErrInsufficientFundsForTransfer, "override the sender's balance"},
+			{core.ErrIntrinsicGas, "raise the gas"},
+			{core.ErrFloorDataGas, "raise the gas"},
+			{core.ErrGasLimitReached, "lower the gas"},
+			{core.ErrGasLimitTooHigh, "lower the gas"},
+			{core.ErrNonceMax, "override the sender's nonce"},
+		} {
+			if errors.Is(err, e.err) {
+				return nil, fmt.Errorf("%w: %v: %s", ErrBadRequest, err, e.fix)
+			}
+		}
 		return nil, err
 	}
 	out.Assertions = check(out, eng, req.Expect)
-	if len(out.Assertions) > 0 {
+	// Tokens are asked on the state the run left: a token created or
+	// overridden by the simulation answers as it would after it.
+	out.BalanceChanges = BalanceChanges(out, eng.tokenInfo)
+	if len(out.Assertions) > 0 || len(out.BalanceChanges) > 0 {
 		if err := updateResult(opts.traces(), out); err != nil {
 			return nil, err
 		}
@@ -211,6 +261,12 @@ func check(res *Result, eng *engine, expect []Expectation) []AssertionResult {
 	return out
 }
 
+// MaxOverrideCode is the most bytes of code an override may set: four
+// times EIP-170's limit on deployed code, room for a patched contract
+// built without the optimizer, while a request cannot make the engine
+// analyse megabytes of code.
+const MaxOverrideCode = 4 * params.MaxCodeSize
+
 // ErrBadRequest marks a request that cannot be simulated as given.
 var ErrBadRequest = store.Sentinel("bad request", store.ErrInvalid)
 
@@ -218,6 +274,17 @@ var ErrBadRequest = store.Sentinel("bad request", store.ErrInvalid)
 func (req *SimRequest) Validate() error {
 	if req.To == nil && len(req.Data) == 0 {
 		return fmt.Errorf("%w: give a recipient (to) or code to deploy (data)", ErrBadRequest)
+	}
+	for addr, o := range req.Overrides {
+		if o.Balance != nil && ((*big.Int)(o.Balance).Sign() < 0 || (*big.Int)(o.Balance).BitLen() > 256) {
+			return fmt.Errorf("%w: the balance override of %s must be 0 to 2^256-1 wei", ErrBadRequest, addr)
+		}
+		if o.Code != nil && len(*o.Code) > MaxOverrideCode {
+			return fmt.Errorf("%w: the code override of %s is %d bytes; at most %d are run", ErrBadRequest, addr, len(*o.Code), MaxOverrideCode)
+		}
+	}
+	if req.Value != nil && ((*big.Int)(req.Value).Sign() < 0 || (*big.Int)(req.Value).BitLen() > 256) {
+		return fmt.Errorf("%w: value must be 0 to 2^256-1 wei", ErrBadRequest)
 	}
 	for i, e := range req.Expect {
 		n := 0
