@@ -1,10 +1,8 @@
 package web
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -86,27 +84,6 @@ func (s *Server) handleDebugSteps(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, page)
-}
-
-// maxSimBody bounds a simulation request.
-const maxSimBody = 1 << 20
-
-// handleSimulate serves POST /api/v1/simulate with a debugger.SimRequest:
-// a call run on the node's state and not sent.
-func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
-	var req debugger.SimRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxSimBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, r, s.log, errorf(kindBadRequest, "cannot decode the simulation: %v", err))
-		return
-	}
-	res, err := s.deps.Debug.Simulate(r.Context(), req)
-	if err != nil {
-		writeError(w, r, s.log, err)
-		return
-	}
-	writeData(w, res)
 }
 
 // navMoves are the moves of GET /api/v1/debug/{tx}/nav.

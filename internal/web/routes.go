@@ -218,6 +218,9 @@ func (s *Server) routeTable() []route {
 	op("GET /address/{address}", s.handleAddressPage)
 	op("GET /contract/{address}", s.handleContractPage)
 	op("GET /debug/{tx}", s.handleDebugPage)
+	if d.Debug != nil {
+		op("GET /simulate", s.handleSimulatePage)
+	}
 	op("GET /monitors", s.handleMonitorsPage)
 	if s.dash != nil {
 		op("GET /dashboards", s.handleDashboardsPage)

@@ -77,6 +77,29 @@
       }
     }
 
+    // drawFailedTxs lists the window's failed transactions (to the
+    // incident's contracts, when it names addresses) with a Debug and a
+    // Re-simulate link each: the step before trying a fix.
+    async function drawFailedTxs(inc, sc) {
+      let card = $('#failed-txs');
+      if (!card) {
+        card = h('section', { class: 'card', id: 'failed-txs' }, h('h2', { text: 'Failed transactions' }), h('div', { class: 'list' }));
+        $('#scope-card').after(card);
+      }
+      const addrs = (inc.contracts || []).filter((c) => bt.addrRe.test(c));
+      const lists = await Promise.all((addrs.length ? addrs : ['']).map((a) => api('/api/v1/txs?' + new URLSearchParams(Object.assign({ status: 'failed', limit: 50 }, a ? { address: a } : {})).toString())));
+      const from = Date.parse(sc.from), to = sc.live ? Infinity : Date.parse(sc.to);
+      const txs = lists.flat().filter((t) => Date.parse(t.time) >= from && Date.parse(t.time) <= to).slice(0, 10);
+      const list = clear(card.querySelector('.list'));
+      if (!txs.length) { list.append(h('p', { class: 'empty', text: 'No failed transaction in the incident window.' })); return; }
+      for (const t of txs) {
+        list.append(h('div', { class: 'row failed-tx' }, h('a', { class: 'mono', href: '/tx/' + t.hash, text: t.hash.slice(0, 18) + '…' }),
+          h('span', { class: 'dim small', text: (t.call && t.call.method) || t.selector || '' }), h('span', { class: 'spacer' }),
+          h('a', { class: 'button ghost small', href: '/debug/' + t.hash, text: 'Debug' }),
+          h('a', { class: 'button ghost small resim', href: '/simulate?tx=' + t.hash, text: 'Re-simulate' })));
+      }
+    }
+
     function drawTimeline(tl) {
       const ol = clear($('#timeline'));
       if (!tl.length) { ol.append(h('li', { class: 'empty', text: 'Nothing yet.' })); return; }
@@ -118,6 +141,7 @@
       rep = await api(base);
       drawHead(rep.incident);
       drawScope(rep.scope);
+      drawFailedTxs(rep.incident, rep.scope).catch(() => {});
       drawTimeline(rep.timeline || []);
       if (withPostmortem) drawPostmortem(rep.postmortem, rep.monitorsSince);
     }
