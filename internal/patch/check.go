@@ -476,7 +476,6 @@ func runnable(a contracts.Artifact) ([]byte, error) {
 	return code, nil
 }
 
-
 func dedupe(hs []common.Hash) []common.Hash {
 	seen := make(map[common.Hash]bool, len(hs))
 	var out []common.Hash

@@ -82,11 +82,13 @@ type chain struct {
 	// deployed is the last deployment; proxyTx the proxy's, which is in
 	// the sample (it emitted Upgraded and Initialized).
 	deployed, proxyTx common.Hash
-	failed  []common.Hash // failing transactions of the users
-	normal  []common.Hash // successful transactions of the users
+	failed            []common.Hash // failing transactions of the users
+	normal            []common.Hash // successful transactions of the users
 }
 
-func (h *chain) addr(name string) common.Address { return crypto.PubkeyToAddress(h.keys[name].PublicKey) }
+func (h *chain) addr(name string) common.Address {
+	return crypto.PubkeyToAddress(h.keys[name].PublicKey)
+}
 
 // send signs and sends a transaction; commit seals a block after it.
 func (h *chain) send(t *testing.T, from string, to *common.Address, value *big.Int, data []byte, commit bool) common.Hash {
