@@ -12,7 +12,8 @@
 // unless forced. The EOA signer is read from an encrypted keystore file or
 // an environment variable, and its key is never printed or logged. Every
 // send is recorded in the run history (a store.ResponseRunStore) with its
-// simulation, transaction and result.
+// simulation, transaction and result, and written on the open incident's
+// timeline.
 //
 // A Safe may sign instead (safe.go): an action is proposed as a Safe
 // transaction, its owners sign the EIP-712 SafeTx hash with their own

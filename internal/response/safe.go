@@ -358,6 +358,7 @@ func (s *Service) ExecuteSafe(ctx context.Context, hash common.Hash, opts SendOp
 	}
 	run.Steps, run.Finished = []Step{step}, s.now()
 	s.record(ctx, run)
+	s.writeTimeline(ctx, run)
 	if sent != nil {
 		sent.Run = run.ID
 	}

@@ -335,13 +335,21 @@ func (s *Service) contractAddress(ctx context.Context, ref string) (common.Addre
 	return common.Address{}, fmt.Errorf("%w: %d watched contracts are named %q: give the address", ErrInvalid, len(found), ref)
 }
 
-// writeTimeline writes a finished run on the open incident's timeline;
-// with no incident open there is nothing to write on.
+// writeTimeline writes a finished run (a scenario's, or an action sent by
+// hand) on the open incident's timeline; with no incident open there is
+// nothing to write on.
 func (s *Service) writeTimeline(ctx context.Context, run *Run) {
 	if s.Timeline == nil {
 		return
 	}
 	what := "Scenario " + run.Scenario
+	if run.Scenario == "" {
+		// An action sent by hand (Send, ExecuteSafe).
+		what = "Action"
+		if len(run.Steps) == 1 && run.Steps[0].SafeTxHash != (common.Hash{}) {
+			what = "Safe transaction " + run.Steps[0].SafeTxHash.Hex()
+		}
+	}
 	if run.DryRun {
 		what += " (dry run)"
 	}

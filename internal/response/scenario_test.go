@@ -96,6 +96,20 @@ scenarios:
 	if len(lines) != 4 || !strings.Contains(lines[2], "Scenario pause-vault by monitor:vault-drain: done; pause() on "+r.app.Vault.Hex()+" tx 0x") {
 		t.Errorf("timeline:\n%s", strings.Join(lines, "\n"))
 	}
+
+	// An action sent by hand is on the timeline too, linking to its
+	// transaction.
+	sent, err := svc.Send(ctx, r.app.Vault.Hex()+":unpause()", nil, response.SendOptions{})
+	if err != nil || r.paused(t) {
+		t.Fatalf("unpause by hand: %v", err)
+	}
+	if entries, err = db.IncidentEntries(ctx, opened.ID); err != nil {
+		t.Fatal(err)
+	}
+	last := entries[len(entries)-1]
+	if want := "Action by hand: done; unpause() on " + r.app.Vault.Hex() + " tx " + sent.Hash.Hex(); last.Kind != incident.KindAction || last.Text != want || last.Link != "/tx/"+sent.Hash.Hex() {
+		t.Errorf("the hand send on the timeline: %+v, want %q", last, want)
+	}
 }
 
 // TestParseScenarios refuses bad scenario files with what is wrong.

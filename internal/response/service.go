@@ -357,6 +357,7 @@ func (s *Service) Send(ctx context.Context, id string, args []string, opts SendO
 	}
 	run.Steps, run.Finished = []Step{step}, s.now()
 	s.record(ctx, run)
+	s.writeTimeline(ctx, run)
 	if sent != nil {
 		sent.Run = run.ID
 	}

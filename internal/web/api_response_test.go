@@ -42,14 +42,10 @@ func demoContract(t *testing.T, base, name string) string {
 	return ""
 }
 
-// TestRespondAPI pauses the demo vault through the API from an EOA signer
-// (the demo's deployer, which holds PAUSER_ROLE): it lists the vault's
-// actions, prepares the pause in its four forms with its simulation,
-// sends it, is refused a second pause that would revert, sends one anyway
-// when forced, and reads the three runs back from the history; then the
-// demo's Safe 2-of-3 unpauses it: proposed, refused with one owner's
-// signature, executed with two.
-func TestRespondAPI(t *testing.T) {
+// TestRespond boots the demo once with an EOA signer (the demo's
+// deployer, which holds PAUSER_ROLE) for the response API and the Respond
+// panel in a browser (respond_browser_test.go).
+func TestRespond(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the demo")
 	}
@@ -59,7 +55,19 @@ func TestRespondAPI(t *testing.T) {
 	cfg.TrafficRate = 0 // the deployer's nonces are the signer's alone
 	a, stop := apptest.Start(t, cfg)
 	defer stop()
-	base := a.URL()
+	if !t.Run("API", func(t *testing.T) { respondAPI(t, a.URL(), deployer) }) {
+		return // the panel's test starts from the state the API's leaves
+	}
+	t.Run("Browser", func(t *testing.T) { respondBrowser(t, a, deployer) })
+}
+
+// respondAPI pauses the demo vault through the API from the signer: it
+// lists the vault's actions, prepares the pause in its four forms with its
+// simulation, sends it, is refused a second pause that would revert, sends
+// one anyway when forced, and reads the three runs back from the history;
+// then the demo's Safe 2-of-3 unpauses it: proposed, refused with one
+// owner's signature, executed with two.
+func respondAPI(t *testing.T, base string, deployer *ecdsa.PrivateKey) {
 	vault := demoContract(t, base, "LendingVault")
 	deployerAddr := crypto.PubkeyToAddress(deployer.PublicKey)
 

@@ -183,6 +183,7 @@
   }
 
   async function start() {
+    if (bt.respondPanel) bt.respondPanel(root.querySelector('.cols'), [addr]);
     let p;
     try { p = await api('/api/v1/contracts/' + addr); } catch (e) {
       badge('none');

@@ -222,6 +222,6 @@
     });
 
     killSwitches(() => load(false).catch(() => {}));
-    load(true).catch((e) => show($('#status-error'), e));
+    load(true).then(() => bt.respondPanel && bt.respondPanel($('#scope-card'), rep.incident.contracts, () => load(false).catch(() => {}))).catch((e) => show($('#status-error'), e));
   });
 })();
