@@ -110,6 +110,26 @@
     balance: { kind: 'balance', address: '0x0000000000000000000000000000000000000001', dropPct: 10, blocks: 50, severity: 'critical' },
     nodata: { kind: 'nodata', contracts: ['*'], event: 'AnswerUpdated', within: '5m', severity: 'critical' },
     query: { kind: 'query', query: 'level:error | stats count()', window: '1m', condition: '> 50', severity: 'error' },
+    // Price-feed health, over every followed feed ("*") or the feeds named
+    // (name or address), with each feed's own thresholds where unset.
+    'feed-stale': { kind: 'feed-stale', contracts: ['*'], grace: '30s', severity: 'critical' },
+    'feed-jump': { kind: 'feed-jump', contracts: ['*'], pct: 20, severity: 'critical' },
+    'feed-deviation': { kind: 'feed-deviation', contracts: ['*'], pct: 3, severity: 'warning' },
+    'feed-nonpositive': { kind: 'feed-nonpositive', contracts: ['*'], severity: 'critical' },
+    'feed-bounds': { kind: 'feed-bounds', contracts: ['*'], severity: 'critical' },
+    'feed-stale-read': { kind: 'feed-stale-read', contracts: ['*'], grace: '30s', severity: 'critical' },
+  };
+  // What a new monitor's file says of its kind's parameters (YAML comments).
+  const kindNotes = {
+    'feed-stale': ['fires when a feed\'s latest answer is older than its heartbeat + grace, judged at every block.',
+      'heartbeat: 1h here overrides each feed\'s own (set per feed on its page or with blocktorch oracle add --heartbeat).'],
+    'feed-jump': ['fires when an answer moves more than pct percent from the one before it; holds until the next answer.'],
+    'feed-deviation': ['fires when a feed is more than pct percent away from its reference feed.',
+      'reference: NAME or 0x… compares every feed with that one; unset, each feed\'s own reference and, without pct, its own threshold.'],
+    'feed-nonpositive': ['fires when a feed answers zero or less.'],
+    'feed-bounds': ['fires when a feed\'s answer is pinned at its aggregator\'s minAnswer or maxAnswer.'],
+    'feed-stale-read': ['fires when a contract read an answer older than the feed\'s heartbeat + grace (seen in call traces).',
+      'heartbeat: 1h here overrides each feed\'s own.'],
   };
 
   // ---------- editor ----------
@@ -212,7 +232,8 @@
     const ids = new Set(monitors.map((m) => m.spec.id));
     while (ids.has(id)) id = 'my-' + kind + '-' + n++;
     const spec = Object.assign({ id, name: 'New ' + kind + ' monitor' }, templates[kind]);
-    openEditor(fileYAML([spec]), 'New ' + kind + ' monitor');
+    const notes = (kindNotes[kind] || []).map((l) => '# ' + kind + ': ' + l + '\n').join('');
+    openEditor(notes + fileYAML([spec]), 'New ' + kind + ' monitor');
     selectMonitor(id);
   });
 
