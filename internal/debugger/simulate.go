@@ -123,6 +123,10 @@ func (l *Local) Simulate(ctx context.Context, req SimRequest, opts Options) (*Re
 			header.Time = uint64(*o.Time)
 		}
 	}
+	// The request names the block it ran on, so that "latest" and that
+	// block's number are one simulation (the same Result.TxHash).
+	on := hexutil.Uint64(parent.Number.Uint64())
+	req.Block = &on
 	fetch := &rpcFetcher{ctx: ctx, rc: l.RPC, block: hexutil.EncodeBig(parent.Number)}
 	return simulate(config, header, parent.Number.Uint64(), newLazyReader(fetch), rpcGetHash(ctx, l.RPC, header), req, opts)
 }

@@ -356,6 +356,8 @@ func TestDebuggerAndContractPages(t *testing.T) {
 	do(t, ctx, "hostile tx page", chromedp.Navigate(base+"/tx/"+boomTx.Hex()), chromedp.WaitVisible(css(`#debug-btn`)))
 	checkNoScriptRan(t, ctx, "hostile tx page")
 
+	checkSimulator(t, ctx, sh, base)
+
 	// The light theme, for the look.
 	do(t, ctx, "theme", chromedp.Navigate(base+"/debug/"+failedTx))
 	waitJS(t, ctx, "debugger ready", `document.querySelector('#debugger').dataset.ready === 'true'`)
