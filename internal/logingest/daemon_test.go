@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/logingest/ingesttest"
+
 	"github.com/blocktorch/blocktorch/internal/record"
 )
 
@@ -215,15 +217,15 @@ func testSyslogDaemon(t *testing.T, d syslogDaemon) {
 
 // waitRecordsOr waits until w holds n records, or fails with what more
 // says.
-func waitRecordsOr(t *testing.T, w *memWriter, n int, more func() string) []record.Record {
+func waitRecordsOr(t *testing.T, w *ingesttest.MemWriter, n int, more func() string) []record.Record {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if recs := w.records(); len(recs) >= n {
+		if recs := w.Records(); len(recs) >= n {
 			return recs
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("stored %d records, want %d: %s\n%s", len(w.records()), n, mustJSON(t, w.records()), more())
+	t.Fatalf("stored %d records, want %d: %s\n%s", len(w.Records()), n, mustJSON(t, w.Records()), more())
 	return nil
 }

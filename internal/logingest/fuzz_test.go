@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/blocktorch/blocktorch/internal/logingest/ingesttest"
+
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
 	"google.golang.org/protobuf/proto"
@@ -79,7 +81,7 @@ func countAttrs(v any, depth, max int) int {
 var fuzzOpts = Options{MaxAttrs: 32, MaxDepth: 4, MaxLinks: 4, MaxLineBytes: 4096, MaxBodyBytes: 1 << 20}
 
 func FuzzNDJSON(f *testing.F) {
-	f.Add([]byte(`{"time":"2026-02-01T10:00:00Z","level":"warn","service":"api","msg":"tx ` + txA + `","a":{"b":[1,2.5,true,null]}}`))
+	f.Add([]byte(`{"time":"2026-02-01T10:00:00Z","level":"warn","service":"api","msg":"tx ` + ingesttest.TxA + `","a":{"b":[1,2.5,true,null]}}`))
 	f.Add([]byte(`[{"ts":1767225600123,"msg":"x"},{"source":"security"}]`))
 	f.Add([]byte("{\"msg\":\"caf\xe9\"}\n\n{bad\n{\"level\":60}"))
 	f.Add([]byte(`{"timestamp":"1767225600.5","kind":"tx"}`))
@@ -89,12 +91,12 @@ func FuzzNDJSON(f *testing.F) {
 		if err := in.commit(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
-		checkFuzzRecords(t, in.opts, w.records())
+		checkFuzzRecords(t, in.opts, w.Records())
 	})
 }
 
 func FuzzOTLPProto(f *testing.F) {
-	raw, _ := proto.Marshal(collectorRequest())
+	raw, _ := proto.Marshal(ingesttest.CollectorRequest())
 	f.Add(raw)
 	f.Add([]byte{0x0a, 0x02, 0x12, 0x00})
 	f.Add([]byte{})
@@ -108,12 +110,12 @@ func FuzzOTLPProto(f *testing.F) {
 		if err := in.commit(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
-		checkFuzzRecords(t, in.opts, w.records())
+		checkFuzzRecords(t, in.opts, w.Records())
 	})
 }
 
 func FuzzOTLPJSON(f *testing.F) {
-	f.Add([]byte(otlpJSON))
+	f.Add([]byte(ingesttest.OTLPJSON))
 	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"traceId":"zz","body":{"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{"values":[{"doubleValue":"NaN"}]}}}]}}}]}]}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, w := newTestIngester(fuzzOpts)
@@ -125,14 +127,14 @@ func FuzzOTLPJSON(f *testing.F) {
 		if err := in.commit(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
-		checkFuzzRecords(t, in.opts, w.records())
+		checkFuzzRecords(t, in.opts, w.Records())
 	})
 }
 
 func FuzzLokiProto(f *testing.F) {
 	req := &push.PushRequest{Streams: []push.Stream{{Labels: `{job="x", level="warn"}`, Entries: []push.Entry{
-		{Timestamp: time.Unix(1769940000, 5), Line: `{"msg":"m","from":"` + addrA + `"}`, StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: "v"}}},
-		{Timestamp: time.Unix(0, 0), Line: "plain " + txA},
+		{Timestamp: time.Unix(1769940000, 5), Line: `{"msg":"m","from":"` + ingesttest.AddrA + `"}`, StructuredMetadata: push.LabelsAdapter{{Name: "k", Value: "v"}}},
+		{Timestamp: time.Unix(0, 0), Line: "plain " + ingesttest.TxA},
 	}}}}
 	raw, _ := req.Marshal()
 	f.Add(snappy.Encode(nil, raw))
@@ -161,12 +163,12 @@ func FuzzLokiProto(f *testing.F) {
 		if err := in.commit(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
-		checkFuzzRecords(t, in.opts, w.records())
+		checkFuzzRecords(t, in.opts, w.Records())
 	})
 }
 
 func FuzzSyslog(f *testing.F) {
-	f.Add([]byte(`<165>1 2026-02-01T10:00:00.000003-07:00 host app 12 ID47 [ex@1 a="1" b="\"\]"][p@2 c="d"] msg ` + txA))
+	f.Add([]byte(`<165>1 2026-02-01T10:00:00.000003-07:00 host app 12 ID47 [ex@1 a="1" b="\"\]"][p@2 c="d"] msg ` + ingesttest.TxA))
 	f.Add([]byte(`<34>1 - - - - - - ` + "\xef\xbb\xbfBOM \xff"))
 	f.Add([]byte(`<0>1 - - - - - [x]`))
 	f.Add([]byte(`<13>Feb  1 10:00:00 host tag: old`))

@@ -1,15 +1,9 @@
 package logingest
 
 import (
-	"compress/gzip"
-	"compress/zlib"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -109,16 +103,6 @@ func New(w store.RecordWriter, opts Options) *Ingester {
 	return &Ingester{w: w, opts: opts.withDefaults()}
 }
 
-// Register mounts the HTTP endpoints on mux: /api/v1/logs (POST and the
-// CORS preflight), POST /v1/logs, POST /loki/api/v1/push and
-// GET /sdk/blocktorch.js.
-func (in *Ingester) Register(mux *http.ServeMux) {
-	mux.HandleFunc("/api/v1/logs", in.ServeLogs)
-	mux.HandleFunc("GET /sdk/blocktorch.js", in.ServeSDK)
-	mux.HandleFunc("POST /v1/logs", in.ServeOTLP)
-	mux.HandleFunc("POST /loki/api/v1/push", in.ServeLoki)
-}
-
 // Stats are the Ingester's running totals, over every protocol.
 type Stats struct {
 	Accepted int64 // records stored
@@ -196,91 +180,62 @@ func (in *Ingester) commit(ctx context.Context, b *batch) error {
 	return nil
 }
 
-// Error kinds of the answers, as in the /api/v1 envelope.
+// ErrorKind says why a request was refused; the HTTP layer (package web)
+// gives each kind its status.
+type ErrorKind int
+
 const (
-	kindBadRequest   = "bad_request"
-	kindTooLarge     = "too_large"
-	kindUnsupported  = "unsupported_media_type"
-	kindUnauthorized = "unauthorized"
-	kindUnavailable  = "unavailable"
+	// KindInvalid: the request is malformed, or none of its records could
+	// be read (HTTP 400).
+	KindInvalid ErrorKind = iota + 1
+	// KindTooLarge: the body is over Options.MaxBodyBytes, as sent or
+	// decompressed (HTTP 413).
+	KindTooLarge
+	// KindUnsupported: a content type or encoding this door does not read
+	// (HTTP 415).
+	KindUnsupported
+	// KindUnauthorized: a missing or unknown ingest key (HTTP 401).
+	KindUnauthorized
+	// KindUnavailable: the store refused the batch; nothing of the request
+	// was stored (HTTP 503).
+	KindUnavailable
 )
 
-// httpError is an answer that is not a 2xx.
-type httpError struct {
-	status int
-	kind   string
-	msg    string
+// Error is a refused request, with a message written for the client.
+type Error struct {
+	Kind ErrorKind
+	Msg  string
+	// Result, when set, names the rejected records (the others, if any,
+	// were stored).
+	Result *Result
 }
 
-func (e *httpError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.Msg }
 
-func badRequest(format string, args ...any) *httpError {
-	return &httpError{http.StatusBadRequest, kindBadRequest, fmt.Sprintf(format, args...)}
+func invalid(format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Msg: fmt.Sprintf(format, args...)}
 }
 
-func unsupported(format string, args ...any) *httpError {
-	return &httpError{http.StatusUnsupportedMediaType, kindUnsupported, fmt.Sprintf(format, args...)}
+// Unsupported is the error of a content type or encoding a door does not
+// read.
+func Unsupported(format string, args ...any) *Error {
+	return &Error{Kind: KindUnsupported, Msg: fmt.Sprintf(format, args...)}
 }
 
-func (in *Ingester) tooLarge() *httpError {
-	return &httpError{http.StatusRequestEntityTooLarge, kindTooLarge,
-		fmt.Sprintf("request body over %d bytes (decompressed)", in.opts.MaxBodyBytes)}
+// TooLarge is the error of a body over MaxBodyBytes.
+func (in *Ingester) TooLarge() *Error {
+	return &Error{Kind: KindTooLarge, Msg: fmt.Sprintf("request body over %d bytes (decompressed)", in.opts.MaxBodyBytes)}
 }
 
-func (in *Ingester) unavailable(r *http.Request, err error) *httpError {
-	in.opts.Log.Error("log ingest: store failed", "path", r.URL.Path, "err", err)
-	return &httpError{http.StatusServiceUnavailable, kindUnavailable, "the store cannot take records now; nothing of this request was stored, retry later"}
+// unavailable logs why the store refused a batch (the client reads only
+// that it did) and returns the error to answer.
+func (in *Ingester) unavailable(door string, err error) *Error {
+	in.opts.Log.Error("log ingest: store failed", "door", door, "err", err)
+	return &Error{Kind: KindUnavailable, Msg: "the store cannot take records now; nothing of this request was stored, retry later"}
 }
 
-// readBody reads a request body within MaxBodyBytes, both as sent and after
-// Content-Encoding (gzip, deflate) is undone, so a small compressed bomb is
-// refused like a big body.
-func (in *Ingester) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *httpError) {
-	limit := in.opts.MaxBodyBytes
-	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, in.readError(err, "gzip body")
-		}
-		defer zr.Close()
-		body = zr
-	case "deflate":
-		zr, err := zlib.NewReader(body)
-		if err != nil {
-			return nil, in.readError(err, "deflate (zlib) body")
-		}
-		defer zr.Close()
-		body = zr
-	default:
-		return nil, unsupported("Content-Encoding %q is not supported (use gzip, deflate or none)", enc)
-	}
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
-	if err != nil {
-		return nil, in.readError(err, "request body")
-	}
-	if int64(len(b)) > limit {
-		return nil, in.tooLarge()
-	}
-	return b, nil
-}
+// MaxBodyBytes is the cap on a request body, as sent and decompressed.
+func (in *Ingester) MaxBodyBytes() int64 { return in.opts.MaxBodyBytes }
 
-func (in *Ingester) readError(err error, what string) *httpError {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return in.tooLarge()
-	}
-	return badRequest("cannot read %s: %v", what, err)
-}
-
-// mediaType returns the lower-case media type of the request without
-// parameters.
-func mediaType(r *http.Request) string {
-	ct := r.Header.Get("Content-Type")
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	return strings.ToLower(strings.TrimSpace(ct))
-}
+// AllowOrigins are the origins browsers may post logs from ("*": any).
+func (in *Ingester) AllowOrigins() []string { return in.opts.AllowOrigins }

@@ -1,6 +1,7 @@
 package logingest
 
 import (
+	"context"
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,24 +18,6 @@ import (
 	"github.com/blocktorch/blocktorch/internal/record"
 )
 
-// envelope is the /api/v1 answer shape.
-type envelope struct {
-	Status    string `json:"status"`
-	Data      any    `json:"data,omitempty"`
-	ErrorKind string `json:"errorKind,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, e *httpError, data any) {
-	writeJSON(w, e.status, envelope{Status: "error", ErrorKind: e.kind, Error: e.msg, Data: data})
-}
-
 // jsonTypes are the content types POST /api/v1/logs reads; text/plain is
 // what navigator.sendBeacon can send without a CORS preflight.
 var jsonTypes = map[string]bool{
@@ -43,66 +25,37 @@ var jsonTypes = map[string]bool{
 	"application/jsonl": true, "application/x-jsonlines": true, "application/jsonlines": true, "text/plain": true,
 }
 
-// ServeLogs handles POST /api/v1/logs: NDJSON (one object a line) or a JSON
-// array of objects, or one object. In each object time, timestamp, ts or
-// @timestamp (RFC 3339, or unix seconds, milliseconds, microseconds or
-// nanoseconds) is the time; level, severity or lvl the level; service,
-// source (app, security or system; default app), kind (default log) and
-// message or msg are the record's fields; everything else becomes
-// attributes. It answers 200 with a Result when at least one record was
-// stored, 400 with the Result when every record was rejected, and 503 when
-// the store failed (then nothing was stored).
-//
-// It also answers the CORS preflight for the origins in
-// Options.AllowOrigins, and checks the ingest key when Options.IngestKeys is
-// set.
-func (in *Ingester) ServeLogs(w http.ResponseWriter, r *http.Request) {
-	in.cors(w, r)
-	switch r.Method {
-	case http.MethodPost:
-	case http.MethodOptions:
-		w.WriteHeader(http.StatusNoContent)
-		return
-	default:
-		w.Header().Set("Allow", "POST, OPTIONS")
-		writeError(w, &httpError{http.StatusMethodNotAllowed, kindBadRequest, "use POST"}, nil)
-		return
-	}
-	if e := in.checkKey(r); e != nil {
-		writeError(w, e, nil)
-		return
-	}
-	if ct := mediaType(r); !jsonTypes[ct] {
-		writeError(w, unsupported("Content-Type %q is not supported here (send application/x-ndjson or application/json)", ct), nil)
-		return
-	}
-	body, e := in.readBody(w, r)
-	if e != nil {
-		writeError(w, e, nil)
-		return
-	}
+// JSONType reports whether POST /api/v1/logs reads a body of this media
+// type (lower case, no parameters; "" is none).
+func JSONType(mediaType string) bool { return jsonTypes[mediaType] }
+
+// IngestJSON stores the records of a POST /api/v1/logs body: NDJSON (one
+// object a line), a JSON array of objects, or one object. In each object
+// time, timestamp, ts or @timestamp (RFC 3339, or unix seconds,
+// milliseconds, microseconds or nanoseconds) is the time; level, severity
+// or lvl the level; service, source (app, security or system; default app),
+// kind (default log) and message or msg are the record's fields;
+// everything else becomes attributes. It returns the Result when at least
+// one record was stored; an *Error of KindInvalid carrying the Result when
+// every record was rejected, and of KindUnavailable when the store failed
+// (then nothing was stored).
+func (in *Ingester) IngestJSON(ctx context.Context, body []byte) (*Result, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		// Most likely a shipper misconfigured, not "nothing to say".
-		writeError(w, badRequest("empty body: send JSON lines (one object per line) or a JSON array of objects"), nil)
-		return
+		return nil, invalid("empty body: send JSON lines (one object per line) or a JSON array of objects")
 	}
 	b := in.parseLogs(body)
-	in.answer(w, r, b)
-}
-
-// answer stores a batch and writes its Result in the /api/v1 envelope.
-func (in *Ingester) answer(w http.ResponseWriter, r *http.Request, b *batch) {
 	if len(b.recs) == 0 && b.res.RejectedCount > 0 {
 		in.rejected.Add(int64(b.res.RejectedCount))
-		writeError(w, badRequest("no record accepted; %d rejected, the first: line %d: %s",
-			b.res.RejectedCount, b.res.Rejected[0].Line, b.res.Rejected[0].Error), b.res)
-		return
+		e := invalid("no record accepted; %d rejected, the first: line %d: %s",
+			b.res.RejectedCount, b.res.Rejected[0].Line, b.res.Rejected[0].Error)
+		e.Result = &b.res
+		return nil, e
 	}
-	if err := in.commit(r.Context(), b); err != nil {
-		writeError(w, in.unavailable(r, err), nil)
-		return
+	if err := in.commit(ctx, b); err != nil {
+		return nil, in.unavailable("json", err)
 	}
-	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: b.res})
+	return &b.res, nil
 }
 
 // parseLogs splits a body into records: a JSON array, a single object, or
@@ -319,34 +272,17 @@ func unixTime(s string) (time.Time, error) {
 	return time.Unix(int64(sec), int64(frac*1e9)), nil
 }
 
-// checkKey enforces Options.IngestKeys on every ingest door, in each form a
-// shipper sends a key: the X-Blocktorch-Key header (the browser SDK; an
-// OTLP exporter's OTEL_EXPORTER_OTLP_HEADERS), "Authorization: Bearer KEY"
-// (OTLP headers, Grafana Alloy, Vector), HTTP basic auth with the key as
-// the password (Promtail's and Alloy's basic_auth; the user name is not
-// read), or the key query parameter (navigator.sendBeacon, which cannot
-// set headers). Every key is compared in constant time, so the answer's
-// timing does not tell how much of a key matched.
-func (in *Ingester) checkKey(r *http.Request) *httpError {
+// KeysRequired reports whether requests must carry an ingest key.
+func (in *Ingester) KeysRequired() bool { return len(in.opts.IngestKeys) > 0 }
+
+// CheckKey enforces Options.IngestKeys on the keys a request carries, in
+// whichever forms it sent one (the HTTP layer collects them: header, Bearer
+// token, basic-auth password, key parameter). Every key is compared in
+// constant time, so the answer's timing does not tell how much of a key
+// matched. It returns nil when no key is required.
+func (in *Ingester) CheckKey(given []string) error {
 	if len(in.opts.IngestKeys) == 0 {
 		return nil
-	}
-	var given []string
-	if k := r.Header.Get("X-Blocktorch-Key"); k != "" {
-		given = append(given, k)
-	}
-	if scheme, cred, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " "); ok {
-		switch {
-		case strings.EqualFold(scheme, "Bearer"):
-			given = append(given, strings.TrimSpace(cred))
-		case strings.EqualFold(scheme, "Basic"):
-			if _, pw, ok := r.BasicAuth(); ok {
-				given = append(given, pw)
-			}
-		}
-	}
-	if k := r.URL.Query().Get("key"); k != "" {
-		given = append(given, k)
 	}
 	ok := 0
 	for _, g := range given {
@@ -358,26 +294,7 @@ func (in *Ingester) checkKey(r *http.Request) *httpError {
 		return nil
 	}
 	if len(given) == 0 {
-		return &httpError{http.StatusUnauthorized, kindUnauthorized, "missing ingest key: send it as Authorization: Bearer KEY, in the X-Blocktorch-Key header, or as the basic-auth password"}
+		return &Error{Kind: KindUnauthorized, Msg: "missing ingest key: send it as Authorization: Bearer KEY, in the X-Blocktorch-Key header, or as the basic-auth password"}
 	}
-	return &httpError{http.StatusUnauthorized, kindUnauthorized, "unknown ingest key"}
-}
-
-// cors answers browsers posting from an allowed origin.
-func (in *Ingester) cors(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || len(in.opts.AllowOrigins) == 0 {
-		return
-	}
-	h := w.Header()
-	h.Add("Vary", "Origin")
-	if !slices.Contains(in.opts.AllowOrigins, "*") && !slices.Contains(in.opts.AllowOrigins, origin) {
-		return
-	}
-	h.Set("Access-Control-Allow-Origin", origin)
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, X-Blocktorch-Key")
-		h.Set("Access-Control-Max-Age", "86400")
-	}
+	return &Error{Kind: KindUnauthorized, Msg: "unknown ingest key"}
 }

@@ -1,10 +1,10 @@
 package logingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +23,7 @@ var (
 	lokiLevelLabels   = []string{"level", "detected_level", "severity", "lvl"}
 )
 
-// ServeLoki handles POST /loki/api/v1/push, the Loki push API: a
+// IngestLoki stores a body of POST /loki/api/v1/push, the Loki push API: a
 // snappy-compressed protobuf PushRequest (application/x-protobuf, what
 // Promtail, Grafana Alloy and Vector send) or JSON (application/json,
 // {"streams":[{"stream":{labels},"values":[["<unix ns>","line",{metadata}]]}]},
@@ -31,48 +31,29 @@ var (
 // attributes; the service and level come from the labels named in
 // lokiServiceLabels and lokiLevelLabels, a label source (app, security,
 // system) sets the source, and a line that is a JSON object is read like a
-// line of POST /api/v1/logs. Like Loki it answers 204 when everything was
-// stored, and 400 naming the rejected entries (the others are stored) when
-// some were not.
-func (in *Ingester) ServeLoki(w http.ResponseWriter, r *http.Request) {
-	if e := in.checkKey(r); e != nil {
-		writeError(w, e, nil)
-		return
-	}
-	ct := mediaType(r)
+// line of POST /api/v1/logs. mediaType is the request's, lower case
+// without parameters. It returns the Result when every entry was stored
+// (Loki answers 204), and an *Error of KindInvalid naming the rejected
+// entries (the others are stored) when some were not.
+func (in *Ingester) IngestLoki(ctx context.Context, mediaType string, body []byte) (*Result, error) {
 	var req *push.PushRequest
-	switch ct {
+	switch mediaType {
 	case "application/x-protobuf":
-		body, e := in.readBody(w, r)
-		if e != nil {
-			writeError(w, e, nil)
-			return
-		}
 		var err error
 		if req, err = in.decodeLokiProto(body); err != nil {
 			if errors.Is(err, errTooLarge) {
-				writeError(w, in.tooLarge(), nil)
-				return
+				return nil, in.TooLarge()
 			}
-			writeError(w, badRequest("%v", err), nil)
-			return
+			return nil, invalid("%v", err)
 		}
 	case "application/json":
-		body, e := in.readBody(w, r)
-		if e != nil {
-			writeError(w, e, nil)
-			return
-		}
 		b, err := in.lokiJSONBatch(body)
 		if err != nil {
-			writeError(w, badRequest("%v", err), nil)
-			return
+			return nil, invalid("%v", err)
 		}
-		in.lokiAnswer(w, r, b)
-		return
+		return in.lokiAnswer(ctx, b)
 	default:
-		writeError(w, unsupported("Content-Type %q is not a Loki push (send application/x-protobuf with snappy, or application/json)", ct), nil)
-		return
+		return nil, LokiType(mediaType)
 	}
 	b := &batch{res: Result{Rejected: []Rejection{}}}
 	bld := in.newBuilder()
@@ -98,7 +79,17 @@ func (in *Ingester) ServeLoki(w http.ResponseWriter, r *http.Request) {
 			b.add(rec, bld.invalidUTF8)
 		}
 	}
-	in.lokiAnswer(w, r, b)
+	return in.lokiAnswer(ctx, b)
+}
+
+// LokiType returns nil for the media types a Loki push is sent in, and the
+// error to answer for any other.
+func LokiType(mediaType string) error {
+	switch mediaType {
+	case "application/x-protobuf", "application/json":
+		return nil
+	}
+	return Unsupported("Content-Type %q is not a Loki push (send application/x-protobuf with snappy, or application/json)", mediaType)
 }
 
 var errTooLarge = errors.New("too large")
@@ -122,26 +113,25 @@ func (in *Ingester) decodeLokiProto(body []byte) (*push.PushRequest, error) {
 	return &req, nil
 }
 
-func (in *Ingester) lokiAnswer(w http.ResponseWriter, r *http.Request, b *batch) {
-	if b.res.RejectedCount == 0 {
-		if err := in.commit(r.Context(), b); err != nil {
-			writeError(w, in.unavailable(r, err), nil)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if len(b.recs) > 0 {
-		if err := in.commit(r.Context(), b); err != nil {
-			writeError(w, in.unavailable(r, err), nil)
-			return
+// lokiAnswer stores what a push could read: the Result when every entry was
+// stored, else an *Error of KindInvalid naming the rejected entries (the
+// others are stored).
+func (in *Ingester) lokiAnswer(ctx context.Context, b *batch) (*Result, error) {
+	if len(b.recs) > 0 || b.res.RejectedCount == 0 {
+		if err := in.commit(ctx, b); err != nil {
+			return nil, in.unavailable("loki", err)
 		}
 	} else {
 		in.rejected.Add(int64(b.res.RejectedCount))
 	}
+	if b.res.RejectedCount == 0 {
+		return &b.res, nil
+	}
 	first := b.res.Rejected[0]
-	writeError(w, badRequest("%d entries stored, %d rejected; the first: entry %d: %s",
-		b.res.Accepted, b.res.RejectedCount, first.Line, first.Error), b.res)
+	e := invalid("%d entries stored, %d rejected; the first: entry %d: %s",
+		b.res.Accepted, b.res.RejectedCount, first.Line, first.Error)
+	e.Result = &b.res
+	return nil, e
 }
 
 // lokiJSON is the JSON push body; Stream/Values is the current shape,

@@ -1,13 +1,13 @@
 package logingest
 
 import (
+	"context"
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,60 +37,32 @@ const (
 // maxOTLPReasons caps the reasons named in partial_success.error_message.
 const maxOTLPReasons = 10
 
-// ServeOTLP handles POST /v1/logs, OpenTelemetry OTLP/HTTP logs in protobuf
-// (application/x-protobuf) or JSON (application/json), gzip-compressed or
-// not. The resource attribute service.name becomes the service, the
-// severity number (or, without one, the severity text) the level, a string
-// body the message (any other body is kept as the attribute body and its
-// JSON is the message), and resource, scope and log attributes, trace_id,
-// span_id and event_name become attributes. It answers with an
-// ExportLogsServiceResponse in the request's encoding, whose partial_success
-// counts and names the rejected records; malformed requests get 400 with a
-// google.rpc.Status (protobuf) or the /api/v1 error envelope (JSON).
-func (in *Ingester) ServeOTLP(w http.ResponseWriter, r *http.Request) {
-	ct := mediaType(r)
-	isJSON := ct == "application/json"
-	if !isJSON && ct != "application/x-protobuf" {
-		writeError(w, unsupported("Content-Type %q is not OTLP/HTTP (send application/x-protobuf or application/json)", ct), nil)
-		return
-	}
-	fail := func(e *httpError) {
-		if isJSON {
-			writeError(w, e, nil)
-			return
-		}
-		st := &rpcstatus.Status{Code: grpcCode(e.status), Message: e.msg}
-		b, _ := proto.Marshal(st)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.WriteHeader(e.status)
-		_, _ = w.Write(b)
-	}
-	if e := in.checkKey(r); e != nil {
-		fail(e)
-		return
-	}
-	body, e := in.readBody(w, r)
-	if e != nil {
-		fail(e)
-		return
-	}
+// IngestOTLP stores a body of POST /v1/logs, OpenTelemetry OTLP/HTTP logs
+// in protobuf or (asJSON) JSON. The resource attribute service.name becomes
+// the service, the severity number (or, without one, the severity text)
+// the level, a string body the message (any other body is kept as the
+// attribute body and its JSON is the message), and resource, scope and log
+// attributes, trace_id, span_id and event_name become attributes. It
+// returns the ExportLogsServiceResponse to answer, in the request's
+// encoding, whose partial_success counts and names the rejected records;
+// a malformed request is an *Error (answer it with OTLPStatus when the
+// request was protobuf).
+func (in *Ingester) IngestOTLP(ctx context.Context, asJSON bool, body []byte) ([]byte, error) {
 	var req *collogspb.ExportLogsServiceRequest
 	var err error
 	repaired := false
-	if isJSON {
+	if asJSON {
 		req, err = decodeOTLPJSON(body)
 		repaired = !utf8.Valid(body)
 	} else {
 		req, repaired, err = decodeOTLPProto(body)
 	}
 	if err != nil {
-		fail(badRequest("%v", err))
-		return
+		return nil, invalid("%v", err)
 	}
 	b := in.otlpBatch(req, repaired)
-	if err := in.commit(r.Context(), b); err != nil {
-		fail(in.unavailable(r, err))
-		return
+	if err := in.commit(ctx, b); err != nil {
+		return nil, in.unavailable("otlp", err)
 	}
 	resp := &collogspb.ExportLogsServiceResponse{}
 	if b.res.RejectedCount > 0 || b.res.InvalidUTF8 > 0 {
@@ -111,36 +83,32 @@ func (in *Ingester) ServeOTLP(w http.ResponseWriter, r *http.Request) {
 			ErrorMessage:       strings.Join(msgs, "; "),
 		}
 	}
-	var out []byte
-	if isJSON {
-		out, err = protojson.Marshal(resp)
-		w.Header().Set("Content-Type", "application/json")
-	} else {
-		out, err = proto.Marshal(resp)
-		w.Header().Set("Content-Type", "application/x-protobuf")
+	if asJSON {
+		return protojson.Marshal(resp)
 	}
-	if err != nil {
-		fail(&httpError{http.StatusInternalServerError, "internal", "cannot encode the response"})
-		return
-	}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	return proto.Marshal(resp)
 }
 
-// grpcCode is the google.rpc.Code of an HTTP error status, as OTLP/HTTP
-// clients read it.
-func grpcCode(status int) int32 {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return 3 // INVALID_ARGUMENT
-	case http.StatusRequestEntityTooLarge:
-		return 8 // RESOURCE_EXHAUSTED
-	case http.StatusServiceUnavailable:
-		return 14 // UNAVAILABLE
-	case http.StatusUnauthorized:
-		return 16 // UNAUTHENTICATED
+// OTLPStatus is the google.rpc.Status protobuf an OTLP/HTTP client reads
+// in a refused protobuf request's answer; its code follows the error's
+// kind (any other error is INTERNAL).
+func OTLPStatus(err error) []byte {
+	code := int32(13) // INTERNAL
+	var e *Error
+	if errors.As(err, &e) {
+		switch e.Kind {
+		case KindInvalid, KindUnsupported:
+			code = 3 // INVALID_ARGUMENT
+		case KindTooLarge:
+			code = 8 // RESOURCE_EXHAUSTED
+		case KindUnavailable:
+			code = 14 // UNAVAILABLE
+		case KindUnauthorized:
+			code = 16 // UNAUTHENTICATED
+		}
 	}
-	return 13 // INTERNAL
+	b, _ := proto.Marshal(&rpcstatus.Status{Code: code, Message: err.Error()})
+	return b
 }
 
 // decodeOTLPProto decodes a protobuf request. The protobuf runtime refuses

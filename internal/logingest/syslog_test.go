@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/logingest/ingesttest"
+
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -129,16 +131,16 @@ func startSyslog(t *testing.T, in *Ingester) (tcp, udp string, stop func()) {
 }
 
 // waitRecords waits until w holds n records.
-func waitRecords(t *testing.T, w *memWriter, n int) []record.Record {
+func waitRecords(t *testing.T, w *ingesttest.MemWriter, n int) []record.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if recs := w.records(); len(recs) >= n {
+		if recs := w.Records(); len(recs) >= n {
 			return recs
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("stored %d records, want %d", len(w.records()), n)
+	t.Fatalf("stored %d records, want %d", len(w.Records()), n)
 	return nil
 }
 
@@ -147,14 +149,14 @@ func TestSyslogTCPAndUDP(t *testing.T) {
 	tcpAddr, udpAddr, stop := startSyslog(t, in)
 
 	msg := func(pri int, app, text string) string {
-		return fmt.Sprintf("<%d>1 2026-02-01T10:00:00Z node-1 %s 4242 - [meta@32473 tx=%q] %s", pri, app, txA, text)
+		return fmt.Sprintf("<%d>1 2026-02-01T10:00:00Z node-1 %s 4242 - [meta@32473 tx=%q] %s", pri, app, ingesttest.TxA, text)
 	}
 	c, err := net.Dial("tcp", tcpAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	octet := msg(3*8+4, "geth", "disk 91% full on /data")
-	newline := msg(4*8+3, "sshd", "failed password for admin from "+addrA)
+	newline := msg(4*8+3, "sshd", "failed password for admin from "+ingesttest.AddrA)
 	frames := fmt.Sprintf("%d %s", len(octet), octet) + newline + "\n" +
 		// RFC 3164, with PRI, and without PRI starting with the digits of
 		// an RFC 3339 time: a line, not an octet count.
@@ -180,16 +182,16 @@ func TestSyslogTCPAndUDP(t *testing.T) {
 	recs := waitRecords(t, w, 7)
 	stop()
 	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
-	meta := map[string]any{"tx": txA}
+	meta := map[string]any{"tx": ingesttest.TxA}
 	want := map[string]record.Record{
 		"geth": {Time: t0, Source: "system", Kind: "log", Level: "warn", Service: "geth", Message: "disk 91% full on /data",
-			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "daemon", "meta@32473": meta}, TxHashes: []common.Hash{common.HexToHash(txA)}},
-		"sshd": {Time: t0, Source: "security", Kind: "log", Level: "error", Service: "sshd", Message: "failed password for admin from " + addrA,
+			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "daemon", "meta@32473": meta}, TxHashes: []common.Hash{common.HexToHash(ingesttest.TxA)}},
+		"sshd": {Time: t0, Source: "security", Kind: "log", Level: "error", Service: "sshd", Message: "failed password for admin from " + ingesttest.AddrA,
 			Attrs:    map[string]any{"host": "node-1", "procid": "4242", "facility": "auth", "meta@32473": meta},
-			TxHashes: []common.Hash{common.HexToHash(txA)}, Addresses: []common.Address{common.HexToAddress(addrA)}},
+			TxHashes: []common.Hash{common.HexToHash(ingesttest.TxA)}, Addresses: []common.Address{common.HexToAddress(ingesttest.AddrA)}},
 		"": {Time: testNow, Source: "system", Kind: "log", Level: "info", Message: "after the long line", Attrs: map[string]any{"facility": "user"}},
 		"blocktorch": {Time: t0, Source: "system", Kind: "log", Level: "fatal", Service: "blocktorch", Message: "node restarted",
-			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "local0", "meta@32473": meta}, TxHashes: []common.Hash{common.HexToHash(txA)}},
+			Attrs: map[string]any{"host": "node-1", "procid": "4242", "facility": "local0", "meta@32473": meta}, TxHashes: []common.Hash{common.HexToHash(ingesttest.TxA)}},
 		"sshd-3164": {Time: t0, Source: "security", Kind: "log", Level: "info", Service: "sshd", Message: "accepted publickey for deploy",
 			Attrs: map[string]any{"host": "node-2", "procid": "77", "facility": "auth"}},
 		"cron": {Time: t0, Source: "system", Kind: "log", Level: "info", Service: "cron", Message: "job done",
@@ -231,12 +233,12 @@ func TestSyslogStoresWhatArrivedBeforeShutdown(t *testing.T) {
 	c.Close()
 	waitRecords(t, w, 3000)
 	stop()
-	recs := w.records()
+	recs := w.Records()
 	if len(recs) != 3000 || recs[2999].Message != "line 2999" {
 		t.Fatalf("stored %d records", len(recs))
 	}
-	if w.calls >= 3000 {
-		t.Errorf("%d store writes for 3000 lines: records are not batched", w.calls)
+	if w.Calls() >= 3000 {
+		t.Errorf("%d store writes for 3000 lines: records are not batched", w.Calls())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 
 	"github.com/blocktorch/blocktorch/internal/auth"
+	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -108,10 +109,13 @@ func errorf(kind, format string, args ...any) error {
 // errors become HTTP.
 func errorKind(err error) string {
 	var ae *apiError
+	var ie *logingest.Error
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		return ae.kind
+	case errors.As(err, &ie):
+		return ingestErrorKind(ie)
 	case errors.As(err, &tooLarge):
 		return kindTooLarge
 	case errors.Is(err, auth.ErrRefused):
@@ -143,8 +147,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	env := envelope{Status: "error", ErrorKind: kind, Error: msg}
 	var ae *apiError
-	if errors.As(err, &ae) {
+	var ie *logingest.Error
+	switch {
+	case errors.As(err, &ae):
 		env.Data = ae.data
+	case errors.As(err, &ie) && ie.Result != nil:
+		env.Data = ie.Result
 	}
 	writeJSON(w, code, env)
 }
@@ -152,5 +160,6 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 // isAPIError reports whether err carries a message written for clients.
 func isAPIError(err error) bool {
 	var ae *apiError
-	return errors.As(err, &ae)
+	var ie *logingest.Error
+	return errors.As(err, &ae) || errors.As(err, &ie)
 }

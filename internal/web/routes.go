@@ -61,11 +61,11 @@ func (s *Server) routeTable() []route {
 	}
 
 	// Log ingest (api_ingest.go): any site may post; ingest keys guard it.
-	if in := d.Ingest; in != nil {
-		add(ingest, "/api/v1/logs", in.ServeLogs)
-		add(ingest, "GET /sdk/blocktorch.js", in.ServeSDK)
-		add(ingest, "POST /v1/logs", in.ServeOTLP)
-		add(ingest, "POST /loki/api/v1/push", in.ServeLoki)
+	if d.Ingest != nil {
+		add(ingest, "/api/v1/logs", s.handleLogs)
+		add(ingest, "GET /sdk/blocktorch.js", s.handleSDK)
+		add(ingest, "POST /v1/logs", s.handleOTLP)
+		add(ingest, "POST /loki/api/v1/push", s.handleLoki)
 	}
 
 	// Chain data (api_chain.go), search (search.go).

@@ -1,9 +1,8 @@
-package logingest
+package web
 
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blocktorch/blocktorch/internal/logingest"
 
 	"github.com/ethereum/go-ethereum/common"
 )
@@ -22,13 +23,11 @@ func TestBrowserSDK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("node is needed to test the browser SDK: %v", err)
 	}
-	in, w := newTestIngester(Options{IngestKeys: []string{"pk_test"}})
-	mux := http.NewServeMux()
-	in.Register(mux)
-	srv := httptest.NewServer(mux)
+	in, w := newTestIngester(logingest.Options{IngestKeys: []string{"pk_test"}})
+	srv := httptest.NewServer(ingestServer(t, in))
 	defer srv.Close()
 
-	sdk, _ := filepath.Abs("sdk/blocktorch.js")
+	sdk, _ := filepath.Abs("../logingest/sdk/blocktorch.js")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, node, "testdata/sdk_harness.js", sdk, srv.URL).Output()
@@ -50,7 +49,7 @@ func TestBrowserSDK(t *testing.T) {
 		t.Errorf("beacon answers %v, want one 200", res.Beacons)
 	}
 
-	recs := w.records()
+	recs := w.Records()
 	if len(recs) != 62 {
 		t.Fatalf("stored %d records, want 62 (55 logs, error, rejection, wallet rejection, RPC failure, signature, tx, page hide)", len(recs))
 	}
@@ -101,11 +100,9 @@ func TestBrowserSDK(t *testing.T) {
 }
 
 func TestServeSDK(t *testing.T) {
-	in, _ := newTestIngester(Options{})
-	mux := http.NewServeMux()
-	in.Register(mux)
+	in, _ := newTestIngester(logingest.Options{})
 	rw := httptest.NewRecorder()
-	mux.ServeHTTP(rw, httptest.NewRequest("GET", "/sdk/blocktorch.js", nil))
+	ingestServer(t, in).ServeHTTP(rw, httptest.NewRequest("GET", "/sdk/blocktorch.js", nil))
 	if rw.Code != 200 || !strings.HasPrefix(rw.Header().Get("Content-Type"), "text/javascript") || !strings.Contains(rw.Body.String(), "wrapProvider") {
 		t.Fatalf("%d %v", rw.Code, rw.Header())
 	}

@@ -1,4 +1,4 @@
-package logingest
+package web
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blocktorch/blocktorch/internal/logingest"
+	"github.com/blocktorch/blocktorch/internal/logingest/ingesttest"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
@@ -22,7 +25,7 @@ import (
 // Loki push all refuse a request without a right key, and all take one in
 // each form shippers send it.
 func TestIngestKeysOnEveryDoor(t *testing.T) {
-	in, w := newTestIngester(Options{IngestKeys: []string{"pk_one", "pk_two"}})
+	in, w := newTestIngester(logingest.Options{IngestKeys: []string{"pk_one", "pk_two"}})
 	basic := func(user, pw string) string {
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
 	}
@@ -33,9 +36,9 @@ func TestIngestKeysOnEveryDoor(t *testing.T) {
 		body string
 		ok   int
 	}{
-		{"json lines", in.ServeLogs, "application/x-ndjson", `{"msg":"forged","source":"security"}`, 200},
-		{"otlp", in.ServeOTLP, "application/json", otlpJSON, 200},
-		{"loki", in.ServeLoki, "application/json", `{"streams":[{"stream":{"service":"web"},"values":[["1700000000000000000","forged"]]}]}`, 204},
+		{"json lines", door(t, in, "/api/v1/logs"), "application/x-ndjson", `{"msg":"forged","source":"security"}`, 200},
+		{"otlp", door(t, in, "/v1/logs"), "application/json", ingesttest.OTLPJSON, 200},
+		{"loki", door(t, in, "/loki/api/v1/push"), "application/json", `{"streams":[{"stream":{"service":"web"},"values":[["1700000000000000000","forged"]]}]}`, 204},
 	}
 	forms := []struct {
 		name string
@@ -56,9 +59,9 @@ func TestIngestKeysOnEveryDoor(t *testing.T) {
 	for _, d := range doors {
 		for _, f := range forms {
 			t.Run(d.name+"/"+f.name, func(t *testing.T) {
-				before := len(w.records())
+				before := len(w.Records())
 				code, body := post(t, d.h, d.ct, []byte(d.body), f.hdr...)
-				stored := len(w.records()) - before
+				stored := len(w.Records()) - before
 				if f.ok && (code != d.ok || stored == 0) {
 					t.Fatalf("status %d, %d stored, want %d and records: %s", code, stored, d.ok, body)
 				}
@@ -74,10 +77,8 @@ func TestIngestKeysOnEveryDoor(t *testing.T) {
 // configured only through OTEL_EXPORTER_OTLP_HEADERS as operators do,
 // delivers to a keyed /v1/logs; without the header it is refused.
 func TestIngestKeyFromOTelExporter(t *testing.T) {
-	in, w := newTestIngester(Options{IngestKeys: []string{"pk_otel"}})
-	mux := http.NewServeMux()
-	in.Register(mux)
-	ts := httptest.NewServer(mux)
+	in, w := newTestIngester(logingest.Options{IngestKeys: []string{"pk_otel"}})
+	ts := httptest.NewServer(ingestServer(t, in))
 	defer ts.Close()
 	export := func(t *testing.T) error {
 		t.Helper()
@@ -86,7 +87,7 @@ func TestIngestKeyFromOTelExporter(t *testing.T) {
 			t.Fatal(err)
 		}
 		var r sdklog.Record
-		r.SetTimestamp(testNow)
+		r.SetTimestamp(ingesttest.Now)
 		r.SetSeverity(otellog.SeverityError)
 		r.SetBody(attribute.StringValue("otel keyed"))
 		r.AddAttributes(attribute.String("user.id", "42"))
@@ -97,20 +98,20 @@ func TestIngestKeyFromOTelExporter(t *testing.T) {
 	}
 	t.Run("without the header", func(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "")
-		if err := export(t); err == nil || len(w.records()) != 0 {
-			t.Fatalf("exported without a key: err %v, %d records", err, len(w.records()))
+		if err := export(t); err == nil || len(w.Records()) != 0 {
+			t.Fatalf("exported without a key: err %v, %d records", err, len(w.Records()))
 		}
 	})
 	t.Run("Authorization bearer in OTEL_EXPORTER_OTLP_HEADERS", func(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20pk_otel")
-		if err := export(t); err != nil || len(w.records()) != 1 {
-			t.Fatalf("export with the key: err %v, %d records", err, len(w.records()))
+		if err := export(t); err != nil || len(w.Records()) != 1 {
+			t.Fatalf("export with the key: err %v, %d records", err, len(w.Records()))
 		}
 	})
 	t.Run("X-Blocktorch-Key in OTEL_EXPORTER_OTLP_HEADERS", func(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "X-Blocktorch-Key=pk_otel")
-		if err := export(t); err != nil || len(w.records()) != 2 {
-			t.Fatalf("export with the key: err %v, %d records", err, len(w.records()))
+		if err := export(t); err != nil || len(w.Records()) != 2 {
+			t.Fatalf("export with the key: err %v, %d records", err, len(w.Records()))
 		}
 	})
 }
@@ -118,9 +119,9 @@ func TestIngestKeyFromOTelExporter(t *testing.T) {
 // TestEmptyBodyRefused: an empty (or blank) body on /api/v1/logs says so
 // with a 400 instead of answering that nothing was accepted.
 func TestEmptyBodyRefused(t *testing.T) {
-	in, _ := newTestIngester(Options{})
+	in, _ := newTestIngester(logingest.Options{})
 	for _, body := range []string{"", "\n", "  \r\n\t"} {
-		code, out := post(t, in.ServeLogs, "application/x-ndjson", []byte(body))
+		code, out := post(t, door(t, in, "/api/v1/logs"), "application/x-ndjson", []byte(body))
 		if a := decodeAnswer(t, out); code != 400 || !strings.Contains(a.Error, "empty body") {
 			t.Errorf("body %q: %d %s, want 400 empty body", body, code, out)
 		}
@@ -130,20 +131,20 @@ func TestEmptyBodyRefused(t *testing.T) {
 // TestOTLPTimeBeyondRangeReported: a record of the year 2300 is refused
 // naming 2300, not the 2262 an int64 of nanoseconds ends at.
 func TestOTLPTimeBeyondRangeReported(t *testing.T) {
-	in, w := newTestIngester(Options{})
-	req := collectorRequest()
+	in, w := newTestIngester(logingest.Options{})
+	req := ingesttest.CollectorRequest()
 	lr := req.ResourceLogs[0].ScopeLogs[0].LogRecords[0]
 	at := time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)
 	lr.TimeUnixNano = uint64(at.Unix()) * 1e9
 	req.ResourceLogs[0].ScopeLogs[0].LogRecords = req.ResourceLogs[0].ScopeLogs[0].LogRecords[:1]
 	raw, _ := proto.Marshal(req)
-	code, out := post(t, in.ServeOTLP, "application/x-protobuf", raw)
+	code, out := post(t, door(t, in, "/v1/logs"), "application/x-protobuf", raw)
 	var resp collogspb.ExportLogsServiceResponse
 	if err := proto.Unmarshal(out, &resp); err != nil || code != 200 {
 		t.Fatalf("%d %v", code, err)
 	}
 	msg := resp.GetPartialSuccess().GetErrorMessage()
-	if !strings.Contains(msg, "time 2300-01-01T00:00:00Z is outside 1970-2199") || len(w.records()) != 0 {
-		t.Fatalf("partial_success %q, %d stored", msg, len(w.records()))
+	if !strings.Contains(msg, "time 2300-01-01T00:00:00Z is outside 1970-2199") || len(w.Records()) != 0 {
+		t.Fatalf("partial_success %q, %d stored", msg, len(w.Records()))
 	}
 }
