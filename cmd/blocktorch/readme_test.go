@@ -18,7 +18,7 @@ import (
 
 // TestREADMEClientExamples runs every README example of a command that
 // talks to a server (query, tail, monitors, abi add, verify --server,
-// trace) against the demo with an operator key, the key given as the
+// trace, incident, flags, status) against the demo with an operator key, the key given as the
 // README says (BLOCKTORCH_KEY), the placeholders filled with the demo's
 // own transaction, contract, node and files.
 func TestREADMEClientExamples(t *testing.T) {
@@ -123,8 +123,34 @@ func TestREADMEClientExamples(t *testing.T) {
 		"0xTX", failed,
 		"0xYourContract", vault.Address,
 		"0xContract", vault.Address,
+		"0x…", vault.Address,
 	)
-	exact := map[string]string{"out/Vault.sol/Vault.json": artifact, "out/": build, "monitors.yaml": monitors}
+	exact := map[string]string{"out/Vault.sol/Vault.json": artifact, "out/": build, "monitors.yaml": monitors,
+		"postmortem-1.md": filepath.Join(dir, "postmortem-1.md"), "postmortem.tmpl": filepath.Join(dir, "postmortem.tmpl")}
+	// The incident examples open one from a firing alert (MONITOR/KEY):
+	// the demo's deployment fires one (its Safe made a pauser of the
+	// vault), which stands in for the README's.
+	var alertRef string
+	for alertRef == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("no alert fired within 3 minutes of the demo's start")
+		}
+		var evs []struct {
+			MonitorID string `json:"monitorId"`
+			Key       string `json:"key"`
+			Status    string `json:"status"`
+		}
+		get("/api/v1/alerts?limit=100", &evs)
+		for _, ev := range evs {
+			if ev.Status == "firing" {
+				alertRef = ev.MonitorID + "/" + ev.Key
+				break
+			}
+		}
+		if alertRef == "" {
+			time.Sleep(500 * time.Millisecond) // polling the running demo, bounded by the deadline
+		}
+	}
 
 	t.Setenv("BLOCKTORCH_SERVER", base)
 	t.Setenv("BLOCKTORCH_KEY", "")
@@ -148,7 +174,7 @@ func TestREADMEClientExamples(t *testing.T) {
 			t.Fatalf("README line %q: %v", line, err)
 		}
 		switch words[0] {
-		case "query", "tail", "monitors", "abi", "trace":
+		case "query", "tail", "monitors", "abi", "trace", "incident", "flags", "status":
 		case "verify":
 			if !strings.Contains(line, "--server") {
 				continue
@@ -159,6 +185,10 @@ func TestREADMEClientExamples(t *testing.T) {
 		for i, w := range words {
 			if v, ok := exact[w]; ok {
 				words[i] = v
+				continue
+			}
+			if strings.HasSuffix(w, "/0x…") && i > 0 && words[i-1] == "--alert" {
+				words[i] = alertRef
 				continue
 			}
 			words[i] = fill.Replace(w)
@@ -193,7 +223,7 @@ func TestREADMEClientExamples(t *testing.T) {
 			}
 		}
 	}
-	for _, cmd := range []string{"query", "tail", "monitors", "abi", "verify", "trace"} {
+	for _, cmd := range []string{"query", "tail", "monitors", "abi", "verify", "trace", "incident", "flags", "status"} {
 		if ran[cmd] == 0 {
 			t.Errorf("the README has no example of %s", cmd)
 		}
