@@ -83,7 +83,9 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 		wait(ctx, what, `['done', 'error'].includes(document.querySelector('#simulator').dataset.state)`)
 		return eval[string](t, ctx, `document.querySelector('#simulator').dataset.state`)
 	}
-	errorText := func(ctx context.Context) string { return eval[string](t, ctx, `document.querySelector('#sim-error').textContent`) }
+	errorText := func(ctx context.Context) string {
+		return eval[string](t, ctx, `document.querySelector('#sim-error').textContent`)
+	}
 	balances := func(ctx context.Context) string {
 		return eval[string](t, ctx, `[...document.querySelectorAll('#sim-balances tr')].map((r) => r.dataset.account.toLowerCase() + ' ' + r.children[1].textContent + ' ' + r.children[2].textContent).join('\n')`)
 	}
