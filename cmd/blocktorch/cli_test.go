@@ -68,6 +68,7 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
 		{[]string{"trace"}, "missing 0xTX"},
 		{[]string{"simulate"}, "missing --from"},
+		{[]string{"patch-check"}, "missing --impl"},
 		{[]string{"migrate", "records"}, "--from and --to are required"},
 		{[]string{"version"}, ""},
 	} {

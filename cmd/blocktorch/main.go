@@ -44,6 +44,7 @@ Usage:
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
+  blocktorch patch-check --impl out/ --proxy 0x… --txs incident:ID  replay an incident against a new implementation
   blocktorch migrate records --from sqlite:PATH --to http://HOST:9428  copy records to VictoriaLogs
   blocktorch version
 
@@ -110,6 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTrace(ctx, rest, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, rest, stdout, stderr)
+	case "patch-check":
+		return runPatchCheck(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
 	case "version":
