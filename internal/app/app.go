@@ -32,6 +32,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/oracle"
+	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
@@ -72,6 +73,7 @@ type App struct {
 	catalog      *contracts.Catalog
 	arts         *debugger.Artifacts // verified sources, for the debugger
 	debug        *debugger.Service
+	patch        *patch.Service
 	monitors     *monitor.Engine
 	outbox       *notify.Outbox
 	// incidents runs incidents, the status page and kill switches.
@@ -273,6 +275,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	deps.Incidents = a.incidents
 	deps.Respond = a.respond
 	deps.Oracles = a.oracles
+	a.patch = a.newPatch()
+	deps.Patch = a.patch
 	if a.demo != nil {
 		deps.Incident = a.demo.StartIncident
 	}
@@ -534,6 +538,9 @@ func (a *App) Close() error {
 			a.respondCancel()
 		}
 		a.responding.Wait()
+		if a.patch != nil {
+			a.patch.Close()
+		}
 		if a.ln != nil {
 			a.ln.Close()
 		}

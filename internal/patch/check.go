@@ -57,6 +57,10 @@ type Checker struct {
 	// Prepare prepares the upgrade call in the response actions' forms
 	// (response.PrepareCall); nil prepares none.
 	Prepare PrepareFunc
+	// Verified, when set, gives the storage layout of a contract verified
+	// earlier (the server's registry), for the current implementation
+	// when the request's artifacts do not hold it.
+	Verified func(addr common.Address) (layout json.RawMessage, name string, ok bool)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }

@@ -36,6 +36,12 @@ func (c *Checker) checkLayout(ctx context.Context, req Request, impl contracts.A
 			rep.Layout.From = fmt.Sprintf("the current implementation %s, verified as %s:%s", rep.Current.Hex(), res.SourceName, res.ContractName)
 		}
 	}
+	if rep.Layout.From == "" && c.Verified != nil {
+		if l, name, ok := c.Verified(rep.Current); ok {
+			oldRaw = l
+			rep.Layout.From = fmt.Sprintf("the current implementation %s, verified earlier as %s", rep.Current.Hex(), name)
+		}
+	}
 	if len(oldRaw) == 0 || string(oldRaw) == "null" {
 		if rep.Layout.From == "" {
 			rep.Layout.From = fmt.Sprintf("not checked: the current implementation %s matches none of the artifacts; give its build (--old PATH) to check the storage layout", rep.Current.Hex())

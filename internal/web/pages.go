@@ -90,7 +90,7 @@ var funcs = template.FuncMap{
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
 	"contract.html", "debugger.html", "monitors.html", "status.html",
-	"incidents.html", "incident.html", "oracles.html", "oracle.html", "simulate.html"}
+	"incidents.html", "incident.html", "oracles.html", "oracle.html", "simulate.html", "patch.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}
@@ -194,6 +194,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	data["Operator"] = s.op.Enabled()
 	data["IncidentsOn"] = s.deps.Incidents != nil
 	data["SimulateOn"] = s.deps.Debug != nil
+	data["PatchOn"] = s.deps.Patch != nil
 	var buf bytes.Buffer
 	if err := s.pages.tmpl[name].Execute(&buf, data); err != nil {
 		s.log.Error("cannot render page", "page", name, "err", err)

@@ -207,6 +207,13 @@ func (s *Server) routeTable() []route {
 		op("GET /oracles", s.handleOraclesPage)
 		op("GET /oracle/{address}", s.handleOraclePage)
 	}
+	// Patch checks (api_patch.go) and their page.
+	if d.Patch != nil {
+		op("POST /api/v1/patch-check", s.handlePatchCheck)
+		op("GET /api/v1/patch-check/txs", s.handlePatchTxs)
+		op("GET /api/v1/patch-check/{id}", s.handlePatchRun)
+		op("GET /patch", s.handlePatchPage)
+	}
 	// Any other /api/ path: an error envelope, not a page.
 	op("/api/", s.handleNoAPI)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/logingest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/oracle"
+	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -106,6 +107,10 @@ type Deps struct {
 	// Oracles follows price feeds behind the oracles API and pages, and
 	// lists on a contract's page the feeds it reads; nil leaves them out.
 	Oracles *oracle.Service
+	// Patch runs patch checks (a new implementation replayed against an
+	// incident's transactions) behind /api/v1/patch-check and /patch; nil
+	// leaves them out.
+	Patch *patch.Service
 }
 
 // UIBuilt reports whether the pages can be served: false in a binary built
