@@ -16,7 +16,8 @@ import (
 // page keeps besides the incidents, and the way in from Explore:
 //   - Explore's "Open incident" opens /incidents with the form filled from
 //     the search and its range, and the incident opened there starts at
-//     the range's start with the search on its timeline;
+//     the range's start with the search on its timeline; "Add to
+//     incident" links another search on the open incident's timeline;
 //   - the status page's components: added, edited, listed with what
 //     /status shows for each, removed; typed markup stays text;
 //   - the postmortem template editor: the default in force, a live
@@ -71,6 +72,19 @@ func TestIncidentSettingsInBrowser(t *testing.T) {
 	tl, err := rig.svc.Timeline(t.Context(), id)
 	if err != nil || len(tl) == 0 || !strings.Contains(tl[0].Link, "from="+url.QueryEscape(from)) || !strings.Contains(tl[0].Link, "to="+url.QueryEscape(to)) {
 		t.Errorf("the search on the timeline: %+v, %v", tl, err)
+	}
+
+	// Another search, added to the open incident's timeline from Explore.
+	const q2 = `kind:tx status:failed`
+	do(t, ctx, "explore again", chromedp.Navigate(rig.url+"/explore?"+url.Values{"q": {q2}, "from": {from}, "to": {to}}.Encode()))
+	waitJS(t, ctx, "Add to incident", `document.querySelector('#link-incident')?.textContent === 'Add to incident #`+strconv.FormatInt(id, 10)+`'`)
+	do(t, ctx, "add to incident", click(`#link-incident`))
+	waitJS(t, ctx, "added", `document.querySelector('#link-incident').textContent.startsWith('Added')`)
+	const want = "/explore?q=kind%3Atx+status%3Afailed&from=2026-03-01T10%3A00%3A00.000Z&to=2026-03-01T11%3A00%3A00.000Z"
+	tl, err = rig.svc.Timeline(t.Context(), id)
+	if err != nil || len(tl) < 2 || tl[len(tl)-1].Kind != incident.KindSearch || tl[len(tl)-1].Text != q2 ||
+		tl[len(tl)-1].Link != want {
+		t.Errorf("the linked search on the timeline: %+v, %v", tl, err)
 	}
 
 	// Components: add two, edit one, remove one.

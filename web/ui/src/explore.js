@@ -48,6 +48,29 @@
       openInc.href = '/incidents?' + p.toString();
     }
     if (openInc) openInc.addEventListener('click', incidentLink);
+    // Add to incident: this search, its range made absolute, on the
+    // timeline of the newest open incident (the button shows only when
+    // one is open).
+    const linkInc = $('#link-incident');
+    if (linkInc) {
+      api('/api/v1/incidents?open=1&limit=1').then((l) => {
+        if (!l || !l.length) return;
+        const inc = l[0];
+        linkInc.hidden = false;
+        linkInc.dataset.incident = inc.id;
+        linkInc.textContent = 'Add to incident #' + inc.id;
+        linkInc.title = 'Link this search on the timeline of “' + inc.title + '”';
+        linkInc.addEventListener('click', async () => {
+          const now = Date.now();
+          const a = parseTime(st.from, now), b = parseTime(st.to, now);
+          const url = exploreURL(st.q || '*', a != null && !isNaN(a) ? a : null, b != null && !isNaN(b) ? b : null);
+          try {
+            await api('/api/v1/incidents/' + inc.id + '/links', { json: { kind: 'search', text: st.q || '*', url } });
+            linkInc.textContent = 'Added to incident #' + inc.id + ' ✓';
+          } catch (e) { showError(e); }
+        });
+      }).catch(() => {});
+    }
     window.addEventListener('popstate', () => { st = readState(defaults); qIn.value = st.q; live.checked = st.live === '1'; run(); });
 
     function submit() { st.q = qIn.value.trim(); writeState(st, defaults); run(); }
