@@ -1,6 +1,7 @@
 package logsql
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"os"
@@ -37,12 +38,12 @@ func scriptQueries(t testing.TB) []string {
 func compileAll(req store.SearchRequest) ([]string, error) {
 	s := &Searcher{CursorKey: []byte("k")}
 	var out []string
-	page, err := s.searchQuery(req, 10)
+	page, err := s.searchQuery(context.Background(), req, 10)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, page)
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(context.Background(), req)
 	if err != nil {
 		return nil, err
 	}

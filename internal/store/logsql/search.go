@@ -43,6 +43,10 @@ type Searcher struct {
 	// searcher is restricted to (a backend hides records with it, such
 	// as chain records of orphaned blocks not yet deleted); "" for none.
 	Scope func() string
+	// Links, when set, narrows queries that require a transaction hash
+	// or an address to the hours holding records that link it (see
+	// narrow); nil searches without.
+	Links LinkHours
 }
 
 var _ store.Searcher = (*Searcher)(nil)
@@ -60,7 +64,7 @@ func searchLimit(n int) (int, error) {
 	return n, nil
 }
 
-func (s *Searcher) filterOf(req store.SearchRequest) (string, error) {
+func (s *Searcher) filterOf(ctx context.Context, req store.SearchRequest) (string, error) {
 	var e query.Expr
 	if req.Query != nil {
 		e = req.Query.Filter
@@ -72,6 +76,13 @@ func (s *Searcher) filterOf(req store.SearchRequest) (string, error) {
 	// Rows a delete task has emptied keep their time and stream; every
 	// record has an id.
 	f = "(" + f + ") AND " + Live
+	n, err := s.narrow(ctx, e)
+	if err != nil {
+		return "", err
+	}
+	if n != "" {
+		f += " AND " + n
+	}
 	if s.Scope != nil {
 		if scope := s.Scope(); scope != "" {
 			f += " AND (" + scope + ")"
@@ -86,11 +97,11 @@ const Live = FieldID + ":*"
 
 // SearchQuery returns the LogsQL of one page of Search: at most n+1
 // records, in order, after the cursor position when there is one.
-func (s *Searcher) searchQuery(req store.SearchRequest, n int) (string, error) {
+func (s *Searcher) searchQuery(ctx context.Context, req store.SearchRequest, n int) (string, error) {
 	if req.Order != store.NewestFirst && req.Order != store.OldestFirst {
 		return "", fmt.Errorf("%w: unknown order %d", store.ErrInvalid, req.Order)
 	}
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(ctx, req)
 	if err != nil {
 		return "", err
 	}
@@ -126,7 +137,7 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	if err != nil {
 		return "", err
 	}
-	q, err := s.searchQuery(req, n)
+	q, err := s.searchQuery(ctx, req, n)
 	if err != nil {
 		return "", err
 	}
@@ -195,7 +206,7 @@ func (s *Searcher) histogram(ctx context.Context, req store.SearchRequest, bucke
 	}
 	r := req
 	r.From, r.To = time.Unix(0, from), time.Unix(0, to)
-	f, err := s.filterOf(r)
+	f, err := s.filterOf(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +276,7 @@ func (s *Searcher) span(ctx context.Context, req store.SearchRequest) (from, to 
 		from, to = req.From.UnixNano(), req.To.UnixNano()
 		return from, to, from < to, nil
 	}
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(ctx, req)
 	if err != nil {
 		return 0, 0, false, err
 	}

@@ -236,7 +236,7 @@ func (s *Searcher) recordTable(ctx context.Context, req store.SearchRequest, pip
 		}
 		byTime = byTime && k.Field == "time"
 	}
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(ctx, req)
 	if err != nil {
 		return store.Table{}, err
 	}
@@ -333,7 +333,7 @@ func (s *Searcher) recordTable(ctx context.Context, req store.SearchRequest, pip
 
 // stats runs stats, or timechart when interval > 0.
 func (s *Searcher) stats(ctx context.Context, req store.SearchRequest, aggs []query.Agg, by []string, interval time.Duration) (store.Table, error) {
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(ctx, req)
 	if err != nil {
 		return store.Table{}, err
 	}
@@ -610,7 +610,7 @@ func (s *Searcher) groupValues(ctx context.Context, req store.SearchRequest, gro
 			return v, err == nil, err
 		}
 	}
-	base, err := s.filterOf(req)
+	base, err := s.filterOf(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -687,7 +687,7 @@ func (s *Searcher) top(ctx context.Context, req store.SearchRequest, p *query.To
 	if err != nil {
 		return store.Table{}, err
 	}
-	f, err := s.filterOf(req)
+	f, err := s.filterOf(ctx, req)
 	if err != nil {
 		return store.Table{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,9 @@ type Engine struct {
 	log  *slog.Logger
 	s    *logstorage.Storage
 	ids  logsql.IDs
+	// links is the link index (links.go); nil when it could not be
+	// built, and then lookups run without it.
+	links *linkIndex
 	*logsql.Searcher
 
 	// mu orders appends: a batch is in the log before the engine has it
@@ -157,6 +161,16 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 			e.s.MustClose()
 		}
 	}()
+	links, created, err := openLinks(filepath.Join(dir, "links.db"))
+	if err != nil {
+		return nil, err
+	}
+	e.links = links
+	defer func() {
+		if !ok && e.links != nil {
+			e.links.close()
+		}
+	}()
 	seqs, err := segments(walDir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the records engine's log: %w", err)
@@ -166,6 +180,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	}
 	if err := e.replay(ctx, walDir, seqs); err != nil {
 		return nil, err
+	}
+	if created {
+		e.backfillLinks(ctx)
+	}
+	if e.links != nil {
+		e.Searcher.Links = e.links.hours
 	}
 	last := uint64(0)
 	if len(seqs) > 0 {
@@ -194,6 +214,11 @@ func (e *Engine) replay(ctx context.Context, walDir string, seqs []uint64) error
 	for _, seq := range seqs {
 		err := readSegment(filepath.Join(walDir, segmentName(seq)), func(rows []walRow) error {
 			frames++
+			if e.links != nil {
+				if err := e.links.add(rows); err != nil {
+					return err
+				}
+			}
 			missing, err := e.missing(ctx, rows)
 			if err != nil {
 				return err
@@ -309,6 +334,13 @@ func (e *Engine) Checkpoint() error {
 			return fmt.Errorf("cannot delete the checkpoint's snapshot: %w", err)
 		}
 	}
+	if e.links != nil {
+		// The segments about to go could rebuild the index; it must
+		// be on disk first.
+		if err := e.links.sync(); err != nil {
+			return err
+		}
+	}
 	seqs, err := segments(e.wal.dir)
 	if err != nil {
 		return err
@@ -334,7 +366,11 @@ func (e *Engine) Close() error {
 		werr := e.wal.close()
 		e.mu.Unlock()
 		e.s.MustClose()
-		e.closeErr = errors.Join(err, werr)
+		var lerr error
+		if e.links != nil {
+			lerr = e.links.close()
+		}
+		e.closeErr = errors.Join(err, werr, lerr)
 	})
 	return e.closeErr
 }
@@ -392,6 +428,13 @@ func (e *Engine) append(recs []record.Record) error {
 		}
 		rows[i] = walRow{Time: r.Time.UnixNano(), Streams: streams, Fields: fields}
 	}
+	// The links first: a query must never see a record whose hours the
+	// link index lacks.
+	if e.links != nil {
+		if err := e.links.add(rows); err != nil {
+			return err
+		}
+	}
 	// The frame is written and the rows added under the lock, in the
 	// same order; the fsync is outside it, so that concurrent appends
 	// share one. A crash before the sync loses rows nobody was told
@@ -415,11 +458,7 @@ func (e *Engine) append(recs []record.Record) error {
 }
 
 func sortStableByTime(order []int, recs []record.Record) {
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && recs[order[j]].Time.Before(recs[order[j-1]].Time); j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
+	slices.SortStableFunc(order, func(a, b int) int { return recs[a].Time.Compare(recs[b].Time) })
 }
 
 // RunQuery runs a LogsQL query on the engine and streams its rows to fn

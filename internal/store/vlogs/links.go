@@ -1,0 +1,217 @@
+package vlogs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the link index's file
+
+	"github.com/blocktorch/blocktorch/internal/store/logsql"
+)
+
+// The link index tells, for every transaction hash and address that
+// records link (the engine fields tx and address), the hours that hold
+// such records, so that a tx: or address: lookup reads only those hours'
+// blocks (logsql.Searcher.Links). It lives in DIR/links.db, a SQLite file
+// of (key, hour) pairs: key is the first 8 bytes of the hash or address,
+// so two links may share a key; that only widens a lookup to more hours,
+// which the query's own link filter then sorts out. Entries are never
+// removed by reorgs or retention: a stale hour widens a lookup, it never
+// hides a record.
+//
+// It is written before the rows reach the engine (a query never sees a
+// record whose hours the index lacks), without a sync of its own: the
+// engine's write-ahead log covers it. Replay adds the links of every
+// replayed row (those whose rows already reached the engine included),
+// and a checkpoint makes the index durable before it removes the log
+// segments that could rebuild it.
+type linkIndex struct {
+	db *sql.DB
+	// mu serializes writers (SQLite takes one at a time) and guards
+	// recent.
+	mu sync.Mutex
+	// recent holds pairs written lately, so that a hot address is not
+	// written again with every batch.
+	recent map[linkHour]struct{}
+}
+
+type linkHour struct{ key, hour int64 }
+
+// maxRecent bounds linkIndex.recent.
+const maxRecent = 1 << 16
+
+// openLinks opens (or creates) the index at path. created reports a new
+// file, which an engine holding records must fill (backfill).
+func openLinks(path string) (x *linkIndex, created bool, err error) {
+	_, statErr := os.Stat(path)
+	created = errors.Is(statErr, os.ErrNotExist)
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)"} {
+		q.Add("_pragma", p)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot open the link index: %w", err)
+	}
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS links (key INTEGER NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY (key, hour)) WITHOUT ROWID`); err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("cannot create the link index: %w", err)
+	}
+	return &linkIndex{db: db, recent: map[linkHour]struct{}{}}, created, nil
+}
+
+// linkKey is the index key of a hash or an address.
+func linkKey(b []byte) int64 {
+	var k [8]byte
+	copy(k[:], b)
+	return int64(binary.BigEndian.Uint64(k[:]))
+}
+
+// add writes the links of rows.
+func (x *linkIndex) add(rows []walRow) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var pairs []linkHour
+	seen := map[linkHour]struct{}{}
+	for _, r := range rows {
+		hour := r.Time / int64(time.Hour)
+		if r.Time < 0 && r.Time%int64(time.Hour) != 0 {
+			hour-- // floor
+		}
+		for _, f := range r.Fields {
+			if f.Name != logsql.FieldTx && f.Name != logsql.FieldAddress {
+				continue
+			}
+			for _, w := range strings.Fields(f.Value) {
+				b, err := hex.DecodeString(strings.TrimPrefix(w, "0x"))
+				if err != nil || len(b) == 0 {
+					continue
+				}
+				p := linkHour{linkKey(b), hour}
+				if _, ok := x.recent[p]; ok {
+					continue
+				}
+				if _, ok := seen[p]; !ok {
+					seen[p] = struct{}{}
+					pairs = append(pairs, p)
+				}
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	tx, err := x.db.Begin()
+	if err != nil {
+		return fmt.Errorf("cannot write the link index: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.Prepare(`INSERT OR IGNORE INTO links (key, hour) VALUES (?, ?)`)
+	if err != nil {
+		return fmt.Errorf("cannot write the link index: %w", err)
+	}
+	for _, p := range pairs {
+		if _, err := st.Exec(p.key, p.hour); err != nil {
+			return fmt.Errorf("cannot write the link index: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cannot write the link index: %w", err)
+	}
+	if len(x.recent)+len(pairs) > maxRecent {
+		clear(x.recent)
+	}
+	for _, p := range pairs {
+		x.recent[p] = struct{}{}
+	}
+	return nil
+}
+
+// hours is the logsql.LinkHours of the index.
+func (x *linkIndex) hours(ctx context.Context, key []byte) ([]int64, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT hour FROM links WHERE key = ? ORDER BY hour`, linkKey(key))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// sync makes every written link durable.
+func (x *linkIndex) sync() error {
+	if _, err := x.db.Exec(`PRAGMA wal_checkpoint(FULL)`); err != nil {
+		return fmt.Errorf("cannot sync the link index: %w", err)
+	}
+	return nil
+}
+
+func (x *linkIndex) close() error { return x.db.Close() }
+
+// backfillLinks fills a new link index from the records the engine holds
+// (a records directory written before the index existed). If that fails,
+// the index is dropped and lookups run without it: an index missing some
+// hours would hide records.
+func (e *Engine) backfillLinks(ctx context.Context) {
+	var batch []walRow
+	n := 0
+	flush := func() error {
+		n += len(batch)
+		err := e.links.add(batch)
+		batch = batch[:0]
+		return err
+	}
+	q := logsql.FieldTx + ":* OR " + logsql.FieldAddress + ":* | fields _time, " + logsql.FieldTx + ", " + logsql.FieldAddress
+	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
+		r := walRow{}
+		for _, f := range row {
+			if f.Name == "_time" {
+				t, err := time.Parse(time.RFC3339Nano, f.Value)
+				if err != nil {
+					return fmt.Errorf("record time %q: %w", f.Value, err)
+				}
+				r.Time = t.UnixNano()
+				continue
+			}
+			r.Fields = append(r.Fields, f)
+		}
+		batch = append(batch, r)
+		if len(batch) == 10_000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = e.links.sync()
+	}
+	if err != nil {
+		e.log.Warn("records engine: cannot build the link index from the stored records; tx: and address: lookups run without it", "err", err)
+		e.links.close()
+		e.links = nil
+		os.Remove(filepath.Join(e.dir, "links.db"))
+		return
+	}
+	if n > 0 {
+		e.log.Info("records engine: built the link index from the stored records", "records", n)
+	}
+}
