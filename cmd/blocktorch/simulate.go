@@ -8,6 +8,8 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
@@ -121,6 +123,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	} else {
 		printResult(stdout, res, set)
+		printBalanceChanges(stdout, res.BalanceChanges)
 		for _, a := range res.Assertions {
 			mark := "ok  "
 			if !a.OK {
@@ -136,4 +139,56 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	return nil
+}
+
+// printBalanceChanges lists the ether and token balance changes, each in
+// its token's decimals when the token gave them. A symbol is the token's
+// own text: control characters (terminal escapes) are shown escaped.
+func printBalanceChanges(w io.Writer, changes []debugger.BalanceChange) {
+	if len(changes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "balance changes:")
+	for _, c := range changes {
+		amount := c.Delta
+		if c.Decimals != nil {
+			amount = unitsText(c.Delta, int(*c.Decimals))
+		}
+		if !strings.HasPrefix(amount, "-") {
+			amount = "+" + amount
+		}
+		asset := "ETH"
+		if c.Token != nil {
+			asset = strconv.Quote(c.Symbol)
+			if c.Symbol == "" {
+				asset = "(no symbol)"
+			}
+			asset += " " + c.Token.Hex()
+			if c.Decimals == nil {
+				asset += " (raw units: no decimals())"
+			}
+		}
+		fmt.Fprintf(w, "  %s %s %s\n", c.Account.Hex(), amount, asset)
+	}
+}
+
+// unitsText writes a signed integer (decimal text) with dec decimals.
+func unitsText(raw string, dec int) string {
+	v, ok := new(big.Int).SetString(raw, 10)
+	if !ok {
+		return raw
+	}
+	neg := v.Sign() < 0
+	s := new(big.Int).Abs(v).String()
+	if len(s) <= dec {
+		s = strings.Repeat("0", dec-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-dec], strings.TrimRight(s[len(s)-dec:], "0")
+	if frac != "" {
+		whole += "." + frac
+	}
+	if neg {
+		whole = "-" + whole
+	}
+	return whole
 }

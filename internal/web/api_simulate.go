@@ -39,20 +39,9 @@ type simulateRequest struct {
 // run's debugger.Result (call tree, events, state and balance changes,
 // failure), its trace kept for /debug/{result.txHash}.
 func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
-	var req simulateRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSimBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, r, s.log, errorf(kindTooLarge, "the simulation is over %d bytes: a code override holds at most %d bytes", maxSimBody, debugger.MaxOverrideCode))
-			return
-		}
-		writeError(w, r, s.log, errorf(kindBadRequest, "cannot decode the simulation: %v", err))
-		return
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		writeError(w, r, s.log, errorf(kindBadRequest, "cannot decode the simulation: more than one JSON value"))
+	req, err := parseSimulateRequest(http.MaxBytesReader(w, r.Body, maxSimBody))
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	if req.Function != "" {
@@ -62,9 +51,6 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Data = data
-	} else if len(req.Args) > 0 {
-		writeError(w, r, s.log, errorf(kindBadRequest, "args were given without a function"))
-		return
 	}
 	res, err := s.deps.Debug.Simulate(r.Context(), req.SimRequest)
 	if err != nil {
@@ -74,12 +60,34 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
 	writeData(w, res)
 }
 
+// parseSimulateRequest reads one simulateRequest, refusing unknown
+// fields, trailing data and arguments without a function.
+func parseSimulateRequest(body io.Reader) (simulateRequest, error) {
+	var req simulateRequest
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return req, errorf(kindTooLarge, "the simulation is over %d bytes: a code override holds at most %d bytes", maxSimBody, debugger.MaxOverrideCode)
+		}
+		return req, errorf(kindBadRequest, "cannot decode the simulation: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return req, errorf(kindBadRequest, "cannot decode the simulation: more than one JSON value")
+	}
+	if req.Function == "" && len(req.Args) > 0 {
+		return req, errorf(kindBadRequest, "args were given without a function")
+	}
+	if req.Function != "" && len(req.Data) > 0 {
+		return req, errorf(kindBadRequest, "give either data or a function with args, not both")
+	}
+	return req, nil
+}
+
 // encodeSimCall encodes req's function call with the ABI of its
 // ABIAddress or recipient, through decode's one text → ABI converter.
 func (s *Server) encodeSimCall(r *http.Request, req *simulateRequest) ([]byte, error) {
-	if len(req.Data) > 0 {
-		return nil, errorf(kindBadRequest, "give either data or a function with args, not both")
-	}
 	abiAddr := req.ABIAddress
 	if abiAddr == nil {
 		abiAddr = req.To
