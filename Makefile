@@ -11,7 +11,7 @@ VICTORIALOGS_VERSION := $(shell awk '$$1=="github.com/VictoriaMetrics/VictoriaLo
 VICTORIALOGS := $(BIN)/victoria-logs-$(VICTORIALOGS_VERSION)
 export BLOCKTORCH_VICTORIALOGS := $(VICTORIALOGS)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert bench-patch fuzz vet clean
 
 all: build
 
@@ -96,6 +96,10 @@ bench-logs: victoria-logs
 ## bench-trace: replaying a transaction at the gas cap vs geth's debug_traceTransaction on geth --dev
 bench-trace: geth
 	$(GO) run ./bench/trace $(ARGS)
+
+## bench-patch: a patch check replaying 1,000 transactions against a new implementation vs the same replays one by one through geth's debug_traceCall with state overrides, same geth --dev (ARGS="-txs N")
+bench-patch: geth contracts-deps
+	$(GO) run ./bench/patch $(ARGS)
 
 ## bench-ui: home dashboard and Explore histogram latency over 5M records (-records N for quick runs: make bench-ui ARGS="-records 500000")
 bench-ui: ui

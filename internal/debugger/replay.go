@@ -38,6 +38,11 @@ type ReplaySet struct {
 	// Overrides replace parts of accounts just before each transaction's
 	// run with them; the run as mined sees the chain's state.
 	Overrides map[common.Address]Override
+	// Setup are overrides applied once per replayed range of blocks,
+	// before its first transaction, for both runs: accounts that only the
+	// overridden runs reach (the new code at its own address), which
+	// are then not rehashed for every transaction.
+	Setup map[common.Address]Override
 	// TraceFailures traces the overridden run of each transaction that
 	// fails, for Outcome.Failure and a trace under Outcome.TraceID.
 	TraceFailures bool
@@ -142,32 +147,35 @@ func (l *Local) ReplayOverridden(ctx context.Context, set ReplaySet, opts Option
 		done int
 		errs []error
 	)
-	work := make(chan uint64)
+	work := make(chan []uint64)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(blocks)) {
+	for range min(replayWorkers(), len(blocks)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for b := range work {
-				res, err := l.replayBlock(ctx, config, b, byBlock[b], set, opts)
-				mu.Lock()
+			for run := range work {
+				err := l.replayRun(ctx, config, run, byBlock, set, opts, func(o []Outcome) {
+					mu.Lock()
+					out = append(out, o...)
+					done += len(o)
+					if set.Progress != nil {
+						set.Progress(done, len(pos))
+					}
+					mu.Unlock()
+				})
 				if err != nil {
+					mu.Lock()
 					errs = append(errs, err)
+					mu.Unlock()
 				}
-				out = append(out, res...)
-				done += len(byBlock[b])
-				if set.Progress != nil {
-					set.Progress(done, len(pos))
-				}
-				mu.Unlock()
 			}
 		}()
 	}
-	for _, b := range blocks {
+	for _, run := range runsOf(blocks) {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- b
+		work <- run
 	}
 	close(work)
 	wg.Wait()
@@ -229,42 +237,119 @@ func txPositions(ctx context.Context, rc *rpc.Client, txs []common.Hash) ([]txPo
 	return out, nil
 }
 
-// replayBlock replays the block's targets, applying the transactions
-// between them as mined.
-func (l *Local) replayBlock(ctx context.Context, config *params.ChainConfig, number uint64, targets []txPos, set ReplaySet, opts Options) ([]Outcome, error) {
+// Nearby target blocks are replayed on one engine: the blocks between
+// them are applied as mined, so that state read from the node once serves
+// them all (the node is asked for each account and slot once per run, not
+// once per block). A run ends at a gap of more than runGap blocks, or
+// after runMax blocks so that the workers share a dense range.
+const (
+	runGap = 8
+	runMax = 8
+)
+
+// runsOf splits sorted block numbers into runs of nearby blocks, each
+// holding every block number from its first to its last.
+func runsOf(blocks []uint64) [][]uint64 {
+	var runs [][]uint64
+	for i := 0; i < len(blocks); {
+		first, last := blocks[i], blocks[i]
+		i++
+		for i < len(blocks) && blocks[i]-last <= runGap && blocks[i]-first < runMax {
+			last = blocks[i]
+			i++
+		}
+		run := make([]uint64, 0, last-first+1)
+		for b := first; b <= last; b++ {
+			run = append(run, b)
+		}
+		runs = append(runs, run)
+	}
+	return runs
+}
+
+// replayRun replays the targets of a run of consecutive blocks, applying
+// every other transaction as mined; done receives each block's outcomes.
+func (l *Local) replayRun(ctx context.Context, config *params.ChainConfig, run []uint64, targets map[uint64][]txPos, set ReplaySet, opts Options, done func([]Outcome)) error {
 	ec := ethclient.NewClient(l.RPC)
-	block, err := ec.BlockByNumber(ctx, new(big.Int).SetUint64(number))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read block %d: %w", number, err)
+	var eng *engine
+	for _, number := range run {
+		if number == 0 {
+			return errors.New("cannot replay a genesis transaction")
+		}
+		block, err := ec.BlockByNumber(ctx, new(big.Int).SetUint64(number))
+		if err != nil {
+			return fmt.Errorf("cannot read block %d: %w", number, err)
+		}
+		header := block.Header()
+		getHash := rpcGetHash(ctx, l.RPC, header)
+		if eng == nil {
+			fetch := &rpcFetcher{ctx: ctx, rc: l.RPC, block: hexutil.EncodeUint64(number - 1)}
+			if eng, err = newEngine(config, header, newLazyReader(fetch), getHash); err != nil {
+				return err
+			}
+			if err := eng.override(set.Setup); err != nil {
+				return err
+			}
+		} else {
+			eng.nextBlock(header, getHash)
+		}
+		eng.systemCalls(header)
+		out, err := eng.replayBlock(ctx, block, targets[number], set, opts)
+		if err != nil {
+			return err
+		}
+		done(out)
+		// What the block does after its transactions: the beacon
+		// chain's withdrawals. (The EIP-7002/7251 request queues it also
+		// processes touch only their own system contracts.)
+		for _, w := range block.Withdrawals() {
+			amount := new(uint256.Int).Mul(uint256.NewInt(w.Amount), uint256.NewInt(params.GWei))
+			eng.sdb.AddBalance(w.Address, amount, tracing.BalanceIncreaseWithdrawal)
+		}
+		eng.sdb.Finalise(config.Rules(header.Number, true, header.Time))
 	}
-	header := block.Header()
-	if number == 0 {
-		return nil, errors.New("cannot replay a genesis transaction")
-	}
-	fetch := &rpcFetcher{ctx: ctx, rc: l.RPC, block: hexutil.EncodeUint64(number - 1)}
-	eng, err := newEngine(config, header, newLazyReader(fetch), rpcGetHash(ctx, l.RPC, header))
-	if err != nil {
-		return nil, err
-	}
-	eng.systemCalls(header)
+	return nil
+}
+
+// nextBlock moves the engine, its state kept, to the next block.
+func (e *engine) nextBlock(header *types.Header, getHash vm.GetHashFunc) {
+	e.blockCtx = blockContext(e.config, header, getHash)
+	e.signer = types.MakeSigner(e.config, header.Number, header.Time)
+	e.number, e.hash, e.time = header.Number, header.Hash(), header.Time
+	e.gp = core.NewGasPool(header.GasLimit)
+}
+
+// replayBlock replays the block's targets, applying its other
+// transactions as mined; it leaves the engine after the whole block.
+func (e *engine) replayBlock(ctx context.Context, block *types.Block, targets []txPos, set ReplaySet, opts Options) ([]Outcome, error) {
+	number := block.NumberU64()
 	slices.SortFunc(targets, func(a, b txPos) int { return a.index - b.index })
 	txs := block.Transactions()
 	var out []Outcome
 	next := 0
+	apply := func(until int) error {
+		for ; next < until; next++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := e.apply(txs[next], next); err != nil {
+				return fmt.Errorf("cannot apply transaction %d of block %d: %w", next, number, err)
+			}
+		}
+		return nil
+	}
 	for _, t := range targets {
 		if t.index >= len(txs) || txs[t.index].Hash() != t.hash {
 			return nil, fmt.Errorf("transaction %s is not at index %d of block %d", t.hash, t.index, number)
 		}
-		for ; next < t.index; next++ {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			if err := eng.apply(txs[next], next); err != nil {
-				return nil, fmt.Errorf("cannot apply transaction %d of block %d: %w", next, number, err)
-			}
+		if err := apply(t.index); err != nil {
+			return nil, err
 		}
-		out = append(out, eng.replayOne(txs[t.index], t.index, set, opts))
+		out = append(out, e.replayOne(txs[t.index], t.index, set, opts))
 		next = t.index + 1
+	}
+	if err := apply(len(txs)); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -475,3 +560,7 @@ func (l *Local) Deploy(ctx context.Context, from common.Address, initCode []byte
 	}
 	return &Deployed{Address: addr, Code: common.CopyBytes(code), GasUsed: res.UsedGas}, nil
 }
+
+// replayWorkers is how many blocks are replayed at once: more than the
+// cores, since a replay mostly waits for the node's answers.
+func replayWorkers() int { return 4 * runtime.GOMAXPROCS(0) }

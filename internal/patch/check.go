@@ -346,12 +346,14 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 		runtimeCode, rep.Implementation = d.Code, d.Address
 	}
 	rep.CodeHash = crypto.Keccak256Hash(runtimeCode)
-	overrides := map[common.Address]debugger.Override{}
+	overrides, setup := map[common.Address]debugger.Override{}, map[common.Address]debugger.Override{}
 	codeOverride := hexutil.Bytes(runtimeCode)
 	if rep.Kind == "plain" {
 		overrides[req.Target] = debugger.Override{Code: &codeOverride}
 	} else {
-		overrides[rep.Implementation] = debugger.Override{Code: &codeOverride}
+		// The new implementation's own address: the mined runs never
+		// reach it, so its code is set once per replayed range.
+		setup[rep.Implementation] = debugger.Override{Code: &codeOverride}
 		overrides[req.Target] = debugger.Override{Storage: map[common.Hash]common.Hash{
 			contracts.SlotEIP1967Implementation: common.BytesToHash(rep.Implementation[:]),
 		}}
@@ -392,7 +394,7 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 	opts.Names = names{arts, c.Options.Names}
 	progress("replaying", 0, len(all))
 	outs, err := c.Replayer.ReplayOverridden(ctx, debugger.ReplaySet{
-		Txs: all, Overrides: overrides, TraceFailures: true, TraceSalt: rep.CodeHash[:],
+		Txs: all, Overrides: overrides, Setup: setup, TraceFailures: true, TraceSalt: rep.CodeHash[:],
 		Progress: func(done, total int) { progress("replaying", done, total) },
 	}, opts)
 	if err != nil {
