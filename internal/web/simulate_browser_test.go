@@ -306,4 +306,29 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 	if href := eval[string](t, ctx, `document.querySelector('#resim-btn').getAttribute('href')`); href != "/simulate?tx="+failed {
 		t.Errorf("debugger Re-simulate link %q", href)
 	}
+
+	// An incident on the vault lists its failed transactions, each with a
+	// Re-simulate link.
+	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	resp, err = http.Post(base+"/api/v1/incidents", "application/json", strings.NewReader(`{"title":"Vault failing","severity":"major","contracts":["`+vault+`"],"started":"`+since+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opened struct {
+		Data struct {
+			Incident struct {
+				ID int64 `json:"id"`
+			} `json:"incident"`
+		} `json:"data"`
+	}
+	json.NewDecoder(resp.Body).Decode(&opened)
+	resp.Body.Close()
+	if resp.StatusCode != 200 && resp.StatusCode != 201 {
+		t.Fatalf("opening an incident: HTTP %d", resp.StatusCode)
+	}
+	do(t, ctx, "incident page", chromedp.Navigate(fmt.Sprintf("%s/incidents/%d", base, opened.Data.Incident.ID)))
+	wait(ctx, "incident's failed transactions", `document.querySelectorAll('#failed-txs .resim').length > 0`)
+	if href := eval[string](t, ctx, `document.querySelector('#failed-txs .resim').getAttribute('href')`); !strings.HasPrefix(href, "/simulate?tx=0x") {
+		t.Errorf("incident Re-simulate link %q", href)
+	}
 }
