@@ -217,6 +217,9 @@ type Summary struct {
 	Unchanged   int `json:"unchanged"`
 	Changed     int `json:"changed"`
 	Errors      int `json:"errors"`
+	// Deployments counts the sampled contract creations left out of the
+	// report: the new code cannot be in place before they run.
+	Deployments int `json:"deployments"`
 	// SampleChanged counts sample transactions whose outcome or effects
 	// differ: each is a normal transaction the patch breaks or alters.
 	SampleChanged int `json:"sampleChanged"`
@@ -401,6 +404,12 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 		return nil, err
 	}
 	for _, o := range outs {
+		if o.To == nil && role[o.Tx] == RoleSample {
+			// A deployment (the target's own, or a contract that set it
+			// up): the new code cannot be in place before it runs.
+			rep.Summary.Deployments++
+			continue
+		}
 		tr := c.judge(o, role[o.Tx])
 		rep.Txs = append(rep.Txs, tr)
 		rep.Summary.add(tr)
@@ -732,6 +741,9 @@ func verdict(r *Report) string {
 	}
 	if s.Errors > 0 {
 		fmt.Fprintf(&b, "; %d could not be replayed", s.Errors)
+	}
+	if s.Deployments > 0 {
+		fmt.Fprintf(&b, "; %d contract creations left out of the sample", s.Deployments)
 	}
 	return b.String()
 }

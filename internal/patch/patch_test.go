@@ -79,8 +79,8 @@ type chain struct {
 	att     common.Address
 	vault   abi.ABI
 	exploit common.Hash
-	// deployed is the last deployment; proxyTx the proxy's, which is in
-	// the sample (it emitted Upgraded and Initialized).
+	// deployed is the last deployment; proxyTx the proxy's, which the
+	// sample finds (it emitted Upgraded and Initialized) and leaves out.
 	deployed, proxyTx common.Hash
 	failed            []common.Hash // failing transactions of the users
 	normal            []common.Hash // successful transactions of the users
@@ -340,10 +340,10 @@ func TestPatchStopsExploit(t *testing.T) {
 			t.Errorf("normal %s: role %s verdict %s changes %v", tx, tr.Role, tr.Verdict, tr.Changes)
 		}
 	}
-	if tr := byTx[h.proxyTx]; tr.Role != patch.RoleSample || tr.Verdict != patch.Unchanged {
-		t.Errorf("the proxy's deployment: role %s verdict %s changes %v", tr.Role, tr.Verdict, tr.Changes)
+	if _, ok := byTx[h.proxyTx]; ok || rep.Summary.Deployments != 1 {
+		t.Errorf("the proxy's deployment is in the report (%d deployments left out)", rep.Summary.Deployments)
 	}
-	if want := len(chosen) + len(h.normal) + 1; len(rep.Txs) != want {
+	if want := len(chosen) + len(h.normal); len(rep.Txs) != want {
 		t.Errorf("%d transactions replayed, want %d", len(rep.Txs), want)
 	}
 	if !rep.Passed || rep.Summary.NowFails != 1 || rep.Summary.StillFails != 2 || rep.Summary.SampleChanged != 0 {
