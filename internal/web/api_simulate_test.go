@@ -80,6 +80,9 @@ func TestSimulateAPI(t *testing.T) {
 	}{
 		{"function with text arguments", `{` + to + `,"function":"set","args":["1234","0x00000000000000000000000000000000000051a3",true],` + code + `}`, 200, "1234"},
 		{"signature and hex number", `{` + to + `,"function":"set(uint256,address,bool)","args":["0x10","0x00000000000000000000000000000000000051a3","false"],` + code + `,"blockOverrides":{"number":"0x3039"}}`, 200, "16"},
+		{"an amount with decimals", `{` + to + `,"function":"set","args":["1.5","0x00000000000000000000000000000000000051a3",true],"decimals":[6],` + code + `}`, 200, "1500000"},
+		{"more decimals than the token has", `{` + to + `,"function":"set","args":["1.5","0x00000000000000000000000000000000000051a3",true],"decimals":[0],` + code + `}`, 400, "more than 0 decimals"},
+		{"decimals on a number", `{` + to + `,"function":"set","args":[15,"0x00000000000000000000000000000000000051a3",true],"decimals":[1],` + code + `}`, 400, "as a string"},
 		{"a malformed argument", `{` + to + `,"function":"set","args":["1.5","0x00000000000000000000000000000000000051a3",true],` + code + `}`, 400, "x (uint256)"},
 		{"too few arguments", `{` + to + `,"function":"set","args":["1"],` + code + `}`, 400, "argument"},
 		{"an unknown function", `{` + to + `,"function":"get","args":[]}`, 400, "get"},

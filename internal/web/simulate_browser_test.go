@@ -211,6 +211,9 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 	if got, want := balances(ctx), account+" +1.5 "+tokenPayload; got != want {
 		t.Errorf("mint balance changes %q, want %q", got, want)
 	}
+	if q := eval[string](t, ctx, `decodeURIComponent(location.search)`); !strings.Contains(q, `"args":["`+account+`","1.5"]`) || !strings.Contains(q, `"decimals":[null,18]`) {
+		t.Errorf("the mint's permalink does not keep the amount as written: %s", q)
+	}
 	settled(t, ctx, "mint")
 	sh.take(ctx, "simulate-token-payload")
 	checkNoScriptRan(t, ctx, "simulator with a hostile token symbol")

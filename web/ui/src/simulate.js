@@ -121,7 +121,7 @@
   // drawArgs draws one input per parameter of the chosen function: a
   // select for bool, a text area for arrays and tuples (JSON), and a
   // decimals field beside integers, which scales a decimal amount.
-  function drawArgs(values) {
+  function drawArgs(values, decimals) {
     const box = clear($('#sim-args'));
     const sig = $('#sim-fn').value;
     $('#sim-data-row').hidden = !!sig;
@@ -144,8 +144,9 @@
         input.value = v;
         if (/^u?int/.test(t)) {
           dec = h('input', { class: 'arg-dec mono', 'data-dec': i, placeholder: '0', title: 'Decimals: 1.5 with 18 decimals is 1500000000000000000', inputmode: 'numeric' });
+          if (decimals && decimals[i] != null) dec.value = String(decimals[i]);
           // An amount of a known token starts in its decimals.
-          if (!v && amountName.test(name)) {
+          else if (!values && amountName.test(name)) {
             Promise.resolve(bt.tokenDecimals($('#sim-to').value.trim())).then((d) => { if (d != null && !dec.value) dec.value = String(d); });
           }
         }
@@ -224,16 +225,17 @@
     const sig = $('#sim-fn').value;
     if (sig) {
       req.function = sig;
+      // Amounts go as written with their decimals: the server scales
+      // them, and the permalink keeps them as the user wrote them.
+      const decimals = [];
       req.args = [...document.querySelectorAll('#sim-args [data-arg]')].map((el) => {
         const i = el.dataset.arg, dec = $('#sim-args [data-dec="' + i + '"]');
-        const text = el.value.trim();
-        if (dec && dec.value.trim()) {
-          const d = Number(dec.value.trim());
-          if (!Number.isInteger(d) || d < 0 || d > 77) throw new Error('decimals of argument ' + (Number(i) + 1) + ' must be 0-77');
-          return toUnits(text, d, 'argument ' + (Number(i) + 1));
-        }
-        return text;
+        const d = dec && dec.value.trim() ? Number(dec.value.trim()) : null;
+        if (d != null && (!Number.isInteger(d) || d < 0 || d > 77)) throw new Error('decimals of argument ' + (Number(i) + 1) + ' must be 0-77');
+        decimals.push(d);
+        return el.value.trim();
       });
+      if (decimals.some((d) => d != null)) req.decimals = decimals;
     } else {
       const data = $('#sim-data').value.trim();
       if (data) {
@@ -276,7 +278,7 @@
       // The ABI no longer has it: keep the request visible as an error.
       showError('The function ' + req.function + ' is not in the ABI of ' + (req.abiAddress || to) + '.');
     }
-    drawArgs(req.args);
+    drawArgs(req.args, req.decimals);
     $('#sim-data').value = req.data || '';
     $('#sim-from').value = req.from && !/^0x0{40}$/.test(req.from) ? req.from : '';
     $('#sim-value').value = req.value ? fromUnits(req.value, 18) : '';
