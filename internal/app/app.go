@@ -386,7 +386,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
-		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Feeds: a.oracles, Notifier: respondingNotifier{Outbox: ob, app: a},
+		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Feeds: a.oracles, Notifier: ob, Responder: monitorResponder{a},
 	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
 	if err := a.monitors.Load(ctx); err != nil {
 		return fmt.Errorf("cannot load monitors: %w", err)

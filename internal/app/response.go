@@ -9,7 +9,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/debugger"
-	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
 
@@ -108,24 +107,21 @@ func simulationOf(r *debugger.Result) *response.Simulation {
 	return sim
 }
 
-// respondingNotifier hands every firing alert to the response service,
-// which runs the scenarios that name its monitor, then passes the
-// notification on. The runs happen on their own goroutine, which the app
+// monitorResponder hands every alert that starts firing to the response
+// service, which runs the monitor's scenario (respond:) and those naming
+// the monitor. The runs happen on their own goroutine, which the app
 // waits for on Close, so that a send never holds up monitor evaluation.
-// It embeds the outbox itself, so that the engine still finds its Run and
-// CheckChannel.
-type respondingNotifier struct {
-	*notify.Outbox
-	app *App
-}
+type monitorResponder struct{ app *App }
 
-func (n respondingNotifier) Enqueue(ctx context.Context, m notify.Message, channels []string) (int, error) {
-	if m.Status == notify.StatusFiring && n.app.respond != nil && len(n.app.respond.Scenarios()) > 0 {
-		n.app.responding.Add(1)
-		go func() {
-			defer n.app.responding.Done()
-			n.app.respond.OnMonitorFiring(n.app.respondCtx, m.MonitorID)
-		}()
+func (r monitorResponder) CheckScenario(name string) error { return r.app.respond.CheckScenario(name) }
+
+func (r monitorResponder) Fired(monitorID, _, scenario string) {
+	if scenario == "" && len(r.app.respond.Scenarios()) == 0 {
+		return
 	}
-	return n.Outbox.Enqueue(ctx, m, channels)
+	r.app.responding.Add(1)
+	go func() {
+		defer r.app.responding.Done()
+		r.app.respond.OnMonitorFiring(r.app.respondCtx, monitorID, scenario)
+	}()
 }

@@ -143,6 +143,20 @@ func (e *Engine) validate(ctx context.Context, f File, origin string, merge bool
 		if d, ok := defs[s.ID]; ok && d.Origin != origin && origin != "" {
 			itemErr("monitors", i, &FieldError{Field: "id", Index: -1, Offset: -1, Msg: fmt.Sprintf("%q is already defined by %s", s.ID, describeOrigin(d.Origin))})
 		}
+		if s.Respond != "" {
+			msg := ""
+			switch {
+			case e.d.Responder == nil:
+				msg = fmt.Sprintf("scenario %q: no response scenarios are configured (start the server with --scenarios FILE)", s.Respond)
+			default:
+				if err := e.d.Responder.CheckScenario(s.Respond); err != nil {
+					msg = err.Error()
+				}
+			}
+			if msg != "" {
+				itemErr("monitors", i, &FieldError{Field: "respond", Index: -1, Offset: -1, Msg: msg})
+			}
+		}
 		for j, ch := range s.Channels {
 			if !chans[ch] {
 				itemErr("monitors", i, &FieldError{Field: "channels", Index: j, Offset: -1, Msg: fmt.Sprintf("unknown channel %q", ch)})

@@ -5,7 +5,10 @@
 // labels, a dedupe key, grouping, cooldowns, silences and re-notification)
 // and retraction of alerts whose block a reorg orphaned. It hands
 // notifications to a NotifyFunc (the notify package's outbox) and reads
-// the store through small role interfaces.
+// the store through small role interfaces. Each alert that starts firing
+// goes to a Responder (the composition root wires the response package's
+// scenario runner), with the scenario the monitor names (Spec.Respond);
+// applying a monitor that names an unknown scenario fails.
 //
 // Monitor kinds (Spec.Kind):
 //

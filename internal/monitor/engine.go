@@ -47,6 +47,24 @@ type Deps struct {
 	// Feeds reads price feeds for the feed-* kinds; nil leaves them idle.
 	Feeds    FeedReader
 	Notifier Notifier
+	// Responder starts the response to firings; nil refuses monitors
+	// that name a scenario (respond:).
+	Responder Responder
+}
+
+// Responder starts response scenarios when alerts fire; the composition
+// root wires internal/response's scenario runner to it.
+type Responder interface {
+	// CheckScenario returns nil when a scenario of that name exists, else
+	// an error saying so (and which exist); applying a monitor that names
+	// an unknown scenario fails with it.
+	CheckScenario(name string) error
+	// Fired is called on the engine's goroutine once an alert starts
+	// firing (not when silenced, not on a renotify), after its
+	// notifications were enqueued, with the monitor's id and its respond
+	// scenario ("" when it names none). It must return at once: the
+	// response runs on the responder's own goroutines.
+	Fired(monitorID, alertKey, scenario string)
 }
 
 // Options tune the engine.
@@ -372,7 +390,11 @@ type batch struct {
 	events []store.AlertEvent
 	msgs   []pending
 	series []store.SeriesPoint
+	fired  []firing
 }
+
+// firing is an alert that started firing, for the responder.
+type firing struct{ monitor, key, scenario string }
 
 type pending struct {
 	m        notify.Message
@@ -513,6 +535,12 @@ func (e *Engine) record(c *compiled, tr transition, bt *batch) {
 		block = tr.alert.ResolvedBlock
 	}
 	bt.events = append(bt.events, store.AlertEvent{MonitorID: c.spec.ID, Key: tr.alert.Key, Status: status, Time: tr.t, Block: block, Detail: detail})
+	if tr.status == StateFiring && !tr.renotify && !tr.silenced {
+		// Notified or not (a monitor without channels, a firing within
+		// the monitor's cooldown), a firing is responded to: the
+		// scenario's own cooldown bounds how often it runs.
+		bt.fired = append(bt.fired, firing{monitor: c.spec.ID, key: tr.alert.Key, scenario: c.spec.Respond})
+	}
 	if !tr.notify || len(c.spec.Channels) == 0 {
 		return
 	}
@@ -639,14 +667,7 @@ func trimSpace(s string) string {
 // cursor in one transaction. A crash in between replays the block and
 // re-derives the same idempotency keys: nothing is enqueued twice.
 func (e *Engine) commit(ctx context.Context, bt *batch) {
-	for _, p := range bt.msgs {
-		if e.d.Notifier == nil {
-			break
-		}
-		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
-			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
-		}
-	}
+	e.enqueue(ctx, bt)
 	if len(bt.series) > 0 {
 		if err := e.d.Store.AppendSeries(ctx, bt.series); err != nil {
 			e.log.Warn("monitors: cannot store series", "err", err)
@@ -656,6 +677,24 @@ func (e *Engine) commit(ctx context.Context, bt *batch) {
 	states := append(bt.states, store.AlertState{MonitorID: cursorID, Key: "cursor", State: cur})
 	if err := e.d.Store.SaveAlerts(ctx, states, bt.events); err != nil {
 		e.log.Error("monitors: cannot save alerts", "err", err)
+	}
+}
+
+// enqueue hands a batch's notifications to the notifier, then its
+// firings to the responder.
+func (e *Engine) enqueue(ctx context.Context, bt *batch) {
+	for _, p := range bt.msgs {
+		if e.d.Notifier == nil {
+			break
+		}
+		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
+			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
+		}
+	}
+	if e.d.Responder != nil {
+		for _, f := range bt.fired {
+			e.d.Responder.Fired(f.monitor, f.key, f.scenario)
+		}
 	}
 }
 
@@ -736,14 +775,7 @@ func (e *Engine) runQueries(ctx context.Context) time.Duration {
 }
 
 func (e *Engine) commitQuery(ctx context.Context, bt *batch) {
-	for _, p := range bt.msgs {
-		if e.d.Notifier == nil {
-			break
-		}
-		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
-			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
-		}
-	}
+	e.enqueue(ctx, bt)
 	if err := e.d.Store.SaveAlerts(ctx, bt.states, bt.events); err != nil {
 		e.log.Error("monitors: cannot save alerts", "err", err)
 	}

@@ -98,6 +98,10 @@ type Spec struct {
 	GroupBy []string `json:"groupBy,omitempty" yaml:"groupBy,omitempty"`
 	// Confirmations delays evaluation until a block is that deep.
 	Confirmations uint64 `json:"confirmations,omitempty" yaml:"confirmations,omitempty"`
+	// Respond names a response scenario (the server's --scenarios file)
+	// run each time an alert of the monitor starts firing; the scenario's
+	// cooldown and dry run and the automation switch apply.
+	Respond string `json:"respond,omitempty" yaml:"respond,omitempty"`
 
 	// Contracts watched: names of known contracts or addresses; "*" is
 	// every contract. Contract is a shorthand for one.

@@ -81,6 +81,7 @@ func TestYAMLErrorsNameTheirPlace(t *testing.T) {
 		{"unknown channel", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    channels: [nope]\n", "monitors.yaml:5:16: monitors[0] channels[0]: unknown channel \"nope\""},
 		{"bad where", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    where: [\"account >> 1\"]\n", "monitors.yaml:5:13: monitors[0] where[0]:"},
 		{"not yaml", "monitors: [\n", "monitors.yaml:"},
+		{"respond without scenarios", "monitors:\n  - id: a\n    kind: event\n    event: Paused\n    respond: pause-vault\n", "monitors.yaml:5:14: monitors[0] respond: scenario \"pause-vault\": no response scenarios are configured (start the server with --scenarios FILE)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,23 +161,46 @@ func (s *Service) scenario(name string) (Scenario, error) {
 	return Scenario{}, fmt.Errorf("%w: no scenario %q", ErrNotFound, name)
 }
 
-// OnMonitorFiring runs, as trigger "monitor:<id>", every scenario that
-// names the monitor, unless automation is off (then each is recorded as
-// skipped). It returns the runs.
-func (s *Service) OnMonitorFiring(ctx context.Context, monitorID string) []*Run {
-	var runs []*Run
+// CheckScenario returns nil when a scenario of that name exists, else an
+// ErrNotFound naming the ones that do; a monitor naming a scenario
+// (respond:) is checked with it when applied.
+func (s *Service) CheckScenario(name string) error {
+	scs := s.Scenarios()
+	names := make([]string, 0, len(scs))
+	for _, sc := range scs {
+		if sc.Name == name {
+			return nil
+		}
+		names = append(names, sc.Name)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: no scenario %q: the server has no scenarios (start it with --scenarios FILE)", ErrNotFound, name)
+	}
+	return fmt.Errorf("%w: no scenario %q; the scenarios are: %s", ErrNotFound, name, strings.Join(names, ", "))
+}
+
+// OnMonitorFiring runs, as trigger "monitor:<id>", the scenario the
+// monitor names (respond:, "" for none) and every scenario that names the
+// monitor (monitors:), each once, unless automation is off (then each is
+// recorded as skipped). It returns the runs.
+func (s *Service) OnMonitorFiring(ctx context.Context, monitorID, scenario string) []*Run {
+	var names []string
+	if scenario != "" {
+		names = append(names, scenario)
+	}
 	for _, sc := range s.Scenarios() {
-		for _, m := range sc.Monitors {
-			if m == monitorID {
-				run, err := s.RunScenario(ctx, sc.Name, "monitor:"+monitorID, false)
-				if err != nil && run == nil {
-					s.log().Error("response: scenario failed to start", "scenario", sc.Name, "err", err)
-				}
-				if run != nil {
-					runs = append(runs, run)
-				}
-				break
-			}
+		if slices.Contains(sc.Monitors, monitorID) && !slices.Contains(names, sc.Name) {
+			names = append(names, sc.Name)
+		}
+	}
+	var runs []*Run
+	for _, name := range names {
+		run, err := s.RunScenario(ctx, name, "monitor:"+monitorID, false)
+		if err != nil && run == nil {
+			s.log().Error("response: scenario failed to start", "scenario", name, "monitor", monitorID, "err", err)
+		}
+		if run != nil {
+			runs = append(runs, run)
 		}
 	}
 	return runs

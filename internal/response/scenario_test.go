@@ -53,14 +53,14 @@ scenarios:
 		t.Fatalf("dry run: %v %+v", err, run)
 	}
 	svc.SetAutomation(false)
-	if runs := svc.OnMonitorFiring(ctx, "vault-drain"); len(runs) != 1 || runs[0].Status != response.RunSkipped || !strings.Contains(runs[0].Error, "automation is off") || r.paused(t) {
+	if runs := svc.OnMonitorFiring(ctx, "vault-drain", ""); len(runs) != 1 || runs[0].Status != response.RunSkipped || !strings.Contains(runs[0].Error, "automation is off") || r.paused(t) {
 		t.Fatalf("a firing with automation off: %+v", runs)
 	}
-	if runs := svc.OnMonitorFiring(ctx, "another"); len(runs) != 0 {
+	if runs := svc.OnMonitorFiring(ctx, "another", ""); len(runs) != 0 {
 		t.Errorf("a monitor no scenario names ran %d", len(runs))
 	}
 	svc.SetAutomation(true)
-	runs := svc.OnMonitorFiring(ctx, "vault-drain")
+	runs := svc.OnMonitorFiring(ctx, "vault-drain", "")
 	if len(runs) != 1 || runs[0].Status != response.RunDone || runs[0].Trigger != "monitor:vault-drain" || !r.paused(t) {
 		t.Fatalf("a firing with automation on: %+v", runs)
 	}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,12 +55,26 @@ func TestRespond(t *testing.T) {
 	t.Setenv("BLOCKTORCH_SIGNER_KEY", hex.EncodeToString(crypto.FromECDSA(deployer)))
 	cfg := apptest.DemoConfig(t)
 	cfg.TrafficRate = 0 // the deployer's nonces are the signer's alone
+	cfg.ScenariosFile = filepath.Join(t.TempDir(), "scenarios.yaml")
+	if err := os.WriteFile(cfg.ScenariosFile, []byte("scenarios:\n  - name: pause-vault\n    cooldown: 1h\n    actions:\n      - {contract: LendingVault, action: pause}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	a, stop := apptest.Start(t, cfg)
 	defer stop()
-	if !t.Run("API", func(t *testing.T) { respondAPI(t, a.URL(), deployer) }) {
-		return // the panel's test starts from the state the API's leaves
+	// Each starts from the state the one before leaves: the vault
+	// unpaused.
+	for _, st := range []struct {
+		name string
+		test func(t *testing.T)
+	}{
+		{"API", func(t *testing.T) { respondAPI(t, a.URL(), deployer) }},
+		{"Browser", func(t *testing.T) { respondBrowser(t, a, deployer) }},
+		{"Monitor", func(t *testing.T) { respondMonitor(t, a) }},
+	} {
+		if !t.Run(st.name, st.test) {
+			return
+		}
 	}
-	t.Run("Browser", func(t *testing.T) { respondBrowser(t, a, deployer) })
 }
 
 // respondAPI pauses the demo vault through the API from the signer: it

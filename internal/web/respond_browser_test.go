@@ -33,13 +33,11 @@ import (
 const pausableABI = `[{"type":"function","name":"pause","stateMutability":"nonpayable","inputs":[],"outputs":[]},
 {"type":"function","name":"unpause","stateMutability":"nonpayable","inputs":[],"outputs":[]}]`
 
-// deployHostilePausable deploys the contract that reverts with payload
-// (hostileContract) and registers it under a hostile name with an ABI
-// that has pause() and unpause().
-func deployHostilePausable(t *testing.T, a *app.App, ec *ethclient.Client) common.Address {
+// sendFrom sends data to to (nil: a deployment) from key and waits for
+// its receipt.
+func sendFrom(t *testing.T, ec *ethclient.Client, key *ecdsa.PrivateKey, to *common.Address, data []byte) *types.Receipt {
 	t.Helper()
 	ctx := t.Context()
-	key := demo.Keys(demo.Attacker + 1)[demo.Attacker] // idle: the demo's traffic is off
 	chainID, err := ec.ChainID(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +50,7 @@ func deployHostilePausable(t *testing.T, a *app.App, ec *ethclient.Client) commo
 	if err != nil {
 		t.Fatal(err)
 	}
-	initCode, _ := hostileContract()
-	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{Nonce: nonce, Gas: 1_000_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: initCode})
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(chainID), &types.LegacyTx{Nonce: nonce, To: to, Gas: 1_000_000, GasPrice: new(big.Int).Mul(price, big.NewInt(2)), Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,14 +58,28 @@ func deployHostilePausable(t *testing.T, a *app.App, ec *ethclient.Client) commo
 		t.Fatal(err)
 	}
 	var rcpt *types.Receipt
-	eventually(t, "the hostile contract deployed", 30*time.Second, func() bool {
+	eventually(t, "the receipt of "+tx.Hash().Hex(), 30*time.Second, func() bool {
 		rcpt, err = ec.TransactionReceipt(ctx, tx.Hash())
 		return err == nil
 	})
+	return rcpt
+}
+
+// attackerKey is the demo's attacker account, idle while the demo's
+// traffic is off.
+func attackerKey() *ecdsa.PrivateKey { return demo.Keys(demo.Attacker + 1)[demo.Attacker] }
+
+// deployHostilePausable deploys the contract that reverts with payload
+// (hostileContract) and registers it under a hostile name with an ABI
+// that has pause() and unpause().
+func deployHostilePausable(t *testing.T, a *app.App, ec *ethclient.Client) common.Address {
+	t.Helper()
+	initCode, _ := hostileContract()
+	rcpt := sendFrom(t, ec, attackerKey(), nil, initCode)
 	if rcpt.Status != 1 {
 		t.Fatalf("deploying the hostile contract failed: %+v", rcpt)
 	}
-	if err := a.AddContract(ctx, rcpt.ContractAddress, "Boom<img src=x onerror=alert(5)>", []byte(pausableABI)); err != nil {
+	if err := a.AddContract(t.Context(), rcpt.ContractAddress, "Boom<img src=x onerror=alert(5)>", []byte(pausableABI)); err != nil {
 		t.Fatal(err)
 	}
 	return rcpt.ContractAddress
@@ -95,15 +106,7 @@ func respondBrowser(t *testing.T, a *app.App, deployer *ecdsa.PrivateKey) {
 		t.Fatal(err)
 	}
 	defer ec.Close()
-	paused := func() bool {
-		t.Helper()
-		to := common.HexToAddress(vault)
-		out, err := ec.CallContract(t.Context(), ethereum.CallMsg{To: &to, Data: crypto.Keccak256([]byte("paused()"))[:4]}, nil)
-		if err != nil || len(out) != 32 {
-			t.Fatalf("paused(): %x %v", out, err)
-		}
-		return out[31] == 1
-	}
+	paused := func() bool { t.Helper(); return isPaused(t, ec, vault) }
 	if paused() {
 		t.Fatal("the vault is paused before the test")
 	}
@@ -291,6 +294,17 @@ func respondBrowser(t *testing.T, a *app.App, deployer *ecdsa.PrivateKey) {
 	wait("the hostile revert as text", `document.querySelector('#respond-sim')?.dataset.reverted === 'true' && document.querySelector('#respond-sim').textContent.includes(`+strconv.Quote(payload)+`)`)
 	sh.take(ctx, "hostile")
 	checkNoScriptRan(t, ctx, "the hostile contract's page")
+}
+
+// isPaused reads paused() of the contract at addr from the chain.
+func isPaused(t *testing.T, ec *ethclient.Client, addr string) bool {
+	t.Helper()
+	to := common.HexToAddress(addr)
+	out, err := ec.CallContract(t.Context(), ethereum.CallMsg{To: &to, Data: crypto.Keccak256([]byte("paused()"))[:4]}, nil)
+	if err != nil || len(out) != 32 {
+		t.Fatalf("paused(): %x %v", out, err)
+	}
+	return out[31] == 1
 }
 
 func containsAddr(list []common.Address, a common.Address) bool {
