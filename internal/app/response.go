@@ -30,7 +30,7 @@ func (a *App) newResponse() (*response.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("response signer: %w", err)
 	}
-	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, History: a.store, Log: a.log}
+	svc := &response.Service{Node: a.eth, Simulate: a.simulateAction, Contracts: a.watchedContracts, History: a.store, Proposals: a.store, Log: a.log}
 	if a.cfg.ScenariosFile != "" {
 		data, err := os.ReadFile(a.cfg.ScenariosFile)
 		if err != nil {

@@ -18,7 +18,8 @@
 // A Safe may sign instead (safe.go): an action is proposed as a Safe
 // transaction, its owners sign the EIP-712 SafeTx hash with their own
 // keys, and the EOA signer sends execTransaction once the Safe's
-// threshold is met; below it nothing is sent.
+// threshold is met; below it nothing is sent. Proposals and their
+// signatures are kept in a store.SafeProposalStore, across restarts.
 //
 // Scenarios (scenario.go) are named actions run in order by hand or by a
 // monitor's firing, with a dry run, a per-scenario cooldown and a kill

@@ -3,6 +3,8 @@ package response
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -189,13 +191,9 @@ func (s *Service) ProposeSafe(ctx context.Context, id string, args []string) (*S
 		return nil, fmt.Errorf("cannot read the chain id: %w", err)
 	}
 	hash := SafeTxHash(chainID, s.Safe, a.Contract, new(big.Int), data, st.Nonce)
-	s.safeMu.Lock()
-	if p, ok := s.proposals[hash]; ok {
-		out := p.copy()
-		s.safeMu.Unlock()
-		return out, nil
+	if p, err := s.SafeProposal(ctx, hash); err == nil || !errors.Is(err, ErrNotFound) {
+		return p, err
 	}
-	s.safeMu.Unlock()
 	sim, err := s.simulate(ctx, Call{From: s.Safe, To: a.Contract, Data: data})
 	if err != nil {
 		return nil, err
@@ -204,14 +202,59 @@ func (s *Service) ProposeSafe(ctx context.Context, id string, args []string) (*S
 		Nonce: st.Nonce, Owners: st.Owners, Threshold: st.Threshold, Signatures: []SafeSignature{}, Simulation: sim, Created: s.now()}
 	s.safeMu.Lock()
 	defer s.safeMu.Unlock()
-	if s.proposals == nil {
-		s.proposals = map[common.Hash]*SafeProposal{}
+	// Proposed at the same time by another request: theirs stands.
+	if old, err := s.loadProposal(ctx, hash); err == nil || !errors.Is(err, ErrNotFound) {
+		return old, err
 	}
-	if old, ok := s.proposals[hash]; ok {
-		return old.copy(), nil
+	if err := s.saveProposal(ctx, p); err != nil {
+		return nil, err
 	}
-	s.proposals[hash] = p
 	return p.copy(), nil
+}
+
+// loadProposal reads a proposal from the store (or, without one, the
+// service's memory); the caller holds safeMu.
+func (s *Service) loadProposal(ctx context.Context, hash common.Hash) (*SafeProposal, error) {
+	if s.Proposals == nil {
+		p, ok := s.proposals[hash]
+		if !ok {
+			return nil, fmt.Errorf("%w: no Safe transaction %s was proposed here", ErrNotFound, hash)
+		}
+		return p.copy(), nil
+	}
+	stored, err := s.Proposals.SafeProposal(ctx, hash.Hex())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no Safe transaction %s was proposed here", ErrNotFound, hash)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the Safe transaction %s: %w", hash, err)
+	}
+	var p SafeProposal
+	if err := json.Unmarshal(stored.Proposal, &p); err != nil {
+		return nil, fmt.Errorf("the kept Safe transaction %s is malformed: %w", hash, err)
+	}
+	return &p, nil
+}
+
+// saveProposal keeps a proposal in the store (or the service's memory);
+// the caller holds safeMu.
+func (s *Service) saveProposal(ctx context.Context, p *SafeProposal) error {
+	if s.Proposals == nil {
+		if s.proposals == nil {
+			s.proposals = map[common.Hash]*SafeProposal{}
+		}
+		s.proposals[p.Hash] = p.copy()
+		return nil
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("cannot encode the Safe transaction %s: %w", p.Hash, err)
+	}
+	err = s.Proposals.PutSafeProposal(context.WithoutCancel(ctx), store.SafeProposal{Hash: p.Hash.Hex(), Safe: p.Safe.Hex(), Nonce: p.Nonce, Created: p.Created, Proposal: data})
+	if err != nil {
+		return fmt.Errorf("cannot keep the Safe transaction %s: %w", p.Hash, err)
+	}
+	return nil
 }
 
 func (p *SafeProposal) copy() *SafeProposal {
@@ -221,34 +264,45 @@ func (p *SafeProposal) copy() *SafeProposal {
 	return &c
 }
 
-// SafeProposals lists the kept proposals, newest first.
-func (s *Service) SafeProposals() []*SafeProposal {
+// SafeProposals lists the kept proposals of the configured Safe, newest
+// first.
+func (s *Service) SafeProposals(ctx context.Context) ([]*SafeProposal, error) {
 	s.safeMu.Lock()
 	defer s.safeMu.Unlock()
-	out := make([]*SafeProposal, 0, len(s.proposals))
-	for _, p := range s.proposals {
-		out = append(out, p.copy())
+	out := []*SafeProposal{}
+	if s.Proposals == nil {
+		for _, p := range s.proposals {
+			out = append(out, p.copy())
+		}
+	} else if s.Safe != (common.Address{}) {
+		stored, err := s.Proposals.SafeProposals(ctx, s.Safe.Hex())
+		if err != nil {
+			return nil, fmt.Errorf("cannot list the Safe transactions: %w", err)
+		}
+		for _, sp := range stored {
+			var p SafeProposal
+			if err := json.Unmarshal(sp.Proposal, &p); err != nil {
+				return nil, fmt.Errorf("the kept Safe transaction %s is malformed: %w", sp.Hash, err)
+			}
+			out = append(out, &p)
+		}
 	}
-	slices.SortFunc(out, func(a, b *SafeProposal) int { return b.Created.Compare(a.Created) })
-	return out
+	slices.SortStableFunc(out, func(a, b *SafeProposal) int { return b.Created.Compare(a.Created) })
+	return out, nil
 }
 
 // SafeProposal returns one kept proposal.
-func (s *Service) SafeProposal(hash common.Hash) (*SafeProposal, error) {
+func (s *Service) SafeProposal(ctx context.Context, hash common.Hash) (*SafeProposal, error) {
 	s.safeMu.Lock()
 	defer s.safeMu.Unlock()
-	p, ok := s.proposals[hash]
-	if !ok {
-		return nil, fmt.Errorf("%w: no Safe transaction %s was proposed here", ErrNotFound, hash)
-	}
-	return p.copy(), nil
+	return s.loadProposal(ctx, hash)
 }
 
 // AddSafeSignature adds an owner's signature (65 bytes r‖s‖v, v 27 or 28,
 // over the SafeTx hash itself) to a proposal. A signature that does not
 // recover to an owner of the Safe is ErrInvalid; an owner's second
 // signature replaces the first.
-func (s *Service) AddSafeSignature(hash common.Hash, sig []byte) (*SafeProposal, error) {
+func (s *Service) AddSafeSignature(ctx context.Context, hash common.Hash, sig []byte) (*SafeProposal, error) {
 	if len(sig) != crypto.SignatureLength {
 		return nil, fmt.Errorf("%w: a signature is %d bytes (r, s, v), not %d", ErrInvalid, crypto.SignatureLength, len(sig))
 	}
@@ -265,9 +319,9 @@ func (s *Service) AddSafeSignature(hash common.Hash, sig []byte) (*SafeProposal,
 	signer := crypto.PubkeyToAddress(*pub)
 	s.safeMu.Lock()
 	defer s.safeMu.Unlock()
-	p, ok := s.proposals[hash]
-	if !ok {
-		return nil, fmt.Errorf("%w: no Safe transaction %s was proposed here", ErrNotFound, hash)
+	p, err := s.loadProposal(ctx, hash)
+	if err != nil {
+		return nil, err
 	}
 	if !slices.Contains(p.Owners, signer) {
 		return nil, fmt.Errorf("%w: the signature is by %s, not an owner of the Safe %s", ErrInvalid, signer, p.Safe)
@@ -275,16 +329,19 @@ func (s *Service) AddSafeSignature(hash common.Hash, sig []byte) (*SafeProposal,
 	p.Signatures = slices.DeleteFunc(p.Signatures, func(x SafeSignature) bool { return x.Owner == signer })
 	p.Signatures = append(p.Signatures, SafeSignature{Owner: signer, Signature: slices.Clone(sig)})
 	slices.SortFunc(p.Signatures, func(a, b SafeSignature) int { return bytes.Compare(a.Owner[:], b.Owner[:]) })
+	if err := s.saveProposal(ctx, p); err != nil {
+		return nil, err
+	}
 	return p.copy(), nil
 }
 
 // SignSafe signs a proposal with an owner's signer and adds the signature.
-func (s *Service) SignSafe(hash common.Hash, owner Signer) (*SafeProposal, error) {
+func (s *Service) SignSafe(ctx context.Context, hash common.Hash, owner Signer) (*SafeProposal, error) {
 	sig, err := owner.SignHash(hash)
 	if err != nil {
 		return nil, fmt.Errorf("cannot sign the Safe transaction: %w", err)
 	}
-	return s.AddSafeSignature(hash, sig)
+	return s.AddSafeSignature(ctx, hash, sig)
 }
 
 // ExecuteSafe sends a proposal's execTransaction from the service's EOA
@@ -296,7 +353,7 @@ func (s *Service) ExecuteSafe(ctx context.Context, hash common.Hash, opts SendOp
 	if s.Signer == nil {
 		return nil, fmt.Errorf("%w: a Safe transaction is executed by an EOA that pays its gas", ErrNoSigner)
 	}
-	p, err := s.SafeProposal(hash)
+	p, err := s.SafeProposal(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -342,9 +399,13 @@ func (s *Service) ExecuteSafe(ctx context.Context, hash common.Hash, opts SendOp
 		step.Simulation, step.Hash, step.From, step.Nonce = sent.Simulation, sent.Hash, sent.From, sent.Nonce
 		step.Mined, step.Status, step.Block = sent.Mined, sent.Status, sent.Block
 		if sent.Hash != (common.Hash{}) {
+			// Sent: kept as executed, so that it is never sent twice.
 			s.safeMu.Lock()
-			if q, ok := s.proposals[hash]; ok {
+			if q, lerr := s.loadProposal(ctx, hash); lerr == nil {
 				q.Executed = sent.Hash
+				if serr := s.saveProposal(ctx, q); serr != nil {
+					s.log().Error("response: cannot mark a Safe transaction executed", "safeTx", hash, "tx", sent.Hash, "err", serr)
+				}
 			}
 			s.safeMu.Unlock()
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/response"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
 
 // TestSafePause pauses the demo vault through a real Safe 2-of-3 (the
@@ -62,7 +64,7 @@ func TestSafePause(t *testing.T) {
 		t.Fatalf("proposing again: %v %+v", err, again)
 	}
 
-	if _, err := svc.SignSafe(p.Hash, response.NewKeySigner(owners[0], "owner 0")); err != nil {
+	if _, err := svc.SignSafe(ctx, p.Hash, response.NewKeySigner(owners[0], "owner 0")); err != nil {
 		t.Fatal(err)
 	}
 	nonce, _ := r.ec.PendingNonceAt(ctx, executor.Address())
@@ -74,15 +76,15 @@ func TestSafePause(t *testing.T) {
 		t.Fatalf("something was sent below the threshold (nonce %d → %d)", nonce, n)
 	}
 	stranger := response.NewKeySigner(r.keys[demo.Attacker], "stranger")
-	if _, err := svc.SignSafe(p.Hash, stranger); !errors.Is(err, response.ErrInvalid) || !strings.Contains(err.Error(), "not an owner") {
+	if _, err := svc.SignSafe(ctx, p.Hash, stranger); !errors.Is(err, response.ErrInvalid) || !strings.Contains(err.Error(), "not an owner") {
 		t.Errorf("a stranger's signature: %v", err)
 	}
 	bad := make([]byte, 65)
 	bad[64] = 1
-	if _, err := svc.AddSafeSignature(p.Hash, bad); !errors.Is(err, response.ErrInvalid) {
+	if _, err := svc.AddSafeSignature(ctx, p.Hash, bad); !errors.Is(err, response.ErrInvalid) {
 		t.Errorf("a signature with v 1: %v", err)
 	}
-	if _, err := svc.SignSafe(p.Hash, response.NewKeySigner(owners[2], "owner 2")); err != nil {
+	if _, err := svc.SignSafe(ctx, p.Hash, response.NewKeySigner(owners[2], "owner 2")); err != nil {
 		t.Fatal(err)
 	}
 	sent, err := svc.ExecuteSafe(ctx, p.Hash, response.SendOptions{})
@@ -124,3 +126,82 @@ func callView(t *testing.T, ctx context.Context, r *rig, contract common.Address
 }
 
 func abiFromJSON(s string) (abi.ABI, error) { return abi.JSON(strings.NewReader(s)) }
+
+// TestSafeProposalsSurviveRestart keeps a proposal and its signatures in a
+// real SQLite file: proposed and signed once, the server restarts (the
+// database closed and opened again, a new service with an empty memory),
+// the proposal is listed with its signature, the second owner signs and
+// the Safe pauses the vault; after another restart the proposal is known
+// as executed and is not sent again.
+func TestSafeProposalsSurviveRestart(t *testing.T) {
+	r := newRig(t)
+	ctx := testContext(t)
+	owners := demo.SafeOwnerKeys()
+	safe, err := demo.DeploySafe(ctx, r.ec, r.keys[demo.Deployer], demo.Addresses(owners), demo.SafeThreshold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.app.GrantPauser(ctx, r.ec, r.keys[demo.Deployer], safe); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "blocktorch.db")
+	// start is a server start: the database opened, a service on it.
+	start := func() (*response.Service, func()) {
+		t.Helper()
+		db, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := r.service(response.NewKeySigner(r.keys[demo.Liquidator], "test"), nil)
+		svc.Safe, svc.History, svc.Proposals = safe, db, db
+		return svc, func() {
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	svc, stop := start()
+	p, err := svc.ProposeSafe(ctx, r.app.Vault.Hex()+":pause()", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SignSafe(ctx, p.Hash, response.NewKeySigner(owners[0], "owner 0")); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+
+	svc, stop = start()
+	kept, err := svc.SafeProposals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || kept[0].Hash != p.Hash || len(kept[0].Signatures) != 1 || kept[0].Signatures[0].Owner != demo.Addresses(owners)[0] ||
+		kept[0].Action.Function != "pause()" || kept[0].Simulation == nil || kept[0].Simulation.Reverted || !kept[0].Created.Equal(p.Created) {
+		t.Fatalf("after a restart: %+v", kept)
+	}
+	if _, err := svc.ExecuteSafe(ctx, p.Hash, response.SendOptions{}); !errors.Is(err, response.ErrBelowThreshold) {
+		t.Fatalf("execute with the one kept signature: %v", err)
+	}
+	if _, err := svc.SignSafe(ctx, p.Hash, response.NewKeySigner(owners[1], "owner 1")); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := svc.ExecuteSafe(ctx, p.Hash, response.SendOptions{})
+	if err != nil || !sent.Mined || sent.Status != 1 || !r.paused(t) {
+		t.Fatalf("executed after a restart: %v %+v", err, sent)
+	}
+	stop()
+
+	svc, stop = start()
+	defer stop()
+	again, err := svc.SafeProposal(ctx, p.Hash)
+	if err != nil || again.Executed != sent.Hash || len(again.Signatures) != 2 {
+		t.Fatalf("the executed proposal after a restart: %v %+v", err, again)
+	}
+	if _, err := svc.ExecuteSafe(ctx, p.Hash, response.SendOptions{}); !errors.Is(err, response.ErrStale) {
+		t.Errorf("executing it again after a restart: %v", err)
+	}
+	if _, err := svc.SafeProposal(ctx, common.Hash{1}); !errors.Is(err, response.ErrNotFound) {
+		t.Errorf("an unknown proposal: %v", err)
+	}
+}

@@ -42,6 +42,9 @@ type Service struct {
 	// Safe, when set, is a Safe whose owners sign actions proposed to it
 	// (ProposeSafe); Signer sends its execTransaction.
 	Safe common.Address
+	// Proposals, when set, keeps the proposed Safe transactions and their
+	// signatures across restarts; without it they are kept in memory.
+	Proposals store.SafeProposalStore
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives one line per send; nil discards them.
@@ -57,7 +60,7 @@ type Service struct {
 	sc scenarios
 
 	safeMu    sync.Mutex
-	proposals map[common.Hash]*SafeProposal // by SafeTx hash
+	proposals map[common.Hash]*SafeProposal // by SafeTx hash, without Proposals
 }
 
 // Prepared is an action in its four forms, with its simulation.

@@ -50,3 +50,33 @@ type ResponseRunStore interface {
 	// ResponseRuns lists runs, newest first; none is an empty slice.
 	ResponseRuns(ctx context.Context, q ResponseRunQuery) ([]ResponseRun, error)
 }
+
+// SafeProposal is a Safe transaction proposed for its owners to sign
+// (internal/response), with the signatures collected so far, kept until
+// it is executed, across restarts.
+type SafeProposal struct {
+	// Hash is the SafeTx hash the owners sign (0x… hex); it names the
+	// proposal. It comes back in lower case.
+	Hash string `json:"hash"`
+	// Safe is the Safe's address (0x… hex), back in lower case.
+	Safe    string    `json:"safe"`
+	Nonce   uint64    `json:"nonce"`
+	Created time.Time `json:"created"`
+	// Proposal holds the response package's proposal as JSON (the call,
+	// owners, threshold, signatures, simulation, execution); the store
+	// keeps it opaque.
+	Proposal []byte `json:"-"`
+}
+
+// SafeProposalStore keeps proposed Safe transactions. Safe for concurrent
+// use; the response package serializes the changes of one proposal.
+type SafeProposalStore interface {
+	// PutSafeProposal creates the proposal with its hash, or replaces it.
+	PutSafeProposal(ctx context.Context, p SafeProposal) error
+	// SafeProposal returns the proposal with hash (any case), or an
+	// error that is ErrNotFound.
+	SafeProposal(ctx context.Context, hash string) (SafeProposal, error)
+	// SafeProposals lists the proposals of the Safe at safe (any case),
+	// newest first; none is an empty slice.
+	SafeProposals(ctx context.Context, safe string) ([]SafeProposal, error)
+}

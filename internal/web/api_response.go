@@ -132,7 +132,12 @@ func (s *Server) handleRespondPropose(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSafeProposals(w http.ResponseWriter, r *http.Request) {
-	writeData(w, s.deps.Respond.SafeProposals())
+	ps, err := s.deps.Respond.SafeProposals(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeData(w, ps)
 }
 
 func (s *Server) handleSafeSignature(w http.ResponseWriter, r *http.Request) {
@@ -148,7 +153,7 @@ func (s *Server) handleSafeSignature(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	p, err := s.deps.Respond.AddSafeSignature(h, req.Signature)
+	p, err := s.deps.Respond.AddSafeSignature(r.Context(), h, req.Signature)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -88,3 +88,63 @@ func (db *DB) ResponseRuns(ctx context.Context, q store.ResponseRunQuery) ([]sto
 	}
 	return out, nil
 }
+
+var _ store.SafeProposalStore = (*DB)(nil)
+
+// PutSafeProposal creates or replaces a proposed Safe transaction.
+func (db *DB) PutSafeProposal(ctx context.Context, p store.SafeProposal) error {
+	if p.Hash == "" || p.Safe == "" || len(p.Proposal) == 0 {
+		return fmt.Errorf("cannot keep a Safe proposal: %w: no hash, Safe or proposal", store.ErrInvalid)
+	}
+	_, err := db.write.ExecContext(ctx, `INSERT INTO safe_proposals (hash, safe, nonce, created, proposal) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (hash) DO UPDATE SET safe = excluded.safe, nonce = excluded.nonce, created = excluded.created, proposal = excluded.proposal`,
+		strings.ToLower(p.Hash), strings.ToLower(p.Safe), int64(p.Nonce), unixNano(p.Created), string(p.Proposal))
+	if err != nil {
+		return fmt.Errorf("cannot keep Safe proposal %s: %w", p.Hash, translate(err))
+	}
+	return nil
+}
+
+// SafeProposal returns one proposed Safe transaction.
+func (db *DB) SafeProposal(ctx context.Context, hash string) (store.SafeProposal, error) {
+	ps, err := db.safeProposals(ctx, `hash = ?`, strings.ToLower(hash))
+	if err != nil {
+		return store.SafeProposal{}, err
+	}
+	if len(ps) == 0 {
+		return store.SafeProposal{}, fmt.Errorf("Safe proposal %s: %w", hash, store.ErrNotFound)
+	}
+	return ps[0], nil
+}
+
+// SafeProposals lists a Safe's proposed transactions, newest first.
+func (db *DB) SafeProposals(ctx context.Context, safe string) ([]store.SafeProposal, error) {
+	return db.safeProposals(ctx, `safe = ?`, strings.ToLower(safe))
+}
+
+func (db *DB) safeProposals(ctx context.Context, where string, arg string) ([]store.SafeProposal, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT hash, safe, nonce, created, proposal FROM safe_proposals WHERE `+where+
+		` ORDER BY created DESC, hash`, arg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read Safe proposals: %w", translate(err))
+	}
+	defer rows.Close()
+	out := []store.SafeProposal{}
+	for rows.Next() {
+		var (
+			p        store.SafeProposal
+			nonce    int64
+			created  int64
+			proposal string
+		)
+		if err := rows.Scan(&p.Hash, &p.Safe, &nonce, &created, &proposal); err != nil {
+			return nil, fmt.Errorf("cannot read Safe proposals: %w", translate(err))
+		}
+		p.Nonce, p.Created, p.Proposal = uint64(nonce), fromUnixNano(created), []byte(proposal)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read Safe proposals: %w", translate(err))
+	}
+	return out, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,67 @@ func RunResponseRuns(t *testing.T, open func(t *testing.T) ResponseRunBackend) {
 	}
 	if _, err := s.ResponseRuns(ctx, store.ResponseRunQuery{Limit: -1}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("negative limit: %v", err)
+	}
+}
+
+// SafeProposalBackend is what the Safe proposal suite needs of a backend.
+type SafeProposalBackend interface {
+	store.SafeProposalStore
+	Close() error
+}
+
+// RunSafeProposals checks proposed Safe transactions: put, replace, one
+// by hash in any case, a Safe's list newest first, and the proposal kept
+// byte for byte. open must return a new, empty store; the suite closes it.
+func RunSafeProposals(t *testing.T, open func(t *testing.T) SafeProposalBackend) {
+	s := open(t)
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	ctx := context.Background()
+	t0 := time.Unix(1_700_000_000, 7).UTC()
+	safe, other := "0xEd05A656ABc375a0bFA80d9a97450db94bd73698", "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+	h1, h2, h3 := "0x"+strings.Repeat("a1", 32), "0x"+strings.Repeat("B2", 32), "0x"+strings.Repeat("c3", 32)
+	for _, p := range []store.SafeProposal{
+		{Hash: h1, Safe: safe, Nonce: 0, Created: t0, Proposal: []byte(`{"signatures":[]}`)},
+		{Hash: h2, Safe: safe, Nonce: 1, Created: t0.Add(time.Second), Proposal: []byte(`{"n":2}`)},
+		{Hash: h3, Safe: other, Nonce: 0, Created: t0.Add(2 * time.Second), Proposal: []byte(`{"n":3}`)},
+	} {
+		if err := s.PutSafeProposal(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A signature added: the same hash replaced.
+	if err := s.PutSafeProposal(ctx, store.SafeProposal{Hash: h1, Safe: safe, Created: t0, Proposal: []byte(`{"signatures":["x"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SafeProposal(ctx, strings.ToUpper(h1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hash != h1 || got.Safe != strings.ToLower(safe) || string(got.Proposal) != `{"signatures":["x"]}` || !got.Created.Equal(t0) {
+		t.Errorf("SafeProposal read back as %+v %s", got, got.Proposal)
+	}
+	if _, err := s.SafeProposal(ctx, "0x"+strings.Repeat("00", 32)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an unknown proposal: %v, want ErrNotFound", err)
+	}
+	list, err := s.SafeProposals(ctx, strings.ToLower(safe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hashes []string
+	for _, p := range list {
+		hashes = append(hashes, p.Hash)
+	}
+	if want := []string{strings.ToLower(h2), h1}; !slices.Equal(hashes, want) || list[0].Nonce != 1 {
+		t.Errorf("SafeProposals = %q, want %q", hashes, want)
+	}
+	if list, err := s.SafeProposals(ctx, "0x000000000000000000000000000000000000dEaD"); err != nil || list == nil || len(list) != 0 {
+		t.Errorf("a Safe without proposals: %v %v", list, err)
+	}
+	if err := s.PutSafeProposal(ctx, store.SafeProposal{Safe: safe, Proposal: []byte(`{}`)}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a proposal without a hash: %v, want ErrInvalid", err)
 	}
 }
