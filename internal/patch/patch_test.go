@@ -441,3 +441,44 @@ func TestCheckRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestTransparentUpgrade checks the patch behind OpenZeppelin's
+// TransparentUpgradeableProxy: the proxy's ERC-1967 admin slot names its
+// ProxyAdmin, so the upgrade is ProxyAdmin.upgradeAndCall from the admin's
+// owner, which the owner sends.
+func TestTransparentUpgrade(t *testing.T) {
+	h := history(t)
+	ctx := context.Background()
+	proxy := h.deploy(t, "owner", artifact(t, "TransparentUpgradeableProxy"), h.v1, h.addr("owner"), h.call(t, "initialize", h.addr("owner")))
+	deposit := h.send(t, "alice", &proxy, ether(1), h.call(t, "deposit"), true)
+	withdraw := h.send(t, "alice", &proxy, nil, h.call(t, "withdraw", ether(5)), true)
+	v2 := h.deploy(t, "owner", artifact(t, "VaultV2"))
+	rep, err := checker(t, h).Check(ctx, patch.Request{Artifacts: artifacts(t), Contract: "VaultV2", Target: proxy,
+		Txs: []common.Hash{withdraw}, Sample: 10, Deployed: &v2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kind != "transparent" || rep.Admin == nil || !rep.Passed || len(rep.Txs) != 2 {
+		t.Fatalf("kind %s admin %v passed %v: %s", rep.Kind, rep.Admin, rep.Passed, rep.Verdict)
+	}
+	for _, tr := range rep.Txs {
+		if want := map[common.Hash]string{deposit: patch.Unchanged, withdraw: patch.StillFails}[tr.Tx]; tr.Verdict != want {
+			t.Errorf("%s: %s, want %s", tr.Tx, tr.Verdict, want)
+		}
+	}
+	up := rep.Upgrade
+	if up == nil || up.Kind != "transparent" || up.To != *rep.Admin || up.Sender == nil || *up.Sender != h.addr("owner") ||
+		!strings.Contains(up.Cast, "upgradeAndCall(address,address,bytes)") {
+		t.Fatalf("upgrade %+v (%s)", up, rep.UpgradeNote)
+	}
+	if r := h.receipt(t, h.send(t, "owner", &up.To, nil, up.Calldata, true)); r.Status != 1 {
+		t.Fatal("the prepared upgrade failed")
+	}
+	slot, err := h.ec.StorageAt(ctx, proxy, contracts.SlotEIP1967Implementation, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if common.BytesToAddress(slot) != v2 {
+		t.Errorf("implementation after the upgrade = %x, want %s", slot, v2)
+	}
+}
