@@ -1,12 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/decode"
 )
 
 // handleSimulatePage serves the simulator. The page is a form that
@@ -29,7 +31,12 @@ func (s *Server) handleSimulatePage(w http.ResponseWriter, r *http.Request) {
 			s.renderError(w, r, err)
 			return
 		}
-		prefill, err := json.Marshal(txSimRequest(tx))
+		req := txSimRequest(tx)
+		if fn, args, ok := s.callAsFunction(r, tx); ok {
+			req["function"], req["args"] = fn, args
+			delete(req, "data")
+		}
+		prefill, err := json.Marshal(req)
 		if err != nil {
 			s.renderError(w, r, err)
 			return
@@ -56,4 +63,34 @@ func txSimRequest(tx chain.Tx) map[string]any {
 		req["block"] = hexutil.Uint64(tx.BlockNumber - 1)
 	}
 	return req
+}
+
+// callAsFunction is tx's decoded call as a function of its recipient's ABI
+// and arguments as text, when they encode back to exactly its input: the
+// simulator then shows typed inputs to change instead of calldata.
+func (s *Server) callAsFunction(r *http.Request, tx chain.Tx) (string, []json.RawMessage, bool) {
+	if tx.Call == nil || tx.To == nil || tx.Call.Signature == "" {
+		return "", nil, false
+	}
+	c, err := s.deps.Contracts.Contract(r.Context(), *tx.To)
+	if err != nil {
+		return "", nil, false
+	}
+	a, err := decode.ParseABI(c.ABI)
+	if err != nil {
+		return "", nil, false
+	}
+	m, err := decode.FindMethod(a, tx.Call.Signature)
+	if err != nil {
+		return "", nil, false
+	}
+	args := make([]json.RawMessage, len(tx.Call.Args))
+	for i, arg := range tx.Call.Args {
+		args[i], _ = json.Marshal(arg.Value)
+	}
+	data, err := decode.EncodeCall(m, args)
+	if err != nil || !bytes.Equal(data, tx.Input) {
+		return "", nil, false
+	}
+	return tx.Call.Signature, args, true
 }
