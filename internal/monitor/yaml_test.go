@@ -210,6 +210,7 @@ func FuzzParseYAML(f *testing.F) {
 	f.Add([]byte(goodFile))
 	f.Add([]byte("monitors:\n  - id: a\n    kind: event\n    evnt: x\n"))
 	f.Add([]byte("channels: {a: 1}\n"))
+	f.Add([]byte("monitors:\n  - id: a\n    kind: txfail\n    contract: LendingVault\n    respond: pause-vault\n"))
 	f.Add([]byte("monitors:\n  - {id: a, kind: query, query: '|', window: 1m, condition: '> 1'}\n"))
 	f.Add([]byte("monitors:\n  - id: a\n    kind: event\n   event: Paused\n"))
 	f.Add([]byte("monitors:\n  - id: a\n    threshold: x\n    for: soon\n    evnt: 1\n"))

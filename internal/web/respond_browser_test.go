@@ -231,6 +231,27 @@ func respondBrowser(t *testing.T, a *app.App, deployer *ecdsa.PrivateKey) {
 	wait("prepared from the permalink", `!!document.querySelector('#respond-sim') && !!document.querySelector('#respond-signed')`)
 	checkPrepared()
 
+	// The scenario, dry run from the panel: simulated, recorded, nothing
+	// sent; the automation switch goes off and on again.
+	do(t, ctx, "dry run", click(`#respond-scenario-list tr[data-scenario="pause-vault"] .respond-dry`))
+	wait("the dry run", `!!document.querySelector('#respond-scenario-result [data-scenario="pause-vault"][data-status="simulated"]') && !!document.querySelector('#respond-runs tr[data-status="simulated"]')`)
+	if paused() {
+		t.Fatal("a dry run paused the vault")
+	}
+	automation := func() bool {
+		t.Helper()
+		var sc struct{ Automation bool }
+		apptest.GetData(t, base+"/api/v1/respond/scenarios", &sc)
+		return sc.Automation
+	}
+	for _, on := range []bool{false, true} {
+		do(t, ctx, "the automation switch", click(`#respond-automation`))
+		wait("the switch redrawn from the server's answer", `document.querySelector('#respond-scenarios').dataset.automation === '`+strconv.FormatBool(on)+`' && document.querySelector('#respond-automation').checked === `+strconv.FormatBool(on))
+		if automation() != on {
+			t.Fatalf("the automation switch clicked to %t, the server has %t", on, !on)
+		}
+	}
+
 	// Send: the vault pauses on chain, the run is in the history.
 	do(t, ctx, "send", click(`#respond-send`))
 	wait("sent and mined", `document.querySelector('#respond-sent')?.dataset.mined === 'true'`)

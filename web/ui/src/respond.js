@@ -91,12 +91,13 @@
     const actionsBox = h('div', { id: 'respond-actions' }, h('p', { class: 'empty', text: 'Reading the emergency actions from the chain…' }));
     const detail = h('div', { id: 'respond-detail' });
     const safeBox = h('div', { id: 'respond-safe' });
+    const scenariosBox = h('div', { id: 'respond-scenarios' });
     const history = h('div', { id: 'respond-history' });
     put(card,
       h('div', { class: 'card-head' }, h('h2', { text: 'Respond' }),
         h('span', { class: 'dim small', text: 'emergency actions, each simulated on the head state before anything is sent' })),
       signerBox, picker ? h('div', { class: 'row' }, h('span', { class: 'dim small', text: 'Affected contract' }), picker) : null,
-      actionsBox, detail, safeBox, h('h3', { text: 'Run history' }), history);
+      actionsBox, detail, safeBox, scenariosBox, h('h3', { text: 'Run history' }), history);
 
     let status = null; // the signer and the Safe
     let actions = [];
@@ -355,6 +356,56 @@
         err);
     }
 
+    // ---------- scenarios ----------
+
+    async function drawScenarios() {
+      let sc;
+      try { sc = await api('/api/v1/respond/scenarios'); } catch (e) {
+        clear(scenariosBox).append(h('p', { class: 'bad', text: errorText(e) }));
+        return;
+      }
+      clear(scenariosBox);
+      scenariosBox.dataset.automation = String(!!sc.automation);
+      if (!(sc.scenarios || []).length) return;
+      const auto = h('input', { type: 'checkbox', id: 'respond-automation', checked: !!sc.automation });
+      const out = h('div', { id: 'respond-scenario-result' });
+      auto.addEventListener('change', async () => {
+        try { await api('/api/v1/respond/automation', { method: 'PUT', json: { enabled: auto.checked } }); } catch (e) {
+          clear(out).append(h('p', { class: 'error-box', text: errorText(e) }));
+        }
+        await drawScenarios();
+      });
+      const noSigner = !status || status.kind !== 'eoa';
+      const runIt = async (s, dryRun) => {
+        if (!dryRun && !confirm('Run scenario ' + s.name + ' now? Each of its ' + s.actions.length + ' actions is simulated, then sent.')) return;
+        clear(out).append(h('p', { class: 'dim', text: (dryRun ? 'Simulating' : 'Running') + ' scenario ' + s.name + '…' }));
+        let run, err = null;
+        try { run = await api('/api/v1/respond/scenarios/' + encodeURIComponent(s.name) + '/run', { json: { dryRun } }); } catch (e) { err = e; run = e.body && e.body.data; }
+        clear(out).append(h('div', { class: err ? 'revert' : 'respond-ok', 'data-scenario': s.name, 'data-status': run ? run.status : '' },
+          h('div', {}, 'Scenario ', h('span', { class: 'mono', text: s.name }), ': ', h('strong', { text: run ? run.status : 'not run' }), run && run.id ? ' (run #' + run.id + ')' : ''),
+          err ? h('div', { class: 'bad wrap', text: errorText(err) }) : null,
+          run ? (run.steps || []).map((st) => h('div', { class: 'small' }, h('span', { class: 'mono', text: st.function || st.action }),
+            st.hash ? h('span', {}, ' ', txLink(st.hash)) : null,
+            st.simulation ? h('span', { class: st.simulation.reverted ? 'bad' : 'ok', text: st.simulation.reverted ? ' would revert: ' + (st.simulation.reason || '') : ' simulation succeeds' }) : null)) : null));
+        await refresh();
+      };
+      put(scenariosBox, h('h3', { text: 'Scenarios' }),
+        h('label', { class: 'toggle', for: 'respond-automation' }, auto, ' automation: a monitor\'s firing runs its scenarios (off: the kill switch; runs by hand still work)'),
+        h('table', { class: 'grid-table', id: 'respond-scenario-list' },
+          h('thead', {}, h('tr', {}, ['Scenario', 'Actions', 'Run by', ''].map((t) => h('th', { text: t })))),
+          h('tbody', {}, sc.scenarios.map((s) => h('tr', { 'data-scenario': s.name },
+            h('td', {}, h('span', { class: 'mono', text: s.name }), s.dryRun ? h('span', { class: 'tag', text: 'dry run only' }) : null,
+              s.description ? h('div', { class: 'small dim', text: s.description }) : null,
+              s.cooldown && s.cooldown !== '0s' ? h('div', { class: 'small dim', text: 'cooldown ' + s.cooldown }) : null),
+            h('td', { class: 'small mono' }, (s.actions || []).map((a) => h('div', { text: a.action + ' on ' + a.contract + ((a.args || []).length ? ' (' + a.args.join(', ') + ')' : '') }))),
+            h('td', { class: 'small mono', text: (s.monitors || []).length ? s.monitors.join(', ') : 'hand, or a monitor naming it (respond:)' }),
+            h('td', { class: 'actions' },
+              h('button', { type: 'button', class: 'small respond-dry', text: 'Dry run', onclick: () => runIt(s, true) }), ' ',
+              h('button', { type: 'button', class: 'small primary respond-run', text: 'Run', disabled: noSigner || s.dryRun,
+                title: noSigner ? 'No signer is configured on the server' : 'Simulate, then send each action', onclick: () => runIt(s, false) })))))),
+        out);
+    }
+
     // ---------- history ----------
 
     async function drawHistory() {
@@ -398,7 +449,7 @@
       } else {
         drawDetail(a);
       }
-      await Promise.all([drawSafe(), drawHistory()]);
+      await Promise.all([drawSafe(), drawScenarios(), drawHistory()]);
     }
 
     // refresh reads again what a send changes: the actions' state, the
