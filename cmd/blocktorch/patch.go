@@ -16,6 +16,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
@@ -48,6 +49,7 @@ func runPatchCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	txs := fs.String("txs", "", "the chosen transactions: incident:ID, file:PATH (one hash a line), query:QUERY, or hashes separated by commas")
 	sample := fs.Int("sample", 20, "also replay up to `N` of the contract's latest successful transactions (0: none)")
 	deployed := fs.String("deployed", "", "`ADDRESS` where the new implementation is deployed: its code is verified and the upgrade is prepared to it")
+	ctorArgs := fs.String("ctor-args", "", "ABI-encoded constructor arguments (`0x…`, as cast abi-encode writes them) for the simulated deployment of a contract whose constructor takes some")
 	fs.Var(&old, "old", "`PATH` of the current implementation's build, for its storage layout (default: looked for among --impl); repeatable")
 	maxTxs := fs.Int("max", patch.DefaultMaxTxs, "refuse to replay more than `N` transactions")
 	safeOut := fs.String("safe", "", "write the upgrade's Safe Transaction Builder batch to `FILE`")
@@ -70,6 +72,13 @@ func runPatchCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		a := common.HexToAddress(*deployed)
 		req.Deployed = &a
+	}
+	if *ctorArgs != "" {
+		b, err := hexutil.Decode(*ctorArgs)
+		if err != nil {
+			return patchSpec.errorf("--ctor-args: %v (want 0x and hex, as cast abi-encode writes it)", err)
+		}
+		req.CtorArgs = b
 	}
 	if *sample < 0 || *sample > patch.MaxSample {
 		return patchSpec.errorf("--sample must be 0 to %d", patch.MaxSample)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/debugger"
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/sourcemap"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -120,6 +121,9 @@ type Request struct {
 	// it is: its code must verify against the artifact, and the upgrade is
 	// prepared to it. Nil: the init code is run on the head state.
 	Deployed *common.Address
+	// CtorArgs are the ABI-encoded constructor arguments appended to the
+	// init code of a simulated deployment (a plain contract's immutables).
+	CtorArgs []byte
 	// Old are more artifacts among which the current implementation is
 	// looked for (its code verified), for its storage layout; the Artifacts
 	// are searched too. OldLayout, when set, is that layout itself.
@@ -339,10 +343,10 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 		}
 		rep.Implementation, rep.Deployed = *req.Deployed, true
 	} else {
-		d, err := c.Replayer.Deploy(ctx, deployer, initCode)
+		d, err := c.Replayer.Deploy(ctx, deployer, append(initCode, req.CtorArgs...))
 		if err != nil {
 			if errors.Is(err, debugger.ErrDeploy) {
-				return nil, fmt.Errorf("%w: %s: %v", ErrNoCode, impl.Name, err)
+				return nil, fmt.Errorf("%w: %s: %v; a constructor that takes arguments needs them (--ctor-args), or deploy it and give its address (--deployed)", ErrNoCode, impl.Name, err)
 			}
 			return nil, err
 		}
@@ -403,6 +407,15 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg := c.Options.Registry
+	if reg == nil {
+		// Without the server's decoder, the new implementation's ABI names
+		// the reverts of calls to the target.
+		reg = decode.NewRegistry()
+		if err := reg.Add(req.Target, impl.Name, impl.ABI); err != nil {
+			reg = nil
+		}
+	}
 	for _, o := range outs {
 		if o.To == nil && role[o.Tx] == RoleSample {
 			// A deployment (the target's own, or a contract that set it
@@ -410,7 +423,7 @@ func (c *Checker) Check(ctx context.Context, req Request) (*Report, error) {
 			rep.Summary.Deployments++
 			continue
 		}
-		tr := c.judge(o, role[o.Tx])
+		tr := judge(o, role[o.Tx], reg)
 		rep.Txs = append(rep.Txs, tr)
 		rep.Summary.add(tr)
 	}
@@ -547,8 +560,8 @@ func (c *Checker) sample(ctx context.Context, target common.Address, head uint64
 	return out, nil
 }
 
-// judge compares a transaction's two runs.
-func (c *Checker) judge(o debugger.Outcome, role string) TxReport {
+// judge compares a transaction's two runs; reg, when set, decodes reverts.
+func judge(o debugger.Outcome, role string, reg *decode.Registry) TxReport {
 	tr := TxReport{Outcome: o, Role: role}
 	if o.Err != "" {
 		tr.Verdict = Errored
@@ -556,10 +569,10 @@ func (c *Checker) judge(o debugger.Outcome, role string) TxReport {
 	}
 	m, p := o.Mined, o.Patched
 	if m.Status == 0 {
-		tr.MinedReason = c.reason(o.To, m)
+		tr.MinedReason = reason(reg, o.To, m)
 	}
 	if p.Status == 0 {
-		tr.PatchedReason = c.reason(o.To, p)
+		tr.PatchedReason = reason(reg, o.To, p)
 		if f := o.Failure; f != nil {
 			if f.Reason != "" {
 				tr.PatchedReason = f.Reason
@@ -590,9 +603,9 @@ func (c *Checker) judge(o debugger.Outcome, role string) TxReport {
 }
 
 // reason is a failed run's revert reason in words.
-func (c *Checker) reason(to *common.Address, e debugger.Effects) string {
-	if c.Options.Registry != nil && len(e.Output) >= 4 {
-		if r := c.Options.Registry.DecodeRevert(to, e.Output); r != nil && r.Message != "" {
+func reason(reg *decode.Registry, to *common.Address, e debugger.Effects) string {
+	if reg != nil && len(e.Output) >= 4 {
+		if r := reg.DecodeRevert(to, e.Output); r != nil && r.Message != "" {
 			return r.Message
 		}
 	}
