@@ -10,26 +10,32 @@ import (
 	"github.com/blocktorch/blocktorch/internal/query"
 )
 
-// LinkHours returns, for a link key (a transaction hash of 32 bytes or an
-// address of 20), the hours (Unix seconds / 3600) that hold records
-// linking it: every such hour, possibly more, never fewer. A backend with
-// an exact side index of its links provides it; see Searcher.Links.
-type LinkHours func(ctx context.Context, key []byte) ([]int64, error)
+// LinkBucket is the span of time a link index tells apart: a minute, so
+// that a transaction's records (its logs are written within seconds or
+// minutes of it) narrow a lookup to a few minutes of blocks.
+const LinkBucket = time.Minute
 
-// MaxNarrowHours caps the hours a narrowed query lists: a link seen in
-// more hours is searched without narrowing (its records are everywhere,
-// and the engine's bloom filters do as well).
-const MaxNarrowHours = 512
+// LinkBuckets returns, for a link key (a transaction hash of 32 bytes or
+// an address of 20), the buckets (Unix time / LinkBucket, in order) that
+// hold records linking it: every such bucket, possibly more, never
+// fewer. A backend with an exact side index of its links provides it;
+// see Searcher.Links.
+type LinkBuckets func(ctx context.Context, key []byte) ([]int64, error)
+
+// MaxNarrowBuckets caps the buckets a narrowed query lists: a link seen
+// in more is searched without narrowing (its records are everywhere, and
+// the engine's bloom filters do as well).
+const MaxNarrowBuckets = 512
 
 // narrow returns a LogsQL time filter that every record the query
-// matches satisfies, from the hours of the links the query requires (a
+// matches satisfies, from the buckets of the links the query requires (a
 // tx:, address:, from:, to: or contract: equality that must hold for
 // every match: a term of the top-level AND). "" when the query requires
-// no link, or its links spread over too many hours to help.
+// no link, or its links spread over too many buckets to help.
 //
 // Why: a tx: or address: lookup is the commonest selective search, and
 // the engine would otherwise read the bloom filter of every block in the
-// range. With the hours known, it skips every block (and partition)
+// range. With the buckets known, it skips every block (and partition)
 // outside them by the block's time bounds alone.
 func (s *Searcher) narrow(ctx context.Context, e query.Expr) (string, error) {
 	if s.Links == nil || e == nil {
@@ -39,25 +45,25 @@ func (s *Searcher) narrow(ctx context.Context, e query.Expr) (string, error) {
 	if len(keys) == 0 {
 		return "", nil
 	}
-	var hours []int64
+	var buckets []int64
 	for i, k := range keys {
 		h, err := s.Links(ctx, k)
 		if err != nil {
 			return "", fmt.Errorf("cannot read the link index: %w", err)
 		}
 		if i == 0 {
-			hours = h
+			buckets = h
 		} else {
-			hours = intersectSorted(hours, h)
+			buckets = intersectSorted(buckets, h)
 		}
-		if len(hours) == 0 {
+		if len(buckets) == 0 {
 			break
 		}
 	}
-	if len(hours) > MaxNarrowHours {
+	if len(buckets) > MaxNarrowBuckets {
 		return "", nil
 	}
-	return hoursFilter(hours), nil
+	return bucketsFilter(buckets), nil
 }
 
 // requiredLinks appends the link keys that every match of e must carry.
@@ -100,34 +106,34 @@ func intersectSorted(a, b []int64) []int64 {
 	return out
 }
 
-// hoursFilter is a LogsQL filter of the given sorted hours: their overall
-// bounds (which the engine selects partitions by) and each run of
-// consecutive hours (which it skips blocks by). No hours: a filter no
-// record of the index can match (an index that knows no hour for a key
+// bucketsFilter is a LogsQL filter of the given sorted buckets: their
+// overall bounds (which the engine selects partitions by) and each run of
+// consecutive buckets (which it skips blocks by). No buckets: a filter no
+// record of the index can match (an index that knows no bucket for a key
 // has seen no record linking it, so the epoch's first instant, which
-// would have been indexed as hour 0, holds none either).
-func hoursFilter(hours []int64) string {
-	if len(hours) == 0 {
+// would have been indexed as bucket 0, holds none either).
+func bucketsFilter(buckets []int64) string {
+	if len(buckets) == 0 {
 		t := formatTimeFilter(time.Unix(0, 0))
 		return "_time:[" + t + "," + t + "]"
 	}
-	hours = slices.Compact(hours)
-	at := func(h int64) string { return formatTimeFilter(unixHour(h)) }
+	buckets = slices.Compact(buckets)
+	at := func(h int64) string { return formatTimeFilter(bucketStart(h)) }
 	var runs []string
-	for i := 0; i < len(hours); {
+	for i := 0; i < len(buckets); {
 		j := i
-		for j+1 < len(hours) && hours[j+1] == hours[j]+1 {
+		for j+1 < len(buckets) && buckets[j+1] == buckets[j]+1 {
 			j++
 		}
-		runs = append(runs, "_time:>="+at(hours[i])+" AND _time:<"+at(hours[j]+1))
+		runs = append(runs, "_time:>="+at(buckets[i])+" AND _time:<"+at(buckets[j]+1))
 		i = j + 1
 	}
-	bounds := "_time:>=" + at(hours[0]) + " AND _time:<" + at(hours[len(hours)-1]+1)
+	bounds := "_time:>=" + at(buckets[0]) + " AND _time:<" + at(buckets[len(buckets)-1]+1)
 	if len(runs) == 1 {
 		return bounds
 	}
 	return bounds + " AND ((" + strings.Join(runs, ") OR (") + "))"
 }
 
-// unixHour is the start of an hour counted from the epoch.
-func unixHour(h int64) time.Time { return time.Unix(h*3600, 0).UTC() }
+// bucketStart is the start of a LinkBucket counted from the epoch.
+func bucketStart(b int64) time.Time { return time.Unix(0, b*int64(LinkBucket)).UTC() }

@@ -13,20 +13,20 @@ func TestNarrow(t *testing.T) {
 	tx := "0x" + strings.Repeat("ab", 32)
 	addr := "0x" + strings.Repeat("cd", 20)
 	other := "0x" + strings.Repeat("ef", 20)
-	hours := map[string][]int64{
+	buckets := map[string][]int64{
 		tx[2:]:    {10, 11, 12, 20},
 		addr[2:]:  {11, 20, 30},
 		other[2:]: {},
 	}
 	idx := func(_ context.Context, key []byte) ([]int64, error) {
-		h, ok := hours[strings.TrimPrefix(hexValue(query.Value{Kind: query.KindHex, Bytes: key}), "0x")]
+		h, ok := buckets[strings.TrimPrefix(hexValue(query.Value{Kind: query.KindHex, Bytes: key}), "0x")]
 		if !ok {
 			return nil, errors.New("asked for a key the test does not know")
 		}
 		return h, nil
 	}
 	s := &Searcher{Links: idx}
-	at := func(h int64) string { return formatTimeFilter(unixHour(h)) }
+	at := func(h int64) string { return formatTimeFilter(bucketStart(h)) }
 	tests := []struct {
 		q, want string
 	}{
@@ -54,14 +54,14 @@ func TestNarrow(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", tt.q, got, tt.want)
 		}
 	}
-	// Spread over too many hours: no narrowing.
-	many := make([]int64, MaxNarrowHours+1)
+	// Spread over too many buckets: no narrowing.
+	many := make([]int64, MaxNarrowBuckets+1)
 	for i := range many {
 		many[i] = int64(i)
 	}
-	hours[tx[2:]] = many
+	buckets[tx[2:]] = many
 	q, _ := query.Parse("tx:" + tx)
 	if got, _ := s.narrow(t.Context(), q.Filter); got != "" {
-		t.Errorf("a link in %d hours narrowed to %s", len(many), got)
+		t.Errorf("a link in %d buckets narrowed to %s", len(many), got)
 	}
 }

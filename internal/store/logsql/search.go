@@ -44,9 +44,9 @@ type Searcher struct {
 	// as chain records of orphaned blocks not yet deleted); "" for none.
 	Scope func() string
 	// Links, when set, narrows queries that require a transaction hash
-	// or an address to the hours holding records that link it (see
-	// narrow); nil searches without.
-	Links LinkHours
+	// or an address to the time buckets holding records that link it
+	// (see narrow); nil searches without.
+	Links LinkBuckets
 }
 
 var _ store.Searcher = (*Searcher)(nil)

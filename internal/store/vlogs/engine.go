@@ -185,7 +185,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		e.backfillLinks(ctx)
 	}
 	if e.links != nil {
-		e.Searcher.Links = e.links.hours
+		e.Searcher.Links = e.links.buckets
 	}
 	last := uint64(0)
 	if len(seqs) > 0 {
@@ -428,7 +428,7 @@ func (e *Engine) append(recs []record.Record) error {
 		}
 		rows[i] = walRow{Time: r.Time.UnixNano(), Streams: streams, Fields: fields}
 	}
-	// The links first: a query must never see a record whose hours the
+	// The links first: a query must never see a record whose bucket the
 	// link index lacks.
 	if e.links != nil {
 		if err := e.links.add(rows); err != nil {

@@ -20,17 +20,17 @@ import (
 )
 
 // The link index tells, for every transaction hash and address that
-// records link (the engine fields tx and address), the hours that hold
-// such records, so that a tx: or address: lookup reads only those hours'
-// blocks (logsql.Searcher.Links). It lives in DIR/links.db, a SQLite file
-// of (key, hour) pairs: key is the first 8 bytes of the hash or address,
-// so two links may share a key; that only widens a lookup to more hours,
-// which the query's own link filter then sorts out. Entries are never
-// removed by reorgs or retention: a stale hour widens a lookup, it never
-// hides a record.
+// records link (the engine fields tx and address), the minutes
+// (logsql.LinkBucket) that hold such records, so that a tx: or address:
+// lookup reads only those minutes' blocks (logsql.Searcher.Links). It
+// lives in DIR/links.db, a SQLite file of (key, bucket) pairs: key is the
+// first 8 bytes of the hash or address, so two links may share a key;
+// that only widens a lookup to more minutes, which the query's own link
+// filter then sorts out. Entries are never removed by reorgs or
+// retention: a stale bucket widens a lookup, it never hides a record.
 //
 // It is written before the rows reach the engine (a query never sees a
-// record whose hours the index lacks), without a sync of its own: the
+// record whose bucket the index lacks), without a sync of its own: the
 // engine's write-ahead log covers it. Replay adds the links of every
 // replayed row (those whose rows already reached the engine included),
 // and a checkpoint makes the index durable before it removes the log
@@ -42,10 +42,10 @@ type linkIndex struct {
 	mu sync.Mutex
 	// recent holds pairs written lately, so that a hot address is not
 	// written again with every batch.
-	recent map[linkHour]struct{}
+	recent map[linkBucket]struct{}
 }
 
-type linkHour struct{ key, hour int64 }
+type linkBucket struct{ key, bucket int64 }
 
 // maxRecent bounds linkIndex.recent.
 const maxRecent = 1 << 16
@@ -63,11 +63,11 @@ func openLinks(path string) (x *linkIndex, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot open the link index: %w", err)
 	}
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS links (key INTEGER NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY (key, hour)) WITHOUT ROWID`); err != nil {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS links (key INTEGER NOT NULL, bucket INTEGER NOT NULL, PRIMARY KEY (key, bucket)) WITHOUT ROWID`); err != nil {
 		db.Close()
 		return nil, false, fmt.Errorf("cannot create the link index: %w", err)
 	}
-	return &linkIndex{db: db, recent: map[linkHour]struct{}{}}, created, nil
+	return &linkIndex{db: db, recent: map[linkBucket]struct{}{}}, created, nil
 }
 
 // linkKey is the index key of a hash or an address.
@@ -81,12 +81,12 @@ func linkKey(b []byte) int64 {
 func (x *linkIndex) add(rows []walRow) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var pairs []linkHour
-	seen := map[linkHour]struct{}{}
+	var pairs []linkBucket
+	seen := map[linkBucket]struct{}{}
 	for _, r := range rows {
-		hour := r.Time / int64(time.Hour)
-		if r.Time < 0 && r.Time%int64(time.Hour) != 0 {
-			hour-- // floor
+		bucket := r.Time / int64(logsql.LinkBucket)
+		if r.Time < 0 && r.Time%int64(logsql.LinkBucket) != 0 {
+			bucket-- // floor
 		}
 		for _, f := range r.Fields {
 			if f.Name != logsql.FieldTx && f.Name != logsql.FieldAddress {
@@ -97,7 +97,7 @@ func (x *linkIndex) add(rows []walRow) error {
 				if err != nil || len(b) == 0 {
 					continue
 				}
-				p := linkHour{linkKey(b), hour}
+				p := linkBucket{linkKey(b), bucket}
 				if _, ok := x.recent[p]; ok {
 					continue
 				}
@@ -116,12 +116,12 @@ func (x *linkIndex) add(rows []walRow) error {
 		return fmt.Errorf("cannot write the link index: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.Prepare(`INSERT OR IGNORE INTO links (key, hour) VALUES (?, ?)`)
+	st, err := tx.Prepare(`INSERT OR IGNORE INTO links (key, bucket) VALUES (?, ?)`)
 	if err != nil {
 		return fmt.Errorf("cannot write the link index: %w", err)
 	}
 	for _, p := range pairs {
-		if _, err := st.Exec(p.key, p.hour); err != nil {
+		if _, err := st.Exec(p.key, p.bucket); err != nil {
 			return fmt.Errorf("cannot write the link index: %w", err)
 		}
 	}
@@ -137,9 +137,9 @@ func (x *linkIndex) add(rows []walRow) error {
 	return nil
 }
 
-// hours is the logsql.LinkHours of the index.
-func (x *linkIndex) hours(ctx context.Context, key []byte) ([]int64, error) {
-	rows, err := x.db.QueryContext(ctx, `SELECT hour FROM links WHERE key = ? ORDER BY hour`, linkKey(key))
+// buckets is the logsql.LinkBuckets of the index.
+func (x *linkIndex) buckets(ctx context.Context, key []byte) ([]int64, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT bucket FROM links WHERE key = ? ORDER BY bucket`, linkKey(key))
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (x *linkIndex) close() error { return x.db.Close() }
 // backfillLinks fills a new link index from the records the engine holds
 // (a records directory written before the index existed). If that fails,
 // the index is dropped and lookups run without it: an index missing some
-// hours would hide records.
+// buckets would hide records.
 func (e *Engine) backfillLinks(ctx context.Context) {
 	var batch []walRow
 	n := 0

@@ -12,6 +12,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/logsql"
 	"github.com/blocktorch/blocktorch/internal/store/storetest"
 	"github.com/blocktorch/blocktorch/internal/store/vlogs"
 )
@@ -19,7 +20,7 @@ import (
 // TestLinkIndex: tx: and address: lookups find every record linking the
 // value across hours and days, also after the index is rebuilt from the
 // stored records, and they do read the index (a row taken out of it hides
-// that hour's record, which is how the test knows the index is used).
+// that minute's record, which is how the test knows the index is used).
 func TestLinkIndex(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -95,24 +96,24 @@ func TestLinkIndex(t *testing.T) {
 		t.Fatalf("no index after the rebuild: %v", err)
 	}
 
-	// Take the second record's hour out of the index: a tx: lookup that
-	// reads the index no longer finds that record.
+	// Take the second record's minute out of the index: a tx: lookup
+	// that reads the index no longer finds that record.
 	db, err := sql.Open("sqlite", filepath.Join(dir, "links.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := db.Exec(`DELETE FROM links WHERE hour = ?`, t0.Add(5*time.Hour).Unix()/3600)
+	res, err := db.Exec(`DELETE FROM links WHERE bucket = ?`, t0.Add(5*time.Hour).UnixNano()/int64(logsql.LinkBucket))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		t.Fatal("the index held no row for the second record's hour")
+		t.Fatal("the index held no row for the second record's minute")
 	}
 	db.Close()
 	e = openEngine()
 	defer e.Close()
 	if got := lookup(e, "tx:"+txA.Hex()); fmtList(got) != "[first]" {
-		t.Fatalf("with the hour taken out of the index, tx: found %v: the lookup does not read the index", got)
+		t.Fatalf("with the minute taken out of the index, tx: found %v: the lookup does not read the index", got)
 	}
 }
 
