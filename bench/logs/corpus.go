@@ -27,6 +27,18 @@ type corpus struct {
 
 func newCorpus(n int) *corpus { return &corpus{n: n, txs: max(1, n/5)} }
 
+// txWindow is how many of the latest transaction ids a line may mention:
+// about 15 s of transactions at 20 a second. A transaction's lines
+// (submitted, confirmed, reverted) come within seconds of each other, as
+// an application logs them, rather than at random over the corpus.
+const txWindow = 300
+
+// recentTx draws the transaction line k mentions among the latest ids.
+func (c *corpus) recentTx(r *rng, k int) int {
+	latest := int(int64(k) * int64(c.txs) / int64(c.n))
+	return max(0, latest-r.intn(txWindow))
+}
+
 func (c *corpus) end() time.Time { return corpusStart.Add(time.Duration(c.n) * lineGap) }
 
 // mix is splitmix64: a well-spread hash of x.
@@ -93,11 +105,11 @@ func (c *corpus) line(b []byte, k int) []byte {
 		service, addr = "frontend", r.intn(nAddrs)
 		msg = address(append(msg, "wallet connected "...), addr)
 	case kind < 55:
-		service, tx, addr = "frontend", r.intn(c.txs), r.intn(nAddrs)
+		service, tx, addr = "frontend", c.recentTx(&r, k), r.intn(nAddrs)
 		msg = txHash(append(msg, "tx "...), tx)
 		msg = address(append(msg, " submitted by "...), addr)
 	case kind < 60:
-		tx = r.intn(c.txs)
+		tx = c.recentTx(&r, k)
 		msg = txHash(append(msg, "tx "...), tx)
 		msg = strconv.AppendInt(append(msg, " confirmed in block "...), int64(1_000_000+k/50), 10)
 	case kind < 65:
@@ -107,7 +119,7 @@ func (c *corpus) line(b []byte, k int) []byte {
 		level = "error"
 		msg = append(msg, "RPC timeout after 5000 ms calling eth_call"...)
 	case kind < 75:
-		level, tx = "error", r.intn(c.txs)
+		level, tx = "error", c.recentTx(&r, k)
 		msg = txHash(append(msg, "tx "...), tx)
 		msg = append(msg, " reverted: InsufficientCollateral"...)
 	case kind < 80:
