@@ -36,7 +36,8 @@ func (s *Server) handleDebug(w http.ResponseWriter, r *http.Request) {
 // failing source line, on the open incident's timeline (once per
 // transaction): the root cause's evidence for the postmortem.
 func (s *Server) noteDebugged(r *http.Request, res *debugger.Result) {
-	if s.deps.Incidents == nil || res == nil || res.Failure == nil {
+	// A simulation is not a transaction of the incident.
+	if s.deps.Incidents == nil || res == nil || res.Failure == nil || res.Mode == debugger.ModeSimulation {
 		return
 	}
 	f := res.Failure

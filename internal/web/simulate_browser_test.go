@@ -334,4 +334,18 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 	if href := eval[string](t, ctx, `document.querySelector('#failed-txs .resim').getAttribute('href')`); !strings.HasPrefix(href, "/simulate?tx=0x") {
 		t.Errorf("incident Re-simulate link %q", href)
 	}
+	// Debugging a simulation while the incident is open does not put it
+	// on the incident's timeline: it is no transaction of the incident.
+	if code := apptest.GetData(t, base+"/api/v1/debug/"+want.TxHash, nil); code != 200 {
+		t.Fatalf("the simulation's trace: HTTP %d", code)
+	}
+	var timeline []struct {
+		Text string `json:"text"`
+	}
+	apptest.GetData(t, fmt.Sprintf("%s/api/v1/incidents/%d/timeline", base, opened.Data.Incident.ID), &timeline)
+	for _, e := range timeline {
+		if strings.Contains(e.Text, want.TxHash) {
+			t.Errorf("a debugged simulation is on the incident's timeline: %q", e.Text)
+		}
+	}
 }
