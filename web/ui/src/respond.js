@@ -322,7 +322,13 @@
       try { props = await api('/api/v1/respond/safe/proposals'); } catch (e) { safeBox.append(h('p', { class: 'bad', text: errorText(e) })); return; }
       props = (props || []).filter((p) => addresses.some((x) => same(x, p.to)));
       if (!props.length) { safeBox.append(h('p', { class: 'dim small', text: 'No proposed Safe transaction for this contract.' })); return; }
-      safeBox.append(h('h4', { text: 'Proposed transactions' }), h('div', { id: 'respond-proposals', class: 'stack' }, props.map(proposalView)));
+      // Every open proposal; of those done with (executed, or passed by
+      // the Safe's nonce), the newest few: they are kept for good.
+      const done = (p) => (p.executed && p.executed !== zeroHash) || safe.nonce > p.nonce;
+      const closed = props.filter(done);
+      const shown = props.filter((p) => !done(p)).concat(closed.slice(0, 3));
+      safeBox.append(h('h4', { text: 'Proposed transactions' }), h('div', { id: 'respond-proposals', class: 'stack' }, shown.map(proposalView)),
+        closed.length > 3 ? h('p', { class: 'small dim', text: (closed.length - 3) + ' older executed or stale proposals are not shown.' }) : '');
     }
 
     function proposalView(p) {
