@@ -89,7 +89,8 @@ the contract or service it stands for, position, and the state the page shows fo
 		example: "blocktorch status set vault --name 'Lending vault' --contract 0x…",
 		about: `Add a component to the server's public status page, or change one (the flags not given keep
 their value): a contract (--contract ADDRESS) or a service of the logs (--service NAME) under a
-public --name. An open public incident that names the contract or the service shows on it.`,
+public --name, in the --status set by hand (auto: the incidents decide). An open public
+incident that names the contract or the service shows on it, worse than that state if it is.`,
 	}
 	statusRemoveSpec = spec{
 		name: "status remove", args: "ID", min: 1, max: 1,
@@ -565,6 +566,7 @@ type cliComponent struct {
 	Kind     string `json:"kind"`
 	Ref      string `json:"ref"`
 	Position int    `json:"position"`
+	Status   string `json:"status,omitempty"`
 }
 
 func componentPath(id string) string { return "/api/v1/status/components/" + url.PathEscape(id) }
@@ -594,13 +596,17 @@ func runStatusComponents(ctx context.Context, args []string, stdout io.Writer) e
 			shown[x.ID] = x.Status
 		}
 	}
-	fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4s  %s\n", "ID", "NAME", "KIND", "CONTRACT OR SERVICE", "POS", "ON /status")
+	fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4s  %-14s %s\n", "ID", "NAME", "KIND", "CONTRACT OR SERVICE", "POS", "SET BY HAND", "ON /status")
 	for _, x := range l {
 		st := shown[x.ID]
 		if st == "" {
 			st = "?"
 		}
-		fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4d  %s\n", oneLine(x.ID), oneLine(x.Name), oneLine(x.Kind), oneLine(x.Ref), x.Position, oneLine(st))
+		set := x.Status
+		if set == "" {
+			set = "auto"
+		}
+		fmt.Fprintf(stdout, "%-16s %-24s %-8s %-42s %4d  %-14s %s\n", oneLine(x.ID), oneLine(x.Name), oneLine(x.Kind), oneLine(x.Ref), x.Position, oneLine(set), oneLine(st))
 	}
 	return nil
 }
@@ -612,6 +618,7 @@ func runStatusSet(ctx context.Context, args []string, stdout io.Writer) error {
 	contract := fs.String("contract", "", "the contract `ADDRESS` it stands for")
 	service := fs.String("service", "", "the logs' `SERVICE` it stands for")
 	position := fs.Int("position", 0, "its place on the page (lower first)")
+	state := fs.String("status", "", "the `STATE` the page shows at least: operational, degraded, partial_outage, major_outage, or auto (the incidents decide)")
 	pos, err := sp.parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -644,6 +651,12 @@ func runStatusSet(ctx context.Context, args []string, stdout io.Writer) error {
 	if set["position"] {
 		comp.Position = *position
 	}
+	if set["status"] {
+		comp.Status = *state
+		if comp.Status == "auto" {
+			comp.Status = ""
+		}
+	}
 	if comp.Name == "" || comp.Kind == "" {
 		return sp.errorf("a new component needs --name and --contract or --service (for example: %s)", sp.example)
 	}
@@ -651,7 +664,11 @@ func runStatusSet(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := c.call(ctx, http.MethodPut, componentPath(comp.ID), "application/json", jsonBody(comp), &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "component %s: %s (%s %s) on %s/status\n", oneLine(out.ID), oneLine(out.Name), out.Kind, oneLine(out.Ref), c.server)
+	shown := out.Status
+	if shown == "" {
+		shown = "state from the incidents"
+	}
+	fmt.Fprintf(stdout, "component %s: %s (%s %s), %s, on %s/status\n", oneLine(out.ID), oneLine(out.Name), out.Kind, oneLine(out.Ref), oneLine(shown), c.server)
 	return nil
 }
 

@@ -100,10 +100,11 @@ func TestIncidentCommands(t *testing.T) {
 		{[]string{"status", "set", "vault", "--name", "Lending <vault>", "--contract", "0x000000000000000000000000000000000000beef"}, 0,
 			[]string{"component vault: Lending <vault> (contract 0x000000000000000000000000000000000000bEEF)"}},
 		{[]string{"status", "set", "api", "--name", "API", "--service", "api", "--position", "1"}, 0, []string{"component api: API (service api)"}},
-		{[]string{"status", "set", "vault", "--position", "2"}, 0, []string{"component vault: Lending <vault>"}},
+		{[]string{"status", "set", "vault", "--position", "2", "--status", "degraded"}, 0, []string{"component vault: Lending <vault>", "degraded"}},
+		{[]string{"status", "set", "vault", "--status", "sleepy"}, 1, nil},
 		{[]string{"status", "set", "new"}, 2, nil},
 		{[]string{"status", "set", "bad", "--name", "B", "--contract", "0xnope"}, 1, nil},
-		{[]string{"status", "components"}, 0, []string{"api", "Lending <vault>", "0x000000000000000000000000000000000000bEEF", "operational"}},
+		{[]string{"status", "components"}, 0, []string{"api", "Lending <vault>", "0x000000000000000000000000000000000000bEEF", "auto", "operational", "degraded"}},
 		{[]string{"status", "remove", "api"}, 0, []string{"component api removed"}},
 		{[]string{"status", "remove", "api"}, 1, nil},
 	}

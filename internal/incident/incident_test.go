@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -607,5 +608,54 @@ func golden(t *testing.T, name, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", name, got)
+	}
+}
+
+// TestComponentStatusByHand: a component's state set by hand shows on the
+// status page and sets its overall state; an open public incident naming
+// the component shows worse, never better; an unknown state is refused.
+func TestComponentStatusByHand(t *testing.T) {
+	r := newRig(t)
+	ctx := t.Context()
+	put := func(c store.StatusComponent) error { return r.svc.PutComponent(ctx, "ana", c) }
+	if err := put(store.StatusComponent{ID: "api", Name: "API", Kind: "service", Ref: "api", Status: "sleepy"}); err == nil || !strings.Contains(err.Error(), `unknown component status "sleepy"`) {
+		t.Errorf("an unknown status: %v", err)
+	}
+	if err := put(store.StatusComponent{ID: "api", Name: "API", Kind: "service", Ref: "api", Status: incident.Degraded}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(store.StatusComponent{ID: "vault", Name: "Vault", Kind: "contract", Ref: vault.Hex(), Status: incident.MajorOutage}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(store.StatusComponent{ID: "web", Name: "Web", Kind: "service", Ref: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	states := func() map[string]string {
+		t.Helper()
+		page, err := r.svc.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{"": page.Status}
+		for _, c := range page.Components {
+			m[c.ID] = c.Status
+		}
+		return m
+	}
+	want := map[string]string{"": incident.MajorOutage, "api": incident.Degraded, "vault": incident.MajorOutage, "web": incident.Operational}
+	if got := states(); !maps.Equal(got, want) {
+		t.Errorf("set by hand: %v, want %v", got, want)
+	}
+	// A public incident on the API, worse than its state by hand; the
+	// vault back to operational by hand.
+	if _, err := r.svc.Open(ctx, "ana", incident.Draft{Title: "API down", Severity: "critical", Public: true, Services: []string{"api"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(store.StatusComponent{ID: "vault", Name: "Vault", Kind: "contract", Ref: vault.Hex(), Status: incident.Operational}); err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]string{"": incident.MajorOutage, "api": incident.MajorOutage, "vault": incident.Operational, "web": incident.Operational}
+	if got := states(); !maps.Equal(got, want) {
+		t.Errorf("with an incident: %v, want %v", got, want)
 	}
 }

@@ -292,7 +292,12 @@ func (s *Service) Status(ctx context.Context) (StatusPage, error) {
 	now := s.opts.Now().UTC()
 	page := StatusPage{Status: Operational, Components: []ComponentStatus{}, Active: []PublicIncident{}, Past: []PublicIncident{}}
 	for _, c := range comps {
+		// The state set by hand, made worse by the open public
+		// incidents that name the component.
 		cs := ComponentStatus{ID: c.ID, Name: c.Name, Status: Operational}
+		if _, ok := componentRank[c.Status]; ok {
+			cs.Status = c.Status
+		}
 		for _, inc := range incs {
 			if !inc.Resolved.IsZero() || !names(inc, c) {
 				continue
@@ -300,6 +305,9 @@ func (s *Service) Status(ctx context.Context) (StatusPage, error) {
 			if st := impact(inc.Severity); componentRank[st] > componentRank[cs.Status] {
 				cs.Status = st
 			}
+		}
+		if componentRank[cs.Status] > componentRank[page.Status] {
+			page.Status = cs.Status
 		}
 		page.Components = append(page.Components, cs)
 	}
@@ -383,7 +391,9 @@ func (s *Service) PublicIncident(ctx context.Context, id int64) (PublicIncident,
 	return s.publicIncident(ctx, inc)
 }
 
-// PutComponent adds or replaces a component of the status page.
+// PutComponent adds or replaces a component of the status page. Its
+// Status, when set, is the state the page shows at least (an open public
+// incident naming it may show worse); empty, the incidents decide alone.
 func (s *Service) PutComponent(ctx context.Context, actor string, c store.StatusComponent) error {
 	var err error
 	if c.ID, err = checkName("component", c.ID); err != nil {
@@ -405,6 +415,9 @@ func (s *Service) PutComponent(ctx context.Context, actor string, c store.Status
 		}
 	default:
 		return invalidf("unknown component kind %q (want contract or service)", c.Kind)
+	}
+	if _, ok := componentRank[c.Status]; !ok && c.Status != "" {
+		return invalidf("unknown component status %q (want operational, degraded, partial_outage, major_outage, or none to follow the incidents)", c.Status)
 	}
 	if err := s.d.Store.PutStatusComponent(ctx, c); err != nil {
 		return err

@@ -97,6 +97,10 @@ type StatusComponent struct {
 	Kind     string `json:"kind"`
 	Ref      string `json:"ref"`
 	Position int    `json:"position"`
+	// Status is the state set by hand (operational, degraded,
+	// partial_outage, major_outage); empty, the open public incidents
+	// that name the component decide alone.
+	Status string `json:"status,omitempty"`
 }
 
 // IncidentAudit is one line of the audit log of incident, flag, banner and

@@ -14,6 +14,12 @@ const (
 	FeedSourceTrace  = "trace"  // a watched contract was seen reading it in a call trace
 )
 
+// What a followed feed reports.
+const (
+	FeedKindPrice     = "price"     // a price: answer with decimals
+	FeedKindSequencer = "sequencer" // an L2 sequencer's uptime: 0 up, 1 down, since startedAt
+)
+
 // OracleFeed is a price feed the oracle capability follows, with the
 // thresholds an operator set on it. Zero thresholds mean "the default",
 // which the oracle package decides and shows as such.
@@ -21,6 +27,8 @@ type OracleFeed struct {
 	Address common.Address `json:"address"`
 	// Source is FeedSourceManual, FeedSourceABI or FeedSourceTrace.
 	Source string `json:"source"`
+	// Kind is FeedKindPrice (also when empty) or FeedKindSequencer.
+	Kind string `json:"kind"`
 	// Heartbeat is the longest the feed may go without an update; zero
 	// means the default.
 	Heartbeat time.Duration `json:"heartbeat"`

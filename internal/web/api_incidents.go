@@ -37,7 +37,7 @@ import (
 //	PUT    /api/v1/flags/{deployment}/{name}     {"enabled","percent","description"}
 //	DELETE /api/v1/flags/{deployment}/{name}
 //	GET    /api/v1/status/components             the status page's components
-//	PUT    /api/v1/status/components/{id}        {"name","kind":"contract|service","ref","position"}
+//	PUT    /api/v1/status/components/{id}        {"name","kind":"contract|service","ref","position","status"}
 //	DELETE /api/v1/status/components/{id}
 
 // actorHeader names the person behind a change in the audit log and on the

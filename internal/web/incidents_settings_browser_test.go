@@ -18,8 +18,9 @@ import (
 //     the search and its range, and the incident opened there starts at
 //     the range's start with the search on its timeline; "Add to
 //     incident" links another search on the open incident's timeline;
-//   - the status page's components: added, edited, listed with what
-//     /status shows for each, removed; typed markup stays text;
+//   - the status page's components: added, edited, a state set by hand,
+//     listed with what /status shows for each, removed; typed markup
+//     stays text;
 //   - the postmortem template editor: the default in force, a live
 //     preview, a template that does not parse shows why and saves
 //     nothing, a good one is saved and used by the Markdown export with
@@ -108,13 +109,20 @@ func TestIncidentSettingsInBrowser(t *testing.T) {
 	}
 	do(t, ctx, "rename", chromedp.SetValue(css(`#component-form [name=name]`), "Lending vault"), click(`#component-form button[type=submit]`))
 	waitJS(t, ctx, "renamed", `document.querySelector('#component-list tr[data-component="vault"]')?.innerText.includes('Lending vault')`)
+	// A state set by hand: shown here and on /status.
+	do(t, ctx, "edit again", click(`#component-list tr[data-component="vault"] .component-edit`))
+	do(t, ctx, "degraded", chromedp.SetValue(css(`#component-form [name=status]`), "degraded"), click(`#component-form button[type=submit]`))
+	waitJS(t, ctx, "degraded by hand", `document.querySelector('#component-list tr[data-component="vault"] .set-status')?.textContent === 'Degraded performance' && document.querySelector('#component-list tr[data-component="vault"] [data-status]').dataset.status === 'degraded'`)
+	if _, _, page := get(t, rig.url+"/status"); !strings.Contains(page, "Degraded performance") {
+		t.Errorf("/status lacks the state set by hand")
+	}
 	do(t, ctx, "a bad address", chromedp.SetValue(css(`#component-form [name=cid]`), "bad"), chromedp.SetValue(css(`#component-form [name=name]`), "Bad"),
 		chromedp.SetValue(css(`#component-form [name=kind]`), "contract"), chromedp.SetValue(css(`#component-form [name=ref]`), "0xnope"), click(`#component-form button[type=submit]`))
 	waitJS(t, ctx, "the error", `!document.querySelector('#component-error').hidden && document.querySelector('#component-error').textContent.includes('0xnope')`)
 	do(t, ctx, "delete", click(`#component-list tr[data-component="api"] .component-delete`))
 	waitJS(t, ctx, "deleted", `!document.querySelector('#component-list tr[data-component="api"]')`)
 	comps, err := rig.svc.Components(t.Context())
-	if err != nil || len(comps) != 1 || comps[0].ID != "vault" || comps[0].Name != "Lending vault" {
+	if err != nil || len(comps) != 1 || comps[0].ID != "vault" || comps[0].Name != "Lending vault" || comps[0].Status != "degraded" {
 		t.Errorf("components stored: %+v, %v", comps, err)
 	}
 	// A public incident naming the vault shows on it, here and on /status.

@@ -341,9 +341,9 @@ func (db *DB) Flags(ctx context.Context, deployment string) ([]store.Flag, error
 
 // PutStatusComponent inserts or replaces a status page component.
 func (db *DB) PutStatusComponent(ctx context.Context, c store.StatusComponent) error {
-	if _, err := db.write.ExecContext(ctx, `INSERT INTO status_components (id, name, kind, ref, position)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-		ref = excluded.ref, position = excluded.position`, c.ID, c.Name, c.Kind, c.Ref, c.Position); err != nil {
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO status_components (id, name, kind, ref, position, status)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+		ref = excluded.ref, position = excluded.position, status = excluded.status`, c.ID, c.Name, c.Kind, c.Ref, c.Position, c.Status); err != nil {
 		return fmt.Errorf("cannot store status component %s: %w", c.ID, translate(err))
 	}
 	return nil
@@ -363,7 +363,7 @@ func (db *DB) DeleteStatusComponent(ctx context.Context, id string) error {
 
 // StatusComponents returns every component by position, then ID.
 func (db *DB) StatusComponents(ctx context.Context) ([]store.StatusComponent, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, kind, ref, position FROM status_components
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, kind, ref, position, status FROM status_components
 		ORDER BY position, id`)
 	if err != nil {
 		return nil, fmt.Errorf("cannot list status components: %w", translate(err))
@@ -372,7 +372,7 @@ func (db *DB) StatusComponents(ctx context.Context) ([]store.StatusComponent, er
 	out := []store.StatusComponent{}
 	for rows.Next() {
 		var c store.StatusComponent
-		if err := rows.Scan(&c.ID, &c.Name, &c.Kind, &c.Ref, &c.Position); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, &c.Kind, &c.Ref, &c.Position, &c.Status); err != nil {
 			return nil, fmt.Errorf("cannot list status components: %w", translate(err))
 		}
 		out = append(out, c)

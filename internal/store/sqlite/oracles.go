@@ -49,27 +49,33 @@ func (db *DB) PutOracleFeed(ctx context.Context, f store.OracleFeed) error {
 		return fmt.Errorf("cannot store feed %s: %w: source %q", f.Address, store.ErrInvalid, f.Source)
 	case f.Heartbeat < 0 || f.DeviationPct < 0:
 		return fmt.Errorf("cannot store feed %s: %w: negative threshold", f.Address, store.ErrInvalid)
+	case f.Kind != "" && f.Kind != store.FeedKindPrice && f.Kind != store.FeedKindSequencer:
+		return fmt.Errorf("cannot store feed %s: %w: kind %q", f.Address, store.ErrInvalid, f.Kind)
+	}
+	kind := f.Kind
+	if kind == "" {
+		kind = store.FeedKindPrice
 	}
 	var ref []byte
 	if f.Reference != nil {
 		ref = f.Reference.Bytes()
 	}
 	_, err := db.write.ExecContext(ctx, `INSERT INTO oracle_feeds
-		(address, source, heartbeat, deviation_pct, reference, aggregator, prev_aggregator, aggregator_changed, added, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (address) DO UPDATE SET source = excluded.source, heartbeat = excluded.heartbeat,
+		(address, source, heartbeat, deviation_pct, reference, aggregator, prev_aggregator, aggregator_changed, added, updated, kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (address) DO UPDATE SET source = excluded.source, kind = excluded.kind, heartbeat = excluded.heartbeat,
 			deviation_pct = excluded.deviation_pct, reference = excluded.reference, aggregator = excluded.aggregator,
 			prev_aggregator = excluded.prev_aggregator, aggregator_changed = excluded.aggregator_changed,
 			updated = excluded.updated`,
 		f.Address[:], f.Source, int64(f.Heartbeat), f.DeviationPct, ref, f.Aggregator[:], f.PrevAggregator[:],
-		unixMicro(f.AggregatorChanged), unixMicro(f.Added), unixMicro(f.Updated))
+		unixMicro(f.AggregatorChanged), unixMicro(f.Added), unixMicro(f.Updated), kind)
 	if err != nil {
 		return fmt.Errorf("cannot store feed %s: %w", f.Address, translate(err))
 	}
 	return nil
 }
 
-const feedColumns = `address, source, heartbeat, deviation_pct, reference, aggregator, prev_aggregator, aggregator_changed, added, updated`
+const feedColumns = `address, source, heartbeat, deviation_pct, reference, aggregator, prev_aggregator, aggregator_changed, added, updated, kind`
 
 func scanFeed(s scanner) (store.OracleFeed, error) {
 	var (
@@ -77,7 +83,7 @@ func scanFeed(s scanner) (store.OracleFeed, error) {
 		addr, ref, agg, prev        []byte
 		hb, changed, added, updated int64
 	)
-	if err := s.Scan(&addr, &f.Source, &hb, &f.DeviationPct, &ref, &agg, &prev, &changed, &added, &updated); err != nil {
+	if err := s.Scan(&addr, &f.Source, &hb, &f.DeviationPct, &ref, &agg, &prev, &changed, &added, &updated, &f.Kind); err != nil {
 		return f, err
 	}
 	f.Address = common.BytesToAddress(addr)

@@ -186,14 +186,14 @@ func testFlags(t *testing.T, s IncidentBackend) {
 
 func testComponents(t *testing.T, s IncidentBackend) {
 	ctx := t.Context()
-	for _, c := range []store.StatusComponent{{ID: "vault", Name: "Vault", Kind: "contract", Ref: "0xaa", Position: 2},
+	for _, c := range []store.StatusComponent{{ID: "vault", Name: "Vault", Kind: "contract", Ref: "0xaa", Position: 2, Status: "degraded"},
 		{ID: "api", Name: "API", Kind: "service", Ref: "api", Position: 1}, {ID: "b", Name: "B", Kind: "service", Ref: "b", Position: 2}} {
 		if err := s.PutStatusComponent(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got, err := s.StatusComponents(ctx)
-	if err != nil || len(got) != 3 || got[0].ID != "api" || got[1].ID != "b" || got[2].ID != "vault" {
+	if err != nil || len(got) != 3 || got[0].ID != "api" || got[1].ID != "b" || got[2].ID != "vault" || got[2].Status != "degraded" || got[0].Status != "" {
 		t.Errorf("StatusComponents = %+v, %v", got, err)
 	}
 	if err := s.DeleteStatusComponent(ctx, "b"); err != nil {

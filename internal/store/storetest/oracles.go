@@ -50,8 +50,8 @@ func testOracleFeeds(t *testing.T, s OracleBackend) {
 	}
 	t1 := t0.Truncate(time.Microsecond)
 	ref := Addr(9)
-	a := store.OracleFeed{Address: Addr(2), Source: store.FeedSourceTrace, Added: t1, Updated: t1}
-	b := store.OracleFeed{Address: Addr(1), Source: store.FeedSourceManual, Heartbeat: time.Hour, DeviationPct: 0.5,
+	a := store.OracleFeed{Address: Addr(2), Source: store.FeedSourceTrace, Kind: store.FeedKindPrice, Added: t1, Updated: t1}
+	b := store.OracleFeed{Address: Addr(1), Source: store.FeedSourceManual, Kind: store.FeedKindSequencer, Heartbeat: time.Hour, DeviationPct: 0.5,
 		Reference: &ref, Aggregator: Addr(3), PrevAggregator: Addr(4), AggregatorChanged: t1.Add(time.Second),
 		Added: t1, Updated: t1}
 	for _, f := range []store.OracleFeed{a, b} {
@@ -80,11 +80,20 @@ func testOracleFeeds(t *testing.T, s OracleBackend) {
 	if !reflect.DeepEqual(one, a2) {
 		t.Fatalf("after replace = %+v, want %+v", one, a2)
 	}
+	// A feed stored without a kind is a price feed.
+	c := store.OracleFeed{Address: Addr(6), Source: store.FeedSourceManual, Added: t1, Updated: t1}
+	if err := s.PutOracleFeed(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.OracleFeed(ctx, c.Address); err != nil || got.Kind != store.FeedKindPrice {
+		t.Errorf("a feed stored without a kind reads back as %q, %v; want %q", got.Kind, err, store.FeedKindPrice)
+	}
 	for _, bad := range []store.OracleFeed{
 		{Source: store.FeedSourceManual},
 		{Address: Addr(5), Source: "guess"},
 		{Address: Addr(5), Source: store.FeedSourceManual, Heartbeat: -time.Second},
 		{Address: Addr(5), Source: store.FeedSourceManual, DeviationPct: -1},
+		{Address: Addr(5), Source: store.FeedSourceManual, Kind: "guess"},
 	} {
 		if err := s.PutOracleFeed(ctx, bad); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("PutOracleFeed(%+v) = %v, want ErrInvalid", bad, err)

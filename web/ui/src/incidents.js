@@ -30,7 +30,7 @@
       const shown = {};
       for (const c of page.components || []) shown[c.id] = c.status;
       const tb = clear($('#component-list tbody'));
-      if (!list.length) { tb.append(h('tr', {}, h('td', { colspan: 7, class: 'empty', text: 'No components: /status shows the open public incidents only.' }))); return; }
+      if (!list.length) { tb.append(h('tr', {}, h('td', { colspan: 8, class: 'empty', text: 'No components: /status shows the open public incidents only.' }))); return; }
       for (const c of list) {
         const st = shown[c.id] || 'operational';
         tb.append(h('tr', { 'data-component': c.id },
@@ -39,10 +39,11 @@
           h('td', { class: 'small', text: c.kind }),
           h('td', { class: 'mono small', text: c.ref }),
           h('td', { class: 'small', text: String(c.position) }),
+          h('td', { class: 'small set-status', text: c.status ? statusWords[c.status] || c.status : '—' }),
           h('td', {}, h('span', { class: 'state ' + (st === 'operational' ? 'state-ok' : 'state-firing'), 'data-status': st, text: statusWords[st] || st })),
           h('td', { class: 'actions' },
             h('button', { type: 'button', class: 'small ghost component-edit', text: 'Edit', onclick: () => {
-              form.cid.value = c.id; form.name.value = c.name; form.kind.value = c.kind; form.ref.value = c.ref; form.position.value = c.position;
+              form.cid.value = c.id; form.name.value = c.name; form.kind.value = c.kind; form.ref.value = c.ref; form.position.value = c.position; form.status.value = c.status || '';
               form.name.focus();
             } }),
             ' ', h('button', { type: 'button', class: 'small ghost danger component-delete', text: 'Delete', onclick: async () => {
@@ -57,7 +58,7 @@
       show(err, null);
       const id = form.cid.value.trim();
       try {
-        await api(url(id), { method: 'PUT', json: { name: form.name.value.trim(), kind: form.kind.value, ref: form.ref.value.trim(), position: Number(form.position.value) || 0 } });
+        await api(url(id), { method: 'PUT', json: { name: form.name.value.trim(), kind: form.kind.value, ref: form.ref.value.trim(), position: Number(form.position.value) || 0, status: form.status.value } });
         form.reset();
         await load();
       } catch (ex) { show(err, ex); }
