@@ -33,7 +33,9 @@ cadence over --since.`,
 		example: "blocktorch oracle add 0xFeed --heartbeat 1h --deviation 0.5",
 		about: `Follow a Chainlink-style price feed (an aggregator or its proxy) on a running server, after
 reading it: an address that is no feed is refused with the reason. --heartbeat, --deviation and
---reference set its thresholds; for a feed already followed, only them.`,
+--reference set its thresholds; for a feed already followed, only them. --sequencer follows it
+as an L2 sequencer-uptime feed (found by its description otherwise): judged up, down, or back up
+within the grace period, by the sequencer-down monitor.`,
 	}
 	oracleGroup = group{
 		name:  "oracle",
@@ -56,6 +58,7 @@ func runOracle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 type feedView struct {
 	Address          string  `json:"address"`
 	Source           string  `json:"source"`
+	Kind             string  `json:"kind"`
 	HeartbeatSeconds int64   `json:"heartbeatSeconds"`
 	HeartbeatDefault bool    `json:"heartbeatDefault"`
 	DeviationPct     float64 `json:"deviationPct"`
@@ -125,6 +128,9 @@ func runOracleList(ctx context.Context, args []string, stdout io.Writer) error {
 		if f.Details != nil {
 			desc = f.Details.Description
 		}
+		if f.Kind == "sequencer" {
+			desc = "[sequencer] " + desc
+		}
 		if f.Latest != nil {
 			answer, age = f.Latest.Value, (time.Duration(f.Health.AgeSeconds) * time.Second).String()
 		}
@@ -175,6 +181,9 @@ func runOracleShow(ctx context.Context, args []string, stdout io.Writer) error {
 func printFeed(w io.Writer, f feedView) {
 	line := func(k, v string) { fmt.Fprintf(w, "%-16s %s\n", k, oneLine(v)) }
 	line("feed", f.Address)
+	if f.Kind == "sequencer" {
+		line("kind", "L2 sequencer uptime (answer 0 up, 1 down)")
+	}
 	line("health", f.Health.Status)
 	for _, p := range f.Health.Problems {
 		line("", p)
@@ -221,6 +230,7 @@ func runOracleAdd(ctx context.Context, args []string, stdout io.Writer) error {
 	heartbeat := fs.String("heartbeat", "", "the longest the feed may go without an update (30s, 1h, 1d; 0: the default)")
 	deviation := fs.Float64("deviation", -1, "the deviation threshold in `PERCENT` (0: the default)")
 	reference := fs.String("reference", "", "`ADDRESS` of a feed of the same pair to compare with")
+	sequencer := fs.Bool("sequencer", false, "it is an L2 sequencer-uptime feed (answer 0 up, 1 down), judged up, down or in its grace period (--sequencer=false: a price feed)")
 	pos, err := sp.parse(fs, args, stdout)
 	if err != nil {
 		return err
@@ -238,6 +248,8 @@ func runOracleAdd(ctx context.Context, args []string, stdout io.Writer) error {
 			req["deviationPct"] = *deviation
 		case "reference":
 			req["reference"] = *reference
+		case "sequencer":
+			req["sequencer"] = *sequencer
 		}
 	})
 	body, err := json.Marshal(req)

@@ -29,7 +29,9 @@
 // every block), feed-jump (consecutive answers more than pct apart),
 // feed-deviation (more than pct from a reference feed), feed-nonpositive,
 // feed-bounds (pinned at the aggregator's minAnswer/maxAnswer) and
-// feed-stale-read (a contract read a stale answer, from call traces).
+// feed-stale-read (a contract read a stale answer, from call traces); for
+// the feeds followed as L2 sequencer-uptime feeds, sequencer-down (the
+// sequencer is down, or back up for less than the grace period).
 //
 // Chain monitors see blocks in order, confirmations deep; their clock is
 // the block's time, so that a dry run over stored blocks decides exactly

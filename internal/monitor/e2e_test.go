@@ -291,7 +291,7 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Created) != 12 {
+	if len(res.Created) != 13 {
 		t.Fatalf("built-in set: %+v", res)
 	}
 	r.run(t)

@@ -33,9 +33,19 @@ const (
 	// plus grace, seen in the block's call traces; resolves after
 	// resolveAfter without another.
 	KindFeedStaleRead = "feed-stale-read"
+	// KindSequencerDown: an L2 sequencer-uptime feed answers 1 (down), or
+	// answers 0 (up) since less than grace (default an hour, Chainlink's
+	// advice): contracts that check the feed still refuse prices then.
+	// It watches the feeds followed as sequencer-uptime feeds, which the
+	// other feed kinds leave alone.
+	KindSequencerDown = "sequencer-down"
 )
 
-func isFeedKind(k string) bool { return strings.HasPrefix(k, "feed-") }
+// DefaultSequencerGrace is how long after a sequencer comes back up a
+// sequencer-down monitor without grace still fires.
+const DefaultSequencerGrace = time.Hour
+
+func isFeedKind(k string) bool { return strings.HasPrefix(k, "feed-") || k == KindSequencerDown }
 
 // FeedReader reads price feeds for the feed kinds; the oracle package's
 // Service does, through the app. Methods are called on the engine's
@@ -57,6 +67,8 @@ type FeedInfo struct {
 	DeviationPct float64
 	// Reference is the feed of the same pair to compare with, if any.
 	Reference *common.Address
+	// Sequencer: an L2 sequencer-uptime feed, not a price.
+	Sequencer bool
 }
 
 // FeedRound is a feed's latest round at a block.
@@ -64,6 +76,9 @@ type FeedRound struct {
 	RoundID   *big.Int
 	Answer    *big.Int
 	UpdatedAt time.Time
+	// StartedAt is when the round began: for a sequencer-uptime feed,
+	// when the sequencer went down or came back up.
+	StartedAt time.Time
 	Decimals  uint8
 	// Min and Max are the aggregator's bounds, nil when it has none.
 	Min, Max *big.Int
@@ -117,19 +132,19 @@ func (c *compiled) feedsOf(ctx context.Context, fr FeedReader) ([]FeedInfo, erro
 	if err != nil {
 		return nil, err
 	}
-	if c.addrs == nil {
-		return all, nil
-	}
+	// sequencer-down watches the sequencer-uptime feeds, the other
+	// kinds the price feeds.
+	seq := c.spec.Kind == KindSequencerDown
 	var out []FeedInfo
 	for _, f := range all {
-		if c.addrs[f.Address] {
+		if f.Sequencer == seq && (c.addrs == nil || c.addrs[f.Address]) {
 			out = append(out, f)
 		}
 	}
 	// Feeds named but not followed are judged with the defaults.
 	for a := range c.addrs {
-		if !slices.ContainsFunc(out, func(f FeedInfo) bool { return f.Address == a }) {
-			out = append(out, FeedInfo{Address: a, Heartbeat: time.Hour})
+		if !slices.ContainsFunc(all, func(f FeedInfo) bool { return f.Address == a }) {
+			out = append(out, FeedInfo{Address: a, Heartbeat: time.Hour, Sequencer: seq})
 		}
 	}
 	slices.SortFunc(out, func(a, b FeedInfo) int { return a.Address.Cmp(b.Address) })
@@ -244,6 +259,23 @@ func (rt *runtime) evalFeed(ctx context.Context, in blockInput) ([]obs, error) {
 			o.value = fmt.Sprintf("%.2f%%", pct)
 			o.summary = fmt.Sprintf("%s answers %s, %.2f%% from %s's %s (limit %g%%)",
 				name, r.Value, pct, in.names(*ref), rr.Value, limit)
+		case KindSequencerDown:
+			grace := c.spec.Grace.D()
+			if grace == 0 {
+				grace = DefaultSequencerGrace
+			}
+			since := b.Time.Sub(r.StartedAt).Round(time.Second)
+			switch {
+			case r.Answer.Sign() != 0:
+				o.active, o.value = true, "down"
+				o.summary = fmt.Sprintf("%s: the sequencer is down, for %s (since %s)", name, since, r.StartedAt.Format(time.RFC3339))
+			case since < grace:
+				o.active, o.value = true, "grace"
+				o.summary = fmt.Sprintf("%s: the sequencer is back up since %s (%s ago), within the grace period of %s", name, r.StartedAt.Format(time.RFC3339), since, grace)
+			default:
+				o.value = "up"
+				o.summary = fmt.Sprintf("%s: the sequencer is up, for %s", name, since)
+			}
 		case KindFeedNonPositive:
 			o.active = r.Answer.Sign() <= 0
 			o.summary = fmt.Sprintf("%s answers %s", name, r.Value)

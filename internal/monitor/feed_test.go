@@ -191,3 +191,135 @@ func TestFeedKindSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestSequencerDown replays sequencer-down over an L2 sequencer-uptime
+// feed told with Chainlink's MockV3Aggregator (answer 0 up, 1 down,
+// startedAt when the status changed), beside a price feed: it fires while
+// the sequencer is down and, back up, for its grace period, then
+// resolves; the price kinds leave the uptime feed alone (its 0 is no
+// price), and sequencer-down leaves the price feed alone.
+func TestSequencerDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded chain")
+	}
+	r := newRig(t, 0, 0, monitor.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r.run(t)
+	ec := ethclient.NewClient(r.chain.Client())
+	key := demo.Keys(1)[0]
+	arts, err := demo.ChainlinkArtifacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mock, _ := abi.JSON(bytes.NewReader(arts["MockV3Aggregator"].ABI))
+	mined := func(to *common.Address, data []byte) *types.Receipt {
+		t.Helper()
+		from := crypto.PubkeyToAddress(key.PublicKey)
+		nonce, err := ec.PendingNonceAt(ctx, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, _ := types.SignNewTx(key, types.LatestSignerForChainID(r.app.ChainID), &types.DynamicFeeTx{
+			ChainID: r.app.ChainID, Nonce: nonce, To: to, Gas: 10_000_000, Data: data,
+			GasFeeCap: big.NewInt(100e9), GasTipCap: big.NewInt(1e9)})
+		if err := ec.SendTransaction(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+		r.chain.Commit()
+		rc, err := ec.TransactionReceipt(ctx, tx.Hash())
+		if err != nil || rc.Status != types.ReceiptStatusSuccessful {
+			t.Fatalf("transaction %x…: %v %+v", data[:4], err, rc)
+		}
+		return rc
+	}
+	pack := func(method string, args ...any) []byte {
+		data, err := mock.Pack(method, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	deploy := func(args ...any) common.Address {
+		return mined(nil, append(append([]byte(nil), arts["MockV3Aggregator"].Bytecode...), pack("", args...)...)).ContractAddress
+	}
+	uptime := deploy(uint8(0), big.NewInt(0))
+	priceFeed := deploy(uint8(8), big.NewInt(3000e8))
+	// Up since its deployment: past the 5 s grace period before the story.
+	for range 8 {
+		r.chain.Commit()
+	}
+	start := r.chain.Head().Number.Uint64()
+	r.chain.Commit()
+	// Down, since the block before; back up three blocks later.
+	setStatus := func(round, answer int64) *types.Receipt {
+		t.Helper()
+		since := big.NewInt(int64(r.chain.Head().Time))
+		return mined(&uptime, pack("updateRoundData", big.NewInt(round), big.NewInt(answer), since, since))
+	}
+	down := setStatus(2, 1)
+	for range 2 {
+		r.chain.Commit()
+	}
+	back := setStatus(3, 0)
+	// Seal past the 5 s grace period (each block at least a second on).
+	for range 8 {
+		r.chain.Commit()
+	}
+	head := r.chain.Head().Number.Uint64()
+	waitIndexed(t, r, head)
+
+	svc := &oracle.Service{Node: ec, Store: r.st}
+	for _, a := range []common.Address{uptime, priceFeed} {
+		if _, err := svc.Add(ctx, a, store.FeedSourceManual); err != nil {
+			t.Fatal(err)
+		}
+	}
+	yes := true
+	if _, err := svc.SetThresholds(ctx, uptime, oracle.Thresholds{Sequencer: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	eng := monitor.New(monitor.Deps{Store: r.st, Contracts: r.st.Contracts, Blocks: r.st,
+		Node: monitor.NewRPCNode(r.chain.Client()), Feeds: svc}, monitor.Options{})
+	if err := eng.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := monitor.ParseYAML("seq.yaml", []byte(`
+monitors:
+  - {id: seq, kind: sequencer-down, contracts: ["*"], grace: 5s}
+  - {id: nonpositive, kind: feed-nonpositive, contracts: ["*"]}
+  - {id: stale, kind: feed-stale, contracts: ["*"], heartbeat: 1h}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := eng.DryRun(ctx, f, blockTime(t, r, start), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq []monitor.Firing
+	for _, m := range res.Monitors {
+		if m.Skipped != "" {
+			t.Errorf("%s skipped: %s", m.ID, m.Skipped)
+		}
+		for _, fr := range m.Firings {
+			t.Logf("%-11s %-8s block %d %s", m.ID, fr.Status, fr.Block, fr.Summary)
+			if m.ID == "seq" {
+				seq = append(seq, fr)
+			} else if fr.Status == "firing" {
+				t.Errorf("%s fired on %s", m.ID, fr.Summary)
+			}
+		}
+	}
+	// Firing at the block that says down (one alert, held through the
+	// grace period), resolved once the grace period is over.
+	if len(seq) != 2 || seq[0].Status != "firing" || seq[0].Block != down.BlockNumber.Uint64() || !strings.Contains(seq[0].Summary, "the sequencer is down") ||
+		seq[1].Status != "resolved" || seq[1].Block < back.BlockNumber.Uint64()+4 || seq[1].Block > head || !strings.Contains(seq[1].Summary, "the sequencer is up") {
+		t.Errorf("sequencer-down: %+v; want firing at block %d, resolved 5 s after the block before %d", seq, down.BlockNumber, back.BlockNumber)
+	}
+	for _, fr := range seq {
+		if fr.Key != uptime.Hex() {
+			t.Errorf("sequencer-down judged %s", fr.Key)
+		}
+	}
+}

@@ -26,7 +26,7 @@ const (
 
 // Kinds lists every monitor kind.
 var Kinds = []string{KindEvent, KindCall, KindCallers, KindTxFail, KindSLO, KindState, KindBalance, KindNoData, KindQuery,
-	KindFeedStale, KindFeedJump, KindFeedDeviation, KindFeedNonPositive, KindFeedBounds, KindFeedStaleRead}
+	KindFeedStale, KindFeedJump, KindFeedDeviation, KindFeedNonPositive, KindFeedBounds, KindFeedStaleRead, KindSequencerDown}
 
 // Severities, as PagerDuty names them.
 var Severities = []string{"critical", "error", "warning", "info"}
@@ -170,6 +170,8 @@ type Spec struct {
 
 	// Heartbeat overrides the feed's own heartbeat (feed-stale,
 	// feed-stale-read); Grace is added to it before a feed counts as stale.
+	// For sequencer-down, Grace is how long after the sequencer came back
+	// up it still fires (default DefaultSequencerGrace).
 	Heartbeat Duration `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
 	Grace     Duration `json:"grace,omitempty" yaml:"grace,omitempty"`
 	// Pct is the percentage a feed-jump or feed-deviation fires beyond.
@@ -280,6 +282,7 @@ var allowed = map[string][]string{
 	KindFeedNonPositive: {"contract", "contracts"},
 	KindFeedBounds:      {"contract", "contracts"},
 	KindFeedStaleRead:   {"contract", "contracts", "heartbeat", "grace"},
+	KindSequencerDown:   {"contract", "contracts", "grace"},
 }
 
 // setFields returns the JSON names of the kind-specific fields s sets.

@@ -18,10 +18,14 @@
 // Heartbeat and deviation thresholds are per feed (the store keeps them;
 // zero means the default, shown as such), and Health judges the latest
 // round against them: stale when older than the heartbeat, non-positive,
-// pinned at the aggregator's bounds. Reads recorded from traces remember,
+// pinned at the aggregator's bounds. A feed followed as an L2
+// sequencer-uptime feed (Thresholds.Sequencer, or found by a description
+// naming a sequencer's uptime) is judged by JudgeSequencer instead: down
+// while it answers 1, "grace" for an hour after it came back up (its
+// startedAt), never stale for lack of updates. Reads recorded from traces remember,
 // per feed and reader, the newest read with the answer the reader got and
 // whether it was already older than the heartbeat (a stale read). The
-// monitor engine's feed-* kinds judge feed health through the Service, which
+// monitor engine's feed-* and sequencer-down kinds judge feed health through the Service, which
 // implements monitor.FeedReader (RoundAt and ReadsAt underneath); TraceVia
 // traces blocks with the monitor engine's node, as the engine does.
 //

@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/monitor"
+	"github.com/blocktorch/blocktorch/internal/store"
 )
 
 // The monitor engine judges feed health through the Service: the seam is
@@ -22,7 +23,8 @@ func (s *Service) FollowedFeeds(ctx context.Context) ([]monitor.FeedInfo, error)
 	}
 	out := make([]monitor.FeedInfo, 0, len(fs))
 	for _, f := range fs {
-		out = append(out, monitor.FeedInfo{Address: f.Address, Heartbeat: HeartbeatOf(f), DeviationPct: DeviationOf(f), Reference: f.Reference})
+		out = append(out, monitor.FeedInfo{Address: f.Address, Heartbeat: HeartbeatOf(f), DeviationPct: DeviationOf(f), Reference: f.Reference,
+			Sequencer: f.Kind == store.FeedKindSequencer})
 	}
 	return out, nil
 }
@@ -34,7 +36,7 @@ func (s *Service) FeedRound(ctx context.Context, feed common.Address, block uint
 		return monitor.FeedRound{}, err
 	}
 	return monitor.FeedRound{RoundID: d.Latest.RoundID, Answer: d.Latest.Answer, Decimals: d.Decimals,
-		UpdatedAt: unix(d.Latest.UpdatedAt), Min: d.MinAnswer, Max: d.MaxAnswer, Value: FormatAnswer(d.Latest.Answer, d.Decimals)}, nil
+		UpdatedAt: unix(d.Latest.UpdatedAt), StartedAt: unix(d.Latest.StartedAt), Min: d.MinAnswer, Max: d.MaxAnswer, Value: FormatAnswer(d.Latest.Answer, d.Decimals)}, nil
 }
 
 // FeedReads implements monitor.FeedReader with ReadsAt.

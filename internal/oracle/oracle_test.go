@@ -272,3 +272,76 @@ func TestReaders(t *testing.T) {
 		t.Fatalf("after the stale read: %+v", rd)
 	}
 }
+
+// TestSequencerFeed follows L2 sequencer-uptime feeds, told with
+// Chainlink's MockV3Aggregator as the uptime feed (answer 0 up, 1 down,
+// startedAt when the status changed): followed as one by hand, or found by
+// a description like Chainlink's; judged up, down, and back up within its
+// grace period, never stale for lack of updates; and back to a price feed
+// by hand.
+func TestSequencerFeed(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	var now time.Time
+	s := r.service(t, func() time.Time { return now })
+	uptime := r.deploy(t, "MockV3Aggregator", uint8(0), big.NewInt(0))
+	named := r.deploy(t, "PriceFeed", r.from, uint8(0), "L2 Sequencer Uptime Status Feed", big.NewInt(0))
+	head, err := r.eth.HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(int64(head.Time), 0)
+
+	// Found by its description; followed as one by hand.
+	if f, err := s.Add(ctx, named, store.FeedSourceABI); err != nil || f.Kind != store.FeedKindSequencer {
+		t.Fatalf("a feed described as a sequencer's: %+v, %v", f, err)
+	}
+	if f, err := s.Add(ctx, uptime, store.FeedSourceManual); err != nil || f.Kind != store.FeedKindPrice {
+		t.Fatalf("the mock, added: %+v, %v", f, err)
+	}
+	yes, no := true, false
+	if f, err := s.SetThresholds(ctx, uptime, oracle.Thresholds{Sequencer: &yes}); err != nil || f.Kind != store.FeedKindSequencer {
+		t.Fatalf("the mock as a sequencer feed: %+v, %v", f, err)
+	}
+	judge := func(what string, at time.Time, status, problem string) {
+		t.Helper()
+		now = at
+		f, err := s.Get(ctx, uptime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Kind != store.FeedKindSequencer || f.Health.Status != status || problem != "" && !strings.Contains(strings.Join(f.Health.Problems, "; "), problem) {
+			t.Errorf("%s: kind %s, health %+v; want %s with %q", what, f.Kind, f.Health, status, problem)
+		}
+	}
+	// Up since deployment: a day later it is still up, not stale.
+	judge("up a day on", t0.Add(24*time.Hour), oracle.HealthOK, "")
+	// Down: the feed's round says so, since startedAt.
+	down := t0.Add(time.Minute)
+	r.tx(t, "MockV3Aggregator", uptime, "updateRoundData", big.NewInt(2), big.NewInt(1), big.NewInt(down.Unix()), big.NewInt(down.Unix()))
+	judge("down", down.Add(10*time.Minute), oracle.HealthDown, "the sequencer is down since "+down.UTC().Format(time.RFC3339))
+	// Back up: within the grace period for an hour, then up.
+	back := down.Add(30 * time.Minute)
+	r.tx(t, "MockV3Aggregator", uptime, "updateRoundData", big.NewInt(3), big.NewInt(0), big.NewInt(back.Unix()), big.NewInt(back.Unix()))
+	judge("back up", back.Add(59*time.Minute), oracle.HealthGrace, "within the grace period of 1h0m0s")
+	judge("up again", back.Add(61*time.Minute), oracle.HealthOK, "")
+
+	// The monitor engine sees the kind.
+	infos, err := s.FollowedFeeds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fi := range infos {
+		if !fi.Sequencer {
+			t.Errorf("FollowedFeeds: %s is not a sequencer feed", fi.Address)
+		}
+	}
+	// Back to a price feed by hand: judged by its heartbeat again.
+	if _, err := s.SetThresholds(ctx, uptime, oracle.Thresholds{Sequencer: &no}); err != nil {
+		t.Fatal(err)
+	}
+	now = back.Add(24 * time.Hour)
+	if f, err := s.Get(ctx, uptime); err != nil || f.Kind != store.FeedKindPrice || f.Health.Status != oracle.HealthStale {
+		t.Errorf("as a price feed again: %+v, %v", f, err)
+	}
+}

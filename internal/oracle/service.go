@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -104,7 +106,23 @@ type Thresholds struct {
 	DeviationPct *float64
 	// Reference: the zero address removes it.
 	Reference *common.Address
+	// Sequencer marks the feed as an L2 sequencer-uptime feed (answer 0
+	// up, 1 down), or as a price feed.
+	Sequencer *bool
 }
+
+// IsSequencerDescription says a feed's description names an L2
+// sequencer-uptime feed, as Chainlink's do ("L2 Sequencer Uptime Status
+// Feed"): such a feed is followed as one when found.
+func IsSequencerDescription(desc string) bool {
+	d := strings.ToLower(desc)
+	return strings.Contains(d, "sequencer") && strings.Contains(d, "uptime")
+}
+
+// DefaultSequencerGrace is how long after an L2 sequencer comes back up its
+// feed's health stays "grace": Chainlink advises contracts to refuse prices
+// for an hour then.
+const DefaultSequencerGrace = monitor.DefaultSequencerGrace
 
 // Add follows the feed at addr (source: how it was found), after reading
 // it: an address that is no feed is refused with ReadFeed's error. A feed
@@ -119,7 +137,10 @@ func (s *Service) Add(ctx context.Context, addr common.Address, source string) (
 	f, err := s.Store.OracleFeed(ctx, addr)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		f = store.OracleFeed{Address: addr, Source: source, Added: now, Aggregator: d.Aggregator}
+		f = store.OracleFeed{Address: addr, Source: source, Kind: store.FeedKindPrice, Added: now, Aggregator: d.Aggregator}
+		if IsSequencerDescription(d.Description) {
+			f.Kind = store.FeedKindSequencer
+		}
 	case err != nil:
 		return store.OracleFeed{}, err
 	default:
@@ -162,6 +183,12 @@ func (s *Service) SetThresholds(ctx context.Context, addr common.Address, t Thre
 		default:
 			ref := *t.Reference
 			f.Reference = &ref
+		}
+	}
+	if t.Sequencer != nil {
+		f.Kind = store.FeedKindPrice
+		if *t.Sequencer {
+			f.Kind = store.FeedKindSequencer
 		}
 	}
 	f.Updated = s.now()

@@ -18,6 +18,8 @@ const (
 	HealthStale       = "stale"       // older than heartbeat
 	HealthNonPositive = "nonpositive" // answer ≤ 0
 	HealthPinned      = "pinned"      // answer at the aggregator's minAnswer or maxAnswer
+	HealthDown        = "down"        // a sequencer-uptime feed: the sequencer is down
+	HealthGrace       = "grace"       // a sequencer-uptime feed: back up for less than the grace period
 	HealthOK          = "ok"
 )
 
@@ -59,6 +61,27 @@ func Judge(d Details, hb time.Duration, now time.Time) Health {
 	return h
 }
 
+// JudgeSequencer gives the health of an L2 sequencer-uptime feed read as
+// d: down while it answers anything but 0, "grace" for grace after it
+// came back up (startedAt is when its status last changed). A heartbeat
+// does not apply: such a feed is updated when the status changes.
+func JudgeSequencer(d Details, grace time.Duration, now time.Time) Health {
+	h := Health{Status: HealthOK, Problems: []string{}}
+	since := time.Unix(int64(min(d.Latest.StartedAt, 1<<62)), 0).UTC()
+	h.AgeSeconds = int64(now.Sub(since) / time.Second)
+	switch {
+	case d.Latest.Answer == nil:
+		h.Status, h.Problems = HealthError, []string{"the feed gave no answer"}
+	case d.Latest.Answer.Sign() != 0:
+		h.Status = HealthDown
+		h.Problems = []string{fmt.Sprintf("the sequencer is down since %s (answer %s)", since.Format(time.RFC3339), d.Latest.Answer)}
+	case now.Sub(since) < grace:
+		h.Status = HealthGrace
+		h.Problems = []string{fmt.Sprintf("the sequencer is back up since %s, within the grace period of %s", since.Format(time.RFC3339), grace)}
+	}
+	return h
+}
+
 // Latest is a feed's latest round, for JSON: integers as decimal strings,
 // Value the answer with its decimals.
 type Latest struct {
@@ -78,6 +101,9 @@ type Latest struct {
 type Feed struct {
 	Address common.Address `json:"address"`
 	Source  string         `json:"source"`
+	// Kind is "price" or "sequencer" (an L2 sequencer-uptime feed, judged
+	// up, down or in its grace period).
+	Kind string `json:"kind"`
 	// HeartbeatSeconds and DeviationPct are in force; the *Default flags
 	// say they are the defaults, not set for this feed.
 	HeartbeatSeconds int64           `json:"heartbeatSeconds"`
@@ -106,7 +132,11 @@ type Feed struct {
 // feed must not hide the others.
 func (s *Service) view(ctx context.Context, f store.OracleFeed) (Feed, error) {
 	hb := HeartbeatOf(f)
-	v := Feed{Address: f.Address, Source: f.Source, HeartbeatSeconds: int64(hb / time.Second), HeartbeatDefault: f.Heartbeat == 0,
+	kind := f.Kind
+	if kind == "" {
+		kind = store.FeedKindPrice
+	}
+	v := Feed{Address: f.Address, Source: f.Source, Kind: kind, HeartbeatSeconds: int64(hb / time.Second), HeartbeatDefault: f.Heartbeat == 0,
 		DeviationPct: DeviationOf(f), DeviationDefault: f.DeviationPct == 0, Reference: f.Reference, Added: f.Added}
 	d, err := ReadFeed(ctx, s.Node, f.Address, nil)
 	if err != nil {
@@ -131,7 +161,11 @@ func (s *Service) view(ctx context.Context, f store.OracleFeed) (Feed, error) {
 		if d.MaxAnswer != nil {
 			v.Latest.MaxAnswer = FormatAnswer(d.MaxAnswer, d.Decimals)
 		}
-		v.Health = Judge(d, hb, s.now())
+		if kind == store.FeedKindSequencer {
+			v.Health = JudgeSequencer(d, DefaultSequencerGrace, s.now())
+		} else {
+			v.Health = Judge(d, hb, s.now())
+		}
 	}
 	if f.PrevAggregator != (common.Address{}) {
 		p, t := f.PrevAggregator, f.AggregatorChanged

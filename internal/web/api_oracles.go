@@ -18,7 +18,8 @@ import (
 //	GET  /api/v1/oracles                      followed feeds with details and health (?reader=0x… : only those it read)
 //	POST /api/v1/oracles                      follow a feed: {"address":"0x…", thresholds as below}
 //	GET  /api/v1/oracles/{address}            one feed: details, health, readers
-//	POST /api/v1/oracles/{address}            set thresholds: {"heartbeat":"1h","deviationPct":0.5,"reference":"0x…"}
+//	POST /api/v1/oracles/{address}            set thresholds: {"heartbeat":"1h","deviationPct":0.5,"reference":"0x…"},
+//	                                          or the kind: {"sequencer":true} (an L2 sequencer-uptime feed)
 //	                                          ("0s", 0 and "" return each to the default or none)
 //	GET  /api/v1/oracles/{address}/history    answers with their update transactions and the cadence (?from=&to=)
 
@@ -28,6 +29,9 @@ type oracleRequest struct {
 	Heartbeat    *string  `json:"heartbeat,omitempty"`
 	DeviationPct *float64 `json:"deviationPct,omitempty"`
 	Reference    *string  `json:"reference,omitempty"`
+	// Sequencer follows the feed as an L2 sequencer-uptime feed (true)
+	// or as a price feed (false).
+	Sequencer *bool `json:"sequencer,omitempty"`
 }
 
 // thresholds turns the request into oracle.Thresholds.
@@ -54,6 +58,7 @@ func (q oracleRequest) thresholds() (oracle.Thresholds, error) {
 		}
 		t.Reference = &ref
 	}
+	t.Sequencer = q.Sequencer
 	return t, nil
 }
 
@@ -134,7 +139,7 @@ func (s *Server) applyOracle(w http.ResponseWriter, r *http.Request, addr common
 	if err == nil && add {
 		_, err = s.deps.Oracles.Add(r.Context(), addr, store.FeedSourceManual)
 	}
-	if err == nil && (t.Heartbeat != nil || t.DeviationPct != nil || t.Reference != nil) {
+	if err == nil && (t.Heartbeat != nil || t.DeviationPct != nil || t.Reference != nil || t.Sequencer != nil) {
 		_, err = s.deps.Oracles.SetThresholds(r.Context(), addr, t)
 	}
 	var f oracle.Feed

@@ -138,10 +138,10 @@ func TestMonitorsPageInBrowser(t *testing.T) {
 	do(t, ctx, "apply an unknown channel", chromedp.Click(chromedp.CSS(`#apply`)))
 	wait("unknown channel at its line", `!!document.querySelector('#yaml-errors a[data-line="5"]') && document.querySelector('#yaml-errors').innerText.includes('unknown channel "pager"')`)
 
-	// The editor offers each price-feed health check with its parameters,
-	// and what it offers applies as it is over the demo's feed.
+	// The editor offers each price-feed health check (and sequencer-down)
+	// with its parameters, and what it offers applies as it is.
 	for _, c := range []struct{ kind, param string }{{"feed-stale", "grace: \"30s\""}, {"feed-jump", "pct: 20"}, {"feed-deviation", "pct: 3"},
-		{"feed-nonpositive", "kind: feed-nonpositive"}, {"feed-bounds", "kind: feed-bounds"}, {"feed-stale-read", "grace: \"30s\""}} {
+		{"feed-nonpositive", "kind: feed-nonpositive"}, {"feed-bounds", "kind: feed-bounds"}, {"feed-stale-read", "grace: \"30s\""}, {"sequencer-down", "grace: \"1h\""}} {
 		do(t, ctx, "new "+c.kind, chromedp.SetValue(chromedp.CSS(`#new-kind`), c.kind), chromedp.Click(chromedp.CSS(`#new-monitor`)))
 		wait(c.kind+" in the editor", `document.querySelector('#yaml').value.includes('kind: `+c.kind+`\n') && document.querySelector('#yaml').value.includes('`+c.param+`') && document.querySelector('#yaml').value.startsWith('# `+c.kind+`: fires when')`)
 		do(t, ctx, "apply "+c.kind, chromedp.Click(chromedp.CSS(`#apply`)))

@@ -118,6 +118,7 @@
     'feed-nonpositive': { kind: 'feed-nonpositive', contracts: ['*'], severity: 'critical' },
     'feed-bounds': { kind: 'feed-bounds', contracts: ['*'], severity: 'critical' },
     'feed-stale-read': { kind: 'feed-stale-read', contracts: ['*'], grace: '30s', severity: 'critical' },
+    'sequencer-down': { kind: 'sequencer-down', contracts: ['*'], grace: '1h', severity: 'critical' },
   };
   // What a new monitor's file says of its kind's parameters (YAML comments).
   const kindNotes = {
@@ -130,6 +131,8 @@
     'feed-bounds': ['fires when a feed\'s answer is pinned at its aggregator\'s minAnswer or maxAnswer.'],
     'feed-stale-read': ['fires when a contract read an answer older than the feed\'s heartbeat + grace (seen in call traces).',
       'heartbeat: 1h here overrides each feed\'s own.'],
+    'sequencer-down': ['fires when an L2 sequencer-uptime feed says down (answer 1), and for grace after it comes back up.',
+      'it watches the feeds followed as sequencer feeds (blocktorch oracle add ADDRESS --sequencer); the feed-* kinds leave them alone.'],
   };
 
   // ---------- editor ----------

@@ -9,6 +9,8 @@
   const { $, h, clear, api, fmtTime, named, exploreURL, onPage, cssVar, charts } = bt;
 
   const healthClass = (s) => (s === 'ok' ? 'ok' : 'bad');
+  // An L2 sequencer-uptime feed answers 0 (up) or 1 (down).
+  const sequencerState = (f) => (f.latest.answer === '0' ? 'up' : 'down') + ' (' + f.latest.answer + ')';
   const fmtAge = (sec) => {
     if (sec == null || !isFinite(sec)) return '';
     // A chain whose block times run ahead of this clock (a fast dev chain).
@@ -39,8 +41,8 @@
       const d = f.details || {};
       tb.append(h('tr', { 'data-address': f.address },
         h('td', {}, named(link('/oracle/' + f.address, short(f.address)), f.address)),
-        h('td', { text: d.description || '' }),
-        h('td', { class: 'mono', text: f.latest ? f.latest.value : '' }),
+        h('td', {}, f.kind === 'sequencer' ? h('span', { class: 'tag kind-sequencer', text: 'L2 sequencer' }) : null, f.kind === 'sequencer' ? ' ' : null, d.description || ''),
+        h('td', { class: 'mono', text: f.latest ? (f.kind === 'sequencer' ? sequencerState(f) : f.latest.value) : '' }),
         h('td', { text: f.latest ? fmtAge(f.health.ageSeconds) : '' }),
         h('td', { text: fmtAge(f.heartbeatSeconds) + (f.heartbeatDefault ? ' (default)' : '') }),
         h('td', { title: (f.health.problems || []).join('; ') }, h('span', { class: healthClass(f.health.status), text: f.health.status })),
@@ -117,6 +119,7 @@
       kv($('#f-latest'), [['error', h('span', { class: 'bad', text: f.error || 'unreadable' })]]);
     }
     const rows = [
+      ['kind', f.kind === 'sequencer' ? 'L2 sequencer uptime: answer 0 up, 1 down; judged down, or in its grace period for an hour after it comes back up' : 'price'],
       ['description', d.description],
       ['decimals', d.decimals != null ? String(d.decimals) : ''],
       ['version', d.version],
