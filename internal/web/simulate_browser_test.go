@@ -167,6 +167,31 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 	}
 	cancel()
 
+	// A request too long for a query string (4 KB of code) keeps its
+	// permalink in the fragment, which opens the same way.
+	probe := "0x00000000000000000000000000000000000051b0"
+	do(t, ctx, "long request", chromedp.Navigate(base+"/simulate"))
+	wait(ctx, "simulator ready", `document.querySelector('#simulator').dataset.ready === 'true'`)
+	do(t, ctx, "long request", chromedp.SendKeys(css(`#sim-to`), probe), chromedp.Click(css(`#sim-form [data-add="code"]`)),
+		chromedp.SendKeys(css(`#sim-overrides [data-kind="code"] [data-ov="address"]`), probe))
+	eval[bool](t, ctx, `document.querySelector('#sim-overrides [data-kind="code"] [data-ov="code"]').value = '0x`+strings.Repeat("5b", 4000)+`00'; true`)
+	if got := runSim(ctx, "long request"); got != "done" {
+		t.Fatalf("long request: %s %q", got, errorText(ctx))
+	}
+	longHash := eval[string](t, ctx, `document.querySelector('#simulator').dataset.hash`)
+	longLink := eval[string](t, ctx, `location.href`)
+	if !strings.Contains(longLink, "/simulate#req=") {
+		t.Fatalf("a 4 KB request's permalink %.120s…, want it in the fragment", longLink)
+	}
+	fresh, cancel = chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancel()
+	do(t, fresh, "long permalink", chromedp.Navigate(longLink))
+	wait(fresh, "long permalink result", `document.querySelector('#simulator').dataset.state === 'done'`)
+	if got := eval[string](t, fresh, `document.querySelector('#simulator').dataset.hash`); got != longHash {
+		t.Errorf("the fragment permalink ran simulation %s, want %s", got, longHash)
+	}
+	cancel()
+
 	// A mint of 1.5 tokens (decimals help on the amount) while the token's
 	// symbol slot is overridden with a payload: the change is in the
 	// token's decimals, the symbol is text.
