@@ -26,6 +26,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/ethrpc"
+	"github.com/blocktorch/blocktorch/internal/guard"
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/logingest"
@@ -79,6 +80,8 @@ type App struct {
 	// incidents runs incidents, the status page and kill switches.
 	incidents *incident.Service
 	respond   *response.Service
+	// guard is the mempool guard; nil when it is off.
+	guard *guard.Guard
 	// responding counts the scenario runs monitors' firings started;
 	// respondCtx is theirs, cancelled by Close, which waits for them.
 	responding    sync.WaitGroup
@@ -234,6 +237,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if a.respond.Safe == (common.Address{}) {
 			a.respond.Safe = a.demo.Safe()
 		}
+		if a.cfg.GuardEnabled() {
+			if err := a.demoGuardScenarios(); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	if a.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -243,6 +251,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, err
 	}
 	if err := a.startMonitors(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.newGuard(rpcURL); err != nil {
 		return nil, err
 	}
 	a.startIncidents()
@@ -401,6 +412,15 @@ func (a *App) startMonitors(ctx context.Context) error {
 	if _, err := a.monitors.LoadBuiltin(ctx, a.demo != nil, channels); err != nil {
 		return fmt.Errorf("cannot load the built-in monitors: %w", err)
 	}
+	if a.demo != nil && a.cfg.GuardEnabled() {
+		var names []string
+		for _, c := range channels {
+			names = append(names, c.Name)
+		}
+		if err := a.loadDemoGuardMonitor(ctx, names); err != nil {
+			return err
+		}
+	}
 	if a.cfg.MonitorsFile != "" {
 		if _, err := a.monitors.LoadFile(ctx, a.cfg.MonitorsFile); err != nil {
 			return fmt.Errorf("--monitors: %w", err)
@@ -469,6 +489,9 @@ func (a *App) Run(ctx context.Context) error {
 		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.records, a.retain, a.log) })
 	}
 	run("monitors", a.monitors.Run)
+	if a.guard != nil {
+		run("mempool guard", a.guard.Run)
+	}
 	run("oracles", a.oracles.Run)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
 	run("http", func(ctx context.Context) error {

@@ -17,6 +17,7 @@ func demoConfig(cfg config.Config) demo.EnvConfig {
 		TrafficRate:   cfg.TrafficRate,
 		Incident:      cfg.Incident,
 		IncidentDelay: cfg.IncidentDelay,
+		Guarded:       cfg.GuardEnabled(),
 	}
 }
 

@@ -92,6 +92,9 @@ type Config struct {
 	// proposed to it; the EOA signer executes them. In the demo, the
 	// demo's own Safe when empty.
 	Safe string
+	// Guard runs the mempool guard: "on", "off", or "auto" (the default):
+	// on in the demo and when ScenariosFile is given.
+	Guard string
 
 	// Demo settings.
 	ChainRPCAddr  string        // where the embedded chain serves JSON-RPC
@@ -99,6 +102,25 @@ type Config struct {
 	TrafficRate   float64       // demo transactions per second
 	Incident      bool          // run the scripted incident after IncidentDelay
 	IncidentDelay time.Duration
+}
+
+// Mempool guard settings (Config.Guard).
+const (
+	GuardOn   = "on"
+	GuardOff  = "off"
+	GuardAuto = "auto"
+)
+
+// GuardEnabled reports whether the mempool guard runs: on, or auto in the
+// demo or with a scenarios file.
+func (c *Config) GuardEnabled() bool {
+	switch c.Guard {
+	case GuardOn:
+		return true
+	case GuardOff:
+		return false
+	}
+	return c.Mode == ModeDemo || c.ScenariosFile != ""
 }
 
 // Records engines (Config.Records) besides an http:// URL.
@@ -124,6 +146,7 @@ func Default(mode Mode) Config {
 		BlockInterval: time.Second,
 		TrafficRate:   4,
 		IncidentDelay: 20 * time.Second,
+		Guard:         GuardAuto,
 	}
 	if mode == ModeServe {
 		c.From = -1000
@@ -150,6 +173,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SignerPasswordFile, "signer-password-file", c.SignerPasswordFile, "file holding the --signer-keystore password (mode 0600)")
 	fs.StringVar(&c.ScenariosFile, "scenarios", c.ScenariosFile, "response scenarios `FILE` (YAML): named actions run in order by hand (blocktorch respond run NAME) or when their monitors fire")
 	fs.StringVar(&c.Safe, "safe", c.Safe, "`ADDRESS` of a Safe whose owners sign response actions proposed to it (the demo's own Safe in the demo); the signer executes them")
+	fs.StringVar(&c.Guard, "guard", c.Guard, "mempool guard: on, off or auto (on in the demo and with --scenarios): simulates pending transactions, raises pending alerts on the monitors they would fire and runs those monitors' scenarios ahead of them; needs a ws:// node URL")
 	fs.StringVar(&c.MonitorsFile, "monitors", c.MonitorsFile, "apply this monitors.yaml at start (see schemas/monitors.schema.json)")
 	fs.StringVar(&c.AlertWebhook, "alert-webhook", c.AlertWebhook, "send the built-in monitors' alerts to this webhook URL (JSON, signed with --alert-secret)")
 	fs.StringVar(&c.AlertSecret, "alert-secret", c.AlertSecret, "HMAC-SHA256 secret for --alert-webhook signatures (prefer BLOCKTORCH_ALERT_SECRET)")
@@ -204,6 +228,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Safe != "" && !isHexAddress(c.Safe) {
 		errs = append(errs, fmt.Errorf("--safe %q: want the Safe's address, 0x followed by 40 hex digits", c.Safe))
+	}
+	switch c.Guard {
+	case GuardOn, GuardOff, GuardAuto:
+	case "":
+		c.Guard = GuardAuto
+	default:
+		errs = append(errs, fmt.Errorf("--guard %q: want on, off or auto", c.Guard))
 	}
 	switch c.Mode {
 	case ModeServe:

@@ -31,7 +31,7 @@ func Alloc(keys []*ecdsa.PrivateKey) map[common.Address]*big.Int {
 type ChainConfig struct {
 	// Keys is how many demo accounts to fund (default DefaultKeyCount).
 	Keys int
-	// Chain configures the embedded node; its Alloc is filled in. A
+	// Chain configures the embedded node; the demo accounts are added to its Alloc. A
 	// negative BlockInterval seals only on Commit: StartChain then seals while
 	// deploying and leaves sealing to the caller afterwards.
 	Chain devchain.Config
@@ -52,7 +52,12 @@ func StartChain(ctx context.Context, cfg ChainConfig) (*Chain, error) {
 		cfg.Keys = DefaultKeyCount
 	}
 	keys := Keys(cfg.Keys)
-	cfg.Chain.Alloc = Alloc(keys)
+	// Accounts the caller funds (a guardian) keep their funds.
+	alloc := Alloc(keys)
+	for a, v := range cfg.Chain.Alloc {
+		alloc[a] = v
+	}
+	cfg.Chain.Alloc = alloc
 	ch, err := devchain.Start(cfg.Chain)
 	if err != nil {
 		return nil, err

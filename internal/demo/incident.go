@@ -27,9 +27,14 @@ var crashSteps = []int64{80, 70, 80, 90}
 //     Panic(0x12)); then a late liquidator repeats an already liquidated account (Panic(0x12));
 //  5. exploit: the attacker deploys Attacker and tries re-entering withdraw (reverts with
 //     ReentrancyGuardReentrantCall), pausing the vault and pushing a price, from the contract
-//     and from its own account (all revert: missing role, not owner);
-//  6. response: the owner pauses the vault, a user's deposit reverts with EnforcedPause, and
-//     the owner unpauses.
+//     and from its own account (all revert: missing role, not owner); then it goes for the
+//     lagging feed (Exploit): the market has crashed further than the feed's last answer,
+//     so it deposits ETH the vault values at that answer and borrows 30% of the vault's
+//     liquidity against it, more than the ETH is worth. The vault allows it and loses the
+//     difference; with a mempool guard (Options.Guarded) the guard sees the borrow in the
+//     pool, pauses the vault ahead of it, and the exploit reverts with EnforcedPause;
+//  6. response: the owner pauses the vault (unless the guard did), a user's deposit reverts
+//     with EnforcedPause, and the owner unpauses.
 //
 // Each phase waits until its transactions are mined, so someone must be producing blocks.
 // Incident returns when the script is done or ctx ends.
@@ -51,7 +56,11 @@ func (t *Traffic) Incident(ctx context.Context) error {
 	if err := t.exploit(ctx); err != nil {
 		return fmt.Errorf("incident, exploit attempts: %w", err)
 	}
-	if err := t.pauseResponse(ctx); err != nil {
+	guardPaused, err := t.drain(ctx)
+	if err != nil {
+		return fmt.Errorf("incident, exploit: %w", err)
+	}
+	if err := t.pauseResponse(ctx, guardPaused); err != nil {
 		return fmt.Errorf("incident, pause: %w", err)
 	}
 	return nil
@@ -374,8 +383,99 @@ func (t *Traffic) exploit(ctx context.Context) error {
 	return err
 }
 
-// pauseResponse pauses the vault, shows a user running into the pause, and unpauses.
-func (t *Traffic) pauseResponse(ctx context.Context) error {
+// ExploitBorrow is what the incident's exploit borrows: 30% of the vault's liquidity.
+var ExploitBorrow = dollars(3_000_000)
+
+// ExploitOperator is the attacker's preparation for Exploit: letting the router act for it
+// (vault.setOperator(router, true)), as every router user does.
+func (a *App) ExploitOperator() (to common.Address, data []byte) {
+	return a.Vault, a.pack("LendingVault", "setOperator", a.Router, true)
+}
+
+// Exploit is the incident's exploit at the feed's current answer price (8 decimals): one
+// router call that deposits just enough ETH for the vault to lend ExploitBorrow against it
+// at that price, and borrows it. When the market has fallen below the feed's answer, the
+// collateral is worth less than the debt: the vault is drained of the difference.
+func (a *App) Exploit(price *big.Int) (to common.Address, value *big.Int, data []byte) {
+	// collateral = borrow / (price × LTV), plus 1% for rounding and a moving price.
+	v := new(big.Int).Mul(ExploitBorrow, priceUnit)
+	v.Mul(v, big.NewInt(101))
+	v.Div(v, new(big.Int).Mul(price, big.NewInt(75)))
+	return a.Router, v, a.pack("Router", "depositAndBorrow", ExploitBorrow)
+}
+
+// Price reads the feed's latest answer (8 decimals).
+func (a *App) Price(ctx context.Context, b Backend) (*big.Int, error) {
+	answer, _, err := latestRound(ctx, b, a, nil)
+	return answer, err
+}
+
+// drain sends the exploit on the lagging price. With a guard, the vault is held as about to
+// be paused meanwhile (the traffic sends nothing a pause would make fail), and drain reports
+// whether the guard's pause landed first (the exploit reverted with EnforcedPause).
+func (t *Traffic) drain(ctx context.Context) (guardPaused bool, err error) {
+	if _, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
+		to, data := t.app.ExploitOperator()
+		tx, err := t.sendTx(b, t.attacker, &to, nil, data, gasSimple, "setOperator", NoFailure)
+		return []*types.Transaction{tx}, err
+	}); err != nil {
+		return false, err
+	}
+	price, err := t.app.Price(ctx, t.backend)
+	if err != nil {
+		return false, err
+	}
+	receipts, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
+		fail := NoFailure
+		if t.opts.Guarded {
+			t.paused, t.pauseSure, fail = true, false, FailPaused
+		}
+		to, value, data := t.app.Exploit(price)
+		tx, err := t.sendTx(b, t.attacker, &to, value, data, gasRouter, "router.depositAndBorrow", fail)
+		return []*types.Transaction{tx}, err
+	})
+	if err != nil {
+		return false, err
+	}
+	if receipts[0].Status == types.ReceiptStatusSuccessful {
+		t.mu.Lock()
+		_, value, _ := t.app.Exploit(price)
+		t.attacker.collateral.Add(t.attacker.collateral, value)
+		t.attacker.debt.Add(t.attacker.debt, ExploitBorrow)
+		t.attacker.tokens.Add(t.attacker.tokens, ExploitBorrow)
+		t.mu.Unlock()
+	}
+	if !t.opts.Guarded {
+		return false, nil
+	}
+	// A guard that saw the exploit late still pauses, a block or two after it.
+	return t.waitPaused(ctx, 5*time.Second)
+}
+
+// waitPaused polls the vault's paused() until it is true or within has passed.
+func (t *Traffic) waitPaused(ctx context.Context, within time.Duration) (bool, error) {
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		var paused bool
+		if err := t.call(ctx, nil, &paused, t.app.Vault, "LendingVault", "paused"); err != nil {
+			return false, err
+		}
+		if paused || time.Now().After(deadline) {
+			return paused, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// pauseResponse pauses the vault (unless the guard did), shows a user running into the
+// pause, and unpauses.
+func (t *Traffic) pauseResponse(ctx context.Context, guardPaused bool) error {
 	// paused is set before the pause is sent and cleared once the unpause is mined;
 	// deposits are sent to fail only between the pause's receipt and the unpause's
 	// sending (pauseSure), when no block can order them on the other side of either.
@@ -386,8 +486,10 @@ func (t *Traffic) pauseResponse(ctx context.Context) error {
 			return []*types.Transaction{tx}, err
 		}
 	}
-	if _, err := t.phase(ctx, owner("pause")); err != nil {
-		return err
+	if !guardPaused {
+		if _, err := t.phase(ctx, owner("pause")); err != nil {
+			return err
+		}
 	}
 	t.mu.Lock()
 	t.pauseSure = true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/blocktorch/blocktorch/internal/devchain"
@@ -31,6 +32,9 @@ type EnvConfig struct {
 	// Incident runs the scripted incident IncidentDelay after Run starts.
 	Incident      bool
 	IncidentDelay time.Duration
+	// Guarded says a mempool guard runs with the guardian (GuardianKey) as its signer:
+	// the incident's exploit is then meant to revert (see Options.Guarded).
+	Guarded bool
 	// Log receives the demo's own messages; the node's are kept from warn up.
 	Log *slog.Logger
 }
@@ -69,9 +73,11 @@ func Start(ctx context.Context, cfg EnvConfig) (*Env, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	keys := Keys(Accounts)
+	alloc := Alloc(keys)
+	alloc[crypto.PubkeyToAddress(GuardianKey().PublicKey)] = GenesisFund
 	ch, err := devchain.Start(devchain.Config{
 		BlockInterval: cfg.BlockInterval,
-		Alloc:         Alloc(keys),
+		Alloc:         alloc,
 		RPCAddr:       cfg.RPCAddr,
 		// The node's own info lines (P2P, enode) are noise in the demo.
 		Logger: slog.New(minLevel{cfg.Log.Handler(), slog.LevelWarn}).With("component", "devchain"),
@@ -107,6 +113,10 @@ func (e *Env) Deploy(ctx context.Context, register RegisterFunc, logs store.Reco
 	if err := app.GrantPauser(dctx, e.eth, e.keys[Deployer], e.safe); err != nil {
 		return fmt.Errorf("cannot make the demo's Safe a pauser: %w", err)
 	}
+	// So may the guardian, the product's signer in the demo.
+	if err := app.GrantPauser(dctx, e.eth, e.keys[Deployer], crypto.PubkeyToAddress(GuardianKey().PublicKey)); err != nil {
+		return fmt.Errorf("cannot make the demo's guardian a pauser: %w", err)
+	}
 	if err := e.registerNew(ctx); err != nil {
 		return err
 	}
@@ -121,6 +131,7 @@ func (e *Env) Deploy(ctx context.Context, register RegisterFunc, logs store.Reco
 		Rate:    e.cfg.TrafficRate,
 		Seed:    seed,
 		OnError: func(err error) { e.log.Warn("demo traffic step failed", "err", err) },
+		Guarded: e.cfg.Guarded,
 		// The app's off-chain logs follow its transactions, hashes included.
 		OnSend: func(s Sent) {
 			tx := LogTx{Hash: s.Tx.Hash(), From: s.From, Action: s.Action, Failure: string(s.Failure)}

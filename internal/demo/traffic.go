@@ -58,6 +58,10 @@ type Options struct {
 	// OnError, if set, receives the errors of failed steps and Run goes on; otherwise Run
 	// returns the first one.
 	OnError func(error)
+	// Guarded says a mempool guard watches the chain and pauses the vault when the
+	// incident's exploit is pending: the exploit is then meant to revert with
+	// EnforcedPause, and the incident's response finds the vault already paused.
+	Guarded bool
 }
 
 // account is the generator's model of one account's position, updated as transactions are

@@ -108,6 +108,9 @@ type Engine struct {
 	cursorOK bool
 	names    map[common.Address]string
 	ids      []string // the keys of rts, sorted
+
+	// pending is what EvaluateTx runs (pending.go).
+	pending pendingSet
 }
 
 type item struct {

@@ -214,6 +214,33 @@ func (s *Service) OnMonitorFiring(ctx context.Context, monitorID, scenario strin
 // that cannot be sent, or reverts, stops the run; the run is returned with
 // its error.
 func (s *Service) RunScenario(ctx context.Context, name, trigger string, dryRun bool) (*Run, error) {
+	return s.runScenario(ctx, name, trigger, dryRun, SendOptions{})
+}
+
+// OnMonitorPending is OnMonitorFiring for a monitor fired by a
+// transaction still in the pool (the mempool guard): each send of the
+// runs pays at least ahead's Tip and FeeCap, so that it is ordered before
+// that transaction.
+func (s *Service) OnMonitorPending(ctx context.Context, monitorID string, ahead SendOptions) []*Run {
+	var runs []*Run
+	for _, sc := range s.Scenarios() {
+		for _, m := range sc.Monitors {
+			if m == monitorID {
+				run, err := s.runScenario(ctx, sc.Name, "monitor:"+monitorID, false, SendOptions{Tip: ahead.Tip, FeeCap: ahead.FeeCap})
+				if err != nil && run == nil {
+					s.log().Error("response: scenario failed to start", "scenario", sc.Name, "err", err)
+				}
+				if run != nil {
+					runs = append(runs, run)
+				}
+				break
+			}
+		}
+	}
+	return runs
+}
+
+func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun bool, opts SendOptions) (*Run, error) {
 	sc, err := s.scenario(name)
 	if err != nil {
 		return nil, err
@@ -258,7 +285,8 @@ func (s *Service) RunScenario(ctx context.Context, name, trigger string, dryRun 
 		return finish(RunFailed, ErrNoSigner)
 	}
 	for _, sa := range sc.Actions {
-		step, err := s.runStep(ctx, sa, run.DryRun, trigger)
+		opts.Trigger = trigger
+		step, err := s.runStep(ctx, sa, run.DryRun, opts)
 		run.Steps = append(run.Steps, step)
 		if err != nil {
 			return finish(RunFailed, fmt.Errorf("scenario %s, %s on %s: %w", name, sa.Action, sa.Contract, err))
@@ -275,7 +303,7 @@ func (s *Service) RunScenario(ctx context.Context, name, trigger string, dryRun 
 var ErrSkipped = store.Sentinel("the scenario was skipped", store.ErrConflict)
 
 // runStep simulates one action of a scenario and, unless dry, sends it.
-func (s *Service) runStep(ctx context.Context, sa ScenarioAction, dry bool, trigger string) (Step, error) {
+func (s *Service) runStep(ctx context.Context, sa ScenarioAction, dry bool, opts SendOptions) (Step, error) {
 	step := Step{Action: sa.Action, Args: sa.Args}
 	addr, err := s.contractAddress(ctx, sa.Contract)
 	if err != nil {
@@ -320,7 +348,7 @@ func (s *Service) runStep(ctx context.Context, sa ScenarioAction, dry bool, trig
 		}
 		return step, nil
 	}
-	sent, err := s.sendCall(ctx, a.Contract, data, SendOptions{Trigger: trigger})
+	sent, err := s.sendCall(ctx, a.Contract, data, opts)
 	if sent != nil {
 		step.Simulation, step.Hash, step.From, step.Nonce = sent.Simulation, sent.Hash, sent.From, sent.Nonce
 		step.Mined, step.Status, step.Block = sent.Mined, sent.Status, sent.Block

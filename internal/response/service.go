@@ -105,6 +105,9 @@ type SendOptions struct {
 	// Tip is the least priority fee per gas to pay (wei); the node's
 	// suggestion is used when it is higher.
 	Tip *big.Int
+	// FeeCap is the least fee cap per gas (wei): with Tip, it orders the
+	// send before a transaction that pays less (the mempool guard's pause).
+	FeeCap *big.Int
 	// NoWait returns once the node accepted the transaction instead of
 	// waiting for its receipt.
 	NoWait bool
@@ -256,7 +259,7 @@ func (s *Service) Prepare(ctx context.Context, id string, args []string) (*Prepa
 		return nil, err
 	}
 	if s.Signer != nil {
-		signed, err := s.sign(ctx, chainID, a.Contract, data, p.Simulation, nil)
+		signed, err := s.sign(ctx, chainID, a.Contract, data, p.Simulation, nil, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -285,7 +288,7 @@ const (
 
 // sign builds and signs a transaction of the signer calling to with data
 // at the signer's pending nonce.
-func (s *Service) sign(ctx context.Context, chainID *big.Int, to common.Address, data []byte, sim *Simulation, minTip *big.Int) (*SignedTx, error) {
+func (s *Service) sign(ctx context.Context, chainID *big.Int, to common.Address, data []byte, sim *Simulation, minTip, minFeeCap *big.Int) (*SignedTx, error) {
 	from := s.Signer.Address()
 	nonce, err := s.Node.PendingNonceAt(ctx, from)
 	if err != nil {
@@ -307,6 +310,9 @@ func (s *Service) sign(ctx context.Context, chainID *big.Int, to common.Address,
 		base = new(big.Int)
 	}
 	maxFee := new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), tip)
+	if minFeeCap != nil && minFeeCap.Cmp(maxFee) > 0 {
+		maxFee = new(big.Int).Set(minFeeCap)
+	}
 	gas := max(sim.GasUsed*3/2+gasMargin, minSendGas)
 	tx := types.NewTx(&types.DynamicFeeTx{ChainID: chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: maxFee, Gas: gas, To: &to, Data: data})
 	signed, err := s.Signer.SignTx(tx, chainID)
@@ -382,7 +388,7 @@ func (s *Service) sendCall(ctx context.Context, to common.Address, data []byte, 
 		return nil, fmt.Errorf("cannot read the chain id: %w", err)
 	}
 	s.sendMu.Lock()
-	signed, err := s.sign(ctx, chainID, to, data, sim, opts.Tip)
+	signed, err := s.sign(ctx, chainID, to, data, sim, opts.Tip, opts.FeeCap)
 	if err != nil {
 		s.sendMu.Unlock()
 		return nil, err
