@@ -15,6 +15,7 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/app/apptest"
 	"github.com/blocktorch/blocktorch/internal/config"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 )
 
@@ -145,6 +146,35 @@ func TestDemoIncident(t *testing.T) {
 		defer hookMu.Unlock()
 		return fired["builtin.oracle-stale"] > 0 && fired["builtin.unauthorized"] > 0 && fired["builtin.paused"] > 0 &&
 			fired["builtin.feed-stale"] > 0 && fired["builtin.feed-jump"] > 0
+	})
+
+	// The mempool guard caught the incident's exploit in the pool: the
+	// demo's drain monitor has a pending alert, and never fired on a mined
+	// block, because the guard's pause landed first and the exploit reverted.
+	waitFor(t, "the guard's pending alert", 60*time.Second, func() bool {
+		var evs struct {
+			Data []struct{ Status, Key string } `json:"data"`
+		}
+		apptest.GetJSON(t, base+"/api/v1/alerts?monitor=demo.vault-drain", &evs)
+		pending := false
+		for _, e := range evs.Data {
+			if e.Status == "firing" {
+				t.Fatalf("the exploit drained the vault: demo.vault-drain fired on a mined block: %+v", evs.Data)
+			}
+			pending = pending || e.Status == "pending" && strings.HasPrefix(e.Key, "pending:0x")
+		}
+		return pending
+	})
+	waitFor(t, "the exploit reverted with EnforcedPause", 60*time.Second, func() bool {
+		var txs txsAnswer
+		attacker := demo.Addresses(demo.Keys(demo.Accounts))[demo.Attacker]
+		apptest.GetJSON(t, base+"/api/v1/txs?status=failed&address="+attacker.Hex()+"&limit=100", &txs)
+		for _, tx := range txs.Data {
+			if tx.Revert != nil && tx.Revert.Reason != nil && tx.Revert.Reason.Name == "EnforcedPause" {
+				return true
+			}
+		}
+		return false
 	})
 
 	// The demo's feed shows the incident: the vault read the stale price,

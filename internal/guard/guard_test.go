@@ -89,7 +89,8 @@ func TestGuardStopsExploit(t *testing.T) {
 	defer rig.Close()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	rig.Run(runCtx, true)
+	rig.Run(runCtx)
+	rig.RunGuard(runCtx)
 
 	// Background traffic: the demo's users, its price feed, its failures.
 	tr, err := demo.NewTraffic(rig.App, rig.Chain.Eth, rig.Keys, demo.Options{Rate: 8, Seed: 5})

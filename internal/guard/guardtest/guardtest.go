@@ -197,13 +197,14 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 	return r, nil
 }
 
-// Run starts the indexer, the monitor engine and, with withGuard, the
-// guard, until ctx ends; Close waits for them.
-func (r *Rig) Run(ctx context.Context, withGuard bool) {
-	parts := []func(context.Context) error{r.index.Run, r.Monitors.Run}
-	if withGuard {
-		parts = append(parts, r.Guard.Run)
-	}
+// Run starts the indexer and the monitor engine until ctx ends; Close
+// waits for them.
+func (r *Rig) Run(ctx context.Context) { r.start(ctx, r.index.Run, r.Monitors.Run) }
+
+// RunGuard starts the guard until ctx ends.
+func (r *Rig) RunGuard(ctx context.Context) { r.start(ctx, r.Guard.Run) }
+
+func (r *Rig) start(ctx context.Context, parts ...func(context.Context) error) {
 	for _, p := range parts {
 		r.wg.Add(1)
 		go func() {
@@ -344,4 +345,49 @@ func (n respondingNotifier) Enqueue(ctx context.Context, m notify.Message, chann
 
 func callMsg(to common.Address, data []byte) ethereum.CallMsg {
 	return ethereum.CallMsg{To: &to, Data: data}
+}
+
+// FundVault mints amount of the demo token to the vault, from the deployer
+// (the token's owner); call it before traffic runs, which sends from the
+// deployer too.
+func (r *Rig) FundVault(ctx context.Context, amount *big.Int) error {
+	deployer := r.Chain.Keys[demo.Deployer]
+	nonce, err := r.Chain.Eth.PendingNonceAt(ctx, crypto.PubkeyToAddress(deployer.PublicKey))
+	if err != nil {
+		return err
+	}
+	token, _ := r.App.ABI("DemoToken")
+	data, err := token.Pack("mint", r.App.Vault, amount)
+	if err != nil {
+		return err
+	}
+	to := r.App.Token
+	tx, err := r.send(ctx, deployer, nonce, &to, nil, data, 200_000, big.NewInt(2e9), big.NewInt(100e9))
+	if err != nil {
+		return err
+	}
+	rec, err := r.WaitMined(ctx, tx.Hash())
+	if err != nil {
+		return err
+	}
+	if rec.Status != types.ReceiptStatusSuccessful {
+		return fmt.Errorf("mint failed in %s", tx.Hash())
+	}
+	return nil
+}
+
+// GroupByTx makes the guard monitor fire once per transaction (instead of
+// once while its alert lasts), so that every attack fires it on the
+// post-inclusion path too.
+func (r *Rig) GroupByTx(ctx context.Context, channels []string) error {
+	f, _, err := monitor.ParseYAML("guard.yaml", []byte(demo.GuardMonitors))
+	if err != nil {
+		return err
+	}
+	for i := range f.Monitors {
+		f.Monitors[i].GroupBy = []string{"tx"}
+		f.Monitors[i].Channels = channels
+	}
+	_, err = r.Monitors.Merge(ctx, "demo", f, nil)
+	return err
 }
