@@ -425,6 +425,11 @@ func (t *Traffic) drain(ctx context.Context) (guardPaused bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// The attacker sends as soon as a block is out, as a bot watching heads does: the
+	// exploit waits in the pool for most of a block interval.
+	if err := t.nextHead(ctx); err != nil {
+		return false, err
+	}
 	receipts, err := t.phase(ctx, func(b batch) ([]*types.Transaction, error) {
 		fail := NoFailure
 		if t.opts.Guarded {
@@ -450,6 +455,31 @@ func (t *Traffic) drain(ctx context.Context) (guardPaused bool, err error) {
 	}
 	// A guard that saw the exploit late still pauses, a block or two after it.
 	return t.waitPaused(ctx, 5*time.Second)
+}
+
+// nextHead returns as soon as the chain has a block above the current head (polled every
+// few milliseconds: the embedded chain answers in process).
+func (t *Traffic) nextHead(ctx context.Context) error {
+	head, err := t.backend.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cannot read the latest header: %w", err)
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		h, err := t.backend.HeaderByNumber(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("cannot read the latest header: %w", err)
+		}
+		if h.Number.Cmp(head.Number) > 0 {
+			return nil
+		}
+	}
 }
 
 // waitPaused polls the vault's paused() until it is true or within has passed.
