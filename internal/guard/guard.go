@@ -31,7 +31,9 @@ type Monitors interface {
 // Responder runs the scenarios that name a monitor, ordered before a
 // pending transaction; *response.Service implements it.
 type Responder interface {
-	OnMonitorPending(ctx context.Context, monitorID string, ahead response.SendOptions) []*response.Run
+	OnMonitorPending(ctx context.Context, monitorID string, pendingTx common.Hash, ahead response.SendOptions) []*response.Run
+	// PrimeScenarios resolves the scenarios' actions ahead of need.
+	PrimeScenarios(ctx context.Context) error
 }
 
 // Config configures a Guard.
@@ -147,6 +149,13 @@ func (g *Guard) follow(ctx context.Context) error {
 		return fmt.Errorf("cannot subscribe to pending transactions (the guard needs a WebSocket or IPC node URL): %w", err)
 	}
 	defer sub.Unsubscribe()
+	if g.cfg.Respond != nil {
+		// Resolving an action reads the chain (role holders): done now,
+		// the pause waits for none of it.
+		if err := g.cfg.Respond.PrimeScenarios(ctx); err != nil {
+			g.log.Warn("guard: some scenario actions cannot be resolved; a run will say why", "err", err)
+		}
+	}
 	if g.cfg.Hooks.OnSubscribed != nil {
 		g.cfg.Hooks.OnSubscribed()
 	}
@@ -255,7 +264,7 @@ func (g *Guard) act(ctx context.Context, p Pending, v *Verdict) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				runs := g.cfg.Respond.OnMonitorPending(context.WithoutCancel(ctx), m.MonitorID, response.SendOptions{Tip: tip, FeeCap: feeCap})
+				runs := g.cfg.Respond.OnMonitorPending(context.WithoutCancel(ctx), m.MonitorID, v.Tx, response.SendOptions{Tip: tip, FeeCap: feeCap})
 				for _, r := range runs {
 					g.log.Info("guard: scenario run on a pending transaction", "tx", v.Tx, "monitor", m.MonitorID, "scenario", r.Scenario, "status", r.Status, "error", r.Error)
 				}

@@ -130,6 +130,57 @@ type scenarios struct {
 	// running serializes runs of one scenario, so that the cooldown holds
 	// between two asked for at once.
 	running sync.Map // name → *sync.Mutex
+	// resolved keeps the actions steps resolved to, for runs that must
+	// not wait for discovery (SendOptions.Urgent).
+	resolved sync.Map // contract address|action → resolvedStep
+}
+
+// resolvedStep is a scenario step's action with its contract.
+type resolvedStep struct {
+	a Action
+	c Contract
+}
+
+// PrimeScenarios resolves every action of every scenario now, so that
+// urgent runs (the mempool guard's) find them resolved; the errors of the
+// actions that cannot be resolved are joined.
+func (s *Service) PrimeScenarios(ctx context.Context) error {
+	var errs []error
+	for _, sc := range s.Scenarios() {
+		for _, sa := range sc.Actions {
+			if _, _, err := s.resolveStep(ctx, sa, false); err != nil {
+				errs = append(errs, fmt.Errorf("scenario %s, %s on %s: %w", sc.Name, sa.Action, sa.Contract, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// resolveStep finds a step's contract and action: from the last
+// resolution when cached is set and there is one, else by discovery (role
+// holders read from the chain).
+func (s *Service) resolveStep(ctx context.Context, sa ScenarioAction, cached bool) (Action, Contract, error) {
+	addr, err := s.contractAddress(ctx, sa.Contract)
+	if err != nil {
+		return Action{}, Contract{}, err
+	}
+	key := addr.Hex() + "|" + sa.Action
+	if cached {
+		if v, ok := s.sc.resolved.Load(key); ok {
+			r := v.(resolvedStep)
+			return r.a, r.c, nil
+		}
+	}
+	a, err := s.Resolve(ctx, addr, sa.Action)
+	if err != nil {
+		return Action{Contract: addr}, Contract{}, err
+	}
+	c, err := s.contract(ctx, addr)
+	if err != nil {
+		return Action{Contract: addr}, Contract{}, err
+	}
+	s.sc.resolved.Store(key, resolvedStep{a: a, c: c})
+	return a, c, nil
 }
 
 // SetScenarios replaces the service's scenarios.
@@ -218,15 +269,19 @@ func (s *Service) RunScenario(ctx context.Context, name, trigger string, dryRun 
 }
 
 // OnMonitorPending is OnMonitorFiring for a monitor fired by a
-// transaction still in the pool (the mempool guard): each send of the
+// transaction still in the pool (the mempool guard), as trigger
+// "monitor:<id>:pending:<tx hash>": each send of the
 // runs pays at least ahead's Tip and FeeCap, so that it is ordered before
-// that transaction.
-func (s *Service) OnMonitorPending(ctx context.Context, monitorID string, ahead SendOptions) []*Run {
+// that transaction, and the runs are urgent (SendOptions.Urgent).
+func (s *Service) OnMonitorPending(ctx context.Context, monitorID string, pendingTx common.Hash, ahead SendOptions) []*Run {
 	var runs []*Run
+	// The trigger names the pending transaction; it starts as a monitor's
+	// does, so that the automation switch holds it too.
+	trigger := "monitor:" + monitorID + ":pending:" + pendingTx.Hex()
 	for _, sc := range s.Scenarios() {
 		for _, m := range sc.Monitors {
 			if m == monitorID {
-				run, err := s.runScenario(ctx, sc.Name, "monitor:"+monitorID, false, SendOptions{Tip: ahead.Tip, FeeCap: ahead.FeeCap})
+				run, err := s.runScenario(ctx, sc.Name, trigger, false, SendOptions{Tip: ahead.Tip, FeeCap: ahead.FeeCap, Urgent: true})
 				if err != nil && run == nil {
 					s.log().Error("response: scenario failed to start", "scenario", sc.Name, "err", err)
 				}
@@ -305,18 +360,8 @@ var ErrSkipped = store.Sentinel("the scenario was skipped", store.ErrConflict)
 // runStep simulates one action of a scenario and, unless dry, sends it.
 func (s *Service) runStep(ctx context.Context, sa ScenarioAction, dry bool, opts SendOptions) (Step, error) {
 	step := Step{Action: sa.Action, Args: sa.Args}
-	addr, err := s.contractAddress(ctx, sa.Contract)
-	if err != nil {
-		step.Error = err.Error()
-		return step, err
-	}
-	step.Contract = addr
-	a, err := s.Resolve(ctx, addr, sa.Action)
-	if err != nil {
-		step.Error = err.Error()
-		return step, err
-	}
-	c, err := s.contract(ctx, addr)
+	a, c, err := s.resolveStep(ctx, sa, opts.Urgent)
+	step.Contract = a.Contract
 	if err != nil {
 		step.Error = err.Error()
 		return step, err

@@ -108,6 +108,11 @@ type SendOptions struct {
 	// FeeCap is the least fee cap per gas (wei): with Tip, it orders the
 	// send before a transaction that pays less (the mempool guard's pause).
 	FeeCap *big.Int
+	// Urgent skips the discovery of a scenario step's action (role holders
+	// read from the chain) when an earlier run or PrimeScenarios resolved
+	// it: the guard's pause cannot wait for it. The send is still
+	// simulated on the head state first.
+	Urgent bool
 	// NoWait returns once the node accepted the transaction instead of
 	// waiting for its receipt.
 	NoWait bool
