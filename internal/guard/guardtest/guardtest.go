@@ -39,7 +39,8 @@ import (
 
 // Config configures a Rig.
 type Config struct {
-	// BlockInterval is the chain's block time (1 s as in the demo when zero).
+	// BlockInterval is the chain's block time (1 s as in the demo when zero);
+	// negative: blocks are made by Mine.
 	BlockInterval time.Duration
 	// Dir holds the SQLite file and simulation traces.
 	Dir string
@@ -100,6 +101,16 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 	}
 	r.closers = append(r.closers, func() { ch.Close() })
 	r.Chain, r.App, r.Keys, r.Attacker = ch, ch.App, ch.Keys, ch.Keys[demo.Attacker]
+	if cfg.BlockInterval < 0 {
+		// Blocks for the setup's own transactions.
+		setupCtx, stopSetup := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.Mine(setupCtx, 5*time.Millisecond, nil)
+		}()
+		defer func() { stopSetup(); <-done }()
+	}
 	if err := r.App.GrantPauser(ctx, ch.Eth, ch.Keys[demo.Deployer], crypto.PubkeyToAddress(r.Guardian.PublicKey)); err != nil {
 		return nil, err
 	}
@@ -211,6 +222,32 @@ func (r *Rig) start(ctx context.Context, parts ...func(context.Context) error) {
 			defer r.wg.Done()
 			p(ctx)
 		}()
+	}
+}
+
+// Mine makes a block every interval until ctx ends, on a chain started
+// with a negative BlockInterval, except while hold (when set) says to
+// wait, for at most 10 s at a time.
+func (r *Rig) Mine(ctx context.Context, every time.Duration, hold func() bool) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var held time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if hold != nil && hold() {
+			if held.IsZero() {
+				held = time.Now()
+			}
+			if time.Since(held) < 10*time.Second {
+				continue
+			}
+		}
+		held = time.Time{}
+		r.Chain.Commit()
 	}
 }
 
