@@ -31,7 +31,7 @@ type Monitors interface {
 // Responder runs the scenarios that name a monitor, ordered before a
 // pending transaction; *response.Service implements it.
 type Responder interface {
-	OnMonitorPending(ctx context.Context, monitorID string, pendingTx common.Hash, ahead response.SendOptions) []*response.Run
+	OnMonitorPending(ctx context.Context, monitorID, scenario string, pendingTx common.Hash, ahead response.SendOptions) []*response.Run
 	// PrimeScenarios resolves the scenarios' actions ahead of need.
 	PrimeScenarios(ctx context.Context) error
 }
@@ -264,7 +264,7 @@ func (g *Guard) act(ctx context.Context, p Pending, v *Verdict) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				runs := g.cfg.Respond.OnMonitorPending(context.WithoutCancel(ctx), m.MonitorID, v.Tx, response.SendOptions{Tip: tip, FeeCap: feeCap})
+				runs := g.cfg.Respond.OnMonitorPending(context.WithoutCancel(ctx), m.MonitorID, m.Scenario, v.Tx, response.SendOptions{Tip: tip, FeeCap: feeCap})
 				for _, r := range runs {
 					g.log.Info("guard: scenario run on a pending transaction", "tx", v.Tx, "monitor", m.MonitorID, "scenario", r.Scenario, "status", r.Status, "error", r.Error)
 				}

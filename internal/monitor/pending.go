@@ -28,6 +28,8 @@ type TxMatch struct {
 	Summary   string
 	Labels    map[string]string
 	Channels  []string
+	// Scenario is the scenario the monitor names (respond:), "" for none.
+	Scenario string
 }
 
 // pendingSet is a snapshot of the monitors a single transaction can fire,
@@ -136,7 +138,7 @@ func (e *Engine) EvaluateTx(tx *chain.Tx, frames []Frame) []TxMatch {
 			maps.Copy(l, h.labels)
 			l["monitor"], l["severity"] = c.spec.ID, c.severity()
 			out = append(out, TxMatch{MonitorID: c.spec.ID, Monitor: c.spec.Title(), Severity: c.severity(),
-				Summary: h.summary, Labels: l, Channels: c.spec.Channels})
+				Summary: h.summary, Labels: l, Channels: c.spec.Channels, Scenario: c.spec.Respond})
 			break // one alert per monitor and transaction
 		}
 	}

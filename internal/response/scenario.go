@@ -270,29 +270,39 @@ func (s *Service) RunScenario(ctx context.Context, name, trigger string, dryRun 
 
 // OnMonitorPending is OnMonitorFiring for a monitor fired by a
 // transaction still in the pool (the mempool guard), as trigger
-// "monitor:<id>:pending:<tx hash>": each send of the
-// runs pays at least ahead's Tip and FeeCap, so that it is ordered before
-// that transaction, and the runs are urgent (SendOptions.Urgent).
-func (s *Service) OnMonitorPending(ctx context.Context, monitorID string, pendingTx common.Hash, ahead SendOptions) []*Run {
-	var runs []*Run
+// "monitor:<id>:pending:<tx hash>": each send of the runs pays at least
+// ahead's Tip and FeeCap, so that it is ordered before that transaction,
+// and the runs are urgent (SendOptions.Urgent).
+func (s *Service) OnMonitorPending(ctx context.Context, monitorID, scenario string, pendingTx common.Hash, ahead SendOptions) []*Run {
 	// The trigger names the pending transaction; it starts as a monitor's
 	// does, so that the automation switch holds it too.
 	trigger := "monitor:" + monitorID + ":pending:" + pendingTx.Hex()
-	for _, sc := range s.Scenarios() {
-		for _, m := range sc.Monitors {
-			if m == monitorID {
-				run, err := s.runScenario(ctx, sc.Name, trigger, false, SendOptions{Tip: ahead.Tip, FeeCap: ahead.FeeCap, Urgent: true})
-				if err != nil && run == nil {
-					s.log().Error("response: scenario failed to start", "scenario", sc.Name, "err", err)
-				}
-				if run != nil {
-					runs = append(runs, run)
-				}
-				break
-			}
+	var runs []*Run
+	for _, name := range s.scenariosOf(monitorID, scenario) {
+		run, err := s.runScenario(ctx, name, trigger, false, SendOptions{Tip: ahead.Tip, FeeCap: ahead.FeeCap, Urgent: true})
+		if err != nil && run == nil {
+			s.log().Error("response: scenario failed to start", "scenario", name, "monitor", monitorID, "err", err)
+		}
+		if run != nil {
+			runs = append(runs, run)
 		}
 	}
 	return runs
+}
+
+// scenariosOf names the scenarios a monitor's firing runs: the one it
+// names (respond:) and those that name it (monitors:), each once.
+func (s *Service) scenariosOf(monitorID, scenario string) []string {
+	var names []string
+	if scenario != "" {
+		names = append(names, scenario)
+	}
+	for _, sc := range s.Scenarios() {
+		if slices.Contains(sc.Monitors, monitorID) && !slices.Contains(names, sc.Name) {
+			names = append(names, sc.Name)
+		}
+	}
+	return names
 }
 
 func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun bool, opts SendOptions) (*Run, error) {

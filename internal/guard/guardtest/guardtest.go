@@ -169,7 +169,7 @@ func Start(ctx context.Context, cfg Config) (_ *Rig, err error) {
 	ob := notify.NewOutbox(r.Store, notify.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, Destinations: dest, Logger: cfg.Log})
 	r.Monitors = monitor.New(monitor.Deps{
 		Store: r.Store, Contracts: r.Store.Contracts, Blocks: r.Store, Search: r.Store,
-		Node: monitor.NewRPCNode(ch.Client()), Decode: r.Reg.DecodeCall, Notifier: respondingNotifier{Outbox: ob, rig: r},
+		Node: monitor.NewRPCNode(ch.Client()), Decode: r.Reg.DecodeCall, Notifier: ob, Responder: responder{rig: r},
 	}, monitor.Options{Logger: cfg.Log})
 	if err := r.Monitors.Load(ctx); err != nil {
 		return nil, err
@@ -361,23 +361,22 @@ func (r *Rig) WaitMined(ctx context.Context, h common.Hash) (*types.Receipt, err
 	}
 }
 
-// respondingNotifier is the normal, post-inclusion path: a monitor firing
-// on a mined block runs the scenarios that name it, as the app's notifier
-// does; pending alerts are the guard's, which runs them itself.
-type respondingNotifier struct {
-	*notify.Outbox
-	rig *Rig
-}
+// responder is the normal, post-inclusion path: a monitor firing on a
+// mined block runs its scenarios, as the app's responder does, once
+// PostInclusion is on.
+type responder struct{ rig *Rig }
 
-func (n respondingNotifier) Enqueue(ctx context.Context, m notify.Message, channels []string) (int, error) {
-	if m.Status == notify.StatusFiring && m.Labels["stage"] != monitor.StagePending && n.rig.PostInclusion.Load() {
-		n.rig.wg.Add(1)
-		go func() {
-			defer n.rig.wg.Done()
-			n.rig.Respond.OnMonitorFiring(context.WithoutCancel(ctx), m.MonitorID)
-		}()
+func (r responder) CheckScenario(name string) error { return r.rig.Respond.CheckScenario(name) }
+
+func (r responder) Fired(monitorID, _, scenario string) {
+	if !r.rig.PostInclusion.Load() {
+		return
 	}
-	return n.Outbox.Enqueue(ctx, m, channels)
+	r.rig.wg.Add(1)
+	go func() {
+		defer r.rig.wg.Done()
+		r.rig.Respond.OnMonitorFiring(context.Background(), monitorID, scenario)
+	}()
 }
 
 func callMsg(to common.Address, data []byte) ethereum.CallMsg {
