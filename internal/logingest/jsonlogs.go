@@ -1,8 +1,8 @@
 package logingest
 
 import (
-	"context"
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
