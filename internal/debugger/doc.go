@@ -24,6 +24,14 @@
 // reach (failure.go, origin.go); a line that can only be inferred is flagged
 // approximate with its candidate lines.
 //
+// ReplayOverridden (replay.go) replays mined transactions twice each, on
+// the state before them: as mined, checked against the receipt, and with
+// account overrides (a patch check's new code), untraced but for their
+// logs, storage and ether effects; an overridden run that fails is traced
+// for its failing line. Nearby blocks share one engine, the blocks between
+// them applied as mined. Deploy runs init code on the head state and
+// returns the code it leaves.
+//
 // Steps never sit in memory as a whole: both paths stream them into a trace
 // file (fixed-size step records indexing a blob of stack and memory deltas)
 // that Trace pages from on demand. Service keeps those files as a cache of

@@ -298,6 +298,11 @@ func (l *Local) replayRun(ctx context.Context, config *params.ChainConfig, run [
 		if err != nil {
 			return err
 		}
+		if len(out) > 0 {
+			if err := l.checkMined(ctx, block, out); err != nil {
+				return err
+			}
+		}
 		done(out)
 		// What the block does after its transactions: the beacon
 		// chain's withdrawals. (The EIP-7002/7251 request queues it also
@@ -564,3 +569,35 @@ func (l *Local) Deploy(ctx context.Context, from common.Address, initCode []byte
 // replayWorkers is how many blocks are replayed at once: more than the
 // cores, since a replay mostly waits for the node's answers.
 func replayWorkers() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// checkMined compares each run as mined with the chain's receipt: a
+// replay that does not reproduce the chain (a chain configuration the
+// engine does not know, state the node answered wrongly) makes the
+// comparison meaningless, so its outcome becomes an error.
+func (l *Local) checkMined(ctx context.Context, block *types.Block, out []Outcome) error {
+	ec := ethclient.NewClient(l.RPC)
+	receipts := make(map[common.Hash]*types.Receipt, len(out))
+	if all, err := ec.BlockReceipts(ctx, rpc.BlockNumberOrHashWithHash(block.Hash(), false)); err == nil {
+		for _, r := range all {
+			receipts[r.TxHash] = r
+		}
+	}
+	for i := range out {
+		o := &out[i]
+		if o.Err != "" {
+			continue
+		}
+		r, ok := receipts[o.Tx]
+		if !ok {
+			var err error
+			if r, err = ec.TransactionReceipt(ctx, o.Tx); err != nil {
+				return fmt.Errorf("cannot read the receipt of %s: %w", o.Tx, err)
+			}
+		}
+		if r.Status != o.Mined.Status || r.GasUsed != o.Mined.GasUsed {
+			o.Err = fmt.Sprintf("the replay as mined diverged from the chain (status %d, gas %d; the receipt says status %d, gas %d): %v",
+				o.Mined.Status, o.Mined.GasUsed, r.Status, r.GasUsed, ErrDiverged)
+		}
+	}
+	return nil
+}
