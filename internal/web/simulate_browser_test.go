@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -263,6 +264,15 @@ func checkSimulator(t *testing.T, ctx context.Context, sh *shots, base string) {
 		t.Errorf("huge code: %s %q", got, errorText(ctx))
 	}
 	checkNoScriptRan(t, ctx, "simulator errors")
+	// A hand-made link with markup and values the form cannot hold: the
+	// server's reason is shown, as text.
+	bad := `{"to":"` + tokenPayload + `","overrides":{"` + token + `":{"balance":"zz"}}}`
+	do(t, ctx, "hand-made link", chromedp.Navigate(base+"/simulate?req="+url.QueryEscape(bad)))
+	wait(ctx, "hand-made link", `document.querySelector('#simulator').dataset.state === 'error'`)
+	if msg := errorText(ctx); !strings.Contains(msg, "cannot decode the simulation") {
+		t.Errorf("a hand-made link: %q", msg)
+	}
+	checkNoScriptRan(t, ctx, "simulator with a hand-made link")
 
 	// Re-simulate a failed demo transaction from its page: the result
 	// lands on the failing line. The transaction is one whose simulation

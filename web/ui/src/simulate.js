@@ -528,7 +528,9 @@
     }
     root.dataset.ready = 'true';
     if (!req) return;
-    fillForm(req);
+    // A hand-edited link may hold what the form cannot show: the server
+    // still says what is wrong with it.
+    try { fillForm(req); } catch (e) { showError('The link\'s request cannot be shown in the form: ' + e.message); }
     run(req);
   }
 
