@@ -116,25 +116,37 @@ func (x *linkIndex) add(rows []walRow) error {
 		return fmt.Errorf("cannot write the link index: %w", err)
 	}
 	defer tx.Rollback()
-	st, err := tx.Prepare(`INSERT OR IGNORE INTO links (key, bucket) VALUES (?, ?)`)
-	if err != nil {
-		return fmt.Errorf("cannot write the link index: %w", err)
-	}
-	for _, p := range pairs {
-		if _, err := st.Exec(p.key, p.bucket); err != nil {
+	// Many rows a statement: each statement costs more than its rows.
+	const perStmt = 400
+	args := make([]any, 0, 2*perStmt)
+	for rest := pairs; len(rest) > 0; {
+		n := min(len(rest), perStmt)
+		args = args[:0]
+		for _, p := range rest[:n] {
+			args = append(args, p.key, p.bucket)
+		}
+		q := `INSERT OR IGNORE INTO links (key, bucket) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1)
+		if _, err := tx.Exec(q, args...); err != nil {
 			return fmt.Errorf("cannot write the link index: %w", err)
 		}
+		rest = rest[n:]
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("cannot write the link index: %w", err)
 	}
-	if len(x.recent)+len(pairs) > maxRecent {
-		clear(x.recent)
-	}
+	// Only what was committed may be skipped next time.
 	for _, p := range pairs {
-		x.recent[p] = struct{}{}
+		x.remember(p)
 	}
 	return nil
+}
+
+// remember notes a pair as written, forgetting all once there are many.
+func (x *linkIndex) remember(p linkBucket) {
+	if len(x.recent) >= maxRecent {
+		clear(x.recent)
+	}
+	x.recent[p] = struct{}{}
 }
 
 // buckets is the logsql.LinkBuckets of the index.
