@@ -27,8 +27,8 @@ import (
 )
 
 // TestSequencerFeedInBrowser follows Chainlink's MockV3Aggregator as an L2
-// sequencer-uptime feed through the API ({"sequencer":true}) and shows it
-// on /oracles and its page in chromium: marked as a sequencer feed, "up"
+// sequencer-uptime feed from /oracles in chromium ({"sequencer":true} on
+// the API) and shows it there and on its page: marked as a sequencer feed, "up"
 // in its grace period right after deployment, then "down" once the feed
 // says so. A price feed beside it keeps its price and health.
 func TestSequencerFeedInBrowser(t *testing.T) {
@@ -104,9 +104,6 @@ func TestSequencerFeedInBrowser(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	if code, body := follow(`{"address":"` + uptime.Hex() + `","sequencer":true}`); code != 201 || !strings.Contains(body, `"kind":"sequencer"`) || !strings.Contains(body, `"status":"grace"`) {
-		t.Fatalf("follow the uptime feed: %d %s", code, body)
-	}
 	if code, body := follow(`{"address":"` + priceFeed.Hex() + `"}`); code != 201 || !strings.Contains(body, `"kind":"price"`) {
 		t.Fatalf("follow the price feed: %d %s", code, body)
 	}
@@ -119,6 +116,9 @@ func TestSequencerFeedInBrowser(t *testing.T) {
 	// The API writes addresses in lower case, as the rows' data-address.
 	row := `#feed-list tr[data-address="` + strings.ToLower(uptime.Hex()) + `"]`
 	do(t, b, "feeds page", chromedp.Navigate(ts.URL+"/oracles"))
+	// Followed from the page, as a sequencer-uptime feed.
+	do(t, b, "follow", chromedp.SetValue(chromedp.CSS(`#add-feed [name=address]`), uptime.Hex()),
+		chromedp.Click(chromedp.CSS(`#add-feed [name=sequencer]`)), chromedp.Click(chromedp.CSS(`#add-feed button[type=submit]`)))
 	waitJS(t, b, "loaded", `document.querySelectorAll('#feed-list tbody tr').length > 0`)
 	waitJS(t, b, "the uptime feed, in its grace period", `!!document.querySelector('`+row+`')?.innerText.includes('grace')`)
 	if got := eval[string](t, b, `document.querySelector('`+row+`').innerText`); !strings.Contains(got, "L2 sequencer") || !strings.Contains(got, "up (0)") {
@@ -141,6 +141,9 @@ func TestSequencerFeedInBrowser(t *testing.T) {
 	waitJS(t, b, "down on its page", `document.querySelector('#f-health')?.textContent === 'down' && document.querySelector('#f-details').innerText.includes('L2 sequencer uptime')`)
 	if got := eval[string](t, b, `document.querySelector('#f-problems')?.textContent || ''`); !strings.Contains(got, "the sequencer is down since") {
 		t.Errorf("the feed page's problems: %q", got)
+	}
+	if !eval[bool](t, b, `document.querySelector('#f-thresholds [name=sequencer]').checked`) {
+		t.Error("the feed page's form does not say it is a sequencer feed")
 	}
 	checkNoScriptRan(t, b, "the feed pages")
 

@@ -59,7 +59,9 @@
       out.className = 'small';
       out.textContent = 'Reading the feed…';
       try {
-        await api('/api/v1/oracles', { json: { address } });
+        const body = { address };
+        if (e.target.sequencer.checked) body.sequencer = true;
+        await api('/api/v1/oracles', { json: body });
         out.textContent = 'Following ' + address + '.';
         e.target.reset();
         loadList();
@@ -139,6 +141,7 @@
     form.deviationPct.value = f.deviationDefault ? '' : f.deviationPct;
     form.deviationPct.placeholder = f.deviationPct + ' (default)';
     form.reference.value = f.reference || '';
+    form.sequencer.checked = f.kind === 'sequencer';
 
     const tb = clear($('#f-readers tbody'));
     const readers = f.readers || [];
@@ -270,7 +273,7 @@
     $('#f-thresholds').addEventListener('submit', async (e) => {
       e.preventDefault();
       const f = e.target, out = $('#f-saved');
-      const body = { heartbeat: f.heartbeat.value.trim(), reference: f.reference.value.trim() };
+      const body = { heartbeat: f.heartbeat.value.trim(), reference: f.reference.value.trim(), sequencer: f.sequencer.checked };
       body.deviationPct = f.deviationPct.value === '' ? 0 : Number(f.deviationPct.value);
       try {
         showFeed(await api('/api/v1/oracles/' + address, { json: body }));
