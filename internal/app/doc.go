@@ -1,5 +1,6 @@
 // Package app is blocktorch's composition root: it builds every part from a
-// config.Config (store, node client, decoder, indexer, web server and, in the
-// demo, the embedded chain and the demo app), runs them with Run and stops
+// config.Config (store, node client, decoder, indexer, web server, the
+// mempool guard and, in the demo, the embedded chain and the demo app with
+// the guard's monitor, scenario and signer), runs them with Run and stops
 // them with Close. Only cmd/blocktorch imports it.
 package app

@@ -5,11 +5,14 @@
 // chain.go: the embedded chain with the app deployed and its accounts funded), a traffic generator
 // that sends a realistic mix of transactions, a small share of which fail on purpose along every
 // failure path the contracts have (traffic.go), a scripted incident that plays a stale oracle, a
-// price crash, a liquidation wave and an attacker's failed exploit attempts (incident.go), the
+// price crash, a liquidation wave, an attacker's failed exploit attempts and an exploit that
+// works on the feed's lagging price unless a mempool guard pauses the vault first (incident.go;
+// guard.go: the monitor and scenario the demo ships for the guard, and its guardian key), the
 // app's off-chain logs (logs.go: front end, back end, security and system logs that join the
 // transactions by hash and address), a real Safe 2-of-3 (safe.go: the pinned
 // @safe-global/safe-contracts singleton and proxy factory, compiled into contracts/build/safe)
-// that Env deploys and makes a pauser of the vault, and Env (run.go), which runs them together
+// that Env deploys and makes a pauser of the vault (as it does the guardian), and Env (run.go),
+// which runs them together
 // for the product.
 //
 // Everything goes through JSON-RPC (the Backend interface, which *ethclient.Client and the
