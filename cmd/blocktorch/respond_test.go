@@ -49,6 +49,9 @@ func TestRespondCommands(t *testing.T) {
 		}
 	}
 	pauser := crypto.PubkeyToAddress(deployer.PublicKey).Hex()
+	// The demo's pausers: its deployer, its Safe and the guardian the
+	// mempool guard signs with.
+	guardian := crypto.PubkeyToAddress(demo.GuardianKey().PublicKey).Hex()
 	safeFile := filepath.Join(t.TempDir(), "pause.json")
 
 	for _, tc := range []struct {
@@ -56,7 +59,7 @@ func TestRespondCommands(t *testing.T) {
 		code int
 		want []string // regular expressions the output (stdout, then stderr) must match
 	}{
-		{[]string{"respond", "actions", vault}, 0, []string{`(?m)^pause\(\)\n  Pauses the contract.* needs PAUSER_ROLE \(held by ` + pauser + `, 0x[0-9a-fA-F]{40}\); paused: false$`, `(?m)^revokeRole\(bytes32,address\):PAUSER_ROLE:` + pauser + `$`}},
+		{[]string{"respond", "actions", vault}, 0, []string{`(?m)^pause\(\)\n  Pauses the contract.* needs PAUSER_ROLE \(held by ` + pauser + `, 0x[0-9a-fA-F]{40}, ` + guardian + `\); paused: false$`, `(?m)^revokeRole\(bytes32,address\):PAUSER_ROLE:` + pauser + `$`}},
 		{[]string{"respond", "prepare", vault, "pause", "--safe-json", safeFile}, 0, []string{`(?m)^calldata: 0x8456cb59$`, `(?m)^cast:     cast send --rpc-url "\$ETH_RPC_URL" ` + vault + ` 'pause\(\)'$`, `simulation from ` + pauser + ` at block \d+: ok`, `event Paused from ` + vault, `signed by ` + pauser, `Safe Transaction Builder batch: `}},
 		{[]string{"respond", "send", vault, "pause"}, 0, []string{`event Paused`, `sent 0x[0-9a-f]{64} from ` + pauser + ` \(nonce \d+\): mined in block \d+, status 1 \(run 1\)`}},
 		{[]string{"respond", "send", vault, "pause"}, 1, []string{`^$`, `the simulation reverts from ` + pauser + `: .*EnforcedPause.*; not sent \(force to send anyway\)`}},
