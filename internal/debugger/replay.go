@@ -530,11 +530,7 @@ func (l *Local) Deploy(ctx context.Context, from common.Address, initCode []byte
 	if err != nil {
 		return nil, err
 	}
-	header := &types.Header{
-		ParentHash: parent.Hash(), Number: new(big.Int).Add(parent.Number, common.Big1), Time: parent.Time + 1,
-		GasLimit: parent.GasLimit, Coinbase: parent.Coinbase, Difficulty: new(big.Int), MixDigest: parent.MixDigest,
-		ExcessBlobGas: parent.ExcessBlobGas, BaseFee: parent.BaseFee,
-	}
+	header := nextHeader(parent)
 	fetch := &rpcFetcher{ctx: ctx, rc: l.RPC, block: hexutil.EncodeBig(parent.Number)}
 	eng, err := newEngine(config, header, newLazyReader(fetch), rpcGetHash(ctx, l.RPC, header))
 	if err != nil {

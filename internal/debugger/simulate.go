@@ -110,11 +110,7 @@ func (l *Local) Simulate(ctx context.Context, req SimRequest, opts Options) (*Re
 		return nil, err
 	}
 	// The simulated block follows the chosen one.
-	header := &types.Header{
-		ParentHash: parent.Hash(), Number: new(big.Int).Add(parent.Number, common.Big1), Time: parent.Time + 1,
-		GasLimit: parent.GasLimit, Coinbase: parent.Coinbase, Difficulty: new(big.Int), MixDigest: parent.MixDigest,
-		ExcessBlobGas: parent.ExcessBlobGas, BaseFee: parent.BaseFee,
-	}
+	header := nextHeader(parent)
 	if o := req.BlockOverrides; o != nil {
 		if o.Number != nil {
 			header.Number = new(big.Int).SetUint64(uint64(*o.Number))
@@ -309,4 +305,15 @@ func (req *SimRequest) Validate() error {
 		}
 	}
 	return nil
+}
+
+// nextHeader is the header of a block simulated on top of parent: the next
+// number, a second later, the parent's gas limit, coinbase, randomness, blob
+// gas and base fee.
+func nextHeader(parent *types.Header) *types.Header {
+	return &types.Header{
+		ParentHash: parent.Hash(), Number: new(big.Int).Add(parent.Number, common.Big1), Time: parent.Time + 1,
+		GasLimit: parent.GasLimit, Coinbase: parent.Coinbase, Difficulty: new(big.Int), MixDigest: parent.MixDigest,
+		ExcessBlobGas: parent.ExcessBlobGas, BaseFee: parent.BaseFee,
+	}
 }
