@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"net/http"
@@ -124,7 +125,10 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 	// post-inclusion path when it notifies.
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) }))
 	defer hook.Close()
-	rig, err := guardtest.Start(ctx, guardtest.Config{BlockInterval: block, Dir: dir, Hooks: hooks,
+	// The guard's and the response's warnings and errors, for a run that
+	// goes wrong.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	rig, err := guardtest.Start(ctx, guardtest.Config{BlockInterval: block, Dir: dir, Hooks: hooks, Log: logger,
 		Channels: []notify.Spec{{Name: "hook", Type: notify.TypeWebhook, URL: hook.URL}}})
 	if err != nil {
 		return err
@@ -285,6 +289,12 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 		}
 		if r.blocked && r.first {
 			blocked++
+		} else {
+			lat := "no pause within 10 blocks"
+			if ok && !r.pauseInPool.IsZero() {
+				lat = "pause in the pool " + r.pauseInPool.Sub(v.Seen).Round(time.Millisecond).String() + " after the guard saw it"
+			}
+			fmt.Printf("  attack %d not blocked: %s (guard saw it: %v, matches %d, err %v)\n", i+1, lat, ok, len(v.Matches), v.Err)
 		}
 		if r.first {
 			first++

@@ -116,6 +116,10 @@ func New(cfg Config) *Guard {
 	return &Guard{cfg: cfg, log: cfg.Log, seen: map[common.Hash]bool{}}
 }
 
+// runTimeout bounds a scenario run the guard starts, its sends' receipts
+// included.
+const runTimeout = 2 * time.Minute
+
 // maxSeen bounds the set of transactions already checked; past it the set
 // starts anew (a transaction seen twice is then checked twice, harmless).
 const maxSeen = 50_000
@@ -264,7 +268,12 @@ func (g *Guard) act(ctx context.Context, p Pending, v *Verdict) {
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				runs := g.cfg.Respond.OnMonitorPending(context.WithoutCancel(ctx), m.MonitorID, m.Scenario, v.Tx, response.SendOptions{Tip: tip, FeeCap: feeCap})
+				// A run waits for its sends to be mined; one that never is
+				// must not hold the scenario (its runs are serialized)
+				// forever.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), runTimeout)
+				defer cancel()
+				runs := g.cfg.Respond.OnMonitorPending(rctx, m.MonitorID, m.Scenario, v.Tx, response.SendOptions{Tip: tip, FeeCap: feeCap})
 				for _, r := range runs {
 					g.log.Info("guard: scenario run on a pending transaction", "tx", v.Tx, "monitor", m.MonitorID, "scenario", r.Scenario, "status", r.Status, "error", r.Error)
 				}
