@@ -202,7 +202,8 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 				r.Time = t.UnixNano()
 				continue
 			}
-			r.Fields = append(r.Fields, f)
+			// The engine reuses its buffers after the callback: keep copies.
+			r.Fields = append(r.Fields, logsql.Field{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value)})
 		}
 		batch = append(batch, r)
 		if len(batch) == 10_000 {
