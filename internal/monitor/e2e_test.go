@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
@@ -70,7 +71,9 @@ func (h *hook) spec() notify.Spec {
 // rig is the embedded chain with the demo app, an indexer into SQLite, and
 // a monitor engine notifying through the outbox.
 type rig struct {
+	// chain is the embedded chain; nil on geth (see newGethRig).
 	chain   *devchain.Chain
+	rpc     *rpc.Client
 	app     *demo.App
 	traffic *demo.Traffic
 	pace    *pacer
@@ -98,6 +101,18 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &rig{chain: ch, app: app, traffic: tr, pace: pace, rpc: ch.Client()}
+	r.build(t, ch.HTTPEndpoint(), opts)
+	return r
+}
+
+// build makes the rig's store, indexer and loaded monitor engine for the
+// node at url, whose demo app is r.app.
+func (r *rig) build(t testing.TB, url string, opts monitor.Options) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	app := r.app
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bt.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +127,7 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 			t.Fatal(err)
 		}
 	}
-	rc, err := ethrpc.Dial(context.Background(), ch.HTTPEndpoint(), ethrpc.Options{BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
+	rc, err := ethrpc.Dial(context.Background(), url, ethrpc.Options{BackoffMin: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +135,7 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	ob := notify.NewOutbox(st, notify.Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: time.Second, Destinations: notify.Destinations{Allow: notify.Loopback}})
 	eng := monitor.New(monitor.Deps{
 		Store: st, Contracts: st.Contracts, Blocks: st, Search: st,
-		Node: monitor.NewRPCNode(ch.Client()), Decode: reg.DecodeCall, Notifier: ob,
+		Node: monitor.NewRPCNode(r.rpc), Decode: reg.DecodeCall, Notifier: ob,
 	}, opts)
 	ix := indexer.New(rc, st, indexer.Config{BatchSize: 50, Decode: reg.DecodeTx, PollInterval: 5 * time.Millisecond,
 		RetryMin: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond,
@@ -131,7 +146,7 @@ func newRig(t testing.TB, rate, failureRate float64, opts monitor.Options) *rig 
 	if err := eng.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{chain: ch, app: app, traffic: tr, pace: pace, st: st, eng: eng, ob: ob, ix: ix, reg: reg}
+	r.st, r.eng, r.ob, r.ix, r.reg = st, eng, ob, ix, reg
 }
 
 // run starts the indexer and the engine until the test ends.

@@ -25,16 +25,20 @@ import (
 // LendingVault: the feed goes stale, the vault reads the stale answer,
 // the answer crashes a third (a jump, and off its reference feed), then
 // goes negative. Each check fires where the contracts say it should, and
-// the bounds check, on an aggregator without bounds, never does.
+// the bounds check, on an aggregator without bounds, never does; on the
+// embedded chain and on a real geth --dev alike.
 func TestFeedKinds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the embedded chain")
+		t.Skip("runs the embedded chain and geth")
 	}
-	r := newRig(t, 0, 0, monitor.Options{})
+	chains(t, testFeedKinds)
+}
+
+func testFeedKinds(t *testing.T, r *rig) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r.run(t)
-	ec := ethclient.NewClient(r.chain.Client())
+	ec := ethclient.NewClient(r.rpc)
 	key := demo.Keys(1)[0]
 	arts := map[string]demo.Artifact{}
 	abis := map[string]abi.ABI{}
@@ -68,8 +72,7 @@ func TestFeedKinds(t *testing.T) {
 		if err := ec.SendTransaction(ctx, tx); err != nil {
 			t.Fatal(err)
 		}
-		r.chain.Commit()
-		rc, err := ec.TransactionReceipt(ctx, tx.Hash())
+		rc, err := r.sealed(ctx, tx.Hash())
 		if err != nil || rc.Status != types.ReceiptStatusSuccessful {
 			t.Fatalf("transaction %x…: %v %+v", data[:4], err, rc)
 		}
@@ -87,18 +90,18 @@ func TestFeedKinds(t *testing.T) {
 	mined(&r.app.Token, nil, pack("DemoToken", "mint", vault, new(big.Int).Mul(big.NewInt(1e6), big.NewInt(1e18))))
 	mined(&vault, big.NewInt(1e18), pack("LendingVault", "deposit"))
 	mined(&agg, nil, pack("MockV3Aggregator", "updateAnswer", usd(3000)))
-	start := r.chain.Head().Number.Uint64()
+	start := r.head(t).Number.Uint64()
 	mined(&vault, nil, pack("LendingVault", "borrow", big.NewInt(1e18)))
 	for range 6 {
-		r.chain.Commit()
+		r.tick(t)
 	}
 	staleRead := mined(&vault, nil, pack("LendingVault", "borrow", big.NewInt(1e18)))
 	crash := mined(&agg, nil, pack("MockV3Aggregator", "updateAnswer", usd(2000)))
 	negative := mined(&agg, nil, pack("MockV3Aggregator", "updateAnswer", big.NewInt(-1)))
-	head := r.chain.Head().Number.Uint64()
+	head := r.head(t).Number.Uint64()
 	waitIndexed(t, r, head)
 
-	svc := &oracle.Service{Node: ec, Store: r.st, Trace: oracle.TraceVia(monitor.NewRPCNode(r.chain.Client()))}
+	svc := &oracle.Service{Node: ec, Store: r.st, Trace: oracle.TraceVia(monitor.NewRPCNode(r.rpc))}
 	if _, err := svc.Add(ctx, proxy, store.FeedSourceManual); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +111,7 @@ func TestFeedKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := monitor.New(monitor.Deps{Store: r.st, Contracts: r.st.Contracts, Blocks: r.st,
-		Node: monitor.NewRPCNode(r.chain.Client()), Feeds: svc}, monitor.Options{})
+		Node: monitor.NewRPCNode(r.rpc), Feeds: svc}, monitor.Options{})
 	if err := eng.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -197,16 +200,20 @@ func TestFeedKindSpecs(t *testing.T) {
 // startedAt when the status changed), beside a price feed: it fires while
 // the sequencer is down and, back up, for its grace period, then
 // resolves; the price kinds leave the uptime feed alone (its 0 is no
-// price), and sequencer-down leaves the price feed alone.
+// price), and sequencer-down leaves the price feed alone; on the embedded
+// chain and on a real geth --dev alike.
 func TestSequencerDown(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the embedded chain")
+		t.Skip("runs the embedded chain and geth")
 	}
-	r := newRig(t, 0, 0, monitor.Options{})
+	chains(t, testSequencerDown)
+}
+
+func testSequencerDown(t *testing.T, r *rig) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r.run(t)
-	ec := ethclient.NewClient(r.chain.Client())
+	ec := ethclient.NewClient(r.rpc)
 	key := demo.Keys(1)[0]
 	arts, err := demo.ChainlinkArtifacts()
 	if err != nil {
@@ -226,8 +233,7 @@ func TestSequencerDown(t *testing.T) {
 		if err := ec.SendTransaction(ctx, tx); err != nil {
 			t.Fatal(err)
 		}
-		r.chain.Commit()
-		rc, err := ec.TransactionReceipt(ctx, tx.Hash())
+		rc, err := r.sealed(ctx, tx.Hash())
 		if err != nil || rc.Status != types.ReceiptStatusSuccessful {
 			t.Fatalf("transaction %x…: %v %+v", data[:4], err, rc)
 		}
@@ -247,26 +253,26 @@ func TestSequencerDown(t *testing.T) {
 	priceFeed := deploy(uint8(8), big.NewInt(3000e8))
 	// Up since its deployment: past the 5 s grace period before the story.
 	for range 8 {
-		r.chain.Commit()
+		r.tick(t)
 	}
-	start := r.chain.Head().Number.Uint64()
-	r.chain.Commit()
+	start := r.head(t).Number.Uint64()
+	r.tick(t)
 	// Down, since the block before; back up three blocks later.
 	setStatus := func(round, answer int64) *types.Receipt {
 		t.Helper()
-		since := big.NewInt(int64(r.chain.Head().Time))
+		since := big.NewInt(int64(r.head(t).Time))
 		return mined(&uptime, pack("updateRoundData", big.NewInt(round), big.NewInt(answer), since, since))
 	}
 	down := setStatus(2, 1)
 	for range 2 {
-		r.chain.Commit()
+		r.tick(t)
 	}
 	back := setStatus(3, 0)
 	// Seal past the 5 s grace period (each block at least a second on).
 	for range 8 {
-		r.chain.Commit()
+		r.tick(t)
 	}
-	head := r.chain.Head().Number.Uint64()
+	head := r.head(t).Number.Uint64()
 	waitIndexed(t, r, head)
 
 	svc := &oracle.Service{Node: ec, Store: r.st}
@@ -280,7 +286,7 @@ func TestSequencerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := monitor.New(monitor.Deps{Store: r.st, Contracts: r.st.Contracts, Blocks: r.st,
-		Node: monitor.NewRPCNode(r.chain.Client()), Feeds: svc}, monitor.Options{})
+		Node: monitor.NewRPCNode(r.rpc), Feeds: svc}, monitor.Options{})
 	if err := eng.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

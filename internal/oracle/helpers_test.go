@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -13,23 +14,48 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
 
-// rig is an embedded chain sealing only on Commit, with Chainlink's own
-// aggregator and proxy and the demo's contracts ready to deploy.
+// rig is a chain with Chainlink's own aggregator and proxy and the demo's
+// contracts ready to deploy: the embedded chain sealing only on Commit, or
+// a real geth --dev sealing each transaction as it arrives.
 type rig struct {
-	chain *devchain.Chain
-	eth   *ethclient.Client
-	key   *ecdsa.PrivateKey
-	from  common.Address
-	arts  map[string]demo.Artifact
-	abis  map[string]abi.ABI
+	rpc     *rpc.Client
+	eth     *ethclient.Client
+	chainID *big.Int
+	key     *ecdsa.PrivateKey
+	from    common.Address
+	arts    map[string]demo.Artifact
+	abis    map[string]abi.ABI
+	// commit seals the pending transactions into a block on the embedded
+	// chain; nil on geth, which seals them itself.
+	commit func()
+	// nonce is the next nonce of from: geth --dev may answer a stale
+	// pending nonce right after sealing.
+	nonce uint64
+}
+
+// chains runs a test on the embedded chain and on a real geth --dev
+// (skipped with -short or without the geth binary).
+func chains(t *testing.T, test func(t *testing.T, r *rig)) {
+	t.Run("embedded", func(t *testing.T) { test(t, newRig(t)) })
+	t.Run("geth", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts geth")
+		}
+		if _, err := gethtest.Find(); err != nil {
+			t.Skipf("no geth: %v", err)
+		}
+		test(t, newGethRig(t))
+	})
 }
 
 func newRig(t *testing.T) *rig {
@@ -42,8 +68,46 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ch.Close() })
-	r := &rig{chain: ch, eth: ethclient.NewClient(ch.Client()), key: key, from: from,
-		arts: map[string]demo.Artifact{}, abis: map[string]abi.ABI{}}
+	r := &rig{rpc: ch.Client(), eth: ethclient.NewClient(ch.Client()), chainID: devchain.ChainID, key: key, from: from, commit: func() { ch.Commit() }}
+	r.load(t)
+	return r
+}
+
+// newGethRig starts geth --dev (archive, debug API) and funds the rig's
+// account from the node's dev account.
+func newGethRig(t *testing.T) *rig {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	node, err := gethtest.Start(ctx, gethtest.Options{Debug: true, Archive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	rc, err := rpc.DialContext(ctx, node.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.Close)
+	key := demo.Keys(1)[0]
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	if err := demo.Fund(ctx, rc, []common.Address{from}, new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))); err != nil {
+		t.Fatal(err)
+	}
+	ec := ethclient.NewClient(rc)
+	id, err := ec.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{rpc: rc, eth: ec, chainID: id, key: key, from: from}
+	r.load(t)
+	return r
+}
+
+// load reads the demo's and Chainlink's artifacts.
+func (r *rig) load(t *testing.T) {
+	t.Helper()
+	r.arts, r.abis = map[string]demo.Artifact{}, map[string]abi.ABI{}
 	for _, load := range []func() (map[string]demo.Artifact, error){demo.Artifacts, demo.ChainlinkArtifacts} {
 		arts, err := load()
 		if err != nil {
@@ -57,7 +121,6 @@ func newRig(t *testing.T) *rig {
 			r.arts[name], r.abis[name] = a, parsed
 		}
 	}
-	return r
 }
 
 // send mines one transaction and requires it to succeed unless fail.
@@ -69,6 +132,8 @@ func (r *rig) send(t *testing.T, to *common.Address, value *big.Int, data []byte
 	if err != nil {
 		t.Fatal(err)
 	}
+	nonce = max(nonce, r.nonce)
+	r.nonce = nonce + 1
 	head, err := r.eth.HeaderByNumber(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -77,8 +142,8 @@ func (r *rig) send(t *testing.T, to *common.Address, value *big.Int, data []byte
 		value = new(big.Int)
 	}
 	fee := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), big.NewInt(1e9))
-	tx, err := types.SignNewTx(r.key, types.LatestSignerForChainID(devchain.ChainID), &types.DynamicFeeTx{
-		ChainID: devchain.ChainID, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: fee, Gas: 10_000_000,
+	tx, err := types.SignNewTx(r.key, types.LatestSignerForChainID(r.chainID), &types.DynamicFeeTx{
+		ChainID: r.chainID, Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: fee, Gas: 10_000_000,
 		To: to, Value: value, Data: data,
 	})
 	if err != nil {
@@ -87,8 +152,10 @@ func (r *rig) send(t *testing.T, to *common.Address, value *big.Int, data []byte
 	if err := r.eth.SendTransaction(ctx, tx); err != nil {
 		t.Fatal(err)
 	}
-	r.chain.Commit()
-	rc, err := r.eth.TransactionReceipt(ctx, tx.Hash())
+	if r.commit != nil {
+		r.commit()
+	}
+	rc, err := r.receipt(ctx, tx.Hash())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +185,33 @@ func (r *rig) tx(t *testing.T, name string, to common.Address, method string, ar
 	return r.send(t, &to, nil, data, false)
 }
 
-// blocks seals n empty blocks; each is at least a second after the last.
-func (r *rig) blocks(n int) {
+// receipt waits for a transaction's receipt: geth seals it on its own, and
+// right after start may answer that it is still indexing.
+func (r *rig) receipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	for {
+		rc, err := r.eth.TransactionReceipt(ctx, h)
+		if err == nil {
+			return rc, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("transaction %s not mined: %w", h, err)
+		case <-time.After(20 * time.Millisecond): // polling the node
+		}
+	}
+}
+
+// blocks seals n blocks, each at least a second after the last: empty on
+// the embedded chain, each with a transfer to self on geth (which seals
+// no empty block).
+func (r *rig) blocks(t *testing.T, n int) {
+	t.Helper()
 	for range n {
-		r.chain.Commit()
+		if r.commit != nil {
+			r.commit()
+			continue
+		}
+		r.send(t, &r.from, nil, nil, false)
 	}
 }
 
@@ -141,7 +231,7 @@ func (r *rig) service(t *testing.T, now func() time.Time) *oracle.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &oracle.Service{Node: r.eth, Store: db, Trace: oracle.TraceVia(monitor.NewRPCNode(r.chain.Client())), Now: now}
+	return &oracle.Service{Node: r.eth, Store: db, Trace: oracle.TraceVia(monitor.NewRPCNode(r.rpc)), Now: now}
 }
 
 func price(dollars int64) *big.Int { return new(big.Int).Mul(big.NewInt(dollars), big.NewInt(1e8)) }

@@ -16,8 +16,11 @@ import (
 
 // TestReadFeed reads Chainlink's MockV3Aggregator, its aggregator proxy
 // and the demo's feed, and refuses what is no feed with a clear error.
-func TestReadFeed(t *testing.T) {
-	r := newRig(t)
+// This test and the others of this file run on the embedded chain and on
+// a real geth --dev (see chains).
+func TestReadFeed(t *testing.T) { chains(t, testReadFeed) }
+
+func testReadFeed(t *testing.T, r *rig) {
 	ctx := context.Background()
 	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
 	proxy := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
@@ -92,8 +95,9 @@ func TestReadFeed(t *testing.T) {
 // TestFollowFeeds adds feeds by hand and from ABIs, sets thresholds,
 // judges health as the contracts answer, notices a proxy's new
 // aggregator, and lists history from events and from rounds.
-func TestFollowFeeds(t *testing.T) {
-	r := newRig(t)
+func TestFollowFeeds(t *testing.T) { chains(t, testFollowFeeds) }
+
+func testFollowFeeds(t *testing.T, r *rig) {
 	ctx := context.Background()
 	var now time.Time
 	s := r.service(t, func() time.Time { return now })
@@ -129,11 +133,13 @@ func TestFollowFeeds(t *testing.T) {
 		t.Fatalf("negative deviation: %v", err)
 	}
 
-	head, err := r.eth.HeaderByNumber(ctx, nil)
+	// Fresh when judged at its update (geth's blocks run a second apart
+	// at least, so the head is already seconds past it).
+	d, err := oracle.ReadFeed(ctx, r.eth, proxy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now = time.Unix(int64(head.Time), 0)
+	now = time.Unix(int64(d.Latest.UpdatedAt), 0)
 	health := func(addr common.Address) oracle.Feed {
 		t.Helper()
 		f, err := s.Get(ctx, addr)
@@ -154,7 +160,7 @@ func TestFollowFeeds(t *testing.T) {
 		t.Fatalf("old answer: %+v", f.Health)
 	}
 	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", big.NewInt(-5))
-	head, _ = r.eth.HeaderByNumber(ctx, nil)
+	head, _ := r.eth.HeaderByNumber(ctx, nil)
 	now = time.Unix(int64(head.Time), 0)
 	if f := health(proxy); f.Health.Status != oracle.HealthNonPositive || f.Latest.Value != "-0.00000005" {
 		t.Fatalf("negative answer: %+v %+v", f.Health, f.Latest)
@@ -193,7 +199,7 @@ func TestFollowFeeds(t *testing.T) {
 	if got := strings.Join(answers, " "); got != "300000000000 -5 305000000000" {
 		t.Fatalf("mock history %q", got)
 	}
-	r.blocks(2)
+	r.blocks(t, 2)
 	rc := r.tx(t, "PriceFeed", demoFeed, "updateAnswer", price(2400))
 	hist, err = s.History(ctx, demoFeed, time.Time{}, time.Time{})
 	if err != nil {
@@ -214,8 +220,9 @@ func TestFollowFeeds(t *testing.T) {
 // TestReaders finds the contracts that read a feed in call traces: a
 // LendingVault pricing collateral from Chainlink's proxy, detected from
 // the trace, then reading it after it went stale.
-func TestReaders(t *testing.T) {
-	r := newRig(t)
+func TestReaders(t *testing.T) { chains(t, testReaders) }
+
+func testReaders(t *testing.T, r *rig) {
 	ctx := context.Background()
 	s := r.service(t, time.Now)
 	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
@@ -250,7 +257,7 @@ func TestReaders(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := r.head(t) + 1
-	r.blocks(4)
+	r.blocks(t, 4)
 	stale := r.tx(t, "LendingVault", vault, "borrow", big.NewInt(1e18))
 	reads, err := s.ReadsAt(ctx, stale.BlockNumber.Uint64())
 	if err != nil || len(reads) != 1 || !reads[0].Stale || reads[0].Feed != proxy {
@@ -279,8 +286,9 @@ func TestReaders(t *testing.T) {
 // a description like Chainlink's; judged up, down, and back up within its
 // grace period, never stale for lack of updates; and back to a price feed
 // by hand.
-func TestSequencerFeed(t *testing.T) {
-	r := newRig(t)
+func TestSequencerFeed(t *testing.T) { chains(t, testSequencerFeed) }
+
+func testSequencerFeed(t *testing.T, r *rig) {
 	ctx := context.Background()
 	var now time.Time
 	s := r.service(t, func() time.Time { return now })
