@@ -196,6 +196,34 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 	}
 	defer hsub.Unsubscribe()
 
+	// When each block's head reached the bench: a block closes a little
+	// before.
+	var headMu sync.Mutex
+	headAt := map[uint64]time.Time{}
+	heads2 := make(chan *types.Header, 16)
+	hsub2, err := rig.Chain.Eth.SubscribeNewHead(ctx, heads2)
+	if err != nil {
+		return err
+	}
+	defer hsub2.Unsubscribe()
+	go func() {
+		for {
+			select {
+			case h := <-heads2:
+				headMu.Lock()
+				headAt[h.Number.Uint64()] = time.Now()
+				headMu.Unlock()
+			case <-runCtx.Done():
+				return
+			}
+		}
+	}()
+	headSeen := func(n uint64) time.Time {
+		headMu.Lock()
+		defer headMu.Unlock()
+		return headAt[n]
+	}
+
 	// attack sends one exploit at a random moment of a block and waits
 	// until it is mined and the vault is paused (or a few blocks passed).
 	type result struct {
@@ -204,6 +232,10 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 		pause          common.Hash
 		pauseInPool    time.Time
 		blocked, first bool
+		// block and index are where the exploit was mined, pauseBlock and
+		// pauseIndex the pause (zero without one).
+		block, pauseBlock uint64
+		index, pauseIndex uint
 	}
 	attack := func() (result, error) {
 		// A fresh head, then a uniform moment within the block.
@@ -228,6 +260,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			return r, err
 		}
 		r.blocked = rec.Status == types.ReceiptStatusFailed
+		r.block, r.index = rec.BlockNumber.Uint64(), rec.TransactionIndex
 		// The pause: the guardian's first transaction in the pool after
 		// the exploit was sent; wait up to a few blocks for it to be mined.
 		deadline := time.Now().Add(10 * block)
@@ -248,7 +281,14 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			if err != nil {
 				return r, err
 			}
+			r.pauseBlock, r.pauseIndex = prec.BlockNumber.Uint64(), prec.TransactionIndex
 			r.first = prec.BlockNumber.Cmp(rec.BlockNumber) < 0 || prec.BlockNumber.Cmp(rec.BlockNumber) == 0 && prec.TransactionIndex < rec.TransactionIndex
+		}
+		if !r.blocked {
+			// The next attack must not fail on this one's debt.
+			if nonce, err = rig.Repay(ctx, nonce); err != nil {
+				return r, err
+			}
 		}
 		if paused, err := rig.Paused(ctx); err != nil {
 			return r, err
@@ -297,6 +337,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			}
 			void++
 			fmt.Printf("  attack %d void: its simulation reverted (%s), mined status failed=%v\n", i+1, reason, r.blocked)
+			miss(i+1, r.tx, r.sent, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
 		} else if r.blocked && r.first {
 			blocked++
 		} else {
@@ -305,6 +346,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 				lat = "pause in the pool " + r.pauseInPool.Sub(v.Seen).Round(time.Millisecond).String() + " after the guard saw it"
 			}
 			fmt.Printf("  attack %d not blocked: %s (guard saw it: %v, matches %d, err %v)\n", i+1, lat, ok, len(v.Matches), v.Err)
+			miss(i+1, r.tx, r.sent, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
 		}
 		if r.first {
 			first++
@@ -363,6 +405,36 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			float64(pct(peerLat, 50))/float64(max(pct(toPause, 50), 1)), 100*float64(blocked)/float64(max(live, 1)), 100*float64(peerBlocked)/float64(max(peer, 1)))
 	}
 	return nil
+}
+
+// miss prints what the bench knows of an attack not blocked: when the
+// guard saw it against when the block that mined it reached the bench,
+// what its simulation gave, and where the pause was mined.
+func miss(n int, tx common.Hash, sent time.Time, v guard.Verdict, seen bool, block uint64, index uint, pauseBlock uint64, pauseIndex uint, pauseInPool time.Time, headSeen func(uint64) time.Time) {
+	fmt.Printf("    attack %d %s: sent %s, mined in block %d at index %d", n, tx.Hex()[:10], sent.Format("15:04:05.000"), block, index)
+	if h := headSeen(block); !h.IsZero() {
+		fmt.Printf(" (its head reached the bench %s after the send)", h.Sub(sent).Round(time.Millisecond))
+	}
+	if h := headSeen(block - 1); !h.IsZero() {
+		fmt.Printf(", the block before it %s after the send", h.Sub(sent).Round(time.Millisecond))
+	}
+	fmt.Println()
+	if !seen {
+		fmt.Println("      the guard never checked it")
+		return
+	}
+	fmt.Printf("      guard saw it %s after the send; skipped %q; simulated in %s, evaluated in %s; %d matches; err %v\n",
+		v.Seen.Sub(sent).Round(time.Millisecond), v.Skipped, v.Simulated.Round(time.Microsecond), v.Evaluated.Round(time.Microsecond), len(v.Matches), v.Err)
+	if o := v.Outcome; o != nil {
+		reason := ""
+		if o.Revert != nil {
+			reason = o.Revert.Name + " " + o.Revert.Message
+		}
+		fmt.Printf("      simulation: status %d, gas %d, %d logs, revert %q %x\n", o.Status, o.GasUsed, len(o.Logs), reason, o.RevertData)
+	}
+	if pauseBlock != 0 {
+		fmt.Printf("      pause in the pool %s after the send, mined in block %d at index %d\n", pauseInPool.Sub(sent).Round(time.Millisecond), pauseBlock, pauseIndex)
+	}
 }
 
 func pct(ds []time.Duration, p int) time.Duration {

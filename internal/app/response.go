@@ -115,13 +115,26 @@ type monitorResponder struct{ app *App }
 
 func (r monitorResponder) CheckScenario(name string) error { return r.app.respond.CheckScenario(name) }
 
-func (r monitorResponder) Fired(monitorID, _, scenario string) {
+func (r monitorResponder) Fired(monitorID, _, scenario, tx string) {
 	if scenario == "" && len(r.app.respond.Scenarios()) == 0 {
 		return
 	}
 	r.app.responding.Add(1)
 	go func() {
 		defer r.app.responding.Done()
-		r.app.respond.OnMonitorFiring(r.app.respondCtx, monitorID, scenario)
+		r.app.respond.OnMonitorFiring(r.app.respondCtx, monitorID, scenario, firingTx(tx))
 	}()
+}
+
+// firingTx reads the transaction a firing names; "" or anything else than
+// a transaction hash is none.
+func firingTx(tx string) common.Hash {
+	if len(tx) != 66 {
+		return common.Hash{}
+	}
+	b, err := hexutil.Decode(tx)
+	if err != nil {
+		return common.Hash{}
+	}
+	return common.BytesToHash(b)
 }

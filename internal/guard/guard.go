@@ -34,6 +34,9 @@ type Responder interface {
 	OnMonitorPending(ctx context.Context, monitorID, scenario string, pendingTx common.Hash, ahead response.SendOptions) []*response.Run
 	// PrimeScenarios resolves the scenarios' actions ahead of need.
 	PrimeScenarios(ctx context.Context) error
+	// Arm makes the scenarios' first sends ready on a new head, so that a
+	// run on a pending transaction only signs and sends.
+	Arm(ctx context.Context, head *types.Header) error
 }
 
 // Config configures a Guard.
@@ -160,12 +163,57 @@ func (g *Guard) follow(ctx context.Context) error {
 			g.log.Warn("guard: some scenario actions cannot be resolved; a run will say why", "err", err)
 		}
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var heads chan *types.Header
+	if g.cfg.Respond != nil {
+		// The scenarios' sends are made ready on every head: the pause
+		// then only signs and sends.
+		heads = make(chan *types.Header, 16)
+		hsub, err := g.cfg.RPC.EthSubscribe(ctx, heads, "newHeads")
+		if err != nil {
+			return fmt.Errorf("cannot subscribe to new heads: %w", err)
+		}
+		defer hsub.Unsubscribe()
+		armCtx, stopArming := context.WithCancel(ctx)
+		defer stopArming()
+		latest := make(chan *types.Header, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.arm(armCtx, latest)
+		}()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Only the newest head is worth arming on: an older one waiting
+			// is replaced.
+			for {
+				select {
+				case <-armCtx.Done():
+					return
+				case h := <-heads:
+					select {
+					case <-latest:
+					default:
+					}
+					latest <- h
+				case err := <-hsub.Err():
+					if err != nil {
+						g.log.Warn("guard: new heads subscription ended; sends are no longer made ready ahead", "err", err)
+					}
+					return
+				}
+			}
+		}()
+		if h, err := g.head(ctx); err == nil {
+			latest <- h
+		}
+	}
 	if g.cfg.Hooks.OnSubscribed != nil {
 		g.cfg.Hooks.OnSubscribed()
 	}
 	work := make(chan Pending)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	defer close(work)
 	for range g.cfg.Workers {
 		wg.Add(1)
@@ -190,6 +238,33 @@ func (g *Guard) follow(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// arm makes the scenarios' sends ready on each head latest delivers,
+// until ctx ends.
+func (g *Guard) arm(ctx context.Context, latest <-chan *types.Header) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case h := <-latest:
+			if err := g.cfg.Respond.Arm(ctx, h); err != nil && ctx.Err() == nil {
+				g.log.Debug("guard: some scenario sends cannot be made ready; their runs will read and simulate first", "block", h.Number, "err", err)
+			}
+		}
+	}
+}
+
+// head reads the latest header.
+func (g *Guard) head(ctx context.Context) (*types.Header, error) {
+	var h *types.Header
+	if err := g.cfg.RPC.CallContext(ctx, &h, "eth_getBlockByNumber", "latest", false); err != nil {
+		return nil, fmt.Errorf("cannot read the latest header: %w", err)
+	}
+	if h == nil {
+		return nil, errors.New("cannot read the latest header: the node has none")
+	}
+	return h, nil
 }
 
 // handle checks one pending transaction and acts on its matches.

@@ -62,9 +62,11 @@ type Responder interface {
 	// Fired is called on the engine's goroutine once an alert starts
 	// firing (not when silenced, not on a renotify), after its
 	// notifications were enqueued, with the monitor's id and its respond
-	// scenario ("" when it names none). It must return at once: the
-	// response runs on the responder's own goroutines.
-	Fired(monitorID, alertKey, scenario string)
+	// scenario ("" when it names none), and the transaction that made it
+	// fire (0x… hex, "" when none did: a schedule, a feed's staleness). It
+	// must return at once: the response runs on the responder's own
+	// goroutines.
+	Fired(monitorID, alertKey, scenario, tx string)
 }
 
 // Options tune the engine.
@@ -397,7 +399,7 @@ type batch struct {
 }
 
 // firing is an alert that started firing, for the responder.
-type firing struct{ monitor, key, scenario string }
+type firing struct{ monitor, key, scenario, tx string }
 
 type pending struct {
 	m        notify.Message
@@ -542,7 +544,7 @@ func (e *Engine) record(c *compiled, tr transition, bt *batch) {
 		// Notified or not (a monitor without channels, a firing within
 		// the monitor's cooldown), a firing is responded to: the
 		// scenario's own cooldown bounds how often it runs.
-		bt.fired = append(bt.fired, firing{monitor: c.spec.ID, key: tr.alert.Key, scenario: c.spec.Respond})
+		bt.fired = append(bt.fired, firing{monitor: c.spec.ID, key: tr.alert.Key, scenario: c.spec.Respond, tx: tr.alert.Tx})
 	}
 	if !tr.notify || len(c.spec.Channels) == 0 {
 		return
@@ -696,7 +698,7 @@ func (e *Engine) enqueue(ctx context.Context, bt *batch) {
 	}
 	if e.d.Responder != nil {
 		for _, f := range bt.fired {
-			e.d.Responder.Fired(f.monitor, f.key, f.scenario)
+			e.d.Responder.Fired(f.monitor, f.key, f.scenario, f.tx)
 		}
 	}
 }

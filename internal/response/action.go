@@ -117,9 +117,14 @@ type Simulation struct {
 	Reason  string `json:"reason,omitempty"`
 	GasUsed uint64 `json:"gasUsed"`
 	// Block is the block whose state it ran on.
-	Block   uint64        `json:"block"`
-	Events  []SimEvent    `json:"events"`
-	Changes []StateChange `json:"changes"`
+	Block uint64 `json:"block"`
+	// CheckedBlock, when set, is a later block on whose state the call
+	// was run again without reverting, just before it was sent (a send
+	// made ready on each block: Service.Arm); the events, changes and
+	// trace are Block's.
+	CheckedBlock uint64        `json:"checkedBlock,omitempty"`
+	Events       []SimEvent    `json:"events"`
+	Changes      []StateChange `json:"changes"`
 	// TraceID is the simulation's trace in the debugger (/debug/{id}).
 	TraceID common.Hash `json:"traceId"`
 }

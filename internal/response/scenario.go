@@ -133,6 +133,33 @@ type scenarios struct {
 	// resolved keeps the actions steps resolved to, for runs that must
 	// not wait for discovery (SendOptions.Urgent).
 	resolved sync.Map // contract address|action → resolvedStep
+	// ranFor remembers, per scenario, monitor and transaction, the run
+	// that sent a transaction for them (see ranFor).
+	ranFor sync.Map // scenario|monitor id|tx hash → what ran
+	// calls keeps the calldata of the steps run (stepCall).
+	calls sync.Map // contract address|action id|its fixed args|args → stepCallData
+}
+
+// stepCall is callOf's arguments and calldata, kept per action and
+// arguments: encoding parses the contract's ABI, which an urgent run
+// should not wait for.
+func (s *Service) stepCall(a Action, c Contract, args []string) ([]string, []byte, error) {
+	key := a.Contract.Hex() + "|" + a.ID + "|" + strings.Join(a.Args, "\x00") + "|" + strings.Join(args, "\x00")
+	if v, ok := s.sc.calls.Load(key); ok {
+		sc := v.(stepCallData)
+		return sc.args, sc.data, nil
+	}
+	_, resolved, data, err := callOf(a, c, args)
+	if err != nil {
+		return resolved, nil, err
+	}
+	s.sc.calls.Store(key, stepCallData{args: resolved, data: data})
+	return resolved, data, nil
+}
+
+type stepCallData struct {
+	args []string
+	data []byte
 }
 
 // resolvedStep is a scenario step's action with its contract.
@@ -230,23 +257,22 @@ func (s *Service) CheckScenario(name string) error {
 	return fmt.Errorf("%w: no scenario %q; the scenarios are: %s", ErrNotFound, name, strings.Join(names, ", "))
 }
 
-// OnMonitorFiring runs, as trigger "monitor:<id>", the scenario the
-// monitor names (respond:, "" for none) and every scenario that names the
-// monitor (monitors:), each once, unless automation is off (then each is
-// recorded as skipped). It returns the runs.
-func (s *Service) OnMonitorFiring(ctx context.Context, monitorID, scenario string) []*Run {
-	var names []string
-	if scenario != "" {
-		names = append(names, scenario)
-	}
-	for _, sc := range s.Scenarios() {
-		if slices.Contains(sc.Monitors, monitorID) && !slices.Contains(names, sc.Name) {
-			names = append(names, sc.Name)
-		}
+// OnMonitorFiring runs the scenario the monitor names (respond:, "" for
+// none) and every scenario that names the monitor (monitors:), each once,
+// unless automation is off (then each is recorded as skipped). The
+// trigger is "monitor:<id>", or "monitor:<id>:tx:<hash>" when the firing
+// names the transaction that made it fire (tx not zero): a scenario
+// already run for that monitor and transaction, on the mined firing or by
+// the mempool guard while it was pending, is not run again (see
+// runScenario). It returns the runs.
+func (s *Service) OnMonitorFiring(ctx context.Context, monitorID, scenario string, tx common.Hash) []*Run {
+	trigger := "monitor:" + monitorID
+	if tx != (common.Hash{}) {
+		trigger += ":tx:" + tx.Hex()
 	}
 	var runs []*Run
-	for _, name := range names {
-		run, err := s.RunScenario(ctx, name, "monitor:"+monitorID, false)
+	for _, name := range s.scenariosOf(monitorID, scenario) {
+		run, err := s.RunScenario(ctx, name, trigger, false)
 		if err != nil && run == nil {
 			s.log().Error("response: scenario failed to start", "scenario", name, "monitor", monitorID, "err", err)
 		}
@@ -324,6 +350,7 @@ func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun 
 			run.Error = err.Error()
 		}
 		s.record(ctx, run)
+		s.noteRan(run)
 		s.writeTimeline(ctx, run)
 		return run, err
 	}
@@ -346,6 +373,13 @@ func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun 
 			break
 		}
 	}
+	if !run.DryRun {
+		if prior, err := s.ranFor(ctx, name, trigger); err != nil {
+			return nil, err
+		} else if prior != "" {
+			return finish(RunSkipped, fmt.Errorf("%w: %s", ErrSkipped, prior))
+		}
+	}
 	if !run.DryRun && s.Signer == nil {
 		return finish(RunFailed, ErrNoSigner)
 	}
@@ -363,6 +397,86 @@ func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun 
 	return finish(RunDone, nil)
 }
 
+// incidentKey is what makes two runs of a scenario the same response: the
+// monitor and the transaction that fired it, pending ("monitor:<id>:
+// pending:<hash>", the mempool guard) or mined ("monitor:<id>:tx:<hash>");
+// ok is false for a trigger that names no transaction.
+func incidentKey(trigger string) (monitorID string, tx common.Hash, ok bool) {
+	rest, found := strings.CutPrefix(trigger, "monitor:")
+	if !found {
+		return "", common.Hash{}, false
+	}
+	for _, sep := range []string{":pending:", ":tx:"} {
+		if i := strings.LastIndex(rest, sep); i > 0 {
+			h := rest[i+len(sep):]
+			if len(h) != 66 || !strings.HasPrefix(h, "0x") {
+				return "", common.Hash{}, false
+			}
+			return rest[:i], common.HexToHash(h), true
+		}
+	}
+	return "", common.Hash{}, false
+}
+
+// ranFor says, when the scenario already ran for the monitor and
+// transaction trigger names (its pending form or its mined one), which
+// run: "" when it did not, or when the trigger names no transaction. Only
+// runs that sent a transaction count: one that failed before sending
+// anything may be run again by the next firing, and nothing is sent
+// twice. Runs of one scenario are serialized, so a run in flight is
+// recorded before the next one asks.
+func (s *Service) ranFor(ctx context.Context, scenario, trigger string) (string, error) {
+	monitorID, tx, ok := incidentKey(trigger)
+	if !ok {
+		return "", nil
+	}
+	mem := scenario + "|" + monitorID + "|" + tx.Hex()
+	if v, ok := s.sc.ranFor.Load(mem); ok {
+		return v.(string), nil
+	}
+	if s.History == nil {
+		return "", nil
+	}
+	for _, t := range []string{"monitor:" + monitorID + ":pending:" + tx.Hex(), "monitor:" + monitorID + ":tx:" + tx.Hex()} {
+		runs, err := s.Runs(ctx, store.ResponseRunQuery{Scenario: scenario, Trigger: t, RealOnly: true, Limit: 10})
+		if err != nil {
+			return "", fmt.Errorf("cannot read the runs of scenario %s for %s: %w", scenario, tx, err)
+		}
+		for _, r := range runs {
+			if r.sentAny() {
+				return ranText(scenario, tx, r), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// noteRan remembers a run that sent a transaction for ranFor.
+func (s *Service) noteRan(r *Run) {
+	if r.DryRun || !r.sentAny() {
+		return
+	}
+	monitorID, tx, ok := incidentKey(r.Trigger)
+	if !ok {
+		return
+	}
+	s.sc.ranFor.Store(r.Scenario+"|"+monitorID+"|"+tx.Hex(), ranText(r.Scenario, tx, *r))
+}
+
+func ranText(scenario string, tx common.Hash, r Run) string {
+	return fmt.Sprintf("scenario %s already ran for transaction %s (run %d, %s, by %s); it is not run twice for one transaction", scenario, tx.Hex(), r.ID, r.Status, r.Trigger)
+}
+
+// sentAny reports whether a run sent a transaction.
+func (r Run) sentAny() bool {
+	for _, st := range r.Steps {
+		if st.Hash != (common.Hash{}) {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrSkipped is a scenario run that did not start (cooldown, automation
 // off).
 var ErrSkipped = store.Sentinel("the scenario was skipped", store.ErrConflict)
@@ -376,7 +490,7 @@ func (s *Service) runStep(ctx context.Context, sa ScenarioAction, dry bool, opts
 		step.Error = err.Error()
 		return step, err
 	}
-	_, args, data, err := callOf(a, c, sa.Args)
+	args, data, err := s.stepCall(a, c, sa.Args)
 	step = stepOf(a, args)
 	if err != nil {
 		step.Error = err.Error()

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/incident"
 	"github.com/blocktorch/blocktorch/internal/response"
@@ -53,14 +55,14 @@ scenarios:
 		t.Fatalf("dry run: %v %+v", err, run)
 	}
 	svc.SetAutomation(false)
-	if runs := svc.OnMonitorFiring(ctx, "vault-drain", ""); len(runs) != 1 || runs[0].Status != response.RunSkipped || !strings.Contains(runs[0].Error, "automation is off") || r.paused(t) {
+	if runs := svc.OnMonitorFiring(ctx, "vault-drain", "", common.Hash{}); len(runs) != 1 || runs[0].Status != response.RunSkipped || !strings.Contains(runs[0].Error, "automation is off") || r.paused(t) {
 		t.Fatalf("a firing with automation off: %+v", runs)
 	}
-	if runs := svc.OnMonitorFiring(ctx, "another", ""); len(runs) != 0 {
+	if runs := svc.OnMonitorFiring(ctx, "another", "", common.Hash{}); len(runs) != 0 {
 		t.Errorf("a monitor no scenario names ran %d", len(runs))
 	}
 	svc.SetAutomation(true)
-	runs := svc.OnMonitorFiring(ctx, "vault-drain", "")
+	runs := svc.OnMonitorFiring(ctx, "vault-drain", "", common.Hash{})
 	if len(runs) != 1 || runs[0].Status != response.RunDone || runs[0].Trigger != "monitor:vault-drain" || !r.paused(t) {
 		t.Fatalf("a firing with automation on: %+v", runs)
 	}
@@ -109,6 +111,84 @@ scenarios:
 	last := entries[len(entries)-1]
 	if want := "Action by hand: done; unpause() on " + r.app.Vault.Hex() + " tx " + sent.Hash.Hex(); last.Kind != incident.KindAction || last.Text != want || last.Link != "/tx/"+sent.Hash.Hex() {
 		t.Errorf("the hand send on the timeline: %+v, want %q", last, want)
+	}
+}
+
+// TestScenarioOncePerTx: a scenario runs once for one monitor and one
+// transaction. The guard's run on the pending exploit pauses; an operator
+// unpauses; the monitor's firing on the mined exploit then sends nothing
+// (neither does a second firing, nor one seen by a service started again
+// on the same history), while a firing for another transaction pauses. A
+// run that sent nothing (its simulation reverted) does not count: the
+// next firing for that transaction runs.
+func TestScenarioOncePerTx(t *testing.T) {
+	r := newRig(t)
+	ctx := testContext(t)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "runs.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	scs, err := response.ParseScenarios([]byte(`
+scenarios:
+  - name: pause-vault
+    monitors: [vault-drain]
+    actions:
+      - contract: LendingVault
+        action: pause
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	newService := func() *response.Service {
+		svc := r.service(response.NewKeySigner(r.keys[demo.Deployer], "test"), nil)
+		svc.History = db
+		svc.SetScenarios(scs)
+		return svc
+	}
+	svc := newService()
+	unpause := func() {
+		t.Helper()
+		if _, err := svc.Send(ctx, r.app.Vault.Hex()+":unpause()", nil, response.SendOptions{}); err != nil || r.paused(t) {
+			t.Fatalf("unpause by hand: %v", err)
+		}
+	}
+	one := func(what string, runs []*response.Run, status, errPart string, paused bool) {
+		t.Helper()
+		if len(runs) != 1 || runs[0].Status != status || !strings.Contains(runs[0].Error, errPart) || r.paused(t) != paused {
+			t.Fatalf("%s: %+v (paused %v), want one run %s with %q, paused %v", what, runs, r.paused(t), status, errPart, paused)
+		}
+	}
+	exploit, other, third := common.HexToHash("0xe1"), common.HexToHash("0xe2"), common.HexToHash("0xe3")
+
+	one("the guard on the pending exploit", svc.OnMonitorPending(ctx, "vault-drain", "", exploit, response.SendOptions{}), response.RunDone, "", true)
+	unpause()
+	one("the mined firing of the same exploit", svc.OnMonitorFiring(ctx, "vault-drain", "", exploit), response.RunSkipped, "already ran for transaction "+exploit.Hex(), false)
+	one("a second mined firing", svc.OnMonitorFiring(ctx, "vault-drain", "", exploit), response.RunSkipped, "already ran", false)
+	svc = newService()
+	one("the firing after a restart", svc.OnMonitorFiring(ctx, "vault-drain", "", exploit), response.RunSkipped, "already ran", false)
+	one("the guard seeing it again after a restart", svc.OnMonitorPending(ctx, "vault-drain", "", exploit, response.SendOptions{}), response.RunSkipped, "already ran", false)
+
+	one("a firing for another transaction", svc.OnMonitorFiring(ctx, "vault-drain", "", other), response.RunDone, "", true)
+	// Already paused: the guard's pause would revert and is not sent.
+	one("the guard while paused", svc.OnMonitorPending(ctx, "vault-drain", "", third, response.SendOptions{}), response.RunFailed, "the simulation reverts", true)
+	unpause()
+	one("the mined firing after a run that sent nothing", svc.OnMonitorFiring(ctx, "vault-drain", "", third), response.RunDone, "", true)
+
+	hist, err := svc.Runs(ctx, store.ResponseRunQuery{Scenario: "pause-vault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, h := range hist {
+		for _, st := range h.Steps {
+			if st.Hash != (common.Hash{}) {
+				sent++
+			}
+		}
+	}
+	if len(hist) != 8 || sent != 3 {
+		t.Errorf("%d runs sent %d transactions, want 8 runs and 3 pauses", len(hist), sent)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -56,6 +57,10 @@ type Service struct {
 	DropAfter time.Duration
 
 	sendMu sync.Mutex
+	// sendGen counts the signer's sends: a send armed before the last one
+	// is stale (its nonce may be taken).
+	sendGen atomic.Uint64
+	arm     arming
 
 	sc scenarios
 
@@ -307,10 +312,19 @@ func (s *Service) sign(ctx context.Context, chainID *big.Int, to common.Address,
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the suggested priority fee: %w", err)
 	}
+	return s.signAt(chainID, to, data, sim, nonce, head.BaseFee, tip, minTip, minFeeCap)
+}
+
+// signAt signs the call at nonce, paying the suggested tip (at least
+// minTip) and a fee cap of twice the base fee plus the tip (at least
+// minFeeCap).
+func (s *Service) signAt(chainID *big.Int, to common.Address, data []byte, sim *Simulation, nonce uint64, baseFee, tip, minTip, minFeeCap *big.Int) (*SignedTx, error) {
+	from := s.Signer.Address()
 	if minTip != nil && minTip.Cmp(tip) > 0 {
-		tip = new(big.Int).Set(minTip)
+		tip = minTip
 	}
-	base := head.BaseFee
+	tip = new(big.Int).Set(tip)
+	base := baseFee
 	if base == nil {
 		base = new(big.Int)
 	}
@@ -380,6 +394,11 @@ func (s *Service) Send(ctx context.Context, id string, args []string, opts SendO
 
 // sendCall is Send once the call is known.
 func (s *Service) sendCall(ctx context.Context, to common.Address, data []byte, opts SendOptions) (*Sent, error) {
+	if opts.Urgent {
+		if sent, ok, err := s.sendArmed(ctx, to, data, opts); ok {
+			return sent, err
+		}
+	}
 	from := s.Signer.Address()
 	sim, err := s.simulate(ctx, Call{From: from, To: to, Data: data})
 	if err != nil {
@@ -408,20 +427,32 @@ func (s *Service) sendCall(ctx context.Context, to common.Address, data []byte, 
 		return nil, fmt.Errorf("%w: %s has %s wei, the transaction may cost %s", ErrInsufficientFunds, from, balance, signed.needsWei)
 	}
 	sendErr := s.Node.SendTransaction(ctx, signed.tx)
+	// Whatever became of it, the sends armed before it may hold its nonce.
+	s.sendGen.Add(1)
 	s.sendMu.Unlock()
 	sent := &Sent{Hash: signed.Hash, From: from, Nonce: signed.Nonce, Simulation: sim}
-	if sendErr != nil {
-		// The node may have taken it and failed to answer: look for it
-		// before calling the send failed, and never send it again.
-		if _, _, err := s.Node.TransactionByHash(ctx, signed.Hash); err != nil {
-			return sent, fmt.Errorf("the node refused transaction %s (nonce %d from %s): %w", signed.Hash, signed.Nonce, from, sendErr)
-		}
+	if sendErr != nil && !s.nodeHas(ctx, signed.Hash) {
+		return sent, fmt.Errorf("the node refused transaction %s (nonce %d from %s): %w", signed.Hash, signed.Nonce, from, sendErr)
 	}
-	s.log().Info("response: sent", "tx", signed.Hash, "from", from, "to", to, "nonce", signed.Nonce)
+	return sent, s.sent(ctx, sent, to, opts)
+}
+
+// nodeHas reports whether the node knows a transaction whose send
+// failed: it may have taken it and failed to answer, and then it must
+// never be sent again.
+func (s *Service) nodeHas(ctx context.Context, h common.Hash) bool {
+	_, _, err := s.Node.TransactionByHash(ctx, h)
+	return err == nil
+}
+
+// sent logs a transaction the node took and, unless opts.NoWait, waits
+// for its receipt.
+func (s *Service) sent(ctx context.Context, sent *Sent, to common.Address, opts SendOptions) error {
+	s.log().Info("response: sent", "tx", sent.Hash, "from", sent.From, "to", to, "nonce", sent.Nonce)
 	if opts.NoWait {
-		return sent, nil
+		return nil
 	}
-	return sent, s.wait(ctx, sent)
+	return s.wait(ctx, sent)
 }
 
 // wait polls for the receipt of sent, and reports a transaction the node

@@ -368,14 +368,18 @@ type responder struct{ rig *Rig }
 
 func (r responder) CheckScenario(name string) error { return r.rig.Respond.CheckScenario(name) }
 
-func (r responder) Fired(monitorID, _, scenario string) {
+func (r responder) Fired(monitorID, _, scenario, tx string) {
 	if !r.rig.PostInclusion.Load() {
 		return
 	}
 	r.rig.wg.Add(1)
 	go func() {
 		defer r.rig.wg.Done()
-		r.rig.Respond.OnMonitorFiring(context.Background(), monitorID, scenario)
+		var h common.Hash
+		if b, err := hexutil.Decode(tx); err == nil && len(b) == common.HashLength {
+			h = common.BytesToHash(b)
+		}
+		r.rig.Respond.OnMonitorFiring(context.Background(), monitorID, scenario, h)
 	}()
 }
 
@@ -426,4 +430,39 @@ func (r *Rig) GroupByTx(ctx context.Context, channels []string) error {
 	}
 	_, err = r.Monitors.Merge(ctx, "demo", f, nil)
 	return err
+}
+
+// Repay has the attacker pay back what one exploit borrowed (approve,
+// then vault.repay) from nonce, and waits until it is mined; it returns
+// the attacker's next nonce. An exploit that was not blocked leaves its
+// debt on the attacker's account, and the next one, sized for its own
+// borrow only, would then fail on the whole position rather than on the
+// guard's pause.
+func (r *Rig) Repay(ctx context.Context, nonce uint64) (uint64, error) {
+	token, _ := r.App.ABI("DemoToken")
+	vault, _ := r.App.ABI("LendingVault")
+	approve, err := token.Pack("approve", r.App.Vault, demo.ExploitBorrow)
+	if err != nil {
+		return nonce, err
+	}
+	repay, err := vault.Pack("repay", demo.ExploitBorrow)
+	if err != nil {
+		return nonce, err
+	}
+	tokenAddr, vaultAddr := r.App.Token, r.App.Vault
+	if _, err := r.send(ctx, r.Attacker, nonce, &tokenAddr, nil, approve, 100_000, big.NewInt(2e9), big.NewInt(100e9)); err != nil {
+		return nonce, err
+	}
+	tx, err := r.send(ctx, r.Attacker, nonce+1, &vaultAddr, nil, repay, 200_000, big.NewInt(2e9), big.NewInt(100e9))
+	if err != nil {
+		return nonce + 1, err
+	}
+	rec, err := r.WaitMined(ctx, tx.Hash())
+	if err != nil {
+		return nonce + 2, err
+	}
+	if rec.Status != types.ReceiptStatusSuccessful {
+		return nonce + 2, fmt.Errorf("repay failed in %s", tx.Hash())
+	}
+	return nonce + 2, nil
 }
