@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,12 +56,19 @@ func TestDemoIncident(t *testing.T) {
 	// A local webhook receives the built-in monitors' alerts.
 	var hookMu sync.Mutex
 	fired := map[string]int{}
+	var staleReaders []string // the readers builtin.feed-stale-read named
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m struct{ MonitorID, Status string }
+		var m struct {
+			MonitorID, Status string
+			Labels            map[string]string
+		}
 		json.NewDecoder(r.Body).Decode(&m)
 		hookMu.Lock()
 		if m.Status == "firing" {
 			fired[m.MonitorID]++
+			if m.MonitorID == "builtin.feed-stale-read" {
+				staleReaders = append(staleReaders, m.Labels["from"])
+			}
 		}
 		hookMu.Unlock()
 	}))
@@ -145,7 +153,7 @@ func TestDemoIncident(t *testing.T) {
 		hookMu.Lock()
 		defer hookMu.Unlock()
 		return fired["builtin.oracle-stale"] > 0 && fired["builtin.unauthorized"] > 0 && fired["builtin.paused"] > 0 &&
-			fired["builtin.feed-stale"] > 0 && fired["builtin.feed-jump"] > 0
+			fired["builtin.feed-stale"] > 0 && fired["builtin.feed-jump"] > 0 && fired["builtin.feed-stale-read"] > 0
 	})
 
 	// The mempool guard caught the incident's exploit in the pool: the
@@ -224,6 +232,11 @@ func TestDemoIncident(t *testing.T) {
 	if !vaultStale {
 		t.Errorf("the vault is not a reader that got the stale price: %+v", feed.Readers)
 	}
+	hookMu.Lock()
+	if !slices.ContainsFunc(staleReaders, func(a string) bool { return strings.EqualFold(a, vault) }) {
+		t.Errorf("builtin.feed-stale-read fired for %v, not for the vault %s", staleReaders, vault)
+	}
+	hookMu.Unlock()
 	// The demo's blocks are 250 ms apart and a second apart in block time:
 	// its answers run ahead of this clock, hence the open-ended range.
 	var hist struct {

@@ -15,7 +15,7 @@ var builtinFS embed.FS
 // unpaused, ownership or role change, unauthorized privileged calls,
 // large token outflow and oracle staleness for every watched contract,
 // the health of every followed price feed (stale, jump, not positive,
-// pinned at its bounds, off its reference);
+// pinned at its bounds, off its reference, read stale by a contract);
 // with demo, also the demo vault's collateral outflow.
 func Builtin(demo bool) (File, error) {
 	names := []string{"builtin/builtin.yaml"}

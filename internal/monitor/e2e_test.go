@@ -306,7 +306,7 @@ func TestDemoIncidentFiresBuiltinMonitors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Created) != 13 {
+	if len(res.Created) != 14 {
 		t.Fatalf("built-in set: %+v", res)
 	}
 	r.run(t)

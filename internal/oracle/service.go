@@ -60,6 +60,7 @@ type Service struct {
 	wake     chan struct{}
 	cursor   uint64 // newest block observed by Run
 	rounds   map[roundKey]Details
+	tracing  map[uint64]chan struct{} // blocks being traced, closed when done
 }
 
 type blockReads struct {
@@ -308,23 +309,43 @@ const maxObserved = 32
 // feeds that watched contracts read (see Service.Watched). Without a
 // TraceFunc it returns none.
 func (s *Service) ReadsAt(ctx context.Context, block uint64) ([]Read, error) {
-	s.mu.Lock()
-	for _, b := range s.blocks {
-		if b.number == block {
-			s.mu.Unlock()
-			return b.reads, nil
-		}
-	}
-	s.mu.Unlock()
 	if s.Trace == nil {
 		return nil, nil
 	}
+	for {
+		s.mu.Lock()
+		for _, b := range s.blocks {
+			if b.number == block {
+				s.mu.Unlock()
+				return b.reads, nil
+			}
+		}
+		// Run and the monitor engine ask for the same blocks at about the
+		// same time: the second waits for the first's trace.
+		busy, ok := s.tracing[block]
+		if !ok {
+			if s.tracing == nil {
+				s.tracing = map[uint64]chan struct{}{}
+			}
+			s.tracing[block] = make(chan struct{})
+			s.mu.Unlock()
+			break
+		}
+		s.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	reads, err := s.observe(ctx, block)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.tracing[block])
+	delete(s.tracing, block)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, b := range s.blocks {
 		if b.number == block {
 			return b.reads, nil
