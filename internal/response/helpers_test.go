@@ -21,6 +21,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
 
@@ -64,6 +65,55 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return finishRig(t, rc, ec, app, keys)
+}
+
+// chains runs a test on the embedded chain and on a real geth --dev
+// (skipped with -short or without the geth binary).
+func chains(t *testing.T, test func(t *testing.T, r *rig)) {
+	t.Run("embedded", func(t *testing.T) { test(t, newRig(t)) })
+	t.Run("geth", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("starts geth")
+		}
+		if _, err := gethtest.Find(); err != nil {
+			t.Skipf("no geth: %v", err)
+		}
+		test(t, newGethRig(t))
+	})
+}
+
+// newGethRig starts a real geth --dev (sealing each transaction as it
+// arrives), funds the demo's keys from its dev account and deploys the
+// demo app.
+func newGethRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := testContext(t)
+	node, err := gethtest.Start(ctx, gethtest.Options{Debug: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	rc, err := rpc.DialContext(ctx, node.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rc.Close)
+	keys := demo.Keys(demo.DefaultKeyCount)
+	if err := demo.Fund(ctx, rc, demo.Addresses(keys), new(big.Int).Mul(big.NewInt(1_000_000), big.NewInt(1e18))); err != nil {
+		t.Fatal(err)
+	}
+	ec := ethclient.NewClient(rc)
+	app, err := demo.Deploy(ctx, ec, keys[demo.Deployer])
+	if err != nil {
+		t.Fatalf("deploying the demo on geth: %v\n%s", err, node.Output())
+	}
+	return finishRig(t, rc, ec, app, keys)
+}
+
+// finishRig builds the rig over a chain the demo app is deployed on.
+func finishRig(t *testing.T, rc *rpc.Client, ec *ethclient.Client, app *demo.App, keys []*ecdsa.PrivateKey) *rig {
+	t.Helper()
 	vault, _ := app.ABI("LendingVault")
 	reg := decode.NewRegistry()
 	for _, c := range app.Contracts() {

@@ -19,12 +19,14 @@ import (
 
 // TestSafePause pauses the demo vault through a real Safe 2-of-3 (the
 // pinned @safe-global/safe-contracts, deployed by the demo and granted
-// PAUSER_ROLE): the pause is proposed, its SafeTx hash is the one the
-// Safe computes, one owner's signature is not enough and nothing is sent,
-// a stranger's signature is refused, and the second owner's lets the
-// executor's execTransaction pause the vault.
-func TestSafePause(t *testing.T) {
-	r := newRig(t)
+// PAUSER_ROLE), on the embedded chain and on a real geth --dev: the pause
+// is proposed, its SafeTx hash is the one the Safe computes, one owner's
+// signature is not enough and nothing is sent, a stranger's signature is
+// refused, and the second owner's lets the executor's execTransaction
+// pause the vault.
+func TestSafePause(t *testing.T) { chains(t, testSafePause) }
+
+func testSafePause(t *testing.T, r *rig) {
 	ctx := testContext(t)
 	owners := demo.SafeOwnerKeys()
 	safe, err := demo.DeploySafe(ctx, r.ec, r.keys[demo.Deployer], demo.Addresses(owners), demo.SafeThreshold)

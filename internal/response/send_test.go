@@ -20,10 +20,12 @@ import (
 )
 
 // TestPauseForms prepares the vault's pause, simulates it, and pauses the
-// vault three ways: the calldata sent by its pauser, the signed
-// transaction published as it is, and a send through the service.
-func TestPauseForms(t *testing.T) {
-	r := newRig(t)
+// vault three ways, on the embedded chain and on a real geth --dev: the
+// calldata sent by its pauser, the signed transaction published as it is,
+// and a send through the service.
+func TestPauseForms(t *testing.T) { chains(t, testPauseForms) }
+
+func testPauseForms(t *testing.T, r *rig) {
 	ctx := testContext(t)
 	keyHex := hex.EncodeToString(crypto.FromECDSA(r.keys[demo.Deployer]))
 	signer, err := response.LoadSigner(response.SignerConfig{KeyEnv: "PAUSER_KEY"}, func(name string) string {
