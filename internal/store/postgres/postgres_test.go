@@ -228,3 +228,35 @@ func jsonRoundTrip(t *testing.T, tx chain.Tx) chain.Tx {
 	}
 	return out
 }
+
+func TestVerifiedSuite(t *testing.T) {
+	storetest.RunVerified(t, func(t *testing.T) store.VerifiedStore {
+		db := openTemp(t)
+		t.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+func TestIncidentSuite(t *testing.T) {
+	storetest.RunIncidents(t, func(t *testing.T) storetest.IncidentBackend { return openTemp(t) })
+}
+
+func TestOracleSuite(t *testing.T) {
+	storetest.RunOracles(t, func(t *testing.T) storetest.OracleBackend { return openTemp(t) })
+}
+
+func TestResponseRunSuite(t *testing.T) {
+	storetest.RunResponseRuns(t, func(t *testing.T) storetest.ResponseRunBackend { return openTemp(t) })
+}
+
+func TestSafeProposalSuite(t *testing.T) {
+	storetest.RunSafeProposals(t, func(t *testing.T) storetest.SafeProposalBackend { return openTemp(t) })
+}
+
+func TestDashboardSuite(t *testing.T) {
+	storetest.RunDashboards(t, func(t *testing.T) storetest.DashboardBackend { return openTemp(t) })
+}
+
+func TestMonitorSuite(t *testing.T) {
+	storetest.RunMonitors(t, func(t *testing.T) storetest.MonitorBackend { return openTemp(t) })
+}

@@ -1,0 +1,140 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/jackc/pgx/v5"
+)
+
+var _ store.Outbox = (*DB)(nil)
+
+// Enqueue adds deliveries; keys already present are skipped.
+func (db *DB) Enqueue(ctx context.Context, ds []store.Delivery) (int, error) {
+	added := 0
+	err := db.monitorTx(ctx, func(tx pgx.Tx) error {
+		for _, d := range ds {
+			state := d.State
+			if state == "" {
+				state = store.DeliveryPending
+			}
+			tag, err := tx.Exec(ctx, `INSERT INTO outbox (key, channel, payload, state, attempts, created, next_attempt, last_error)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`,
+				d.Key, d.Channel, string(d.Payload), state, d.Attempts, unixNano(d.Created), unixNano(d.NextAttempt), d.LastError)
+			if err != nil {
+				return translate(err)
+			}
+			if n := tag.RowsAffected(); n > 0 {
+				added++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("cannot enqueue notifications: %w", err)
+	}
+	return added, nil
+}
+
+const deliveryColumns = `id, key, channel, payload, state, attempts, created, next_attempt, last_error, done`
+
+func scanDelivery(rows interface{ Scan(...any) error }) (store.Delivery, error) {
+	var (
+		d             store.Delivery
+		payload       string
+		created, next int64
+		done          sql.NullInt64
+	)
+	if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &payload, &d.State, &d.Attempts, &created, &next, &d.LastError, &done); err != nil {
+		return d, translate(err)
+	}
+	d.Payload, d.Created, d.NextAttempt, d.Done = []byte(payload), fromUnixNano(created), fromUnixNano(next), fromUnixNano(done.Int64)
+	return d, nil
+}
+
+func (db *DB) deliveries(ctx context.Context, query string, args ...any) ([]store.Delivery, error) {
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	out := []store.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, translate(rows.Err())
+}
+
+// Due returns pending deliveries due at now, oldest first.
+func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]store.Delivery, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	ds, err := db.deliveries(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE state = 'pending' AND next_attempt <= $1
+		ORDER BY next_attempt, id LIMIT $2`, unixNano(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read due notifications: %w", err)
+	}
+	return ds, nil
+}
+
+// NextDue returns the earliest NextAttempt of a pending delivery.
+func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
+	var next sql.NullInt64
+	if err := db.pool.QueryRow(ctx, `SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'`).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("cannot read the next notification: %w", translate(err))
+	}
+	if !next.Valid {
+		return time.Time{}, fmt.Errorf("cannot read the next notification: %w", store.ErrNotFound)
+	}
+	return fromUnixNano(next.Int64), nil
+}
+
+// Settle records an attempt's outcome.
+func (db *DB) Settle(ctx context.Context, d store.Delivery) error {
+	var done any
+	if !d.Done.IsZero() {
+		done = unixNano(d.Done)
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET state = $1, attempts = $2, next_attempt = $3, last_error = $4, done = $5 WHERE id = $6`,
+		d.State, d.Attempts, unixNano(d.NextAttempt), d.LastError, done, d.ID)
+	if err != nil {
+		return fmt.Errorf("cannot record notification %d: %w", d.ID, translate(err))
+	}
+	if n := tag.RowsAffected(); n == 0 {
+		return fmt.Errorf("cannot record notification %d: %w", d.ID, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Deliveries lists deliveries in a state, newest first.
+func (db *DB) Deliveries(ctx context.Context, state string, limit int) ([]store.Delivery, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	ds, err := db.deliveries(ctx, `SELECT `+deliveryColumns+` FROM outbox WHERE state = $1 ORDER BY id DESC LIMIT $2`, state, limit)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list %s notifications: %w", state, err)
+	}
+	return ds, nil
+}
+
+// Requeue makes a dead delivery pending again.
+func (db *DB) Requeue(ctx context.Context, id int64, now time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET state = 'pending', next_attempt = $1, done = NULL, created = $2
+		WHERE id = $3 AND state = 'dead'`, unixNano(now), unixNano(now), id)
+	if err != nil {
+		return fmt.Errorf("cannot requeue notification %d: %w", id, translate(err))
+	}
+	if n := tag.RowsAffected(); n == 0 {
+		return fmt.Errorf("cannot requeue notification %d: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
