@@ -22,7 +22,10 @@
 // sequencer-uptime feed (Thresholds.Sequencer, or found by a description
 // naming a sequencer's uptime) is judged by JudgeSequencer instead: down
 // while it answers 1, "grace" for an hour after it came back up (its
-// startedAt), never stale for lack of updates. Reads recorded from traces remember,
+// startedAt), never stale for lack of updates. Each check (stale, jump,
+// deviation, nonpositive, bounds, sequencer, stale-read) also gives its
+// verdict on its own, with the records behind it: a query over a fixed
+// time range and its Explore permalink (checks.go). Reads recorded from traces remember,
 // per feed and reader, the newest read with the answer the reader got and
 // whether it was already older than the heartbeat (a stale read). The
 // monitor engine's feed-* and sequencer-down kinds judge feed health through the Service, which

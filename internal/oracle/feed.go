@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -40,6 +41,9 @@ type Details struct {
 	MaxAnswer *big.Int `json:"-"`
 	// Block is the block read at.
 	Block uint64 `json:"block"`
+	// BlockTime is the block's time when read at the latest block (zero
+	// when read at a given block).
+	BlockTime time.Time `json:"-"`
 }
 
 // maxProxyHops bounds how many proxies ReadFeed follows.
@@ -97,7 +101,7 @@ func ReadFeed(ctx context.Context, n Node, addr common.Address, block *big.Int) 
 		if err != nil {
 			return d, fmt.Errorf("cannot read the head: %w", err)
 		}
-		block = h.Number
+		block, d.BlockTime = h.Number, time.Unix(int64(h.Time), 0).UTC()
 	}
 	d.Block = block.Uint64()
 	code, err := n.CodeAt(ctx, addr, block)

@@ -155,17 +155,41 @@ func testFollowFeeds(t *testing.T, r *rig) {
 	if d := health(demoFeed); !d.HeartbeatDefault || d.HeartbeatSeconds != int64(oracle.DefaultHeartbeat/time.Second) || d.Source != store.FeedSourceABI {
 		t.Fatalf("demo feed defaults: %+v", d)
 	}
+	feedQuery := "address:(" + proxy.Hex() + " OR " + agg.Hex() + ")"
+	updated := time.Unix(int64(d.Latest.UpdatedAt), 0)
+	wantCheck(t, health(proxy), oracle.CheckStale, oracle.VerdictOK, "within the heartbeat of 5s", feedQuery, updated)
+	wantCheck(t, health(proxy), oracle.CheckJump, oracle.VerdictNone, "no round before", "", time.Time{})
+	wantCheck(t, health(proxy), oracle.CheckDeviation, oracle.VerdictNone, "no reference feed set", "", time.Time{})
+	wantCheck(t, health(proxy), oracle.CheckBounds, oracle.VerdictOK, "exposes no minAnswer", feedQuery, updated)
+	wantCheck(t, health(proxy), oracle.CheckStaleRead, oracle.VerdictOK, "no contract", "", time.Time{})
 	now = now.Add(hb + time.Second)
 	if f := health(proxy); f.Health.Status != oracle.HealthStale || f.Health.AgeSeconds < 6 {
 		t.Fatalf("old answer: %+v", f.Health)
 	}
+	wantCheck(t, health(proxy), oracle.CheckStale, oracle.VerdictFiring, "beyond the heartbeat of 5s: no update since", feedQuery, updated)
 	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", big.NewInt(-5))
 	head, _ := r.eth.HeaderByNumber(ctx, nil)
 	now = time.Unix(int64(head.Time), 0)
 	if f := health(proxy); f.Health.Status != oracle.HealthNonPositive || f.Latest.Value != "-0.00000005" {
 		t.Fatalf("negative answer: %+v %+v", f.Health, f.Latest)
 	}
+	wantCheck(t, health(proxy), oracle.CheckNonPositive, oracle.VerdictFiring, "answers -0.00000005, not a price", feedQuery, now)
+	// The jump's records run from the round before to this one.
+	wantCheck(t, health(proxy), oracle.CheckJump, oracle.VerdictFiring, "moved 100.00% in its last update, from 3000 to -0.00000005", feedQuery, updated)
 	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", price(3050))
+	// Off its reference, the demo's feed at 2500: 22% away.
+	ref := demoFeed
+	if _, err := s.SetThresholds(ctx, proxy, oracle.Thresholds{Reference: &ref}); err != nil {
+		t.Fatal(err)
+	}
+	head, _ = r.eth.HeaderByNumber(ctx, nil)
+	now = time.Unix(int64(head.Time), 0)
+	wantCheck(t, health(proxy), oracle.CheckDeviation, oracle.VerdictFiring, "answers 3050, 22.00% from the reference's 2500 (limit 0.5%)",
+		"address:("+proxy.Hex()+" OR "+agg.Hex()+" OR "+demoFeed.Hex()+")", time.Time{})
+	zero := common.Address{}
+	if _, err := s.SetThresholds(ctx, proxy, oracle.Thresholds{Reference: &zero}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Swap the proxy's aggregator, as Chainlink does between phases.
 	r.tx(t, "DataFeedsLegacyAggregatorProxy", proxy, "proposeAggregator", agg2)
@@ -278,6 +302,41 @@ func testReaders(t *testing.T, r *rig) {
 	if rd.Tx != stale.TxHash || !rd.Stale || rd.Reads != 2 || rd.StaleReads != 1 || rd.LastStaleTx != stale.TxHash {
 		t.Fatalf("after the stale read: %+v", rd)
 	}
+	h, err := r.eth.HeaderByNumber(ctx, stale.BlockNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCheck(t, f, oracle.CheckStaleRead, oracle.VerdictFiring, vault.Hex()+" read 1 stale answers of 2, the last in block "+stale.BlockNumber.String(),
+		"tx:"+stale.TxHash.Hex(), time.Unix(int64(h.Time), 0))
+}
+
+// wantCheck finds a check among a feed's and compares its verdict, its
+// detail (a part of it) and its records: the query, and a time range
+// holding at (zero: not checked); an empty query wants no records.
+func wantCheck(t *testing.T, f oracle.Feed, name, verdict, detail, query string, at time.Time) {
+	t.Helper()
+	for _, c := range f.Health.Checks {
+		if c.Check != name {
+			continue
+		}
+		if c.Verdict != verdict || !strings.Contains(c.Detail, detail) || c.Query != query {
+			t.Errorf("check %s: %s %q, records %q; want %s %q, records %q", name, c.Verdict, c.Detail, c.Query, verdict, detail, query)
+		}
+		if query == "" {
+			if c.Records != "" {
+				t.Errorf("check %s links to %s, want no records", name, c.Records)
+			}
+			return
+		}
+		if !at.IsZero() && (at.Before(c.From) || at.After(c.To)) {
+			t.Errorf("check %s: records over [%s, %s] miss %s", name, c.From, c.To, at.UTC())
+		}
+		if want := oracle.ExploreLink(c.Query, c.From, c.To); c.Records != want || !strings.HasPrefix(c.Records, "/explore?") {
+			t.Errorf("check %s: records %q, want %q", name, c.Records, want)
+		}
+		return
+	}
+	t.Errorf("no %s check among %+v", name, f.Health.Checks)
 }
 
 // TestSequencerFeed follows L2 sequencer-uptime feeds, told with
@@ -328,6 +387,14 @@ func testSequencerFeed(t *testing.T, r *rig) {
 	down := t0.Add(time.Minute)
 	r.tx(t, "MockV3Aggregator", uptime, "updateRoundData", big.NewInt(2), big.NewInt(1), big.NewInt(down.Unix()), big.NewInt(down.Unix()))
 	judge("down", down.Add(10*time.Minute), oracle.HealthDown, "the sequencer is down since "+down.UTC().Format(time.RFC3339))
+	f, err := s.Get(ctx, uptime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Health.Checks) != 1 {
+		t.Errorf("a sequencer feed's checks: %+v", f.Health.Checks)
+	}
+	wantCheck(t, f, oracle.CheckSequencer, oracle.VerdictFiring, "the sequencer is down since", "address:"+uptime.Hex(), down)
 	// Back up: within the grace period for an hour, then up.
 	back := down.Add(30 * time.Minute)
 	r.tx(t, "MockV3Aggregator", uptime, "updateRoundData", big.NewInt(3), big.NewInt(0), big.NewInt(back.Unix()), big.NewInt(back.Unix()))

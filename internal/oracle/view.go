@@ -30,6 +30,9 @@ type Health struct {
 	Problems []string `json:"problems"`
 	// AgeSeconds is how old the latest answer is, by the service's clock.
 	AgeSeconds int64 `json:"ageSeconds"`
+	// Checks are each check's verdict with the records behind it (in
+	// Service.List and Get; empty when the feed cannot be read).
+	Checks []Check `json:"checks"`
 }
 
 // Judge gives the health of a feed read as d, with heartbeat hb, at now.
@@ -144,7 +147,7 @@ func (s *Service) view(ctx context.Context, f store.OracleFeed) (Feed, error) {
 			return v, ctx.Err()
 		}
 		v.Error = err.Error()
-		v.Health = Health{Status: HealthError, Problems: []string{err.Error()}}
+		v.Health = Health{Status: HealthError, Problems: []string{err.Error()}, Checks: []Check{}}
 	} else {
 		if f, err = s.refreshAggregator(ctx, f, d); err != nil {
 			return v, err
@@ -161,11 +164,14 @@ func (s *Service) view(ctx context.Context, f store.OracleFeed) (Feed, error) {
 		if d.MaxAnswer != nil {
 			v.Latest.MaxAnswer = FormatAnswer(d.MaxAnswer, d.Decimals)
 		}
+		now := s.now()
 		if kind == store.FeedKindSequencer {
-			v.Health = JudgeSequencer(d, DefaultSequencerGrace, s.now())
+			v.Health = JudgeSequencer(d, DefaultSequencerGrace, now)
 		} else {
-			v.Health = Judge(d, hb, s.now())
+			v.Health = Judge(d, hb, now)
 		}
+		f.Kind = kind
+		v.Health.Checks = s.checks(ctx, f, d, hb, now)
 	}
 	if f.PrevAggregator != (common.Address{}) {
 		p, t := f.PrevAggregator, f.AggregatorChanged

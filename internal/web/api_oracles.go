@@ -17,7 +17,8 @@ import (
 //
 //	GET  /api/v1/oracles                      followed feeds with details and health (?reader=0x… : only those it read)
 //	POST /api/v1/oracles                      follow a feed: {"address":"0x…", thresholds as below}
-//	GET  /api/v1/oracles/{address}            one feed: details, health, readers
+//	GET  /api/v1/oracles/{address}            one feed: details, health (each check's verdict with an
+//	                                          Explore permalink to the records behind it), readers
 //	POST /api/v1/oracles/{address}            set thresholds: {"heartbeat":"1h","deviationPct":0.5,"reference":"0x…"},
 //	                                          or the kind: {"sequencer":true} (an L2 sequencer-uptime feed)
 //	                                          ("0s", 0 and "" return each to the default or none)

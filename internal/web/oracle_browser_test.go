@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,8 +19,9 @@ import (
 // TestOraclePagesInBrowser runs the demo and opens its price feed: found
 // from the demo's ABI with the demo's heartbeat, listed healthy on
 // /oracles, and on its page the latest round, a live age, the vault among
-// the contracts that read it, and a chart of answers whose update marker
-// opens the update's transaction. The API refuses what is no feed with
+// the contracts that read it, a chart of answers whose update marker
+// opens the update's transaction, and health checks whose verdicts open
+// the records behind them in Explore. The API refuses what is no feed with
 // the reason.
 func TestOraclePagesInBrowser(t *testing.T) {
 	if testing.Short() {
@@ -151,6 +153,29 @@ func TestOraclePagesInBrowser(t *testing.T) {
 	settled(t, ctx, "feed page")
 	checkNoScriptRan(t, ctx, "feed page")
 
+	// Each health verdict links to the records behind it: the stale
+	// check's link opens Explore on the feed's last update, over a fixed
+	// range.
+	waitJS(t, ctx, "health checks", `document.querySelectorAll('#f-checks tr[data-check] a.records-link').length >= 4`)
+	for _, c := range []string{"stale", "jump", "deviation", "nonpositive", "bounds", "stale-read"} {
+		if n := eval[int](t, ctx, `document.querySelectorAll('#f-checks tr[data-check="`+c+`"]').length`); n != 1 {
+			t.Errorf("the %s check is shown %d times", c, n)
+		}
+	}
+	href := eval[string](t, ctx, `document.querySelector('#f-checks tr[data-check="stale"] a.records-link').getAttribute('href')`)
+	recs, err := url.Parse(href)
+	if err != nil || recs.Path != "/explore" || !strings.Contains(strings.ToLower(recs.Query().Get("q")), strings.ToLower(f.Address)) || recs.Query().Get("from") == "" || recs.Query().Get("to") == "" {
+		t.Fatalf("the stale check links to %q", href)
+	}
+	do(t, ctx, "click the stale check's records", chromedp.Click(chromedp.CSS(`#f-checks tr[data-check="stale"] a.records-link`)))
+	if loc := waitLocation(t, ctx, "/explore"); loc.RawQuery != recs.RawQuery {
+		t.Errorf("the link opened %s, want %s", loc, href)
+	}
+	waitJS(t, ctx, "the records behind the verdict", `location.pathname === '/explore' && [...document.querySelectorAll('#results .rec')].some((r) => r.innerText.includes('AnswerUpdated'))`)
+
+	do(t, ctx, "feed page again", chromedp.Navigate(base+"/oracle/"+f.Address))
+	waitJS(t, ctx, "chart again", `Number((document.querySelector('#f-chart') || {dataset: {}}).dataset.points) >= 1`)
+
 	// Click the newest update marker: its transaction opens.
 	type point struct {
 		X, Y float64
@@ -166,20 +191,7 @@ func TestOraclePagesInBrowser(t *testing.T) {
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, p.X, p.Y),
 		chromedp.MouseClickXY(p.X, p.Y),
 	)
-	// The page navigates away: ask for the location until it is the tx's
-	// (a query made while the old page goes may fail).
-	var loc *url.URL
-	for end := time.Now().Add(20 * time.Second); ; {
-		if s, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
-			if loc, _ = url.Parse(s); loc != nil && strings.HasPrefix(loc.Path, "/tx/") {
-				break
-			}
-		}
-		if time.Now().After(end) {
-			t.Fatalf("the marker opened no transaction: at %v", loc)
-		}
-		<-time.After(50 * time.Millisecond) // the navigation the click started
-	}
+	loc := waitLocation(t, ctx, "/tx/")
 	if !strings.EqualFold(loc.Path, "/tx/"+p.Tx) {
 		t.Fatalf("the marker opened %s, want /tx/%s", loc.Path, p.Tx)
 	}
@@ -187,6 +199,25 @@ func TestOraclePagesInBrowser(t *testing.T) {
 	// The vault's contract page lists the feed it reads.
 	do(t, ctx, "vault page", chromedp.Navigate(base+"/contract/"+vault))
 	waitJS(t, ctx, "feeds it reads", `[...document.querySelectorAll('#feed-reads a')].some((a) => a.getAttribute('href').toLowerCase() === '/oracle/`+strings.ToLower(f.Address)+`')`)
+}
+
+// waitLocation waits until the page a click navigates to has a path
+// starting with prefix. The page navigates away: it asks for the location
+// until it is there (a query made while the old page goes may fail).
+func waitLocation(t *testing.T, ctx context.Context, prefix string) *url.URL {
+	t.Helper()
+	var loc *url.URL
+	for end := time.Now().Add(20 * time.Second); ; {
+		if s, err := chromedp.Run(ctx, chromedp.Location()); err == nil {
+			if loc, _ = url.Parse(s); loc != nil && strings.HasPrefix(loc.Path, prefix) {
+				return loc
+			}
+		}
+		if time.Now().After(end) {
+			t.Fatalf("the click opened no %s page: at %v", prefix, loc)
+		}
+		<-time.After(50 * time.Millisecond) // the navigation the click started
+	}
 }
 
 func jsString(s string) string {

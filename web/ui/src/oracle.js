@@ -84,6 +84,24 @@
 
   let feed = null, ageTimer = null;
 
+  // Each check's verdict, linked to the records behind it: an Explore
+  // permalink (the query and a fixed time range) the API builds.
+  function showChecks(checks) {
+    const tb = clear($('#f-checks tbody'));
+    if (!checks.length) {
+      tb.append(h('tr', {}, h('td', { colspan: 4, class: 'empty', text: 'The feed cannot be read: no check can judge it.' })));
+      return;
+    }
+    for (const c of checks) {
+      const cls = c.verdict === 'ok' ? 'ok' : c.verdict === 'firing' ? 'bad' : 'dim';
+      tb.append(h('tr', { 'data-check': c.check },
+        h('td', { class: 'mono', text: c.check }),
+        h('td', {}, h('span', { class: cls, text: c.verdict })),
+        h('td', { class: 'wrap', text: c.detail }),
+        h('td', {}, c.records && c.records.startsWith('/explore?') ? h('a', { href: c.records, class: 'records-link', title: c.query, text: 'records' }) : h('span', { class: 'dim', text: '—' }))));
+    }
+  }
+
   function showFeed(f) {
     feed = f;
     const d = f.details || {}, l = f.latest;
@@ -94,6 +112,7 @@
     const probs = $('#f-problems');
     probs.hidden = !(f.health.problems || []).length;
     probs.textContent = (f.health.problems || []).join('; ');
+    showChecks(f.health.checks || []);
     if (l) {
       const age = h('span', { id: 'f-age' });
       kv($('#f-latest'), [
