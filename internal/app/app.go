@@ -35,7 +35,6 @@ import (
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
-	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
@@ -52,9 +51,10 @@ type Options struct {
 // App is a running blocktorch: build it with New, run it with Run, stop it
 // with Close.
 type App struct {
-	cfg   config.Config
-	log   *slog.Logger
-	store *sqlite.DB
+	cfg config.Config
+	log *slog.Logger
+	// store is the relational store (--db): SQLite or PostgreSQL.
+	store relational
 	// records is the store joined with the records engine (--records):
 	// chain writes and every record read or written go through it.
 	records recordsStore
@@ -122,22 +122,15 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		}
 	}()
 
-	dbPath, _ := cfg.SQLitePath()
 	if cfg.Mode == config.ModeDemo {
 		// The demo's chain lives in memory and starts anew each run, so its
-		// database from a previous run describes a chain that is gone.
-		if err := removeDB(dbPath); err != nil {
-			return nil, err
-		}
+		// records from a previous run describe a chain that is gone.
 		if err := removeRecords(cfg); err != nil {
 			return nil, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create data directory: %w", err)
-	}
-	if a.store, err = sqlite.Open(ctx, dbPath); err != nil {
-		return nil, fmt.Errorf("cannot open store %s: %w", dbPath, err)
+	if a.store, err = openStore(ctx, cfg); err != nil {
+		return nil, err
 	}
 	if err := a.openRecords(ctx); err != nil {
 		return nil, err

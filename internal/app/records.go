@@ -10,6 +10,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/vlhttp"
 	"github.com/blocktorch/blocktorch/internal/store/vlogs"
 )
@@ -31,7 +32,7 @@ type recordsStore interface {
 func recordsDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "records") }
 
 // openRecords opens the records engine that cfg.Records names beside the
-// SQLite store, which keeps the relational state either way.
+// relational store, which keeps the relational state either way.
 func (a *App) openRecords(ctx context.Context) error {
 	u, err := a.cfg.RecordsURL()
 	if err != nil {
@@ -43,7 +44,7 @@ func (a *App) openRecords(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("--records: %w", err)
 		}
-		a.store.SetChainRecords(false)
+		a.noChainRecords()
 		a.records = vlhttp.NewChainStore(a.store, c)
 		a.log.Info("records engine: external VictoriaLogs", "url", u)
 	case a.cfg.Records == config.RecordsEmbedded:
@@ -56,7 +57,7 @@ func (a *App) openRecords(ctx context.Context) error {
 			return fmt.Errorf("cannot open the records engine in %s: %w", dir, err)
 		}
 		a.closeRecords = e.Close
-		a.store.SetChainRecords(false)
+		a.noChainRecords()
 		cs, err := vlogs.NewChainStore(ctx, a.store, e)
 		if err != nil {
 			return err
@@ -64,7 +65,11 @@ func (a *App) openRecords(ctx context.Context) error {
 		a.records = cs
 		a.log.Info("records engine: embedded", "dir", dir)
 	case a.cfg.Records == config.RecordsSQLite:
-		a.records = a.store
+		db, ok := a.store.(*sqlite.DB)
+		if !ok {
+			return errors.New("--records sqlite needs a SQLite --db")
+		}
+		a.records = db
 	default:
 		return fmt.Errorf("BUG: --records %q passed validation", a.cfg.Records)
 	}
@@ -75,11 +80,15 @@ func (a *App) openRecords(ctx context.Context) error {
 // SQLite store that holds records (a data directory of a version that
 // kept them there): its searches would silently miss them.
 func (a *App) checkNoSQLiteRecords(ctx context.Context, dir string) error {
+	db, ok := a.store.(*sqlite.DB)
+	if !ok {
+		return nil // PostgreSQL never held records
+	}
 	if _, err := os.Stat(dir); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	found := false
-	if _, err := a.store.Search(ctx, store.SearchRequest{Limit: 1}, func(record.Record) error {
+	if _, err := db.Search(ctx, store.SearchRequest{Limit: 1}, func(record.Record) error {
 		found = true
 		return nil
 	}); err != nil {
@@ -88,9 +97,17 @@ func (a *App) checkNoSQLiteRecords(ctx context.Context, dir string) error {
 	if !found {
 		return nil
 	}
-	db, _ := a.cfg.SQLitePath()
+	path, _ := a.cfg.SQLitePath()
 	return fmt.Errorf("the records of this data directory are in its SQLite store %s: keep them there with --records sqlite, "+
-		"or move them to the embedded engine first with: blocktorch migrate records --from sqlite:%s --to embedded:%s", db, db, dir)
+		"or move them to the embedded engine first with: blocktorch migrate records --from sqlite:%s --to embedded:%s", path, path, dir)
+}
+
+// noChainRecords tells a SQLite store that another records engine keeps
+// the records of chain data (PostgreSQL never derives them).
+func (a *App) noChainRecords() {
+	if db, ok := a.store.(*sqlite.DB); ok {
+		db.SetChainRecords(false)
+	}
 }
 
 // removeRecords deletes the embedded engine's files (the demo starts

@@ -28,8 +28,9 @@ type Config struct {
 	Addr string
 	// DataDir holds the SQLite database (and, in the demo, the chain).
 	DataDir string
-	// DB is the store: "sqlite:PATH" or a bare path; empty means
-	// DataDir/blocktorch.db.
+	// DB is the relational store: "sqlite:PATH" or a bare path, or a
+	// postgres:// URL (PostgreSQL, for several nodes on one database);
+	// empty means DataDir/blocktorch.db.
 	DB string
 	// Records is the records engine, where chain records and off-chain
 	// logs are stored and searched: RecordsSQLite (in the SQLite store,
@@ -161,7 +162,7 @@ func Default(mode Mode) Config {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "HTTP listen address of the UI and API")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (SQLite database; the demo's chain too)")
-	fs.StringVar(&c.DB, "db", c.DB, "store: sqlite:PATH (default DATA/blocktorch.db)")
+	fs.StringVar(&c.DB, "db", c.DB, "relational store: sqlite:PATH (default DATA/blocktorch.db) or postgres://USER@HOST:5432/DB (PostgreSQL; set it through BLOCKTORCH_DB when the URL holds a password)")
 	fs.StringVar(&c.Records, "records", c.Records, "records engine for chain records and logs: embedded (VictoriaLogs storage in process, under DATA/records), sqlite (in the --db store), or http://HOST:9428 (an external VictoriaLogs, single node or cluster, shared by every node)")
 	fs.Int64Var(&c.From, "from", c.From, "first block to index on an empty store; negative counts back from the head")
 	fs.Uint64Var(&c.Confirmations, "confirmations", c.Confirmations, "stay this many blocks behind the head")
@@ -266,8 +267,12 @@ func (c *Config) Validate() error {
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "blocktorch.db")
 	}
-	if _, err := c.SQLitePath(); err != nil {
-		errs = append(errs, err)
+	if _, ok := c.PostgresDSN(); !ok {
+		if _, err := c.SQLitePath(); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.Records == RecordsSQLite {
+		errs = append(errs, errors.New("--records sqlite needs a SQLite --db: with --db postgres:// use --records embedded or http://HOST:PORT"))
 	}
 	if c.Records == "" {
 		c.Records = DefaultRecords
@@ -278,7 +283,16 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// SQLitePath returns the database file of DB.
+// PostgresDSN returns DB when it names a PostgreSQL database.
+func (c *Config) PostgresDSN() (string, bool) {
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return c.DB, true
+	}
+	return "", false
+}
+
+// SQLitePath returns the database file of DB; a postgres:// DB is an
+// error (see PostgresDSN).
 func (c *Config) SQLitePath() (string, error) {
 	switch {
 	case strings.HasPrefix(c.DB, "sqlite:"):
@@ -288,9 +302,10 @@ func (c *Config) SQLitePath() (string, error) {
 		}
 		return p, nil
 	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
-		return "", errors.New("--db postgres:// is not available in this version; use --db sqlite:PATH")
+		return "", errors.New("--db is a PostgreSQL URL, not a SQLite file")
 	case strings.Contains(c.DB, "://"):
-		return "", fmt.Errorf("--db %q: want sqlite:PATH", c.DB)
+		// The text is not repeated: a URL may hold a password.
+		return "", errors.New("--db: want sqlite:PATH or postgres://USER@HOST:PORT/DB")
 	}
 	return c.DB, nil
 }

@@ -1,6 +1,6 @@
 // Package store declares the storage contracts of blocktorch as small role
 // interfaces, and the domain errors every backend returns. Backends live in
-// sub-packages (sqlite, tracefs, later postgres; the records engines vlogs,
+// sub-packages (sqlite, postgres, tracefs; the records engines vlogs,
 // embedded, and vlhttp, an external VictoriaLogs, beside the relational
 // store) and pass the storetest suites.
 //

@@ -20,4 +20,20 @@
 // chain writes are serialised across every node sharing the database;
 // reads that must see one snapshot (a transaction with its logs, a block
 // range) run in one REPEATABLE READ, read-only transaction.
+//
+// Not yet: several nodes on one database. Every node would serve the UI,
+// the API and ingest, but exactly one (the leader) may follow the chain,
+// evaluate monitors and deliver the outbox. The intended design: the
+// leader holds a session-level advisory lock (pg_try_advisory_lock) on one
+// dedicated connection, and a lease row (holder, epoch, heartbeat) it
+// renews every few seconds; the others retry the lock. A leader that
+// loses its connection, or fails to renew within the lease, stops its
+// follower, evaluator and deliveries before its lease ends; its successor
+// takes the lock, bumps the epoch and resumes from the stored checkpoint
+// (the chain head), so nothing is skipped, and the outbox's unique keys
+// keep a transition that both enqueued from being sent twice. Deliveries
+// would then be claimed with SELECT … FOR UPDATE SKIP LOCKED, each claim
+// carrying the epoch, so a deposed leader's late Settle is refused. Changes
+// other nodes must see at once (monitors, verified contracts, the live
+// tail) would be announced with LISTEN/NOTIFY.
 package postgres
