@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/blocktorch/blocktorch/internal/record"
 )
 
@@ -23,6 +25,8 @@ type builder struct {
 	attrs int
 	// invalidUTF8 is set when a string of the current record was repaired.
 	invalidUTF8 bool
+	// parser is reused for every JSON line of one body.
+	parser fastjson.Parser
 }
 
 func (in *Ingester) newBuilder() *builder { return &builder{opts: &in.opts} }

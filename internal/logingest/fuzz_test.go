@@ -238,3 +238,46 @@ func FuzzSyslogRefusesOnly5424(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeObject holds decodeObject's fast path to encoding/json: every
+// line the fast path accepts decodes to the same value, and a line
+// encoding/json refuses is refused with the same error.
+func FuzzDecodeObject(f *testing.F) {
+	for _, s := range []string{
+		`{"time":"2024-06-01T00:00:00Z","level":"info","msg":"GET /api 200","user":{"id":42},"latency_ms":17}`,
+		`{"a":1,"a":{"b":[1,2.5,-0,1e5,1E-2,true,false,null,"x"]}}`,
+		`{"n":01}`, `{"n":NaN}`, `{"n":-Inf}`, `{"n":1.}`, `{"n":.5}`, `{"n":-}`, `{"n":1e}`, `{"n":+1}`,
+		`{"s":"é ✓"}`, `{"s":"a\"b"}`, "{\"s\":\"a\tb\"}", `{"s":"\ud800"}`, "{\"s\":\"\xff\"}",
+		`{} x`, `[1]`, `null`, `{"a":tru}`, `{"a":[1,]}`, `{"a" 1}`, `{"":{"":{}}}`,
+		`{"big":123456789012345678901234567890,"f":1.5e300}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, l []byte) {
+		b := &builder{opts: &fuzzOpts}
+		got, gotErr := b.decodeObject(l)
+		want, wantErr := decodeObjectStd(l)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, encoding/json %v", l, gotErr, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: %#v, encoding/json %#v", l, got, want)
+		}
+	})
+}
+
+// TestDecodeObjectFastPath: an ordinary log line takes the fast path.
+func TestDecodeObjectFastPath(t *testing.T) {
+	l := []byte(`{"time":"2024-06-01T00:00:00Z","level":"info","msg":"tx 0xab submitted","user":{"id":42},"n":1.5}`)
+	var b builder
+	if !plainJSON(l) {
+		t.Fatal("plainJSON refuses an ordinary line")
+	}
+	v, err := b.parser.ParseBytes(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fastValue(v).(map[string]any); !ok {
+		t.Fatal("the fast path refuses an ordinary line")
+	}
+}
