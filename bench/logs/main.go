@@ -263,7 +263,21 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 		return nil, err
 	}
 	sys.bytes = dirSize(dir)
+	if cfg.records == "embedded" {
+		links := fileSize(filepath.Join(dir, "records", "links.db"))
+		fmt.Printf("blocktorch on disk: engine %.1f B/line, link index %.1f B/line, rest %.1f B/line\n",
+			float64(dirSize(filepath.Join(dir, "records", "data")))/float64(gen.n), float64(links)/float64(gen.n),
+			float64(sys.bytes-dirSize(filepath.Join(dir, "records", "data"))-links)/float64(gen.n))
+	}
 	return sys, nil
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 // runBlocktorch runs one search through the HTTP API and returns how many

@@ -29,7 +29,12 @@
 // Filters become LogsQL filters on the fields below; every value and
 // field name is a quoted LogsQL string, so user text never becomes LogsQL
 // syntax. Pages are `sort by (_time, id) limit n+1` after the cursor's
-// (_time, id); histograms are `stats by (_time:Wns offset O, level)
+// (_time, id), and when the backend gives Searcher.Bounds, a page first
+// finds by bisection the latest start time from which at least n+1 records
+// match (probes of `limit 2(n+1) | stats count()`, as VictoriaLogs' own
+// server narrows its last-N queries) and sorts only the matches after it:
+// sorting every match of a common word read most of the store;
+// histograms are `stats by (_time:Wns offset O, level)
 // count()`; stats and timechart run as the engine's stats (count, sum,
 // avg, min, max, count_uniq) grouped by each field and its attrtype, so
 // that 42 and "42" stay apart; top reads the counts of every value and
@@ -44,7 +49,9 @@
 // compared by length and text; string comparisons with string_range on
 // string leaves; patterns as anchored regexps, case-folded on ASCII only
 // where SQL LIKE folds; phrases as their words (bloom filters) and a
-// regexp for their order. Free-text words and phrases ignore case as the
+// regexp of the lower-cased words for their order, on the field and on
+// its lower-cased copy (below) — a (?i) regexp cannot use the engine's
+// literal prefilter and cost a phrase search ten times more. Free-text words and phrases ignore case as the
 // engine's i() does (ASCII, else Unicode lower case of each rune), but
 // i() cannot use the engine's bloom filters and reads every text column
 // (lib/logstorage filter_any_case_phrase.go in v1.52.1): a word w is

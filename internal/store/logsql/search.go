@@ -47,6 +47,13 @@ type Searcher struct {
 	// or an address to the time buckets holding records that link it
 	// (see narrow); nil searches without.
 	Links LinkBuckets
+	// Bounds, when set, returns the oldest and newest record time the
+	// engine holds (unix nanoseconds, inclusive); ok is false when it
+	// does not know. A page of Search then reads only the newest (or
+	// oldest) stretch of time that holds enough matches (see window);
+	// nil sorts every match. Bounds steer the search, they do not limit
+	// it: a page is the same with any bounds, only slower with poor ones.
+	Bounds func(ctx context.Context) (lo, hi int64, ok bool, err error)
 }
 
 var _ store.Searcher = (*Searcher)(nil)
@@ -95,29 +102,154 @@ func (s *Searcher) filterOf(ctx context.Context, req store.SearchRequest) (strin
 // tasks may leave a row's time and stream fields behind.
 const Live = FieldID + ":*"
 
-// SearchQuery returns the LogsQL of one page of Search: at most n+1
+// searchQuery returns the LogsQL of one page of Search: at most n+1
 // records, in order, after the cursor position when there is one.
 func (s *Searcher) searchQuery(ctx context.Context, req store.SearchRequest, n int) (string, error) {
-	if req.Order != store.NewestFirst && req.Order != store.OldestFirst {
-		return "", fmt.Errorf("%w: unknown order %d", store.ErrInvalid, req.Order)
-	}
-	f, err := s.filterOf(ctx, req)
+	p, err := s.page(ctx, req, n)
 	if err != nil {
 		return "", err
 	}
-	asc := req.Order == store.OldestFirst
+	return p.filter + p.pipe, nil
+}
+
+// pageQuery is one page of Search: its filter, the pipe that orders and
+// cuts it, and the time range its records may have (unix nanoseconds,
+// inclusive) as far as the request and cursor say.
+type pageQuery struct {
+	filter, pipe string
+	asc          bool
+	want         int
+	lo, hi       int64
+}
+
+func (s *Searcher) page(ctx context.Context, req store.SearchRequest, n int) (pageQuery, error) {
+	if req.Order != store.NewestFirst && req.Order != store.OldestFirst {
+		return pageQuery{}, fmt.Errorf("%w: unknown order %d", store.ErrInvalid, req.Order)
+	}
+	f, err := s.filterOf(ctx, req)
+	if err != nil {
+		return pageQuery{}, err
+	}
+	p := pageQuery{asc: req.Order == store.OldestFirst, want: n + 1, lo: math.MinInt64, hi: math.MaxInt64}
+	if !req.From.IsZero() {
+		p.lo = req.From.UnixNano()
+	}
+	if !req.To.IsZero() {
+		p.hi = req.To.UnixNano()
+	}
 	if req.Cursor != "" {
-		p, err := decodeCursor(s.CursorKey, req.Cursor, sqlbuild.Fingerprint(req))
+		c, err := decodeCursor(s.CursorKey, req.Cursor, sqlbuild.Fingerprint(req))
 		if err != nil {
-			return "", err
+			return pageQuery{}, err
 		}
-		f = "(" + f + ") AND " + p.after(asc)
+		f = "(" + f + ") AND " + c.after(p.asc)
+		if p.asc {
+			p.lo = max(p.lo, c.time)
+		} else {
+			p.hi = min(p.hi, c.time)
+		}
 	}
 	dir := " desc"
-	if asc {
+	if p.asc {
 		dir = ""
 	}
-	return f + " | sort by (_time" + dir + ", " + FieldID + dir + ") limit " + strconv.Itoa(n+1), nil
+	p.filter = f
+	p.pipe = " | sort by (_time" + dir + ", " + FieldID + dir + ") limit " + strconv.Itoa(n+1)
+	return p, nil
+}
+
+// maxWindowRows bounds the pages that window narrows: past it, sorting
+// every match costs no more than the probes.
+const maxWindowRows = 10_000
+
+// window returns a filter that keeps a page's answer while leaving out
+// older (newer, for OldestFirst) matches, or "" when it finds none
+// worth adding. A page wants the want newest matches; sorting every
+// match by time to find them reads every matching row, which for a
+// common word is most of the store. So, as VictoriaLogs' own server does
+// for its last-N queries, it bisects on the start of a time range that
+// ends at the newest time a record may have: a probe counts the matches
+// in [start, hi], stopping at 2×want, and once a range holds at least
+// want matches, the want newest of all are among them (matches past hi,
+// if any, are newer still), so `_time:>=start` leaves the page unchanged.
+// The ranges the probes read shrink towards the newest matches.
+func (s *Searcher) window(ctx context.Context, p pageQuery) (string, error) {
+	if s.Bounds == nil || p.want > maxWindowRows {
+		return "", nil
+	}
+	blo, bhi, ok, err := s.Bounds(ctx)
+	if err != nil || !ok {
+		return "", err
+	}
+	lo, hi := max(p.lo, blo), min(p.hi, bhi)
+	if hi <= lo || hi/2-lo/2 < int64(time.Second)/2 || hi == math.MaxInt64 || lo == math.MinInt64 {
+		return "", nil
+	}
+	// count returns the matches in [a, b], up to 2×want.
+	count := func(a, b int64) (int, error) {
+		q := "(" + p.filter + ") AND _time:[" + FormatTime(time.Unix(0, a)) + ", " + FormatTime(time.Unix(0, b)) +
+			"] | limit " + strconv.Itoa(2*p.want) + " | stats count() as n"
+		n := 0
+		err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
+			for _, f := range row {
+				if f.Name == "n" {
+					v, err := strconv.Atoi(f.Value)
+					n = v
+					return err
+				}
+			}
+			return nil
+		})
+		return n, err
+	}
+	// inner is the edge of the range that stays fixed (hi for the newest
+	// first); outer moves. Invariants: the range from good to inner holds
+	// at least want matches, the one from bad to inner fewer.
+	inner, good, bad := hi, lo, hi+1
+	if p.asc {
+		inner, good, bad = lo, hi, lo-1
+	}
+	probe := func(edge int64) (int, error) {
+		if p.asc {
+			return count(inner, edge)
+		}
+		return count(edge, inner)
+	}
+	n, err := probe(good)
+	if err != nil || n < p.want {
+		return "", err // few matches at all: sorting them is cheap
+	}
+	for n >= 2*p.want {
+		// Half the distance, rounded towards good so that mid never
+		// reaches bad; the distance fits uint64 where int64 overflows.
+		var mid int64
+		if p.asc {
+			d := uint64(good-bad) / 2
+			if d == 0 {
+				break
+			}
+			mid = good - int64(d)
+		} else {
+			d := uint64(bad-good) / 2
+			if d == 0 {
+				break
+			}
+			mid = good + int64(d)
+		}
+		if n, err = probe(mid); err != nil {
+			return "", err
+		}
+		if n >= p.want {
+			good = mid
+		} else {
+			bad = mid
+			n = 2 * p.want // good's count is still at least that
+		}
+	}
+	if p.asc {
+		return "_time:<=" + FormatTime(time.Unix(0, good)), nil
+	}
+	return "_time:>=" + FormatTime(time.Unix(0, good)), nil
 }
 
 // Search streams the matching records to fn, a page at a time.
@@ -137,9 +269,17 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	if err != nil {
 		return "", err
 	}
-	q, err := s.searchQuery(ctx, req, n)
+	p, err := s.page(ctx, req, n)
 	if err != nil {
 		return "", err
+	}
+	w, err := s.window(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	q := p.filter + p.pipe
+	if w != "" {
+		q = "(" + p.filter + ") AND " + w + p.pipe
 	}
 	// The page is read whole, then handed to fn on this goroutine: the
 	// engine may call back on goroutines of its own.

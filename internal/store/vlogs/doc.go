@@ -29,6 +29,11 @@
 // append has not returned yet. TestAcknowledgedSurvivesKill9
 // kills a child process with SIGKILL right after an acknowledgement.
 //
+// The engine tracks the oldest and newest time of its rows (read once at
+// Open, widened by every append, never narrowed by deletes) as the
+// Searcher's Bounds, so that a page of a common word reads only the
+// newest stretch of time that holds it (package logsql).
+//
 // Rows are searchable from the next query on: a query first flushes the
 // engine's row buffers when rows were added since the last one (a flush
 // per append would cut ingest into tiny parts for the engine to merge).
@@ -65,7 +70,11 @@
 // a delete removed and that was appended after the checkpoint the delete
 // begins with could come back from the log after a crash; only records
 // older than a retention horizon appended during a retention run are
-// exposed to it, and the next run deletes them again. The engine's caches
+// exposed to it, and the next run deletes them again. Retain also
+// deletes the source's rows of the link index (links.go) in the minutes
+// wholly before the horizon; a record older than the horizon appended
+// while a retention run prunes could lose its link row, and then tx: and
+// address: lookups miss it until the next run deletes it. The engine's caches
 // are capped by Options.MemoryBytes (DefaultMemoryBytes, VictoriaLogs'
 // -memory.allowedBytes; its default is 60% of the machine's memory).
 //

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,15 @@ type Engine struct {
 	// buffers.
 	dirty atomic.Bool
 
+	// spanMu guards spanLo and spanHi: the oldest and newest time of the
+	// rows added since Open, widened by every add and never narrowed
+	// (deleted rows leave them wider than the rows held, which Bounds
+	// allows).
+	spanMu         sync.Mutex
+	spanLo, spanHi int64
+	// spanKnown says the span of the rows stored before Open was read.
+	spanKnown bool
+
 	tasks     atomic.Uint64
 	stop      chan struct{}
 	done      chan struct{}
@@ -147,14 +157,15 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("cannot create the records engine's directory: %w", err)
 	}
 	setFlags(opts.MemoryBytes)
-	e := &Engine{dir: dir, opts: opts, log: opts.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+	e := &Engine{dir: dir, opts: opts, log: opts.Logger, stop: make(chan struct{}), done: make(chan struct{}),
+		spanLo: math.MaxInt64, spanHi: math.MinInt64}
 	e.s = logstorage.MustOpenStorage(filepath.Join(dir, "data"), &logstorage.StorageConfig{
 		Retention:       span,
 		MaxBackfillAge:  span,
 		FutureRetention: opts.FutureLimit + time.Hour,
 		FlushInterval:   time.Second,
 	})
-	e.Searcher = &logsql.Searcher{Runner: e, CursorKey: opts.CursorKey, Scope: e.scope}
+	e.Searcher = &logsql.Searcher{Runner: e, CursorKey: opts.CursorKey, Scope: e.scope, Bounds: e.bounds}
 	ok := false
 	defer func() {
 		if !ok {
@@ -183,6 +194,10 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	}
 	if created {
 		e.backfillLinks(ctx)
+	}
+	if err := e.storedSpan(ctx); err != nil {
+		// Searches then sort every match, as they did before the span.
+		e.log.Warn("records engine: searches read every match", "err", err)
 	}
 	if e.links != nil {
 		e.Searcher.Links = e.links.buckets
@@ -291,9 +306,60 @@ func (e *Engine) add(rows []walRow) {
 		lr.MustAdd(logstorage.TenantID{}, r.Time, r.Fields, r.Streams)
 	}
 	e.s.MustAddRows(lr)
+	lo, hi := rows[0].Time, rows[0].Time
+	for _, r := range rows[1:] {
+		lo, hi = min(lo, r.Time), max(hi, r.Time)
+	}
+	e.spanMu.Lock()
+	e.spanLo, e.spanHi = min(e.spanLo, lo), max(e.spanHi, hi)
+	e.spanMu.Unlock()
 	// Searchable from the next query on: it flushes the engine's buffers
 	// first (a flush per append would cut ingest into tiny parts).
 	e.dirty.Store(true)
+}
+
+// storedSpan widens the span of added rows to the times of the rows the
+// engine held at Open, read once.
+func (e *Engine) storedSpan(ctx context.Context) error {
+	var lo, hi string
+	err := e.RunQuery(ctx, "* | stats min(_time) as lo, max(_time) as hi", func(row []logsql.Field) error {
+		for _, f := range row {
+			switch f.Name {
+			case "lo":
+				lo = f.Value
+			case "hi":
+				hi = f.Value
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("cannot read the time span of the stored records: %w", err)
+	}
+	if lo == "" || hi == "" {
+		e.spanMu.Lock()
+		e.spanKnown = true
+		e.spanMu.Unlock()
+		return nil
+	}
+	tlo, err1 := time.Parse(time.RFC3339Nano, lo)
+	thi, err2 := time.Parse(time.RFC3339Nano, hi)
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("cannot read the time span of the stored records: %w", err)
+	}
+	e.spanMu.Lock()
+	e.spanLo, e.spanHi = min(e.spanLo, tlo.UnixNano()), max(e.spanHi, thi.UnixNano())
+	e.spanKnown = true
+	e.spanMu.Unlock()
+	return nil
+}
+
+// bounds is the Searcher's Bounds: the span of the rows added since Open
+// and of those stored before.
+func (e *Engine) bounds(context.Context) (lo, hi int64, ok bool, err error) {
+	e.spanMu.Lock()
+	defer e.spanMu.Unlock()
+	return e.spanLo, e.spanHi, e.spanKnown && e.spanLo <= e.spanHi, nil
 }
 
 // checkpoints runs Checkpoint every CheckpointInterval until Close.
@@ -532,6 +598,9 @@ func (e *Engine) scope() string {
 func (e *Engine) Retain(ctx context.Context, source string, olderThan time.Time) (int64, error) {
 	f := "{" + logsql.FieldSource + "=" + strconv.Quote(source) + "}"
 	n, err := e.deleteWhere(ctx, f, olderThan.Add(-time.Nanosecond))
+	if err == nil && e.links != nil {
+		err = e.links.retain(source, olderThan)
+	}
 	if err != nil {
 		return n, fmt.Errorf("cannot delete %s records older than %s: %w", source, olderThan.UTC().Format(time.RFC3339), err)
 	}

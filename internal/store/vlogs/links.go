@@ -23,11 +23,15 @@ import (
 // records link (the engine fields tx and address), the minutes
 // (logsql.LinkBucket) that hold such records, so that a tx: or address:
 // lookup reads only those minutes' blocks (logsql.Searcher.Links). It
-// lives in DIR/links.db, a SQLite file of (key, bucket) pairs: key is the
-// first 8 bytes of the hash or address, so two links may share a key;
-// that only widens a lookup to more minutes, which the query's own link
-// filter then sorts out. Entries are never removed by reorgs or
-// retention: a stale bucket widens a lookup, it never hides a record.
+// lives in DIR/links.db, a SQLite file of (key, bucket, source) rows: key
+// is the first 8 bytes of the hash or address, so two links may share a
+// key; that only widens a lookup to more minutes, which the query's own
+// link filter then sorts out. source (a number of the sources table) is
+// the source of the records: Retain deletes a source's rows of the
+// minutes wholly older than its horizon with the records, so that the
+// index does not outgrow them. Reorgs remove no rows: a stale bucket
+// widens a lookup, it never hides a record. An index of the first
+// format, without sources, is rebuilt from the records at Open.
 //
 // It is written before the rows reach the engine (a query never sees a
 // record whose bucket the index lacks), without a sync of its own: the
@@ -40,12 +44,14 @@ type linkIndex struct {
 	// mu serializes writers (SQLite takes one at a time) and guards
 	// recent.
 	mu sync.Mutex
-	// recent holds pairs written lately, so that a hot address is not
+	// recent holds rows written lately, so that a hot address is not
 	// written again with every batch.
 	recent map[linkBucket]struct{}
+	// sources numbers the sources (the sources table).
+	sources map[string]int64
 }
 
-type linkBucket struct{ key, bucket int64 }
+type linkBucket struct{ key, bucket, source int64 }
 
 // maxRecent bounds linkIndex.recent.
 const maxRecent = 1 << 16
@@ -63,11 +69,107 @@ func openLinks(path string) (x *linkIndex, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot open the link index: %w", err)
 	}
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS links (key INTEGER NOT NULL, bucket INTEGER NOT NULL, PRIMARY KEY (key, bucket)) WITHOUT ROWID`); err != nil {
+	// The first format had no source column: drop it, to be rebuilt.
+	var old int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('links') WHERE name = 'key'`).Scan(&old); err != nil {
 		db.Close()
-		return nil, false, fmt.Errorf("cannot create the link index: %w", err)
+		return nil, false, fmt.Errorf("cannot read the link index: %w", err)
 	}
-	return &linkIndex{db: db, recent: map[linkBucket]struct{}{}}, created, nil
+	var withSource int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('links') WHERE name = 'source'`).Scan(&withSource); err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("cannot read the link index: %w", err)
+	}
+	if old > 0 && withSource == 0 {
+		if _, err := db.Exec(`DROP TABLE links`); err != nil {
+			db.Close()
+			return nil, false, fmt.Errorf("cannot drop the link index of the first format: %w", err)
+		}
+		created = true
+	}
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS links (key INTEGER NOT NULL, bucket INTEGER NOT NULL, source INTEGER NOT NULL, PRIMARY KEY (key, bucket, source)) WITHOUT ROWID`,
+		`CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			return nil, false, fmt.Errorf("cannot create the link index: %w", err)
+		}
+	}
+	x = &linkIndex{db: db, recent: map[linkBucket]struct{}{}, sources: map[string]int64{}}
+	rows, err := db.Query(`SELECT id, name FROM sources`)
+	if err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("cannot read the link index's sources: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id   int64
+			name string
+		)
+		if err := rows.Scan(&id, &name); err != nil {
+			db.Close()
+			return nil, false, fmt.Errorf("cannot read the link index's sources: %w", err)
+		}
+		x.sources[name] = id
+	}
+	if err := rows.Err(); err != nil {
+		db.Close()
+		return nil, false, fmt.Errorf("cannot read the link index's sources: %w", err)
+	}
+	return x, created, nil
+}
+
+// sourceID returns the number of a source, adding it within tx when new.
+func (x *linkIndex) sourceID(tx *sql.Tx, name string) (int64, error) {
+	if id, ok := x.sources[name]; ok {
+		return id, nil
+	}
+	var id int64
+	switch err := tx.QueryRow(`SELECT id FROM sources WHERE name = ?`, name).Scan(&id); {
+	case err == nil:
+		x.sources[name] = id
+		return id, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	res, err := tx.Exec(`INSERT INTO sources (name) VALUES (?)`, name)
+	if err != nil {
+		return 0, err
+	}
+	id, err = res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	x.sources[name] = id
+	return id, nil
+}
+
+// bucketOf is the link bucket of a row time (floor division).
+func bucketOf(t int64) int64 {
+	b := t / int64(logsql.LinkBucket)
+	if t < 0 && t%int64(logsql.LinkBucket) != 0 {
+		b--
+	}
+	return b
+}
+
+// retain deletes the rows of source whose minutes are wholly before
+// olderThan (records of that source older than it were deleted).
+func (x *linkIndex) retain(source string, olderThan time.Time) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	res, err := x.db.Exec(`DELETE FROM links WHERE source = (SELECT id FROM sources WHERE name = ?) AND bucket < ?`,
+		source, bucketOf(olderThan.UnixNano()))
+	if err != nil {
+		return fmt.Errorf("cannot prune the link index: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		// What was deleted may be written again.
+		clear(x.recent)
+	}
+	return nil
 }
 
 // linkKey is the index key of a hash or an address.
@@ -83,10 +185,36 @@ func (x *linkIndex) add(rows []walRow) error {
 	defer x.mu.Unlock()
 	var pairs []linkBucket
 	seen := map[linkBucket]struct{}{}
+	var tx *sql.Tx
+	defer func() {
+		if tx != nil {
+			tx.Rollback()
+			// Sources numbered in the transaction are not in the table.
+			clear(x.sources)
+		}
+	}()
 	for _, r := range rows {
-		bucket := r.Time / int64(logsql.LinkBucket)
-		if r.Time < 0 && r.Time%int64(logsql.LinkBucket) != 0 {
-			bucket-- // floor
+		bucket := bucketOf(r.Time)
+		source := int64(-1)
+		for _, f := range r.Fields {
+			if f.Name == logsql.FieldTx || f.Name == logsql.FieldAddress {
+				if source < 0 {
+					if tx == nil {
+						var err error
+						if tx, err = x.db.Begin(); err != nil {
+							return fmt.Errorf("cannot write the link index: %w", err)
+						}
+					}
+					var err error
+					if source, err = x.sourceID(tx, rowSource(r)); err != nil {
+						return fmt.Errorf("cannot write the link index: %w", err)
+					}
+				}
+				break
+			}
+		}
+		if source < 0 {
+			continue
 		}
 		for _, f := range r.Fields {
 			if f.Name != logsql.FieldTx && f.Name != logsql.FieldAddress {
@@ -97,7 +225,7 @@ func (x *linkIndex) add(rows []walRow) error {
 				if err != nil || len(b) == 0 {
 					continue
 				}
-				p := linkBucket{linkKey(b), bucket}
+				p := linkBucket{linkKey(b), bucket, source}
 				if _, ok := x.recent[p]; ok {
 					continue
 				}
@@ -109,29 +237,37 @@ func (x *linkIndex) add(rows []walRow) error {
 		}
 	}
 	if len(pairs) == 0 {
+		if tx != nil {
+			// New sources only.
+			err := tx.Commit()
+			tx = nil
+			if err != nil {
+				clear(x.sources)
+				return fmt.Errorf("cannot write the link index: %w", err)
+			}
+		}
 		return nil
 	}
-	tx, err := x.db.Begin()
-	if err != nil {
-		return fmt.Errorf("cannot write the link index: %w", err)
-	}
-	defer tx.Rollback()
 	// Many rows a statement: each statement costs more than its rows.
-	const perStmt = 400
-	args := make([]any, 0, 2*perStmt)
+	const perStmt = 300
+	args := make([]any, 0, 3*perStmt)
 	for rest := pairs; len(rest) > 0; {
 		n := min(len(rest), perStmt)
 		args = args[:0]
 		for _, p := range rest[:n] {
-			args = append(args, p.key, p.bucket)
+			args = append(args, p.key, p.bucket, p.source)
 		}
-		q := `INSERT OR IGNORE INTO links (key, bucket) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1)
+		q := `INSERT OR IGNORE INTO links (key, bucket, source) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1)
 		if _, err := tx.Exec(q, args...); err != nil {
 			return fmt.Errorf("cannot write the link index: %w", err)
 		}
 		rest = rest[n:]
 	}
-	if err := tx.Commit(); err != nil {
+	err := tx.Commit()
+	tx = nil
+	if err != nil {
+		// A source numbered in this transaction is not in the table.
+		clear(x.sources)
 		return fmt.Errorf("cannot write the link index: %w", err)
 	}
 	// Only what was committed may be skipped next time.
@@ -151,7 +287,7 @@ func (x *linkIndex) remember(p linkBucket) {
 
 // buckets is the logsql.LinkBuckets of the index.
 func (x *linkIndex) buckets(ctx context.Context, key []byte) ([]int64, error) {
-	rows, err := x.db.QueryContext(ctx, `SELECT bucket FROM links WHERE key = ? ORDER BY bucket`, linkKey(key))
+	rows, err := x.db.QueryContext(ctx, `SELECT DISTINCT bucket FROM links WHERE key = ? ORDER BY bucket`, linkKey(key))
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +313,16 @@ func (x *linkIndex) sync() error {
 
 func (x *linkIndex) close() error { return x.db.Close() }
 
+// rowSource is the source of a row ("" for none).
+func rowSource(r walRow) string {
+	for _, f := range r.Fields {
+		if f.Name == logsql.FieldSource {
+			return f.Value
+		}
+	}
+	return ""
+}
+
 // backfillLinks fills a new link index from the records the engine holds
 // (a records directory written before the index existed). If that fails,
 // the index is dropped and lookups run without it: an index missing some
@@ -190,7 +336,8 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 		batch = batch[:0]
 		return err
 	}
-	q := logsql.FieldTx + ":* OR " + logsql.FieldAddress + ":* | fields _time, " + logsql.FieldTx + ", " + logsql.FieldAddress
+	q := logsql.FieldTx + ":* OR " + logsql.FieldAddress + ":* | fields _time, " + logsql.FieldSource + ", " +
+		logsql.FieldTx + ", " + logsql.FieldAddress
 	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
 		r := walRow{}
 		for _, f := range row {

@@ -127,3 +127,91 @@ func fmtList(s []string) string {
 	}
 	return out + "]"
 }
+
+// TestLinkIndexRetain: Retain takes the retained source's minutes older
+// than the horizon out of the link index, keeps other sources' rows of
+// the same minutes and newer minutes, and lookups still find every
+// record left; an index of the first format (no sources) is rebuilt.
+func TestLinkIndexRetain(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	txA := common.HexToHash("0xa1")
+	t0 := time.Date(2026, 5, 1, 10, 30, 0, 0, time.UTC)
+	recs := []record.Record{
+		{Time: t0, Source: record.SourceApp, Message: "old app"},
+		{Time: t0.Add(time.Second), Source: record.SourceSecurity, Message: "old security"},
+		{Time: t0.Add(48 * time.Hour), Source: record.SourceApp, Message: "new app"},
+	}
+	for i := range recs {
+		recs[i].TxHashes, recs[i].Kind, recs[i].Level, recs[i].Service = []common.Hash{txA}, record.KindLog, "info", "api"
+	}
+	e, err := vlogs.Open(ctx, dir, vlogs.Options{CursorKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AppendRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	rowsOf := func(source string) int {
+		t.Helper()
+		db, err := sql.Open("sqlite", filepath.Join(dir, "links.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		err = db.QueryRow(`SELECT count(*) FROM links JOIN sources ON sources.id = links.source WHERE sources.name = ?`, source).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if a, s := rowsOf(record.SourceApp), rowsOf(record.SourceSecurity); a != 2 || s != 1 {
+		t.Fatalf("index holds %d app and %d security rows, want 2 and 1", a, s)
+	}
+	n, err := e.Retain(ctx, record.SourceApp, t0.Add(24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Retain = %d, %v; want 1 record deleted", n, err)
+	}
+	if a, s := rowsOf(record.SourceApp), rowsOf(record.SourceSecurity); a != 1 || s != 1 {
+		t.Fatalf("after Retain the index holds %d app and %d security rows, want 1 and 1", a, s)
+	}
+	pq, err := query.Parse("tx:" + txA.Hex())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if _, err := e.Search(ctx, store.SearchRequest{Query: pq, Order: store.OldestFirst, Limit: 10}, func(r record.Record) error {
+		got = append(got, r.Message)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmtList(got) != "[old security new app]" {
+		t.Fatalf("after Retain tx: found %v", got)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The first format: (key, bucket) only. Open rebuilds it with sources.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "links.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE links`, `DROP TABLE sources`,
+		`CREATE TABLE links (key INTEGER NOT NULL, bucket INTEGER NOT NULL, PRIMARY KEY (key, bucket)) WITHOUT ROWID`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	e, err = vlogs.Open(ctx, dir, vlogs.Options{CursorKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if a, s := rowsOf(record.SourceApp), rowsOf(record.SourceSecurity); a != 1 || s != 1 {
+		t.Fatalf("after the rebuild the index holds %d app and %d security rows, want 1 and 1", a, s)
+	}
+}

@@ -1,0 +1,120 @@
+package logsql
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
+)
+
+// TestWindowKeepsPages pages through searches with the time window
+// (Searcher.Bounds) and without, on records hours apart, some sharing a
+// time, and wants the same records and cursors on every page.
+func TestWindowKeepsPages(t *testing.T) {
+	e := openTestEngine(t)
+	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 3000 {
+		words := []string{"alpha"}
+		if i%7 == 0 {
+			words = append(words, "beta")
+		}
+		if i%611 == 0 {
+			words = append(words, "gamma")
+		}
+		// Three records share each time; times are 3.6 s apart, with a
+		// gap of a day after the first thousand.
+		at := start.Add(time.Duration(i/3) * 3600 * time.Millisecond)
+		if i >= 1000 {
+			at = at.Add(24 * time.Hour)
+		}
+		recs = append(recs, record.Record{Time: at, Source: "app", Service: "api", Kind: "log", Level: "info",
+			Message: fmt.Sprintf("%s line %d", strings.Join(words, " "), i)})
+	}
+	e.add(t, recs)
+	lo, hi := recs[0].Time.UnixNano(), recs[len(recs)-1].Time.UnixNano()
+	key := []byte("k")
+	plain := &Searcher{Runner: e, CursorKey: key}
+	probes := 0
+	windowed := &Searcher{Runner: e, CursorKey: key, Bounds: func(context.Context) (int64, int64, bool, error) {
+		probes++
+		return lo - int64(time.Hour), hi + int64(time.Minute), true, nil
+	}}
+	ctx := context.Background()
+	narrowed := 0
+	for _, text := range []string{"alpha", "beta", "gamma", "*", "line"} {
+		q, err := query.Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, order := range []store.Order{store.NewestFirst, store.OldestFirst} {
+			for _, limit := range []int{1, 10, 100} {
+				for _, rng := range [][2]time.Time{{}, {start.Add(30 * time.Minute), start.Add(26 * time.Hour)}} {
+					req := store.SearchRequest{Query: q, Limit: limit, Order: order, From: rng[0], To: rng[1]}
+					for page := 0; page < 4; page++ {
+						want, wantNext := collect(t, plain, req)
+						got, gotNext := collect(t, windowed, req)
+						if !slices.Equal(got, want) || gotNext != wantNext {
+							t.Fatalf("%q order %d limit %d range %v page %d: windowed %v next %q, sorted %v next %q",
+								text, order, limit, rng, page, got, gotNext, want, wantNext)
+						}
+						p, err := windowed.page(ctx, req, limit)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if w, err := windowed.window(ctx, p); err != nil {
+							t.Fatal(err)
+						} else if w != "" {
+							narrowed++
+						}
+						if wantNext == "" {
+							break
+						}
+						req.Cursor = wantNext
+					}
+				}
+			}
+		}
+	}
+	if narrowed == 0 || probes == 0 {
+		t.Fatalf("no page was narrowed (%d bounds calls): the test does not exercise the window", probes)
+	}
+}
+
+func collect(t *testing.T, s *Searcher, req store.SearchRequest) ([]int64, string) {
+	t.Helper()
+	var ids []int64
+	next, err := s.Search(context.Background(), req, func(r record.Record) error {
+		ids = append(ids, r.ID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids, next
+}
+
+// TestWindowUnknownBounds: a searcher whose bounds are unknown or
+// useless sorts every match.
+func TestWindowUnknownBounds(t *testing.T) {
+	e := openTestEngine(t)
+	ctx := context.Background()
+	for _, b := range []func(context.Context) (int64, int64, bool, error){
+		func(context.Context) (int64, int64, bool, error) { return 0, 0, false, nil },
+		func(context.Context) (int64, int64, bool, error) { return math.MaxInt64, math.MinInt64, true, nil },
+		func(context.Context) (int64, int64, bool, error) { return 5, 5 + int64(time.Millisecond), true, nil },
+	} {
+		s := &Searcher{Runner: e, Bounds: b}
+		w, err := s.window(ctx, pageQuery{filter: "*", want: 11, lo: math.MinInt64, hi: math.MaxInt64})
+		if err != nil || w != "" {
+			t.Fatalf("window = %q, %v; want none", w, err)
+		}
+	}
+}
