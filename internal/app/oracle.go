@@ -25,6 +25,7 @@ func (a *App) startOracles(ctx context.Context) error {
 	a.oracles = &oracle.Service{
 		Node:    a.eth,
 		Store:   a.store,
+		Records: a.records,
 		Trace:   oracle.TraceVia(monitor.NewRPCNode(a.rawRPC)),
 		Watched: func(addr common.Address) bool { _, ok := a.reg.Name(addr); return ok },
 		Log:     a.log,

@@ -11,7 +11,8 @@
 // (followed through aggregator(), a proxy that points to itself refused)
 // and the aggregator's minAnswer/maxAnswer where it has them. History
 // lists the feed's answers from its aggregators' AnswerUpdated and OCR
-// NewTransmission events, or, for aggregators that emit none (Chainlink's
+// NewTransmission records in the records store (Service.Records; the
+// node's logs without one), or, for aggregators that emit none (Chainlink's
 // MockV3Aggregator), by walking getRoundData back from the latest round;
 // Cadence sums up how often it updated.
 //

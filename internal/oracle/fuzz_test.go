@@ -3,10 +3,15 @@ package oracle
 import (
 	"bytes"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/blocktorch/blocktorch/internal/record"
 )
 
 // FuzzDecodeRound: whatever a feed answers decodes to a round or an
@@ -113,4 +118,48 @@ func TestJudge(t *testing.T) {
 			t.Errorf("%s: %+v, want %s with %d problems", c.name, h, c.want, c.n)
 		}
 	}
+}
+
+// FuzzPointOfRecord: whatever an answer record holds (its arguments as
+// the records engines give them back: int64, decimal strings, floats,
+// anything) reads as a point or is skipped, never a panic; a point keeps
+// the answer and round exactly and a time the record allowed.
+func FuzzPointOfRecord(f *testing.F) {
+	f.Add("AnswerUpdated", "300000000000", "7", "1700000000", false)
+	f.Add("AnswerUpdated", "-5", "18446744073709551618", "1700000000", true)
+	f.Add("NewTransmission", "123456789012345678901234567890", "3", "1700000000", false)
+	f.Add("AnswerUpdated", "1e300", "x", "-1", false)
+	f.Add("Transfer", "1", "1", "1", true)
+	f.Fuzz(func(t *testing.T, event, answer, round, ts string, asInt bool) {
+		val := func(s string) any {
+			if n, err := strconv.ParseInt(s, 10, 64); asInt && err == nil {
+				return n
+			}
+			if v, err := strconv.ParseFloat(s, 64); !asInt && err == nil && len(s)%2 == 0 {
+				return v
+			}
+			return s
+		}
+		block := uint64(9)
+		args := map[string]any{"current": val(answer), "roundId": val(round), "updatedAt": val(ts),
+			"answer": val(answer), "aggregatorRoundId": val(round), "observationsTimestamp": val(ts)}
+		r := record.Record{Attrs: map[string]any{"event": event, "args": args}, TxHashes: []common.Hash{{1}}, Block: &block}
+		p, ok := pointOfRecord(r, 8)
+		if !ok {
+			return
+		}
+		if p.Event != event || p.Block != block || p.Tx != (common.Hash{1}) {
+			t.Fatalf("point %+v from %s", p, event)
+		}
+		a, ok1 := new(big.Int).SetString(p.Answer, 10)
+		_, ok2 := new(big.Int).SetString(p.RoundID, 10)
+		if !ok1 || !ok2 || p.UpdatedAt.Unix() < 0 || p.UpdatedAt.Unix() > 1<<40 {
+			t.Fatalf("point %+v", p)
+		}
+		if s, isStr := args["current"].(string); isStr && event == "AnswerUpdated" && s != a.String() {
+			if n, _ := new(big.Int).SetString(s, 10); n == nil || n.Cmp(a) != 0 {
+				t.Fatalf("answer %s read as %s", s, a)
+			}
+		}
+	})
 }

@@ -16,9 +16,12 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
+	"github.com/blocktorch/blocktorch/internal/ethrpc"
 	"github.com/blocktorch/blocktorch/internal/gethtest"
+	"github.com/blocktorch/blocktorch/internal/indexer"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
@@ -41,6 +44,10 @@ type rig struct {
 	// nonce is the next nonce of from: geth --dev may answer a stale
 	// pending nonce right after sealing.
 	nonce uint64
+	// db is the store of the last service made; ix indexes the chain
+	// into it (see index).
+	db *sqlite.DB
+	ix *indexer.Indexer
 }
 
 // chains runs a test on the embedded chain and on a real geth --dev
@@ -231,7 +238,31 @@ func (r *rig) service(t *testing.T, now func() time.Time) *oracle.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &oracle.Service{Node: r.eth, Store: db, Trace: oracle.TraceVia(monitor.NewRPCNode(r.rpc)), Now: now}
+	r.db = db
+	return &oracle.Service{Node: r.eth, Store: db, Records: db, Trace: oracle.TraceVia(monitor.NewRPCNode(r.rpc)), Now: now}
+}
+
+// index copies the chain up to its head into the store of the last
+// service made (its records: what History reads), decoding events with
+// the bundled table as the app does for contracts it does not know.
+func (r *rig) index(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if r.ix == nil {
+		r.ix = indexer.New(ethrpc.New(r.rpc, ethrpc.Options{}), r.db, indexer.Config{BatchSize: 50, Decode: decode.NewRegistry().DecodeTx})
+	}
+	head := r.head(t)
+	for {
+		done, err := r.ix.Step(ctx)
+		if err != nil {
+			t.Fatalf("indexer step: %v", err)
+		}
+		h, err := r.db.Head(ctx)
+		if done && err == nil && h.Number >= head {
+			return
+		}
+	}
 }
 
 func price(dollars int64) *big.Int { return new(big.Int).Mul(big.NewInt(dollars), big.NewInt(1e8)) }

@@ -2,15 +2,20 @@ package oracle
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/blocktorch/blocktorch/internal/query"
+	"github.com/blocktorch/blocktorch/internal/record"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -57,12 +62,17 @@ const (
 	MaxPoints       = 2000
 	maxRoundWalk    = 500
 	maxHistoryRange = 200_000 // blocks
+	// MaxHistorySpan is the longest range History lists: longer ones are
+	// refused rather than cut.
+	MaxHistorySpan = 366 * 24 * time.Hour
 )
 
 // History lists the feed's answers updated within [from, to] (zero to:
 // now; zero from: a day before to): its aggregators' AnswerUpdated and
-// NewTransmission events, or, when they emit none, rounds read back from
-// the latest with getRoundData.
+// NewTransmission events — the records the indexer stored when the
+// Service has Records, else the node's logs — or, when they emit none,
+// rounds read back from the latest with getRoundData. A range that ends
+// before it starts, or spans more than MaxHistorySpan, is ErrBadRange.
 func (s *Service) History(ctx context.Context, feed common.Address, from, to time.Time) (History, error) {
 	if to.IsZero() {
 		to = s.now()
@@ -72,6 +82,13 @@ func (s *Service) History(ctx context.Context, feed common.Address, from, to tim
 	}
 	if from.After(to) {
 		return History{}, fmt.Errorf("%w: from is after to", ErrBadRange)
+	}
+	if from.Year() < 1970 || to.Year() > 9999 {
+		return History{}, fmt.Errorf("%w: %s to %s is outside the years 1970 to 9999", ErrBadRange, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	if to.Sub(from) > MaxHistorySpan {
+		return History{}, fmt.Errorf("%w: %s to %s is longer than the %d days a history covers",
+			ErrBadRange, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), MaxHistorySpan/(24*time.Hour))
 	}
 	d, err := ReadFeed(ctx, s.Node, feed, nil)
 	if err != nil {
@@ -84,6 +101,18 @@ func (s *Service) History(ctx context.Context, feed common.Address, from, to tim
 		if f, err := s.Store.OracleFeed(ctx, feed); err == nil && f.PrevAggregator != (common.Address{}) && f.PrevAggregator != d.Aggregator {
 			addrs = append(addrs, f.PrevAggregator)
 		}
+	}
+	if s.Records != nil {
+		var found bool
+		if h.Points, h.Truncated, found, err = s.recordedAnswers(ctx, addrs, d.Decimals, from, to); err != nil {
+			return h, err
+		}
+		if !found {
+			if h.Points, err = s.walkRounds(ctx, d, from, to); err != nil {
+				return h, err
+			}
+		}
+		return h.finish(), nil
 	}
 	first, err := s.blockAt(ctx, from, d.Block)
 	if err != nil {
@@ -111,12 +140,115 @@ func (s *Service) History(ctx context.Context, feed common.Address, from, to tim
 			return h, err
 		}
 	}
+	return h.finish(), nil
+}
+
+// finish orders the points, keeps the newest MaxPoints and sums up the
+// cadence.
+func (h History) finish() History {
 	slices.SortStableFunc(h.Points, func(a, b Point) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
 	if len(h.Points) > MaxPoints {
 		h.Points, h.Truncated = h.Points[len(h.Points)-MaxPoints:], true
 	}
 	h.Cadence = cadence(h.Points)
-	return h, nil
+	return h
+}
+
+// recordsSlack widens the records' search around [from, to]: a record
+// carries its block's time, an answer its own updatedAt, a little before.
+const recordsSlack = 5 * time.Minute
+
+// recordedAnswers reads the answers of the aggregators addrs from the
+// AnswerUpdated and NewTransmission records, newest first until
+// MaxPoints; found says whether any answer record of them was seen, in
+// or out of [from, to].
+func (s *Service) recordedAnswers(ctx context.Context, addrs []common.Address, decimals uint8, from, to time.Time) (ps []Point, truncated, found bool, err error) {
+	hex := make([]string, len(addrs))
+	want := map[string]bool{}
+	for i, a := range addrs {
+		hex[i] = a.Hex()
+		want[strings.ToLower(a.Hex())] = true
+	}
+	q, err := query.Parse("kind:event event:(AnswerUpdated OR NewTransmission) address:(" + strings.Join(hex, " OR ") + ")")
+	if err != nil {
+		return nil, false, false, fmt.Errorf("BUG: the answers' query does not parse: %w", err)
+	}
+	req := store.SearchRequest{Query: q, From: from.Add(-recordsSlack), To: to.Add(recordsSlack), Limit: query.MaxLimit, Order: store.NewestFirst}
+	ps = []Point{}
+	for {
+		cursor, err := s.Records.Search(ctx, req, func(r record.Record) error {
+			if c, _ := r.Attrs["contract"].(string); !want[strings.ToLower(c)] {
+				return nil
+			}
+			p, ok := pointOfRecord(r, decimals)
+			if !ok {
+				return nil
+			}
+			found = true
+			if !p.UpdatedAt.Before(from) && !p.UpdatedAt.After(to) {
+				ps = append(ps, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, false, false, fmt.Errorf("cannot search the answers of %s: %w", strings.Join(hex, ", "), err)
+		}
+		if len(ps) > MaxPoints {
+			return ps, true, true, nil
+		}
+		if cursor == "" {
+			return ps, false, found, nil
+		}
+		req.Cursor = cursor
+	}
+}
+
+// pointOfRecord reads an answer from an AnswerUpdated or NewTransmission
+// record, its arguments decoded by the indexer; records that do not read
+// as one (another contract's event of the same name) are skipped.
+func pointOfRecord(r record.Record, decimals uint8) (Point, bool) {
+	args, _ := r.Attrs["args"].(map[string]any)
+	if len(r.TxHashes) == 0 || r.Block == nil || args == nil {
+		return Point{}, false
+	}
+	p := Point{Block: *r.Block, Tx: r.TxHashes[0]}
+	var answer, round, ts *big.Int
+	switch p.Event, _ = r.Attrs["event"].(string); p.Event {
+	case "AnswerUpdated":
+		answer, round, ts = attrInt(args["current"]), attrInt(args["roundId"]), attrInt(args["updatedAt"])
+	case "NewTransmission":
+		answer, round, ts = attrInt(args["answer"]), attrInt(args["aggregatorRoundId"]), attrInt(args["observationsTimestamp"])
+	default:
+		return Point{}, false
+	}
+	if answer == nil || round == nil || ts == nil || !ts.IsUint64() || ts.Uint64() > 1<<40 {
+		return Point{}, false
+	}
+	p.RoundID, p.Answer = round.String(), answer.String()
+	p.Value, p.UpdatedAt = Float(answer, decimals), time.Unix(int64(ts.Uint64()), 0).UTC()
+	return p, true
+}
+
+// attrInt reads an integer attribute as the records engines give it back:
+// int64 when it fits, a decimal string when larger (or json.Number).
+func attrInt(v any) *big.Int {
+	switch v := v.(type) {
+	case int64:
+		return big.NewInt(v)
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return big.NewInt(int64(v))
+		}
+	case string:
+		if n, ok := new(big.Int).SetString(v, 10); ok {
+			return n
+		}
+	case json.Number:
+		if n, ok := new(big.Int).SetString(string(v), 10); ok {
+			return n
+		}
+	}
+	return nil
 }
 
 // ErrBadRange is a history range that ends before it starts.

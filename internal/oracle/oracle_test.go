@@ -225,6 +225,9 @@ func testFollowFeeds(t *testing.T, r *rig) {
 	}
 	r.blocks(t, 2)
 	rc := r.tx(t, "PriceFeed", demoFeed, "updateAnswer", price(2400))
+	// The answers come from the records the indexer stored: without
+	// them, the demo's feed would be walked round by round.
+	r.index(t)
 	hist, err = s.History(ctx, demoFeed, time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -236,8 +239,17 @@ func testFollowFeeds(t *testing.T, r *rig) {
 	if hist.Cadence.Updates != 2 || hist.Cadence.MedianSeconds < 3 {
 		t.Fatalf("cadence %+v", hist.Cadence)
 	}
-	if _, err := s.History(ctx, demoFeed, now, now.Add(-time.Hour)); !errors.Is(err, store.ErrInvalid) {
-		t.Fatalf("backwards range: %v", err)
+	for _, c := range []struct {
+		from, to time.Time
+		msg      string
+	}{
+		{now, now.Add(-time.Hour), "from is after to"},
+		{now.Add(-400 * 24 * time.Hour), now, "longer than the 366 days a history covers"},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), "outside the years 1970 to 9999"},
+	} {
+		if _, err := s.History(ctx, demoFeed, c.from, c.to); !errors.Is(err, store.ErrInvalid) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("History(%s, %s) = %v, want ErrInvalid saying %q", c.from, c.to, err, c.msg)
+		}
 	}
 }
 

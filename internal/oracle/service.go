@@ -44,6 +44,10 @@ type TraceFunc func(ctx context.Context, block uint64) (map[common.Hash][]Call, 
 type Service struct {
 	Node  Node
 	Store store.OracleStore
+	// Records is where History finds a feed's answers: the AnswerUpdated
+	// and NewTransmission records of its aggregators that the indexer
+	// stored. Nil reads them from the node's logs instead.
+	Records store.Searcher
 	// Trace finds readers and feeds in call traces; nil leaves both unseen.
 	Trace TraceFunc
 	// Watched says whose reads make an unknown address a followed feed

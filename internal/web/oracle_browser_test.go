@@ -113,8 +113,15 @@ func TestOraclePagesInBrowser(t *testing.T) {
 	if code, _ := getJSON("/api/v1/oracles/"+token, nil); code != 404 {
 		t.Errorf("a contract that is no followed feed: %d, want 404", code)
 	}
-	if code, msg := getJSON("/api/v1/oracles/"+f.Address+"/history?from=now-1h&to=now-2h", nil); code != 400 {
-		t.Errorf("a backwards range: %d %s", code, msg)
+	for q, want := range map[string]string{
+		"from=now-1h&to=now-2h":                             "from is after to",
+		"from=now-1000d&to=now":                             "longer than the 366 days a history covers",
+		"from=1970-01-01T00:00:00Z&to=2199-01-01T00:00:00Z": "longer than the 366 days",
+		"from=yesterday":                                    "is not a time",
+	} {
+		if code, msg := getJSON("/api/v1/oracles/"+f.Address+"/history?"+q, nil); code != 400 || !strings.Contains(msg, want) {
+			t.Errorf("history?%s: %d %q, want 400 saying %q", q, code, msg, want)
+		}
 	}
 
 	// The vault reads the feed as the traffic borrows and liquidates.
