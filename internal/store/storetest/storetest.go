@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Contracts", testContracts},
 		{"CanceledContext", testCanceledContext},
 		{"ConcurrentReaders", testConcurrentReaders},
+		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -806,6 +807,63 @@ func testConcurrentReaders(t *testing.T, s store.Store) {
 	head, err := s.Head(ctx)
 	if want := uint64((batches - 1) * perBatch); err != nil || head.Number != want {
 		t.Fatalf("Head after the writer = %v, %v; want block %d", head, err, want)
+	}
+}
+
+// testConcurrentWriters races writers (two indexers, or two nodes on one
+// database) for the same heights, on two forks: at each height exactly one
+// batch is stored, every other writer gets ErrConflict, and the counts
+// match the rows of the winners.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const (
+		writers   = 4
+		rounds    = 10
+		perBatch  = 2
+		txsPerBlk = 3
+		logsPerTx = 2
+	)
+	mustWrite(t, s, Chain(1, 0, common.Hash{}, 1, 0, 0))
+	for round := range rounds {
+		head, err := s.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var (
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			won       []byte
+			conflicts int
+		)
+		for w := range writers {
+			fork := byte(1 + w%2)
+			wg.Go(func() {
+				err := s.WriteBlocks(ctx, Chain(fork, head.Number+1, head.Hash, perBatch, txsPerBlk, logsPerTx))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					won = append(won, fork)
+				case errors.Is(err, store.ErrConflict):
+					conflicts++
+				default:
+					t.Errorf("round %d: writer %d: %v", round, w, err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(won) != 1 || conflicts != writers-1 {
+			t.Fatalf("round %d: %d writers stored their batch (forks %v), %d conflicted; want one and %d", round, len(won), won, conflicts, writers-1)
+		}
+		got, err := s.Head(ctx)
+		if want := Chain(won[0], head.Number+1, head.Hash, perBatch, 0, 0)[perBatch-1]; err != nil || got != want.Ref() {
+			t.Fatalf("round %d: head %v, %v; want the winner's %v", round, got, err, want.Ref())
+		}
+	}
+	blocks := 1 + rounds*perBatch
+	c, err := s.Counts(ctx)
+	if want := (store.Counts{Blocks: int64(blocks), Txs: int64((blocks - 1) * txsPerBlk), Logs: int64((blocks - 1) * txsPerBlk * logsPerTx)}); err != nil || c != want {
+		t.Fatalf("Counts = %+v, %v; want %+v", c, err, want)
 	}
 }
 
