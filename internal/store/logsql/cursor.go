@@ -59,9 +59,19 @@ func (p position) after(asc bool) string {
 	t := formatTimeFilter(time.Unix(0, p.time))
 	id := formatID(p.id)
 	if asc {
+		// After id: neither a record without an id field (its time is
+		// its ID) nor one whose id is its time (written before ids were
+		// left out) is after, at time t.
 		return "(_time:>" + t + " OR (_time:[" + t + "," + t + "] AND " + quote(FieldID) +
 			":string_range(" + quote(id+"\x00") + "," + quote(maxString) + ")))"
 	}
+	if p.id == p.time {
+		// No record has an ID below its time (IDs): nothing of time t
+		// comes before.
+		return "_time:<" + t
+	}
+	// A record without an id field has its time as ID, the least of
+	// time t; the engine reads the missing field as "".
 	return "(_time:<" + t + " OR (_time:[" + t + "," + t + "] AND " + quote(FieldID) +
 		":string_range(\"\"," + quote(id) + ")))"
 }

@@ -136,13 +136,26 @@ func TestEncodeFields(t *testing.T) {
 		got[f.Name] = f.Value
 	}
 	want := map[string]string{
-		"source": "app", "service": "api", "_msg": "m", "id": "0000000000000000000", "kind": "log", "level": "info",
+		"source": "app", "service": "api", "_msg": "m", "id": "0000000000000000000", "rec": "1", "kind": "log", "level": "info",
 		"tx":       "0x7473000000000000000000000000000000000000000000000000000000000003",
 		"attr.a.b": "1", "attrtype.a.b": "i", "attr.s": "x", "attr.n": "2.5", "attrtype.n": "f",
 		"attrs": `{"a":{"b":1},"a.b":"flat","n":2.5,"s":"x"}`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("fields:\n got %v\nwant %v", got, want)
+	}
+
+	// An ID equal to the time in unix nanoseconds (what IDs gives most
+	// records) has no field; Decode reads it from the time.
+	r.ID = r.Time.UnixNano()
+	back, fields := roundTrip(t, r)
+	for _, f := range fields {
+		if f.Name == FieldID {
+			t.Fatalf("an ID equal to the time is stored: %v", f)
+		}
+	}
+	if back.ID != r.ID {
+		t.Fatalf("ID %d read back as %d", r.ID, back.ID)
 	}
 }
 

@@ -99,8 +99,9 @@ func (s *Searcher) filterOf(ctx context.Context, req store.SearchRequest) (strin
 }
 
 // Live is the filter of rows that hold a record: the engine's delete
-// tasks may leave a row's time and stream fields behind.
-const Live = FieldID + ":*"
+// tasks may leave a row's time and stream fields behind. Records written
+// before FieldLive existed all have an id.
+const Live = "(" + FieldLive + ":* OR " + FieldID + ":*)"
 
 // searchQuery returns the LogsQL of one page of Search: at most n+1
 // records, in order, after the cursor position when there is one.

@@ -293,8 +293,11 @@ func (s *Searcher) recordTable(ctx context.Context, req store.SearchRequest, pip
 				return err
 			}
 			it.time = t.UnixNano()
-			if it.id, err = strconv.ParseInt(r[FieldID], 10, 64); err != nil {
-				return fmt.Errorf("row id %q: %w", r[FieldID], err)
+			it.id = it.time // no id field: the time is the ID
+			if v, ok := r[FieldID]; ok {
+				if it.id, err = strconv.ParseInt(v, 10, 64); err != nil {
+					return fmt.Errorf("row id %q: %w", v, err)
+				}
 			}
 		}
 		items = append(items, it)

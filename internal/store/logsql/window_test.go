@@ -1,6 +1,7 @@
 package logsql
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -81,6 +82,32 @@ func TestWindowKeepsPages(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	// Every page of every record, in both orders, against the order of
+	// (time, ID): three records share each time, the first of them
+	// stored without an id field (its ID is its time), the others with.
+	for _, order := range []store.Order{store.NewestFirst, store.OldestFirst} {
+		want := make([]int64, len(recs))
+		for i, r := range recs {
+			want[i] = r.ID
+		}
+		slices.SortFunc(want, func(a, b int64) int { return cmp.Compare(a, b) }) // IDs follow time here
+		if order == store.NewestFirst {
+			slices.Reverse(want)
+		}
+		req := store.SearchRequest{Limit: 100, Order: order}
+		var got []int64
+		for {
+			ids, next := collect(t, windowed, req)
+			got = append(got, ids...)
+			if next == "" {
+				break
+			}
+			req.Cursor = next
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("order %d: paging read %d records, want %d in (time, ID) order", order, len(got), len(want))
 		}
 	}
 	if narrowed == 0 || probes == 0 {

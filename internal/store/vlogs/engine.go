@@ -252,26 +252,39 @@ func (e *Engine) replay(ctx context.Context, walDir string, seqs []uint64) error
 	return nil
 }
 
-// missing returns the rows whose record ID the engine does not hold.
+// missing returns the rows whose record the engine does not hold: a row
+// is known by its time and record ID (its id field, or its time when it
+// has none).
 func (e *Engine) missing(ctx context.Context, rows []walRow) ([]walRow, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, 0, len(rows))
 	minT, maxT := rows[0].Time, rows[0].Time
 	for _, r := range rows {
-		ids = append(ids, strconv.Quote(rowID(r)))
 		minT, maxT = min(minT, r.Time), max(maxT, r.Time)
 	}
-	have := map[string]bool{}
-	q := fmt.Sprintf("_time:[%s, %s] AND %s:in(%s) | fields %s", logsql.FormatTime(time.Unix(0, minT)),
-		logsql.FormatTime(time.Unix(0, maxT)), logsql.FieldID, strings.Join(ids, ","), logsql.FieldID)
+	type key struct {
+		time int64
+		id   string
+	}
+	have := map[key]bool{}
+	q := fmt.Sprintf("_time:[%s, %s] AND %s | fields _time, %s", logsql.FormatTime(time.Unix(0, minT)),
+		logsql.FormatTime(time.Unix(0, maxT)), logsql.Live, logsql.FieldID)
 	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
+		var k key
 		for _, f := range row {
-			if f.Name == logsql.FieldID {
-				have[f.Value] = true
+			switch f.Name {
+			case "_time":
+				t, err := time.Parse(time.RFC3339Nano, f.Value)
+				if err != nil {
+					return fmt.Errorf("record time %q: %w", f.Value, err)
+				}
+				k.time = t.UnixNano()
+			case logsql.FieldID:
+				k.id = strings.Clone(f.Value)
 			}
 		}
+		have[k] = true
 		return nil
 	})
 	if err != nil {
@@ -279,13 +292,15 @@ func (e *Engine) missing(ctx context.Context, rows []walRow) ([]walRow, error) {
 	}
 	var out []walRow
 	for _, r := range rows {
-		if !have[rowID(r)] {
+		k := key{r.Time, rowID(r)}
+		if !have[k] {
 			out = append(out, r)
 		}
 	}
 	return out, nil
 }
 
+// rowID is the text of a row's id field, "" when it has none.
 func rowID(r walRow) string {
 	for _, f := range r.Fields {
 		if f.Name == logsql.FieldID {
