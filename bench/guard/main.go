@@ -284,12 +284,6 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			r.pauseBlock, r.pauseIndex = prec.BlockNumber.Uint64(), prec.TransactionIndex
 			r.first = prec.BlockNumber.Cmp(rec.BlockNumber) < 0 || prec.BlockNumber.Cmp(rec.BlockNumber) == 0 && prec.TransactionIndex < rec.TransactionIndex
 		}
-		if !r.blocked {
-			// The next attack must not fail on this one's debt.
-			if nonce, err = rig.Repay(ctx, nonce); err != nil {
-				return r, err
-			}
-		}
 		if paused, err := rig.Paused(ctx); err != nil {
 			return r, err
 		} else if paused {

@@ -264,14 +264,48 @@ func (r *Rig) Close() {
 
 // Attack sends the demo's exploit from the attacker at the feed's current
 // price, with tip and fee cap per gas (wei), at nonce; it returns the
-// transaction once the node took it.
+// transaction once the node took it. An earlier exploit that was not
+// blocked left its debt on the attacker's account, and a price that fell
+// since may leave that position short: the exploit's collateral then
+// covers the shortfall too, so that it fails only on the guard's pause.
 func (r *Rig) Attack(ctx context.Context, nonce uint64, tip, feeCap *big.Int) (*types.Transaction, error) {
 	price, err := r.App.Price(ctx, r.Chain.Eth)
 	if err != nil {
 		return nil, err
 	}
 	to, value, data := r.App.Exploit(price)
+	attacker := crypto.PubkeyToAddress(r.Attacker.PublicKey)
+	debt, err := r.vaultView(ctx, "debtOf", attacker)
+	if err != nil {
+		return nil, err
+	}
+	if debt.Sign() > 0 {
+		limit, err := r.vaultView(ctx, "maxBorrow", attacker)
+		if err != nil {
+			return nil, err
+		}
+		if short := new(big.Int).Sub(debt, limit); short.Sign() > 0 {
+			// value covers ExploitBorrow: scale it to ExploitBorrow + short.
+			value.Mul(value, new(big.Int).Add(demo.ExploitBorrow, short))
+			value.Div(value, demo.ExploitBorrow)
+		}
+	}
 	return r.send(ctx, r.Attacker, nonce, &to, value, data, 1_500_000, tip, feeCap)
+}
+
+// vaultView calls a view of the vault taking an address and returning a
+// uint256.
+func (r *Rig) vaultView(ctx context.Context, method string, arg common.Address) (*big.Int, error) {
+	vault, _ := r.App.ABI("LendingVault")
+	data, err := vault.Pack(method, arg)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Chain.Eth.CallContract(ctx, callMsg(r.App.Vault, data), nil)
+	if err != nil {
+		return nil, fmt.Errorf("cannot call the vault's %s: %w", method, err)
+	}
+	return new(big.Int).SetBytes(out), nil
 }
 
 // PrepareAttacker has the attacker let the router act for it (the
@@ -430,39 +464,4 @@ func (r *Rig) GroupByTx(ctx context.Context, channels []string) error {
 	}
 	_, err = r.Monitors.Merge(ctx, "demo", f, nil)
 	return err
-}
-
-// Repay has the attacker pay back what one exploit borrowed (approve,
-// then vault.repay) from nonce, and waits until it is mined; it returns
-// the attacker's next nonce. An exploit that was not blocked leaves its
-// debt on the attacker's account, and the next one, sized for its own
-// borrow only, would then fail on the whole position rather than on the
-// guard's pause.
-func (r *Rig) Repay(ctx context.Context, nonce uint64) (uint64, error) {
-	token, _ := r.App.ABI("DemoToken")
-	vault, _ := r.App.ABI("LendingVault")
-	approve, err := token.Pack("approve", r.App.Vault, demo.ExploitBorrow)
-	if err != nil {
-		return nonce, err
-	}
-	repay, err := vault.Pack("repay", demo.ExploitBorrow)
-	if err != nil {
-		return nonce, err
-	}
-	tokenAddr, vaultAddr := r.App.Token, r.App.Vault
-	if _, err := r.send(ctx, r.Attacker, nonce, &tokenAddr, nil, approve, 100_000, big.NewInt(2e9), big.NewInt(100e9)); err != nil {
-		return nonce, err
-	}
-	tx, err := r.send(ctx, r.Attacker, nonce+1, &vaultAddr, nil, repay, 200_000, big.NewInt(2e9), big.NewInt(100e9))
-	if err != nil {
-		return nonce + 1, err
-	}
-	rec, err := r.WaitMined(ctx, tx.Hash())
-	if err != nil {
-		return nonce + 2, err
-	}
-	if rec.Status != types.ReceiptStatusSuccessful {
-		return nonce + 2, fmt.Errorf("repay failed in %s", tx.Hash())
-	}
-	return nonce + 2, nil
 }
