@@ -331,7 +331,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			}
 			void++
 			fmt.Printf("  attack %d void: its simulation reverted (%s), mined status failed=%v\n", i+1, reason, r.blocked)
-			miss(i+1, r.tx, r.sent, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
+			miss(i+1, r.tx, r.sent, r.inPool, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
 		} else if r.blocked && r.first {
 			blocked++
 		} else {
@@ -340,7 +340,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 				lat = "pause in the pool " + r.pauseInPool.Sub(v.Seen).Round(time.Millisecond).String() + " after the guard saw it"
 			}
 			fmt.Printf("  attack %d not blocked: %s (guard saw it: %v, matches %d, err %v)\n", i+1, lat, ok, len(v.Matches), v.Err)
-			miss(i+1, r.tx, r.sent, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
+			miss(i+1, r.tx, r.sent, r.inPool, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
 		}
 		if r.first {
 			first++
@@ -404,7 +404,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 // miss prints what the bench knows of an attack not blocked: when the
 // guard saw it against when the block that mined it reached the bench,
 // what its simulation gave, and where the pause was mined.
-func miss(n int, tx common.Hash, sent time.Time, v guard.Verdict, seen bool, block uint64, index uint, pauseBlock uint64, pauseIndex uint, pauseInPool time.Time, headSeen func(uint64) time.Time) {
+func miss(n int, tx common.Hash, sent, inPool time.Time, v guard.Verdict, seen bool, block uint64, index uint, pauseBlock uint64, pauseIndex uint, pauseInPool time.Time, headSeen func(uint64) time.Time) {
 	fmt.Printf("    attack %d %s: sent %s, mined in block %d at index %d", n, tx.Hex()[:10], sent.Format("15:04:05.000"), block, index)
 	if h := headSeen(block); !h.IsZero() {
 		fmt.Printf(" (its head reached the bench %s after the send)", h.Sub(sent).Round(time.Millisecond))
@@ -413,6 +413,9 @@ func miss(n int, tx common.Hash, sent time.Time, v guard.Verdict, seen bool, blo
 		fmt.Printf(", the block before it %s after the send", h.Sub(sent).Round(time.Millisecond))
 	}
 	fmt.Println()
+	if !inPool.IsZero() {
+		fmt.Printf("      the node announced it to the bench's own subscription %s after the send\n", inPool.Sub(sent).Round(time.Millisecond))
+	}
 	if !seen {
 		fmt.Println("      the guard never checked it")
 		return

@@ -7,7 +7,10 @@
 // fire (monitor.Engine.EvaluateTx). A match raises an alert marked
 // pending that names the pending transaction, and starts the scenarios
 // that name the monitor, whose sends pay a higher priority fee and fee cap
-// than the suspicious transaction so that a block orders them first.
+// than the suspicious transaction so that a block orders them first. The
+// guard also follows new heads and has the responder make the scenarios'
+// sends ready on each (Responder.Arm), so that a pause needs no reads and
+// no simulation once the match is made.
 //
 // Which transactions are simulated: every one with calldata, to any
 // address, and plain transfers to a watched contract. Exploits reach a

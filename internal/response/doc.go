@@ -24,7 +24,12 @@
 // Scenarios (scenario.go) are named actions run in order by hand or by a
 // monitor's firing, with a dry run, a per-scenario cooldown and a kill
 // switch for automation; each run is recorded and written on the open
-// incident's timeline through the Timeline interface.
+// incident's timeline through the Timeline interface. A scenario runs
+// once per monitor and transaction (a pending one the mempool guard saw,
+// or the one a mined firing names): a second trigger for the same pair
+// is recorded as skipped and sends nothing. Arm (arm.go) makes each
+// scenario's first send ready on every new head, so that an urgent run
+// (the guard's pause) only signs and sends.
 //
 // The package reaches the node through the Node interface (an
 // *ethclient.Client satisfies it) and serves no HTTP: internal/web does.

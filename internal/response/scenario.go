@@ -424,7 +424,11 @@ func incidentKey(trigger string) (monitorID string, tx common.Hash, ok bool) {
 // runs that sent a transaction count: one that failed before sending
 // anything may be run again by the next firing, and nothing is sent
 // twice. Runs of one scenario are serialized, so a run in flight is
-// recorded before the next one asks.
+// remembered before the next one asks. A mined firing also looks in the
+// history (runs before a restart); a pending one only in memory: the
+// guard's pause must not wait for the store, and a pending transaction
+// it answered before a restart finds the contract already paused (the
+// pause's simulation reverts and nothing is sent).
 func (s *Service) ranFor(ctx context.Context, scenario, trigger string) (string, error) {
 	monitorID, tx, ok := incidentKey(trigger)
 	if !ok {
@@ -434,7 +438,7 @@ func (s *Service) ranFor(ctx context.Context, scenario, trigger string) (string,
 	if v, ok := s.sc.ranFor.Load(mem); ok {
 		return v.(string), nil
 	}
-	if s.History == nil {
+	if s.History == nil || strings.Contains(trigger, ":pending:") {
 		return "", nil
 	}
 	for _, t := range []string{"monitor:" + monitorID + ":pending:" + tx.Hex(), "monitor:" + monitorID + ":tx:" + tx.Hex()} {

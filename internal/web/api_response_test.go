@@ -46,7 +46,8 @@ func demoContract(t *testing.T, base, name string) string {
 
 // TestRespond boots the demo once with an EOA signer (the demo's
 // deployer, which holds PAUSER_ROLE) for the response API and the Respond
-// panel in a browser (respond_browser_test.go).
+// panel in a browser (respond_browser_test.go), and a second server on
+// its chain without a signer (respond_nosigner_browser_test.go).
 func TestRespond(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots the demo")
@@ -69,6 +70,7 @@ func TestRespond(t *testing.T) {
 	}{
 		{"API", func(t *testing.T) { respondAPI(t, a.URL(), deployer) }},
 		{"Browser", func(t *testing.T) { respondBrowser(t, a, deployer) }},
+		{"BrowserNoSigner", func(t *testing.T) { respondBrowserNoSigner(t, a) }},
 		{"Monitor", func(t *testing.T) { respondMonitor(t, a) }},
 	} {
 		if !t.Run(st.name, st.test) {
