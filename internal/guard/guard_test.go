@@ -155,9 +155,14 @@ func TestGuardStopsExploit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Under MineMu: no block is made between the hold being set and the
+	// exploit reaching the pool, so that the next one waits for the pause.
+	rig.MineMu.Lock()
 	holding.set(gn + 1)
 	exploit.set(signed.Hash())
-	if err := rig.Chain.Eth.SendTransaction(ctx, signed); err != nil {
+	err = rig.Chain.Eth.SendTransaction(ctx, signed)
+	rig.MineMu.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 

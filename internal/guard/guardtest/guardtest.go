@@ -71,6 +71,8 @@ type Rig struct {
 	// PostInclusion turns on the normal path: a monitor firing on a mined
 	// block runs its scenarios (as the app's notifier does).
 	PostInclusion atomic.Bool
+	// MineMu is held by Mine from asking its hold to making the block.
+	MineMu sync.Mutex
 
 	index   *indexer.Indexer
 	ethrpc  *ethrpc.Client
@@ -227,7 +229,9 @@ func (r *Rig) start(ctx context.Context, parts ...func(context.Context) error) {
 
 // Mine makes a block every interval until ctx ends, on a chain started
 // with a negative BlockInterval, except while hold (when set) says to
-// wait, for at most 10 s at a time.
+// wait, for at most 10 s at a time. It asks hold and makes the block
+// under MineMu: a caller that changes what hold answers and sends a
+// transaction under it knows the block cannot be made in between.
 func (r *Rig) Mine(ctx context.Context, every time.Duration, hold func() bool) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -238,16 +242,19 @@ func (r *Rig) Mine(ctx context.Context, every time.Duration, hold func() bool) {
 			return
 		case <-tick.C:
 		}
+		r.MineMu.Lock()
 		if hold != nil && hold() {
 			if held.IsZero() {
 				held = time.Now()
 			}
 			if time.Since(held) < 10*time.Second {
+				r.MineMu.Unlock()
 				continue
 			}
 		}
 		held = time.Time{}
 		r.Chain.Commit()
+		r.MineMu.Unlock()
 	}
 }
 
