@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"strings"
@@ -299,7 +300,22 @@ func checkMined(t *testing.T, ctx context.Context, b Backend, app *App, sent []S
 			wantStatus = types.ReceiptStatusFailed
 		}
 		if r.Status != wantStatus {
-			t.Errorf("%s %s from %s (failure %q): status %d, want %d", s.Action, s.Tx.Hash(), s.From, s.Failure, r.Status, wantStatus)
+			why := ""
+			if r.Status == types.ReceiptStatusFailed {
+				// The state before its block is not always what it saw (blocks
+				// shared with other senders), but the reason is most often the same.
+				msg := ethereum.CallMsg{From: s.From, To: s.Tx.To(), Gas: s.Tx.Gas(), Value: s.Tx.Value(), Data: s.Tx.Data()}
+				_, err := b.CallContract(ctx, msg, new(big.Int).Sub(r.BlockNumber, big.NewInt(1)))
+				why = fmt.Sprintf(" (re-run before its block %d: %v)", r.BlockNumber, err)
+				var de rpc.DataError
+				if errors.As(err, &de) {
+					if data, derr := hexutil.Decode(fmt.Sprint(de.ErrorData())); derr == nil && len(data) >= 4 {
+						args, _ := decodeRevert(abis, data)
+						why += fmt.Sprintf(" %x %v", data[:4], args)
+					}
+				}
+			}
+			t.Errorf("%s %s from %s (failure %q): status %d, want %d%s", s.Action, s.Tx.Hash(), s.From, s.Failure, r.Status, wantStatus, why)
 			continue
 		}
 		if s.Failure == NoFailure || !withData {
