@@ -11,7 +11,7 @@ VICTORIALOGS_VERSION := $(shell awk '$$1=="github.com/VictoriaMetrics/VictoriaLo
 VICTORIALOGS := $(BIN)/victoria-logs-$(VICTORIALOGS_VERSION)
 export BLOCKTORCH_VICTORIALOGS := $(VICTORIALOGS)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert bench-patch bench-guard fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert bench-patch bench-guard bench-pg fuzz vet clean
 
 all: build
 
@@ -100,6 +100,10 @@ bench-trace: geth
 ## bench-patch: a patch check replaying 1,000 transactions against a new implementation vs the same replays one by one through geth's debug_traceCall with state overrides, same geth --dev (ARGS="-txs N")
 bench-patch: geth contracts-deps
 	$(GO) run ./bench/patch $(ARGS)
+
+## bench-pg: the relational store on PostgreSQL vs SQLite, same run, same chain: WriteBlocks blocks/s and the API's read paths p50/p95, one reader and parallel readers (ARGS="-blocks 20000 -readers 3"; -pg URL, default BLOCKTORCH_TEST_POSTGRES)
+bench-pg:
+	$(GO) run ./bench/pg $(ARGS)
 
 ## bench-ui: home dashboard and Explore histogram latency over 5M records (-records N for quick runs: make bench-ui ARGS="-records 500000")
 bench-ui: ui

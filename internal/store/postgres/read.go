@@ -306,18 +306,25 @@ func (db *DB) Tx(ctx context.Context, hash common.Hash) (chain.Tx, error) {
 
 func (db *DB) tx(ctx context.Context, hash common.Hash) (chain.Tx, error) {
 	// One snapshot, so that the logs belong to the same chain as the
-	// transaction even if a rollback commits in between.
-	rtx, err := db.snapshot(ctx)
-	if err != nil {
-		return chain.Tx{}, err
-	}
-	defer rtx.Rollback(ctx)
-	tx, err := scanTx(rtx.QueryRow(ctx, `SELECT `+txColumns+` FROM txs t WHERE t.hash = $1`, hash[:]))
-	if err != nil {
-		return chain.Tx{}, err
-	}
-	rows, err := rtx.Query(ctx, `SELECT `+logColumns+` FROM logs l JOIN blocks b ON b.number = l.block_number
+	// transaction even if a rollback commits in between; sent as one
+	// batch, so the transaction costs one round trip instead of four. A
+	// connection left inside it by an error is not reused by the pool.
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	b.Queue(`SELECT `+txColumns+` FROM txs t WHERE t.hash = $1`, hash[:])
+	b.Queue(`SELECT `+logColumns+` FROM logs l JOIN blocks b ON b.number = l.block_number
 		WHERE l.tx_hash = $1 ORDER BY l.id`, hash[:])
+	b.Queue(`COMMIT`)
+	br := db.pool.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return chain.Tx{}, translate(err)
+	}
+	tx, err := scanTx(br.QueryRow())
+	if err != nil {
+		return chain.Tx{}, err
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return chain.Tx{}, translate(err)
 	}
