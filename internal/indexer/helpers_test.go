@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/blocktorch/blocktorch/internal/decode"
 	"github.com/blocktorch/blocktorch/internal/demo"
@@ -177,4 +182,37 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "no difference"
+}
+
+// diverge sends a transfer of 1 wei from the demo's attacker key, which the
+// traffic never uses, for the next block. Right after a fork, the first
+// block could otherwise repeat the orphaned block at its height (the pool
+// puts the orphaned transactions back, the traffic's new ones wait behind
+// their nonces, and the timestamps of fast blocks run ahead of the clock),
+// making the reorg one block shallower than the fork. It returns the hash.
+func (d *demoChain) diverge(t *testing.T) common.Hash {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	key := d.keys[demo.Attacker]
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce, err := d.eth.PendingNonceAt(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := d.eth.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip := big.NewInt(params.GWei)
+	feeCap := new(big.Int).Add(tip, new(big.Int).Mul(d.chain.Head().BaseFee, big.NewInt(2)))
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: id, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
+		Gas: params.TxGas, To: &from, Value: big.NewInt(1)}), types.LatestSignerForChainID(id), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.eth.SendTransaction(ctx, tx); err != nil {
+		t.Fatalf("cannot send the diverging transfer: %v", err)
+	}
+	return tx.Hash()
 }

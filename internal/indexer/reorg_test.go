@@ -31,8 +31,13 @@ func TestReorgs(t *testing.T) {
 			if err := d.chain.Fork(d.chain.CanonicalHash(ancestor)); err != nil {
 				t.Fatal(err)
 			}
-			// The new branch is one block longer, with other traffic.
+			// The new branch is one block longer, with other traffic, and
+			// differs from the old one from its first block on.
+			mark := d.diverge(t)
 			d.grow(t, int(depth)+1)
+			if r, err := d.eth.TransactionReceipt(context.Background(), mark); err != nil || r.BlockNumber.Uint64() != ancestor+1 {
+				t.Fatalf("the fork's first block %d does not hold its diverging transfer: %v %v", ancestor+1, r, err)
+			}
 			if d.chain.CanonicalHash(head) == orphan {
 				t.Fatalf("block %d was not replaced by the fork", head)
 			}
