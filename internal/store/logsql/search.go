@@ -1,10 +1,12 @@
 package logsql
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,17 +176,35 @@ const maxWindowRows = 10_000
 // want matches, the want newest of all are among them (matches past hi,
 // if any, are newer still), so `_time:>=start` leaves the page unchanged.
 // The ranges the probes read shrink towards the newest matches.
-func (s *Searcher) window(ctx context.Context, p pageQuery) (string, error) {
+//
+// The first probe reads the matches themselves, up to 2×want: when they
+// are fewer than want, they are every match, and window returns them
+// (all, done) for the page, so that a selective search runs one query.
+func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []record.Record, done bool, err error) {
 	if s.Bounds == nil || p.want > maxWindowRows {
-		return "", nil
+		return "", nil, false, nil
+	}
+	first, err := s.matches(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want))
+	if err != nil {
+		return "", nil, false, err
+	}
+	if len(first) < p.want {
+		slices.SortFunc(first, func(a, b record.Record) int {
+			c := cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+			if !p.asc {
+				c = -c
+			}
+			return c
+		})
+		return "", first, true, nil
 	}
 	blo, bhi, ok, err := s.Bounds(ctx)
 	if err != nil || !ok {
-		return "", err
+		return "", nil, false, err
 	}
 	lo, hi := max(p.lo, blo), min(p.hi, bhi)
 	if hi <= lo || hi/2-lo/2 < int64(time.Second)/2 || hi == math.MaxInt64 || lo == math.MinInt64 {
-		return "", nil
+		return "", nil, false, nil
 	}
 	// count returns the matches in [a, b], up to 2×want.
 	count := func(a, b int64) (int, error) {
@@ -216,10 +236,7 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (string, error) {
 		}
 		return count(edge, inner)
 	}
-	n, err := probe(good)
-	if err != nil || n < p.want {
-		return "", err // few matches at all: sorting them is cheap
-	}
+	n := len(first)
 	for n >= 2*p.want {
 		// Half the distance, rounded towards good so that mid never
 		// reaches bad; the distance fits uint64 where int64 overflows.
@@ -238,7 +255,7 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (string, error) {
 			mid = good + int64(d)
 		}
 		if n, err = probe(mid); err != nil {
-			return "", err
+			return "", nil, false, err
 		}
 		if n >= p.want {
 			good = mid
@@ -247,10 +264,29 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (string, error) {
 			n = 2 * p.want // good's count is still at least that
 		}
 	}
-	if p.asc {
-		return "_time:<=" + FormatTime(time.Unix(0, good)), nil
+	if good == lo || good == hi {
+		// No probe showed that enough matches lie past good (the first
+		// counted matches outside the bounds too).
+		return "", nil, false, nil
 	}
-	return "_time:>=" + FormatTime(time.Unix(0, good)), nil
+	if p.asc {
+		return "_time:<=" + FormatTime(time.Unix(0, good)), nil, false, nil
+	}
+	return "_time:>=" + FormatTime(time.Unix(0, good)), nil, false, nil
+}
+
+// matches runs q and decodes its rows.
+func (s *Searcher) matches(ctx context.Context, q string) ([]record.Record, error) {
+	var out []record.Record
+	err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
+		r, err := Decode(row)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
 }
 
 // Search streams the matching records to fn, a page at a time.
@@ -274,7 +310,7 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	if err != nil {
 		return "", err
 	}
-	w, err := s.window(ctx, p)
+	w, page, done, err := s.window(ctx, p)
 	if err != nil {
 		return "", err
 	}
@@ -284,20 +320,21 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	}
 	// The page is read whole, then handed to fn on this goroutine: the
 	// engine may call back on goroutines of its own.
-	var page []record.Record
-	err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
-		r, err := Decode(row)
-		if err != nil {
-			return err
+	if !done {
+		err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
+			r, err := Decode(row)
+			if err != nil {
+				return err
+			}
+			page = append(page, r)
+			if len(page) > n {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return "", err
 		}
-		page = append(page, r)
-		if len(page) > n {
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return "", err
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err

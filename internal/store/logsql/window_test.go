@@ -49,7 +49,7 @@ func TestWindowKeepsPages(t *testing.T) {
 		return lo - int64(time.Hour), hi + int64(time.Minute), true, nil
 	}}
 	ctx := context.Background()
-	narrowed := 0
+	narrowed, complete := 0, 0
 	for _, text := range []string{"alpha", "beta", "gamma", "*", "line"} {
 		q, err := query.Parse(text)
 		if err != nil {
@@ -70,10 +70,12 @@ func TestWindowKeepsPages(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if w, err := windowed.window(ctx, p); err != nil {
+						if w, _, done, err := windowed.window(ctx, p); err != nil {
 							t.Fatal(err)
 						} else if w != "" {
 							narrowed++
+						} else if done {
+							complete++
 						}
 						if wantNext == "" {
 							break
@@ -110,8 +112,9 @@ func TestWindowKeepsPages(t *testing.T) {
 			t.Fatalf("order %d: paging read %d records, want %d in (time, ID) order", order, len(got), len(want))
 		}
 	}
-	if narrowed == 0 || probes == 0 {
-		t.Fatalf("no page was narrowed (%d bounds calls): the test does not exercise the window", probes)
+	if narrowed == 0 || complete == 0 || probes == 0 {
+		t.Fatalf("%d pages narrowed, %d read whole by the first probe (%d bounds calls): the test does not exercise the window",
+			narrowed, complete, probes)
 	}
 }
 
@@ -139,7 +142,7 @@ func TestWindowUnknownBounds(t *testing.T) {
 		func(context.Context) (int64, int64, bool, error) { return 5, 5 + int64(time.Millisecond), true, nil },
 	} {
 		s := &Searcher{Runner: e, Bounds: b}
-		w, err := s.window(ctx, pageQuery{filter: "*", want: 11, lo: math.MinInt64, hi: math.MaxInt64})
+		w, _, _, err := s.window(ctx, pageQuery{filter: "*", want: 11, lo: math.MinInt64, hi: math.MaxInt64})
 		if err != nil || w != "" {
 			t.Fatalf("window = %q, %v; want none", w, err)
 		}
