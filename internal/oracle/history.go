@@ -68,14 +68,23 @@ const (
 )
 
 // History lists the feed's answers updated within [from, to] (zero to:
-// now; zero from: a day before to): its aggregators' AnswerUpdated and
+// now, or the head's time if later; zero from: a day before to): its aggregators' AnswerUpdated and
 // NewTransmission events — the records the indexer stored when the
 // Service has Records, else the node's logs — or, when they emit none,
 // rounds read back from the latest with getRoundData. A range that ends
 // before it starts, or spans more than MaxHistorySpan, is ErrBadRange.
 func (s *Service) History(ctx context.Context, feed common.Address, from, to time.Time) (History, error) {
+	d, err := ReadFeed(ctx, s.Node, feed, nil)
+	if err != nil {
+		return History{}, err
+	}
 	if to.IsZero() {
+		// Now, or the head's time when the chain's clock runs ahead (a
+		// dev chain sealing faster than a block a second).
 		to = s.now()
+		if d.BlockTime.After(to) {
+			to = d.BlockTime
+		}
 	}
 	if from.IsZero() {
 		from = to.Add(-24 * time.Hour)
@@ -89,10 +98,6 @@ func (s *Service) History(ctx context.Context, feed common.Address, from, to tim
 	if to.Sub(from) > MaxHistorySpan {
 		return History{}, fmt.Errorf("%w: %s to %s is longer than the %d days a history covers",
 			ErrBadRange, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), MaxHistorySpan/(24*time.Hour))
-	}
-	d, err := ReadFeed(ctx, s.Node, feed, nil)
-	if err != nil {
-		return History{}, err
 	}
 	h := History{Feed: feed, From: from.UTC(), To: to.UTC(), Decimals: d.Decimals, Points: []Point{}}
 	addrs := []common.Address{feed}

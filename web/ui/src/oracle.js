@@ -211,9 +211,11 @@
     clear(el);
     if (!pts.length || !window.uPlot) { el.append(h('p', { class: 'empty', text: 'No update in this range.' })); return; }
     const xs = pts.map((p) => Date.parse(p.updatedAt) / 1000), ys = pts.map((p) => p.value);
-    // The feed holds its answer until the next update: the line extends to now.
-    const now = Date.now() / 1000;
-    xs.push(Math.max(now, xs[xs.length - 1])); ys.push(ys[ys.length - 1]);
+    // The feed holds its answer until the next update: the line extends to
+    // now, and past the last update (a chain whose block times run ahead of
+    // this clock), so that its marker is not on the chart's edge.
+    const now = Date.now() / 1000, last = xs[xs.length - 1];
+    xs.push(Math.max(now, last + Math.max(1, (last - xs[0]) * 0.02))); ys.push(ys[ys.length - 1]);
     const acc = cssVar('--accent') || '#ff7a1a', dim = cssVar('--dim') || '#8a96a8', line = cssVar('--line') || '#252d39';
     const tip = h('p', { class: 'small dim', id: 'f-tip', hidden: true });
     const chart = new window.uPlot({
