@@ -70,6 +70,7 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"simulate"}, "missing --from"},
 		{[]string{"patch-check"}, "missing --impl"},
 		{[]string{"migrate", "records"}, "--from and --to are required"},
+		{[]string{"migrate", "schema"}, "--db is required"},
 		{[]string{"version"}, ""},
 	} {
 		name := strings.Join(c.cmd, " ")
@@ -100,7 +101,7 @@ func TestCommandLineConvention(t *testing.T) {
 	for _, g := range []struct {
 		name string
 		subs []string
-	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records"}}, {"respond", []string{"actions", "prepare", "send", "runs", "run", "propose", "sign", "execute"}},
+	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records", "schema"}}, {"respond", []string{"actions", "prepare", "send", "runs", "run", "propose", "sign", "execute"}},
 		{"incident", []string{"open", "update", "close", "list", "export", "template"}}, {"incident template", []string{"get", "set"}},
 		{"flags", []string{"set", "list"}}, {"status", []string{"components", "set", "remove"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
@@ -122,7 +123,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "migrate schema", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

@@ -46,6 +46,7 @@ Usage:
   blocktorch simulate --rpc URL --from A --to B --data 0x…  run a call on the chain's state, with overrides
   blocktorch patch-check --impl out/ --proxy 0x… --txs incident:ID  replay an incident against a new implementation
   blocktorch migrate records --from sqlite:PATH --to http://HOST:9428  copy records to VictoriaLogs
+  blocktorch migrate schema --db postgres://…  apply the relational store's schema migrations
   blocktorch version
 
 Flags go before or after the arguments. Run 'blocktorch COMMAND -h' for a command's help and flags.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/store/postgres/pgtest"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 	"github.com/blocktorch/blocktorch/internal/store/storetest"
 )
@@ -118,5 +119,22 @@ func testMigrateRecords(t *testing.T, target string) {
 		if _, err := MigrateRecords(ctx, bad[0], bad[1], nil, false); err == nil {
 			t.Errorf("MigrateRecords(%q, %q) succeeded", bad[0], bad[1])
 		}
+	}
+}
+
+// migrate schema applies every migration of either backend and says the
+// version; running it again (another node) changes nothing.
+func TestMigrateSchema(t *testing.T) {
+	for _, db := range []string{"sqlite:" + filepath.Join(t.TempDir(), "s.db"), pgtest.DSN(t)} {
+		v, err := MigrateSchema(t.Context(), db)
+		if err != nil || v < 2 {
+			t.Fatalf("MigrateSchema(%.20s…) = %d, %v", db, v, err)
+		}
+		if again, err := MigrateSchema(t.Context(), db); err != nil || again != v {
+			t.Fatalf("MigrateSchema again = %d, %v; want %d", again, err, v)
+		}
+	}
+	if _, err := MigrateSchema(t.Context(), "mysql://u:s3cret@h/db"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("MigrateSchema(mysql://…) = %v, want an error without the password", err)
 	}
 }

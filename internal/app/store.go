@@ -78,3 +78,34 @@ func openStore(ctx context.Context, cfg config.Config) (relational, error) {
 	}
 	return db, nil
 }
+
+// MigrateSchema applies the pending migrations of the relational store
+// that db names (sqlite:PATH or a path, or a postgres:// URL), as serve
+// does at start, and returns the schema version it is at. Several nodes
+// may run it at once on one PostgreSQL database.
+func MigrateSchema(ctx context.Context, db string) (int, error) {
+	cfg := config.Config{DB: db}
+	var s interface {
+		SchemaVersion(context.Context) (int, error)
+		Close() error
+	}
+	if dsn, ok := cfg.PostgresDSN(); ok {
+		pg, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return 0, fmt.Errorf("--db: %w", err)
+		}
+		s = pg
+	} else {
+		path, err := cfg.SQLitePath()
+		if err != nil {
+			return 0, err
+		}
+		lite, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return 0, fmt.Errorf("cannot open store %s: %w", path, err)
+		}
+		s = lite
+	}
+	v, err := s.SchemaVersion(ctx)
+	return v, errors.Join(err, s.Close())
+}
