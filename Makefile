@@ -59,12 +59,18 @@ CHAINLINK_BUILD := --src none --solc solc-0826 --out build/chainlink \
 SAFE_BUILD := --src none --optimize --out build/safe \
 	--lib @safe-global/safe-contracts/contracts/Safe.sol \
 	--lib @safe-global/safe-contracts/contracts/proxies/SafeProxyFactory.sol
+# The demo's own contracts, with OpenZeppelin's ERC1967Proxy as published: the LendingVault runs behind it;
+# internal/demo/artifacts_test.go checks the build with the same arguments.
+DEMO_LIBS := --lib @openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol
+# The demo's fix of its incident: a patched LendingVault (contracts/patched) beside the sources it upgrades.
+PATCHED_BUILD := --src patched --out build/patched
 contracts: contracts-deps
-	cd $(CONTRACTS) && node compile.js
+	cd $(CONTRACTS) && node compile.js $(DEMO_LIBS)
+	cd $(CONTRACTS) && node compile.js $(PATCHED_BUILD)
 	cd $(CONTRACTS) && node compile.js $(CHAINLINK_BUILD)
 	cd $(CONTRACTS) && node compile.js $(SAFE_BUILD)
-	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/optimized --optimize
-	cd $(CONTRACTS) && node compile.js --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
+	cd $(CONTRACTS) && node compile.js $(DEMO_LIBS) --out $(DBG_TESTDATA)/demo/optimized --optimize
+	cd $(CONTRACTS) && node compile.js $(DEMO_LIBS) --out $(DBG_TESTDATA)/demo/viair --optimize --via-ir
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/plain
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/optimized --optimize
 	cd $(CONTRACTS) && node compile.js --src fixtures/origin --out $(DBG_TESTDATA)/origin/viair --optimize --via-ir

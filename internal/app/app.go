@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		if err := a.demo.Deploy(ctx, a.AddContract, a.records); err != nil {
 			return nil, err
 		}
-		if err := verifyDemo(ctx, a.demo, a.verify); err != nil {
+		if err := verifyDemo(ctx, a.demo, a.verify, a.AddContract); err != nil {
 			return nil, err
 		}
 		if a.respond.Safe == (common.Address{}) {

@@ -51,11 +51,31 @@ type solcBytecode struct {
 	SourceMap string `json:"sourceMap"`
 }
 
+//go:embed contracts/build/patched/input.json
+var patchedInputJSON []byte
+
+//go:embed contracts/build/patched/output.json
+var patchedOutputJSON []byte
+
+// PatchedStandardJSON returns the solc standard-JSON input and output of the demo's fix of its
+// incident: contracts/patched/LendingVault.sol, a new LendingVault implementation that caps one
+// borrow at MAX_BORROW_PERCENT of the vault's liquidity. The slices are shared: callers must
+// not modify them.
+func PatchedStandardJSON() (input, output []byte) {
+	return patchedInputJSON, patchedOutputJSON
+}
+
+// PatchedArtifacts decodes PatchedStandardJSON's output, keyed by contract name.
+func PatchedArtifacts() (map[string]Artifact, error) {
+	return decodeArtifacts(patchedOutputJSON)
+}
+
 //go:embed contracts/build/chainlink/output.json
 var chainlinkOutputJSON []byte
 
 // Artifacts decodes the embedded compiler output into artifacts keyed by contract name.
-// It holds every contract of contracts/src/ (the compiler was asked for no others).
+// It holds every contract of contracts/src/ and OpenZeppelin's ERC1967Proxy, which the
+// LendingVault runs behind (the compiler was asked for no others).
 func Artifacts() (map[string]Artifact, error) {
 	return decodeArtifacts(outputJSON)
 }

@@ -85,7 +85,9 @@ func TestBuildIsUpToDate(t *testing.T) {
 		build string // under contracts/
 		args  []string
 	}{
-		{"build", nil},
+		// The Makefile's DEMO_LIBS and PATCHED_BUILD.
+		{"build", []string{"--lib", "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol"}},
+		{"build/patched", []string{"--src", "patched"}},
 		// The Makefile's CHAINLINK_BUILD.
 		{"build/chainlink", []string{"--src", "none", "--solc", "solc-0826",
 			"--lib", "@chainlink/contracts/src/v0.8/shared/mocks/MockV3Aggregator.sol",

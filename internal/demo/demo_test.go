@@ -202,6 +202,21 @@ func TestDeploy(t *testing.T) {
 	if err := callContract(ctx, c.client, app, nil, &decimals, app.Feed, "PriceFeed", "decimals"); err != nil || decimals != PriceDecimals {
 		t.Errorf("feed decimals = %d (%v), want %d", decimals, err, PriceDecimals)
 	}
+	// The vault is an ERC-1967 proxy whose implementation slot names the LendingVault
+	// implementation; that one, and the patched one beside it, cannot be initialized.
+	implSlot := common.HexToHash("0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc")
+	if got, err := c.client.StorageAt(ctx, app.Vault, implSlot, nil); err != nil || common.BytesToAddress(got) != app.VaultImpl {
+		t.Errorf("the proxy's implementation slot holds %x (%v), want %s", got, err, app.VaultImpl)
+	}
+	if cs[2].Implementation != app.VaultImpl {
+		t.Errorf("the app lists the vault's implementation as %s, want %s", cs[2].Implementation, app.VaultImpl)
+	}
+	for _, impl := range []common.Address{app.VaultImpl, app.PatchedVault} {
+		data := app.pack("LendingVault", "initialize", app.Deployer, app.Token, app.Feed, big.NewInt(1))
+		if _, err := c.client.CallContract(ctx, ethereum.CallMsg{From: app.Deployer, To: &impl, Data: data}, nil); err == nil {
+			t.Errorf("the implementation at %s may be initialized", impl)
+		}
+	}
 }
 
 // expectation is what a failure path's revert data must look like.

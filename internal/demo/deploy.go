@@ -33,7 +33,7 @@ var (
 	liquidatorFloat  = dollars(1_000_000)
 	userFloat        = dollars(10_000)
 	maxUint256       = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
-	demoContractKeys = []string{"DemoToken", "PriceFeed", "LendingVault", "Router", "Attacker"}
+	demoContractKeys = []string{"DemoToken", "PriceFeed", "LendingVault", "ERC1967Proxy", "Router", "Attacker"}
 )
 
 func dollars(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), dollar) }
@@ -43,6 +43,9 @@ type Contract struct {
 	Name    string
 	Address common.Address
 	ABI     json.RawMessage
+	// Implementation, when set, is where the code behind Address (an ERC-1967 proxy) is: the
+	// contract Name of the build is deployed there, and Address answers with its ABI.
+	Implementation common.Address
 }
 
 // App is a deployed instance of the demo app.
@@ -51,8 +54,13 @@ type App struct {
 	Deployer common.Address
 	Token    common.Address // DemoToken (DUSD)
 	Feed     common.Address // PriceFeed (ETH / USD, 8 decimals)
-	Vault    common.Address // LendingVault
-	Router   common.Address // Router
+	Vault    common.Address // LendingVault, behind an ERC1967Proxy: the address everyone uses
+	// VaultImpl is the LendingVault implementation the proxy delegates to.
+	VaultImpl common.Address
+	// PatchedVault is the demo's fix of its incident (contracts/patched), deployed as an
+	// implementation the proxy does not use until someone upgrades it.
+	PatchedVault common.Address
+	Router       common.Address // Router
 
 	arts map[string]Artifact
 	abis map[string]abi.ABI
@@ -67,7 +75,7 @@ func (a *App) Contracts() []Contract {
 	cs := []Contract{
 		{Name: "DemoToken", Address: a.Token, ABI: a.arts["DemoToken"].ABI},
 		{Name: "PriceFeed", Address: a.Feed, ABI: a.arts["PriceFeed"].ABI},
-		{Name: "LendingVault", Address: a.Vault, ABI: a.arts["LendingVault"].ABI},
+		{Name: "LendingVault", Address: a.Vault, ABI: a.arts["LendingVault"].ABI, Implementation: a.VaultImpl},
 		{Name: "Router", Address: a.Router, ABI: a.arts["Router"].ABI},
 	}
 	a.mu.Lock()
@@ -130,8 +138,9 @@ func creation(arts map[string]Artifact, abis map[string]abi.ABI, name string, ar
 	return append(code, ctor...), nil
 }
 
-// Deploy deploys DemoToken, PriceFeed (ETH/USD at 3000, 8 decimals), LendingVault and Router
-// from deployer, mints the vault's lending liquidity and the starting token balances of the
+// Deploy deploys DemoToken, PriceFeed (ETH/USD at 3000, 8 decimals), LendingVault (an
+// implementation behind OpenZeppelin's ERC1967Proxy, initialized by the proxy's constructor) and
+// Router from deployer, then the patched LendingVault implementation (unused), mints the vault's lending liquidity and the starting token balances of the
 // liquidator and the users of Keys(DefaultKeyCount), and waits until all of it is mined.
 // The deployer needs a few ETH for gas.
 func Deploy(ctx context.Context, backend Backend, deployer *ecdsa.PrivateKey) (*App, error) {
@@ -148,15 +157,25 @@ func Deploy(ctx context.Context, backend Backend, deployer *ecdsa.PrivateKey) (*
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the deployer's nonce: %w", err)
 	}
+	patched, err := PatchedArtifacts()
+	if err != nil {
+		return nil, err
+	}
+	fix, ok := patched["LendingVault"]
+	if !ok || len(fix.Bytecode) == 0 {
+		return nil, fmt.Errorf("the embedded patched build has no deployable LendingVault")
+	}
 	app := &App{
-		ChainID:  s.chainID,
-		Deployer: from,
-		Token:    crypto.CreateAddress(from, nonce),
-		Feed:     crypto.CreateAddress(from, nonce+1),
-		Vault:    crypto.CreateAddress(from, nonce+2),
-		Router:   crypto.CreateAddress(from, nonce+3),
-		arts:     arts,
-		abis:     abis,
+		ChainID:      s.chainID,
+		Deployer:     from,
+		Token:        crypto.CreateAddress(from, nonce),
+		Feed:         crypto.CreateAddress(from, nonce+1),
+		VaultImpl:    crypto.CreateAddress(from, nonce+2),
+		Vault:        crypto.CreateAddress(from, nonce+3),
+		Router:       crypto.CreateAddress(from, nonce+4),
+		PatchedVault: crypto.CreateAddress(from, nonce+5),
+		arts:         arts,
+		abis:         abis,
 	}
 	f, _, err := s.fees(ctx)
 	if err != nil {
@@ -170,10 +189,12 @@ func Deploy(ctx context.Context, backend Backend, deployer *ecdsa.PrivateKey) (*
 		args []any
 	}
 	var txs []*types.Transaction
+	initialize := app.pack("LendingVault", "initialize", from, app.Token, app.Feed, big.NewInt(int64(MaxPriceAge/time.Second)))
 	for _, c := range []creationTx{
 		{"DemoToken", []any{from}},
 		{"PriceFeed", []any{from, uint8(PriceDecimals), "ETH / USD", startPrice}},
-		{"LendingVault", []any{from, app.Token, app.Feed, big.NewInt(int64(MaxPriceAge / time.Second))}},
+		{"LendingVault", nil},
+		{"ERC1967Proxy", []any{app.VaultImpl, initialize}},
 		{"Router", []any{app.Vault}},
 	} {
 		code, err := creation(arts, abis, c.name, c.args...)
@@ -186,6 +207,11 @@ func Deploy(ctx context.Context, backend Backend, deployer *ecdsa.PrivateKey) (*
 		}
 		txs = append(txs, tx)
 	}
+	tx, err := s.send(ctx, deployer, nil, nil, fix.Bytecode, gasDeploy, f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot deploy the patched LendingVault: %w", err)
+	}
+	txs = append(txs, tx)
 
 	type mint struct {
 		to     common.Address
@@ -217,7 +243,8 @@ func Deploy(ctx context.Context, backend Backend, deployer *ecdsa.PrivateKey) (*
 			return nil, fmt.Errorf("deploying the demo app: transaction %d (%s) failed", i, r.TxHash)
 		}
 	}
-	for name, addr := range map[string]common.Address{"DemoToken": app.Token, "PriceFeed": app.Feed, "LendingVault": app.Vault, "Router": app.Router} {
+	for name, addr := range map[string]common.Address{"DemoToken": app.Token, "PriceFeed": app.Feed, "LendingVault": app.VaultImpl,
+		"LendingVault's proxy": app.Vault, "Router": app.Router, "the patched LendingVault": app.PatchedVault} {
 		code, err := backend.CodeAt(ctx, addr, nil)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the code of %s: %w", name, err)

@@ -159,10 +159,23 @@ func (e *Env) Contracts() []Contract {
 	return e.app.Contracts()
 }
 
-// Owns reports whether addr is one of the demo app's contracts.
+// PatchedVault is the address of the demo's patched LendingVault implementation (see
+// PatchedStandardJSON), zero before Deploy.
+func (e *Env) PatchedVault() common.Address {
+	if e.app == nil {
+		return common.Address{}
+	}
+	return e.app.PatchedVault
+}
+
+// Owns reports whether addr is one of the demo app's contracts, an implementation behind one
+// of them, or the patched LendingVault.
 func (e *Env) Owns(addr common.Address) bool {
+	if addr != (common.Address{}) && addr == e.PatchedVault() {
+		return true
+	}
 	for _, c := range e.Contracts() {
-		if c.Address == addr {
+		if c.Address == addr || (c.Implementation != (common.Address{}) && c.Implementation == addr) {
 			return true
 		}
 	}

@@ -50,10 +50,13 @@ function fail(msg) {
 }
 
 // Source unit names are "<src>/<file>.sol" for our code and the import path itself
-// ("@openzeppelin/contracts/...") for libraries, which resolve under node_modules.
+// ("@openzeppelin/contracts/...") for libraries, which resolve under node_modules. Another
+// source directory may import the demo's own src/ (patched/ does: a new version of one
+// contract beside the sources it was deployed with).
 function reader(src) {
   return (unit) => {
-    const file = unit.startsWith(src + '/') ? path.join(root, unit) : path.join(root, 'node_modules', unit);
+    const own = unit.startsWith(src + '/') || unit.startsWith('src/');
+    const file = own ? path.join(root, unit) : path.join(root, 'node_modules', unit);
     return fs.readFileSync(file, 'utf8');
   };
 }

@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts/proxy/utils/UUPSUpgradeable.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
@@ -12,7 +14,9 @@ import {AggregatorV3Interface} from "./AggregatorV3Interface.sol";
 /// @title LendingVault
 /// @notice Lends DemoToken against ETH collateral priced by a Chainlink-style feed.
 /// Accounts may let an operator (such as the Router) act for them.
-contract LendingVault is AccessControl, Pausable, ReentrancyGuard {
+/// It runs behind an ERC-1967 proxy (OpenZeppelin's ERC1967Proxy) and upgrades itself the UUPS way:
+/// the admin calls upgradeToAndCall on the proxy. Its state is set by initialize, not a constructor.
+contract LendingVault is AccessControl, Pausable, ReentrancyGuard, Initializable, UUPSUpgradeable {
     using SafeERC20 for IERC20;
 
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
@@ -34,9 +38,6 @@ contract LendingVault is AccessControl, Pausable, ReentrancyGuard {
     event OperatorSet(address indexed account, address indexed operator, bool approved);
     event MaxPriceAgeSet(uint256 maxPriceAge);
 
-    IERC20 public immutable token;
-    AggregatorV3Interface public immutable priceFeed;
-    uint256 private immutable priceUnit;
     uint256 public maxPriceAge;
 
     mapping(address => uint256) public collateralOf;
@@ -44,8 +45,22 @@ contract LendingVault is AccessControl, Pausable, ReentrancyGuard {
     mapping(address => mapping(address => bool)) public isOperator;
     uint256 public totalCollateral;
     uint256 public totalDebt;
+    // Set once, by initialize.
+    IERC20 public token;
+    AggregatorV3Interface public priceFeed;
+    uint256 private priceUnit;
 
-    constructor(address admin, IERC20 token_, AggregatorV3Interface priceFeed_, uint256 maxPriceAge_) {
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() {
+        // The implementation itself is never initialized: only the proxy's storage is.
+        _disableInitializers();
+    }
+
+    /// @notice Sets the vault up in the proxy's storage; called once, by the proxy's constructor.
+    function initialize(address admin, IERC20 token_, AggregatorV3Interface priceFeed_, uint256 maxPriceAge_)
+        external
+        initializer
+    {
         token = token_;
         priceFeed = priceFeed_;
         priceUnit = 10 ** priceFeed_.decimals();
@@ -152,6 +167,9 @@ contract LendingVault is AccessControl, Pausable, ReentrancyGuard {
     function unpause() external onlyRole(PAUSER_ROLE) {
         _unpause();
     }
+
+    /// @dev Only the admin may upgrade the vault (UUPSUpgradeable.upgradeToAndCall).
+    function _authorizeUpgrade(address) internal override onlyRole(DEFAULT_ADMIN_ROLE) {}
 
     // ---- internals ----
 
