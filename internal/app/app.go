@@ -279,7 +279,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	deps.Incidents = a.incidents
 	deps.Respond = a.respond
 	deps.Oracles = a.oracles
-	a.patch = a.newPatch()
+	if a.patch, err = a.newPatch(); err != nil {
+		return nil, err
+	}
 	deps.Patch = a.patch
 	if a.demo != nil {
 		deps.Incident = a.demo.StartIncident

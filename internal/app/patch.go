@@ -2,12 +2,15 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/contracts"
+	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
 )
@@ -16,8 +19,8 @@ import (
 // engine and options (so a check's traces open in the debugger), the old
 // layout from the verified contracts, the upgrade prepared by the
 // response actions' code.
-func (a *App) newPatch() *patch.Service {
-	return &patch.Service{Checker: &patch.Checker{
+func (a *App) newPatch() (*patch.Service, error) {
+	svc := &patch.Service{Checker: &patch.Checker{
 		Node: a.eth, Replayer: a.debug.Local, Options: a.debug.Options,
 		Prepare: prepareUpgrade,
 		Verified: func(addr common.Address) (json.RawMessage, string, bool) {
@@ -28,6 +31,25 @@ func (a *App) newPatch() *patch.Service {
 			return r.StorageLayout, r.SourceName + ":" + r.ContractName, true
 		},
 	}}
+	if a.demo != nil {
+		// The demo ships the fix of its incident, deployed beside the
+		// vault's implementation: a check of it prepares the upgrade.
+		in, out := demo.PatchedStandardJSON()
+		arts, err := contracts.ParseStandardJSON(in, out, "")
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the demo's patched build: %w", err)
+		}
+		var vault common.Address
+		for _, c := range a.demo.Contracts() {
+			if c.Name == "LendingVault" {
+				vault = c.Address
+			}
+		}
+		deployed := a.demo.PatchedVault()
+		svc.Builds = append(svc.Builds, patch.Build{ID: "demo-lendingvault", Label: "the demo's patched LendingVault",
+			Contract: "LendingVault", Target: vault, Deployed: &deployed, Artifacts: arts})
+	}
+	return svc, nil
 }
 
 func prepareUpgrade(chainID *big.Int, to common.Address, m abi.Method, args []string, name string, at time.Time) (*patch.Prepared, error) {

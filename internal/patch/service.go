@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
@@ -25,12 +26,42 @@ type Service struct {
 	// restart forgets them.
 	Keep int
 
+	// Builds are new implementations the server offers beside uploads
+	// (the demo's fix of its incident); a request names one by ID.
+	Builds []Build
+
 	mu     sync.Mutex
 	runs   map[string]*Run
 	order  []string
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+}
+
+// Build is a new implementation a server offers for checks: a build its
+// operator ships, with the proxy it is meant for and where it is deployed.
+type Build struct {
+	// ID names it in a request; Label in the page's list.
+	ID       string          `json:"id"`
+	Label    string          `json:"label"`
+	Contract string          `json:"contract"`
+	Target   common.Address  `json:"target"`
+	Deployed *common.Address `json:"deployed,omitempty"`
+	// Artifacts are its compiled contracts (contracts.ParseStandardJSON).
+	Artifacts []contracts.Artifact `json:"-"`
+}
+
+// ErrNoBuild is a build the server does not offer.
+var ErrNoBuild = store.Sentinel("no such build", store.ErrNotFound)
+
+// Build returns the offered build named id.
+func (s *Service) Build(id string) (Build, error) {
+	for _, b := range s.Builds {
+		if b.ID == id {
+			return b, nil
+		}
+	}
+	return Build{}, fmt.Errorf("%w: this server offers no build %q", ErrNoBuild, id)
 }
 
 // DefaultKeep is how many checks a Service keeps by default.

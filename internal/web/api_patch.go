@@ -36,6 +36,9 @@ type patchRequest struct {
 	Txs      string          `json:"txs"`
 	Sample   int             `json:"sample"`
 	Deployed *common.Address `json:"deployed,omitempty"`
+	// Build names a build the server offers (patch.Service.Builds) instead
+	// of an uploaded one; its target and deployment fill those left empty.
+	Build string `json:"build,omitempty"`
 	// BuildInfo is a Hardhat or Foundry build-info file; Input and Output
 	// a solc standard-JSON pair. One of them holds the new implementation.
 	BuildInfo json.RawMessage `json:"buildInfo,omitempty"`
@@ -54,7 +57,13 @@ func (s *Server) handlePatchCheck(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(kindBadRequest, "cannot decode the patch check: %v", err))
 		return
 	}
-	arts, err := loadUploadedBuild(req)
+	var arts []contracts.Artifact
+	var err error
+	if req.Build != "" {
+		arts, err = s.offeredBuild(&req)
+	} else {
+		arts, err = loadUploadedBuild(req)
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -84,6 +93,28 @@ func (s *Server) handlePatchCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeData(w, run)
+}
+
+// offeredBuild returns the artifacts of the build the request names and
+// fills the request's empty target, contract and deployment from it.
+func (s *Server) offeredBuild(req *patchRequest) ([]contracts.Artifact, error) {
+	if len(req.BuildInfo) > 0 && string(req.BuildInfo) != "null" || len(req.Input) > 0 || len(req.Output) > 0 {
+		return nil, errorf(kindBadRequest, "give either an offered build or an uploaded one, not both")
+	}
+	b, err := s.deps.Patch.Build(req.Build)
+	if err != nil {
+		return nil, err
+	}
+	if req.Target == (common.Address{}) {
+		req.Target = b.Target
+	}
+	if req.Contract == "" {
+		req.Contract = b.Contract
+	}
+	if req.Deployed == nil && req.Target == b.Target {
+		req.Deployed = b.Deployed
+	}
+	return b.Artifacts, nil
 }
 
 // loadUploadedBuild reads the build of a request through the loaders
@@ -276,5 +307,9 @@ func (s *Server) patchTxs(ctx context.Context, st patch.Set, target common.Addre
 // handlePatchPage serves /patch: the form of a check and, with ?run=ID,
 // that check's progress and report (patch.js).
 func (s *Server) handlePatchPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "patch.html", map[string]any{"Title": "Patch check", "Page": "patch"})
+	var builds []patch.Build
+	if s.deps.Patch != nil {
+		builds = s.deps.Patch.Builds
+	}
+	s.render(w, r, http.StatusOK, "patch.html", map[string]any{"Title": "Patch check", "Page": "patch", "Builds": builds})
 }

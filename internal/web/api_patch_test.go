@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/web"
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // The patch check's API refuses what it cannot check with a clear error,
@@ -74,7 +76,55 @@ func TestPatchCheckAPI(t *testing.T) {
 	if code, body := asOperator(t, "GET", ts.URL+"/api/v1/patch-check/txs?set=file:x", ""); code != 400 || !strings.Contains(body, "give the hashes themselves") {
 		t.Errorf("file set: %d %s", code, body)
 	}
-	if code, body := asOperator(t, "GET", ts.URL+"/patch?run="+started.Data.ID, ""); code != 200 || !strings.Contains(body, "patch.js") || !strings.Contains(body, `id="patch-form"`) {
-		t.Errorf("page: %d", code)
+	if code, body := asOperator(t, "GET", ts.URL+"/patch?run="+started.Data.ID, ""); code != 200 || !strings.Contains(body, "patch.js") || !strings.Contains(body, `id="patch-form"`) || strings.Contains(body, "patch-offered") {
+		t.Errorf("page without offered builds: %d", code)
+	}
+}
+
+// A build the server offers (the demo's patched LendingVault) is listed
+// on the page and named by a request instead of an upload; an unknown one,
+// or one given with an upload, is refused.
+func TestPatchCheckOfferedBuild(t *testing.T) {
+	in, out := demo.PatchedStandardJSON()
+	arts, err := contracts.ParseStandardJSON(in, out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := common.HexToAddress("0x00000000000000000000000000000000000000d2")
+	// No target: the check the offered build starts ends at once, asking
+	// for one, which shows the build was taken instead of an upload.
+	svc := &patch.Service{Checker: &patch.Checker{}, Builds: []patch.Build{{ID: "demo-lendingvault", Label: "the demo's <patched> LendingVault",
+		Contract: "LendingVault", Deployed: &deployed, Artifacts: arts}}}
+	t.Cleanup(svc.Close)
+	ts := newKeyedServer(t, operatorKey, func(d *web.Deps) { d.Patch = svc })
+	for _, c := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"build":"nope"}`, 404, `offers no build \"nope\"`},
+		{`{"build":"demo-lendingvault","input":{"language":"Solidity"},"output":{}}`, 400, "not both"},
+	} {
+		code, body := asOperator(t, "POST", ts.URL+"/api/v1/patch-check", c.body)
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s; want %d with %q", c.body, code, body, c.code, c.want)
+		}
+	}
+	code, body := asOperator(t, "POST", ts.URL+"/api/v1/patch-check", `{"build":"demo-lendingvault","txs":"0x`+strings.Repeat("cd", 32)+`"}`)
+	if code != 200 {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	var run struct {
+		Data patch.Run `json:"data"`
+	}
+	json.Unmarshal([]byte(body), &run)
+	done, err := svc.Wait(t.Context(), run.Data.ID)
+	if err != nil || done.Contract != "LendingVault" || !strings.Contains(done.Error, "give the proxy or contract to patch") {
+		t.Errorf("run %+v (%v)", done, err)
+	}
+	code, body = asOperator(t, "GET", ts.URL+"/patch", "")
+	if code != 200 || !strings.Contains(body, `<option value="demo-lendingvault"`) || !strings.Contains(body, "the demo&#39;s &lt;patched&gt; LendingVault") ||
+		!strings.Contains(body, `data-deployed="`+deployed.Hex()+`"`) {
+		t.Errorf("page: %d, want the offered build listed (escaped)", code)
 	}
 }

@@ -6,8 +6,12 @@
 // with the patch: still fails and where, now fails, now succeeds,
 // unchanged, changed) and the prepared upgrade.
 //
+// A server may offer builds of its own (the demo's patched LendingVault):
+// picking one fills the proxy, contract and deployment it is meant for,
+// and the check uses it instead of an upload.
+//
 // The permalink is ?run=ID with the form's fields (target, contract, txs,
-// sample, deployed): it shows the same report while the server keeps it,
+// sample, deployed, build): it shows the same report while the server keeps it,
 // and the form filled for running it again. The incident and transaction
 // pages link here with the fields filled.
 //
@@ -20,6 +24,7 @@
   const { $, h, clear, api } = bt;
 
   const fields = ['target', 'contract', 'txs', 'sample', 'deployed'];
+  const offered = () => $('#patch-offered');
   let polling = 0;
 
   function short(s) { return s && s.length > 14 ? s.slice(0, 10) + '…' + s.slice(-4) : s || ''; }
@@ -27,6 +32,7 @@
   function formState() {
     const st = {};
     for (const f of fields) st[f] = $('#patch-' + f).value.trim();
+    st.build = offered() ? offered().value : '';
     return st;
   }
 
@@ -35,6 +41,7 @@
     if (run) q.set('run', run);
     const st = formState();
     for (const f of fields) if (st[f] && !(f === 'sample' && st[f] === '20')) q.set(f, st[f]);
+    if (st.build) q.set('build', st.build);
     const url = '/patch' + (q.toString() ? '?' + q : '');
     history.replaceState(null, '', url);
     $('#patch-permalink').setAttribute('href', url);
@@ -82,11 +89,15 @@
     const st = formState();
     const req = { target: st.target, contract: st.contract, txs: st.txs, sample: Number(st.sample || 0) };
     if (st.deployed) req.deployed = st.deployed;
-    try {
-      Object.assign(req, await readBuild($('#patch-build').files));
-    } catch (e) {
-      showError(e.message);
-      return;
+    if (st.build) {
+      req.build = st.build;
+    } else {
+      try {
+        Object.assign(req, await readBuild($('#patch-build').files));
+      } catch (e) {
+        showError(e.message);
+        return;
+      }
     }
     busy('Starting…');
     try {
@@ -185,6 +196,22 @@
   bt.onPage('patch', () => {
     const q = new URLSearchParams(location.search);
     for (const f of fields) if (q.get(f)) $('#patch-' + f).value = q.get(f);
+    const sel = offered();
+    if (sel) {
+      // Picking an offered build fills what it is meant for; the upload is
+      // then not needed.
+      const pick = (fill) => {
+        const o = sel.selectedOptions[0];
+        $('#patch-upload').hidden = !!sel.value;
+        if (!fill || !sel.value) return;
+        if (!$('#patch-target').value) $('#patch-target').value = o.dataset.target || '';
+        if (!$('#patch-contract').value) $('#patch-contract').value = o.dataset.contract || '';
+        if (!$('#patch-deployed').value && $('#patch-target').value.toLowerCase() === (o.dataset.target || '').toLowerCase()) $('#patch-deployed').value = o.dataset.deployed || '';
+      };
+      if (q.get('build')) sel.value = q.get('build');
+      pick(false);
+      sel.addEventListener('change', () => pick(true));
+    }
     $('#patch-permalink').setAttribute('href', location.pathname + location.search);
     $('#patch-form').addEventListener('submit', start);
     if (q.get('run')) follow(q.get('run'));
