@@ -30,7 +30,7 @@ func (a *App) newPatch() (*patch.Service, error) {
 			}
 			return r.StorageLayout, r.SourceName + ":" + r.ContractName, true
 		},
-	}}
+	}, Store: a.store, OnError: func(err error) { a.log.Warn("patch check not saved", "err", err) }}
 	if a.demo != nil {
 		// The demo ships the fix of its incident, deployed beside the
 		// vault's implementation: a check of it prepares the upgrade.

@@ -2,12 +2,14 @@ package debugger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -92,6 +94,33 @@ type EffectSlot struct {
 type EffectBalance struct {
 	Address common.Address `json:"address"`
 	Delta   *hexutil.Big   `json:"delta"`
+}
+
+// UnmarshalJSON reads an EffectBalance as MarshalJSON writes it: a
+// negative delta is "-0x…", which hexutil.Big does not read back, and a
+// saved outcome (a patch check's permalink) must.
+func (b *EffectBalance) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		Address common.Address `json:"address"`
+		Delta   *string        `json:"delta"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	b.Address, b.Delta = raw.Address, nil
+	if raw.Delta == nil {
+		return nil
+	}
+	text, neg := strings.CutPrefix(*raw.Delta, "-")
+	v, err := hexutil.DecodeBig(text)
+	if err != nil {
+		return fmt.Errorf("cannot read the balance delta %q of %s: %w", *raw.Delta, raw.Address, err)
+	}
+	if neg {
+		v.Neg(v)
+	}
+	b.Delta = (*hexutil.Big)(v)
+	return nil
 }
 
 // Outcome is one transaction replayed as mined and with the overrides.

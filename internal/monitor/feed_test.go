@@ -86,7 +86,10 @@ func testFeedKinds(t *testing.T, r *rig) {
 	agg := deploy("MockV3Aggregator", uint8(8), usd(3000))
 	ref := deploy("MockV3Aggregator", uint8(8), usd(3000))
 	proxy := deploy("DataFeedsLegacyAggregatorProxy", agg)
-	vault := deploy("LendingVault", crypto.PubkeyToAddress(key.PublicKey), r.app.Token, proxy, big.NewInt(1<<40))
+	// The vault as the demo deploys it: an implementation behind
+	// ERC1967Proxy, initialized by the proxy's constructor.
+	impl := deploy("LendingVault")
+	vault := deploy("ERC1967Proxy", impl, pack("LendingVault", "initialize", crypto.PubkeyToAddress(key.PublicKey), r.app.Token, proxy, big.NewInt(1<<40)))
 	mined(&r.app.Token, nil, pack("DemoToken", "mint", vault, new(big.Int).Mul(big.NewInt(1e6), big.NewInt(1e18))))
 	mined(&vault, big.NewInt(1e18), pack("LendingVault", "deposit"))
 	mined(&agg, nil, pack("MockV3Aggregator", "updateAnswer", usd(3000)))

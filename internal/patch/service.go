@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -17,14 +18,22 @@ import (
 
 // Service runs checks in the background for the web layer and keeps the
 // latest ones, so that a check's page (its permalink) shows its progress
-// while it runs and its report after. It is safe for concurrent use;
-// Close stops the running checks.
+// while it runs and its report after. With a Store, checks are saved when
+// they start and when they end, and a permalink shows its report after a
+// restart too. It is safe for concurrent use; Close stops the running
+// checks.
 type Service struct {
 	Checker *Checker
-	// Keep is how many checks are kept (DefaultKeep when zero); the
-	// oldest finished one goes first. Kept checks live in memory: a
-	// restart forgets them.
+	// Keep is how many checks are kept in memory (DefaultKeep when zero);
+	// the oldest finished one goes first.
 	Keep int
+	// Store, when set, keeps the checks across restarts: the StoreKeep
+	// newest finished ones (DefaultStoreKeep when zero).
+	Store     store.PatchCheckStore
+	StoreKeep int
+	// OnError, when set, is told of a finished check that could not be
+	// saved (the check itself stands, in memory).
+	OnError func(error)
 
 	// Builds are new implementations the server offers beside uploads
 	// (the demo's fix of its incident); a request names one by ID.
@@ -64,8 +73,12 @@ func (s *Service) Build(id string) (Build, error) {
 	return Build{}, fmt.Errorf("%w: this server offers no build %q", ErrNoBuild, id)
 }
 
-// DefaultKeep is how many checks a Service keeps by default.
-const DefaultKeep = 50
+// DefaultKeep is how many checks a Service keeps in memory by default,
+// and DefaultStoreKeep how many finished ones in its Store.
+const (
+	DefaultKeep      = 50
+	DefaultStoreKeep = 500
+)
 
 // ErrNotFound is a check the service does not know (any more).
 var ErrNotFound = store.Sentinel("no such patch check", store.ErrNotFound)
@@ -88,14 +101,18 @@ type Run struct {
 }
 
 // Start checks req in the background and returns its run's id. set is
-// the chosen transactions' description, for the page.
-func (s *Service) Start(req Request, set string) (string, error) {
+// the chosen transactions' description, for the page. With a Store, the
+// check is saved before it starts.
+func (s *Service) Start(ctx context.Context, req Request, set string) (string, error) {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("cannot name the check: %w", err)
 	}
 	id := hex.EncodeToString(b)
 	r := &Run{ID: id, Target: req.Target, Contract: req.Contract, Set: set, Sample: req.Sample, Started: s.Checker.now().UTC()}
+	if err := s.save(ctx, *r); err != nil {
+		return "", err
+	}
 	s.mu.Lock()
 	if s.runs == nil {
 		s.runs = make(map[string]*Run)
@@ -108,7 +125,7 @@ func (s *Service) Start(req Request, set string) (string, error) {
 	s.runs[id] = r
 	s.order = append(s.order, id)
 	s.trim()
-	ctx := s.ctx
+	runCtx := s.ctx
 	s.wg.Add(1)
 	s.mu.Unlock()
 	req.Progress = func(p Progress) {
@@ -118,15 +135,55 @@ func (s *Service) Start(req Request, set string) (string, error) {
 	}
 	go func() {
 		defer s.wg.Done()
-		rep, err := s.Checker.Check(ctx, req)
+		rep, err := s.Checker.Check(runCtx, req)
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		r.Done, r.Report = true, rep
 		if err != nil {
 			r.Error, r.ErrorKind = err.Error(), kindOf(err)
 		}
+		done := *r
+		s.mu.Unlock()
+		// Saved even when the server is stopping (runCtx ended): the
+		// check ended, cut short, and its page says so.
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.save(sctx, done); err != nil {
+			s.onError(err)
+			return
+		}
+		if s.Store != nil {
+			keep := s.StoreKeep
+			if keep <= 0 {
+				keep = DefaultStoreKeep
+			}
+			if err := s.Store.PrunePatchChecks(sctx, keep); err != nil {
+				s.onError(err)
+			}
+		}
 	}()
 	return id, nil
+}
+
+// save writes a run to the Store, if there is one.
+func (s *Service) save(ctx context.Context, r Run) error {
+	if s.Store == nil {
+		return nil
+	}
+	r.Progress = Progress{}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("cannot save patch check %s: %w", r.ID, err)
+	}
+	if err := s.Store.PutPatchCheck(ctx, store.PatchCheck{ID: r.ID, Target: r.Target.Hex(), Started: r.Started, Done: r.Done, Run: b}); err != nil {
+		return fmt.Errorf("cannot save patch check %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (s *Service) onError(err error) {
+	if s.OnError != nil {
+		s.OnError(err)
+	}
 }
 
 func kindOf(err error) string {
@@ -158,15 +215,38 @@ func (s *Service) trim() {
 	}
 }
 
-// Get returns a copy of a run.
-func (s *Service) Get(id string) (Run, error) {
+// Get returns a copy of a run: from memory, or from the Store for a check
+// this process did not run or no longer keeps. A stored check that never
+// ended was cut short by a restart; it is answered as ended, with an
+// error saying so.
+func (s *Service) Get(ctx context.Context, id string) (Run, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r, ok := s.runs[id]
-	if !ok {
-		return Run{}, fmt.Errorf("%w: %s (checks are kept in memory: a restart forgets them; run it again)", ErrNotFound, id)
+	var run Run
+	if ok {
+		run = *r
 	}
-	return *r, nil
+	s.mu.Unlock()
+	if ok {
+		return run, nil
+	}
+	if s.Store == nil {
+		return Run{}, fmt.Errorf("%w: %s (this server keeps checks in memory: a restart forgets them; run it again)", ErrNotFound, id)
+	}
+	c, err := s.Store.PatchCheck(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Run{}, fmt.Errorf("%w: %s (the oldest checks are not kept; run it again)", ErrNotFound, id)
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("cannot read patch check %s: %w", id, err)
+	}
+	if err := json.Unmarshal(c.Run, &run); err != nil {
+		return Run{}, fmt.Errorf("cannot read patch check %s: its saved run does not decode: %w", id, err)
+	}
+	if !run.Done {
+		run.Done, run.Error, run.ErrorKind = true, "the server stopped before this check ended: run it again", "internal"
+	}
+	return run, nil
 }
 
 // Wait blocks until the run is done or ctx ends, and returns it.
@@ -174,7 +254,7 @@ func (s *Service) Wait(ctx context.Context, id string) (Run, error) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		r, err := s.Get(id)
+		r, err := s.Get(ctx, id)
 		if err != nil || r.Done {
 			return r, err
 		}

@@ -82,12 +82,12 @@ func (s *Server) handlePatchCheck(w http.ResponseWriter, r *http.Request) {
 		}
 		set = st.String()
 	}
-	id, err := s.deps.Patch.Start(pr, set)
+	id, err := s.deps.Patch.Start(r.Context(), pr, set)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	run, err := s.deps.Patch.Get(id)
+	run, err := s.deps.Patch.Get(r.Context(), id)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -166,7 +166,7 @@ func loadUploadedBuild(req patchRequest) ([]contracts.Artifact, error) {
 // handlePatchRun serves GET /api/v1/patch-check/{id}: the run, with its
 // progress while it runs and its report when done.
 func (s *Server) handlePatchRun(w http.ResponseWriter, r *http.Request) {
-	run, err := s.deps.Patch.Get(r.PathValue("id"))
+	run, err := s.deps.Patch.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

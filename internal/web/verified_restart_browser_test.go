@@ -49,7 +49,9 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	cfg.From = 0
 	cfg.DataDir = t.TempDir()
 	cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "serve.db")
-	vault := ch.App.Vault.Hex()
+	// The vault runs behind an ERC-1967 proxy: what is verified is its
+	// implementation, whose code the proxy's calls run.
+	vault := ch.App.VaultImpl.Hex()
 
 	// First run: a transaction failing in the vault is debugged before the
 	// vault is verified (no source then), then verified as `blocktorch
@@ -90,7 +92,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	stop()
 	// Meanwhile the router's address "held the vault before a chain
 	// reset": its page must say the code there changed.
-	moveRecord(t, filepath.Join(cfg.DataDir, "serve.db"), ch.App.Vault, ch.App.Router)
+	moveRecord(t, filepath.Join(cfg.DataDir, "serve.db"), ch.App.VaultImpl, ch.App.Router)
 
 	// Second run on the same data.
 	a, stop = apptest.Start(t, cfg)
@@ -125,7 +127,7 @@ func TestVerifiedContractSurvivesRestart(t *testing.T) {
 	apptest.GetData(t, base+"/api/v1/contracts", &list)
 	listed := false
 	for _, c := range list {
-		if c.Address == ch.App.Vault {
+		if c.Address == ch.App.VaultImpl {
 			listed = c.Verification != nil && c.Verification.Status == "full" && c.Verification.ContractName == "LendingVault"
 		}
 	}
