@@ -34,7 +34,7 @@ func TestVerifyServerSurvivesRestart(t *testing.T) {
 
 	a, stop := apptest.Start(t, cfg)
 	build, _ := filepath.Abs(filepath.Join("..", "..", "internal", "demo", "contracts", "build"))
-	code, out, errOut := runCLI(t, "verify", "--rpc", ch.HTTPEndpoint(), "--server", a.URL(), ch.App.Vault.Hex(), build)
+	code, out, errOut := runCLI(t, "verify", "--rpc", ch.HTTPEndpoint(), "--server", a.URL(), ch.App.VaultImpl.Hex(), build)
 	if code != 0 || !strings.Contains(out, "registered with") {
 		t.Fatalf("verify --server: exit %d\n%s%s", code, out, errOut)
 	}
@@ -56,7 +56,7 @@ func TestVerifyServerSurvivesRestart(t *testing.T) {
 		t.Fatalf("GET /api/v1/contracts: HTTP %d", c)
 	}
 	for _, c := range list {
-		if c.Address != ch.App.Vault {
+		if c.Address != ch.App.VaultImpl {
 			continue
 		}
 		if v := c.Verification; v == nil || v.Status != "full" || v.ContractName != "LendingVault" || v.Compiler == "" || v.Verified.IsZero() {

@@ -44,7 +44,7 @@ func TestDetect(t *testing.T) {
 
 	// An EIP-1167 clone of LendingVault: the standard 10-byte init code
 	// returning the 45-byte runtime.
-	clone := common.FromHex("0x3d602d80600a3d3981f3363d3d373d3d3d363d73" + strings.TrimPrefix(d.app.Vault.Hex(), "0x") + "5af43d82803e903d91602b57fd5bf3")
+	clone := common.FromHex("0x3d602d80600a3d3981f3363d3d373d3d3d363d73" + strings.TrimPrefix(d.app.VaultImpl.Hex(), "0x") + "5af43d82803e903d91602b57fd5bf3")
 	cloneAddr := d.deploy(t, clone)
 
 	deployer := crypto.PubkeyToAddress(d.key.PublicKey)
@@ -54,10 +54,12 @@ func TestDetect(t *testing.T) {
 		want bc.Capabilities
 	}{
 		{"DemoToken", d.app.Token, bc.Capabilities{Ownable: &bc.Ownable{Owner: deployer}}},
-		{"LendingVault", d.app.Vault, bc.Capabilities{Pausable: &bc.Pausable{}, AccessControl: true}},
+		{"LendingVault", d.app.VaultImpl, bc.Capabilities{Pausable: &bc.Pausable{}, AccessControl: true}},
+		// The demo's vault: its implementation behind ERC1967Proxy.
+		{"LendingVault's proxy", d.app.Vault, bc.Capabilities{Proxy: &bc.Proxy{Kind: bc.ProxyEIP1967, Implementation: d.app.VaultImpl}, Pausable: &bc.Pausable{}, AccessControl: true}},
 		{"Router", d.app.Router, bc.Capabilities{}},
 		{"FailuresProxy", proxy, bc.Capabilities{Proxy: &bc.Proxy{Kind: bc.ProxyEIP1967, Implementation: impl}}},
-		{"clone", cloneAddr, bc.Capabilities{Proxy: &bc.Proxy{Kind: bc.ProxyEIP1167, Implementation: d.app.Vault}, Pausable: &bc.Pausable{}, AccessControl: true}},
+		{"clone", cloneAddr, bc.Capabilities{Proxy: &bc.Proxy{Kind: bc.ProxyEIP1167, Implementation: d.app.VaultImpl}, Pausable: &bc.Pausable{}, AccessControl: true}},
 		{"no code", common.HexToAddress("0xdead"), bc.Capabilities{}},
 	}
 	for _, tt := range tests {

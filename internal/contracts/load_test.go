@@ -105,7 +105,7 @@ func TestLoadDirLayouts(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		res, err := bc.Verify(context.Background(), d.eth, d.app.Vault, arts, bc.Options{})
+		res, err := bc.Verify(context.Background(), d.eth, d.app.VaultImpl, arts, bc.Options{})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -52,7 +52,7 @@ func TestRegistryHTTP(t *testing.T) {
 		return resp.StatusCode, env
 	}
 
-	vault := d.app.Vault.Hex()
+	vault := d.app.VaultImpl.Hex()
 	// Before verification: status none, live capabilities.
 	code, env := do("GET", "/api/v1/contracts/"+vault, nil)
 	var page bc.Page

@@ -46,7 +46,7 @@ func TestRegistryLoadsWhatItStored(t *testing.T) {
 	first := bc.NewRegistry(d.eth, st)
 	first.Now = func() time.Time { return at }
 	arts := demoArtifacts(t)
-	vault, err := first.Submit(ctx, d.app.Vault, bc.VerifyRequest{Artifacts: arts, Contract: "LendingVault"})
+	vault, err := first.Submit(ctx, d.app.VaultImpl, bc.VerifyRequest{Artifacts: arts, Contract: "LendingVault"})
 	if err != nil || vault.Status != bc.StatusFull {
 		t.Fatalf("verify the vault: %s, %v", vault.Status, err)
 	}
@@ -66,7 +66,7 @@ func TestRegistryLoadsWhatItStored(t *testing.T) {
 	// A restart: a new registry on the same file.
 	st.Close()
 	second := bc.NewRegistry(d.eth, openStore(t, path))
-	if _, ok := second.Verified(d.app.Vault); ok {
+	if _, ok := second.Verified(d.app.VaultImpl); ok {
 		t.Fatal("a registry knows a verification before Load")
 	}
 	loaded, skipped, err := second.Load(ctx)
@@ -82,7 +82,7 @@ func TestRegistryLoadsWhatItStored(t *testing.T) {
 			t.Errorf("%s after a restart differs:\n got %.400s\nwant %.400s", want.Address, g, w)
 		}
 	}
-	got, _ := second.Verified(d.app.Vault)
+	got, _ := second.Verified(d.app.VaultImpl)
 	if !strings.Contains(got.Sources["src/LendingVault.sol"], "contract LendingVault") || got.Artifact.Sources["src/LendingVault.sol"] != got.Sources["src/LendingVault.sol"] {
 		t.Error("the loaded vault lacks its sources")
 	}
@@ -109,14 +109,14 @@ func TestRegistryLoadsWhatItStored(t *testing.T) {
 	code, _ = sourcemap.DecodeObject(vaultArt.DeployedBytecode)
 	code[len(code)-sourcemap.MetadataLength(code)+10] ^= 0xff
 	vaultArt.DeployedBytecode = hex.EncodeToString(code)
-	if res, err := second.Submit(ctx, d.app.Vault, bc.VerifyRequest{Artifacts: []bc.Artifact{vaultArt}}); err != nil || res.Status != bc.StatusPartial {
+	if res, err := second.Submit(ctx, d.app.VaultImpl, bc.VerifyRequest{Artifacts: []bc.Artifact{vaultArt}}); err != nil || res.Status != bc.StatusPartial {
 		t.Fatalf("partial submission: %s, %v", res.Status, err)
 	}
 	third := bc.NewRegistry(d.eth, openStore(t, path))
 	if _, _, err := third.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := third.Summary(d.app.Vault); s.Status != bc.StatusFull {
+	if s, _ := third.Summary(d.app.VaultImpl); s.Status != bc.StatusFull {
 		t.Errorf("after a partial submission the stored vault is %q, want full", s.Status)
 	}
 }
@@ -197,15 +197,15 @@ func TestContractPageSaysCodeChanged(t *testing.T) {
 	ctx := t.Context()
 	st := openStore(t, filepath.Join(t.TempDir(), "v.db"))
 	reg := bc.NewRegistry(d.eth, st)
-	if _, err := reg.Submit(ctx, d.app.Vault, bc.VerifyRequest{Artifacts: demoArtifacts(t), Contract: "LendingVault"}); err != nil {
+	if _, err := reg.Submit(ctx, d.app.VaultImpl, bc.VerifyRequest{Artifacts: demoArtifacts(t), Contract: "LendingVault"}); err != nil {
 		t.Fatal(err)
 	}
-	if p := reg.Contract(ctx, d.app.Vault); p.Status != bc.StatusFull || p.CodeChanged != "" {
+	if p := reg.Contract(ctx, d.app.VaultImpl); p.Status != bc.StatusFull || p.CodeChanged != "" {
 		t.Fatalf("the vault's page: status %s, code changed %q", p.Status, p.CodeChanged)
 	}
 	// The vault's record, as if the router's address had held the vault
 	// before a reset.
-	v, err := st.Verified(ctx, d.app.Vault)
+	v, err := st.Verified(ctx, d.app.VaultImpl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestContractPageSaysCodeChanged(t *testing.T) {
 	if p.Status != bc.StatusFull || !strings.Contains(p.CodeChanged, "no longer matches") || !strings.Contains(p.CodeChanged, "differs from byte") {
 		t.Errorf("the router's page under the vault's record: status %s, code changed %q", p.Status, p.CodeChanged)
 	}
-	if p := after.Contract(ctx, d.app.Vault); p.CodeChanged != "" {
+	if p := after.Contract(ctx, d.app.VaultImpl); p.CodeChanged != "" {
 		t.Errorf("the vault's page after a restart says its code changed: %q", p.CodeChanged)
 	}
 }

@@ -1,8 +1,10 @@
 // Package demo is the demo app that `blocktorch demo` runs, in one place: its Solidity sources
 // and their committed solc build (contracts/: src/, build/, the debugger's fixtures/, compile.js
 // and the pinned npm packages; `make contracts` regenerates the builds), the typed artifacts
-// decoded from that build (artifacts.go), deployment of the lending app on a chain (deploy.go,
-// chain.go: the embedded chain with the app deployed and its accounts funded), a traffic generator
+// decoded from that build (artifacts.go), deployment of the lending app on a chain (deploy.go:
+// the LendingVault behind OpenZeppelin's ERC1967Proxy, and beside it the fix of the incident,
+// contracts/patched, built into contracts/build/patched, deployed as an implementation the proxy
+// does not use; chain.go: the embedded chain with the app deployed and its accounts funded), a traffic generator
 // that sends a realistic mix of transactions, a small share of which fail on purpose along every
 // failure path the contracts have (traffic.go), a scripted incident that plays a stale oracle, a
 // price crash, a liquidation wave, an attacker's failed exploit attempts and an exploit that
