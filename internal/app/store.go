@@ -30,6 +30,7 @@ type relational interface {
 	store.OracleStore
 	store.ResponseRunStore
 	store.SafeProposalStore
+	store.PatchCheckStore
 	// CursorKey is the key that signs search cursors, kept in the
 	// database so that every node sharing it signs them alike.
 	CursorKey() []byte

@@ -260,3 +260,14 @@ func TestDashboardSuite(t *testing.T) {
 func TestMonitorSuite(t *testing.T) {
 	storetest.RunMonitors(t, func(t *testing.T) storetest.MonitorBackend { return openTemp(t) })
 }
+
+func TestPatchCheckSuite(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	storetest.RunPatchChecks(t, func(t *testing.T, reopen bool) storetest.PatchCheckBackend {
+		db, err := Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
