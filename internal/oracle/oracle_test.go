@@ -265,7 +265,9 @@ func testReaders(t *testing.T, r *rig) {
 	proxy := r.deploy(t, "DataFeedsLegacyAggregatorProxy", agg)
 	token := r.deploy(t, "DemoToken", r.from)
 	// The vault accepts any age: it is the contract that reads a stale value.
-	vault := r.deploy(t, "LendingVault", r.from, token, proxy, big.NewInt(1<<40))
+	// As the demo deploys it: an implementation behind ERC1967Proxy.
+	initialize, _ := r.abis["LendingVault"].Pack("initialize", r.from, token, proxy, big.NewInt(1<<40))
+	vault := r.deploy(t, "ERC1967Proxy", r.deploy(t, "LendingVault"), initialize)
 	r.tx(t, "DemoToken", token, "mint", vault, new(big.Int).Mul(big.NewInt(1e6), big.NewInt(1e18)))
 	data, _ := r.abis["LendingVault"].Pack("deposit")
 	r.send(t, &vault, big.NewInt(1e18), data, false)
