@@ -106,7 +106,10 @@ func ReadFeed(ctx context.Context, n Node, addr common.Address, block *big.Int) 
 	d.Block = block.Uint64()
 	code, err := n.CodeAt(ctx, addr, block)
 	if err != nil {
-		return d, fmt.Errorf("cannot read the code of %s: %w", addr, err)
+		if msg := err.Error(); strings.Contains(msg, "historical state") || strings.Contains(msg, "missing trie node") {
+			return d, fmt.Errorf("cannot read the code of %s at block %d (a node that prunes old state no longer has it): %w", addr, d.Block, err)
+		}
+		return d, fmt.Errorf("cannot read the code of %s at block %d: %w", addr, d.Block, err)
 	}
 	if len(code) == 0 {
 		return d, fmt.Errorf("%w: %s holds no contract at block %d", ErrNotFeed, addr, d.Block)

@@ -82,11 +82,15 @@ func newRig(t *testing.T) *rig {
 
 // newGethRig starts geth --dev (archive, debug API) and funds the rig's
 // account from the node's dev account.
-func newGethRig(t *testing.T) *rig {
+func newGethRig(t *testing.T) *rig { return startGeth(t, true) }
+
+// startGeth starts geth --dev with the debug API, archive or pruning old
+// state (it keeps the newest 128 blocks'), and funds the rig's account.
+func startGeth(t *testing.T, archive bool) *rig {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	node, err := gethtest.Start(ctx, gethtest.Options{Debug: true, Archive: true})
+	node, err := gethtest.Start(ctx, gethtest.Options{Debug: true, Archive: archive})
 	if err != nil {
 		t.Fatal(err)
 	}

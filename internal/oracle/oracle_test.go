@@ -3,6 +3,7 @@ package oracle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/blocktorch/blocktorch/internal/gethtest"
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -432,5 +434,45 @@ func testSequencerFeed(t *testing.T, r *rig) {
 	now = back.Add(24 * time.Hour)
 	if f, err := s.Get(ctx, uptime); err != nil || f.Kind != store.FeedKindPrice || f.Health.Status != oracle.HealthStale {
 		t.Errorf("as a price feed again: %+v, %v", f, err)
+	}
+}
+
+// TestPrunedState follows a feed on a geth --dev that prunes old state: the
+// feed as it is now reads as on an archive node, while a read at a block
+// whose state is gone (what a monitor's replay of the past asks) is a clear
+// error naming the block, not a panic nor a wrong answer.
+func TestPrunedState(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts geth")
+	}
+	if _, err := gethtest.Find(); err != nil {
+		t.Skipf("no geth: %v", err)
+	}
+	r := startGeth(t, false)
+	ctx := context.Background()
+	s := r.service(t, time.Now)
+	agg := r.deploy(t, "MockV3Aggregator", uint8(8), price(3000))
+	old := r.head(t)
+	// Past the 128 blocks whose state a pruning node keeps.
+	r.blocks(t, 140)
+	r.tx(t, "MockV3Aggregator", agg, "updateAnswer", price(3100))
+	if _, err := s.Add(ctx, agg, store.FeedSourceManual); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.Get(ctx, agg)
+	if err != nil || f.Latest == nil || f.Latest.Value != "3100" || f.Health.Status != oracle.HealthOK {
+		t.Fatalf("the feed now: %+v, %v", f, err)
+	}
+	_, err = s.RoundAt(ctx, agg, old)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("at block %d (a node that prunes old state", old)) {
+		t.Fatalf("a read at pruned block %d: %v, want an error naming the block", old, err)
+	}
+	t.Logf("a read at pruned block %d: %v", old, err)
+	// The monitor kinds see the same error, and judge the present.
+	if _, err := s.FeedRound(ctx, agg, old); err == nil {
+		t.Errorf("FeedRound at a pruned block answered")
+	}
+	if fr, err := s.FeedRound(ctx, agg, r.head(t)); err != nil || fr.Value != "3100" {
+		t.Errorf("FeedRound at the head: %+v, %v", fr, err)
 	}
 }
