@@ -113,6 +113,13 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Fatalf("a SQLite store was made beside PostgreSQL: %v", err)
 	}
 
+	// One node per database until the leader lease exists: a second is
+	// refused while the first runs.
+	second := cfg
+	second.DataDir = t.TempDir()
+	if _, err := app.New(t.Context(), second, app.Options{}); err == nil || !strings.Contains(err.Error(), "another blocktorch node") {
+		t.Fatalf("a second node on the same database: %v, want it refused", err)
+	}
 	// The demo refuses a database that holds a chain: its own is new.
 	stop()
 	if _, err := app.New(t.Context(), cfg, app.Options{}); err == nil || !strings.Contains(err.Error(), "empty database") {

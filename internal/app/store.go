@@ -50,6 +50,10 @@ func openStore(ctx context.Context, cfg config.Config) (relational, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--db: %w", err)
 		}
+		if err := db.Exclusive(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("--db: %w", err)
+		}
 		if cfg.Mode == config.ModeDemo {
 			if _, err := db.Head(ctx); !errors.Is(err, store.ErrNotFound) {
 				db.Close()

@@ -30,9 +30,17 @@ var migrationFS embed.FS
 // migration once.
 const migrationLock int64 = 0x62746d6967726174
 
+// nodeLockClass is the first key of the advisory lock Exclusive takes
+// ("btnd"); the second is the hash of the schema, so that stores in other
+// schemas of one database do not exclude each other.
+const nodeLockClass int32 = 0x62746e64
+
 // DB is a PostgreSQL-backed store. It is safe for concurrent use.
 type DB struct {
 	pool *pgxpool.Pool
+	// node is the connection that holds the Exclusive lock, outside the
+	// pool; nil without it.
+	node *pgx.Conn
 	// cursorKey signs search cursors (settings.cursor_key).
 	cursorKey []byte
 }
@@ -90,10 +98,41 @@ func (db *DB) loadCursorKey(ctx context.Context) error {
 // alike.
 func (db *DB) CursorKey() []byte { return append([]byte(nil), db.cursorKey...) }
 
+// Exclusive makes this process the only one serving from the database
+// until Close, or returns an error wrapping ErrConflict when another holds
+// it: several nodes on one database need a leader lease (not yet built) so
+// that one follows the chain and delivers alerts at a time. The lock is a
+// session advisory lock on a connection of its own; the server releases it
+// when the process dies. Call it once.
+func (db *DB) Exclusive(ctx context.Context) error {
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot lock the database for this node: %w", translate(err))
+	}
+	var ok bool
+	if err := c.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext(current_schema()))`, nodeLockClass).Scan(&ok); err != nil {
+		c.Release()
+		return fmt.Errorf("cannot lock the database for this node: %w", translate(err))
+	}
+	if !ok {
+		c.Release()
+		return fmt.Errorf("%w: another blocktorch node is serving from this database; several nodes on one database are not supported yet", store.ErrConflict)
+	}
+	db.node = c.Hijack()
+	return nil
+}
+
 // Close closes every connection of the pool, waiting for the ones in use
-// to be released.
+// to be released, and the Exclusive lock's.
 func (db *DB) Close() error {
 	db.pool.Close()
+	if db.node != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := db.node.Close(ctx); err != nil {
+			return fmt.Errorf("cannot close postgres store: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"sync"
@@ -270,4 +271,42 @@ func TestPatchCheckSuite(t *testing.T) {
 		}
 		return db
 	})
+}
+
+// One store per schema may hold Exclusive at a time; Close releases it,
+// and stores in other schemas are not excluded.
+func TestExclusive(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	a, b, other := openDSN(t, dsn), openDSN(t, dsn), openTemp(t)
+	defer b.Close()
+	defer other.Close()
+	if err := a.Exclusive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Exclusive(ctx); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a second Exclusive = %v, want ErrConflict", err)
+	}
+	if err := other.Exclusive(ctx); err != nil {
+		t.Fatalf("Exclusive in another schema = %v", err)
+	}
+	// The holder still reads and writes through its pool.
+	if err := a.WriteBlocks(ctx, storetest.Chain(1, 0, common.Hash{}, 1, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Exclusive(ctx); err != nil {
+		t.Fatalf("Exclusive after the holder closed = %v", err)
+	}
+}
+
+func openDSN(t testing.TB, dsn string) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
