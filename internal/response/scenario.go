@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"gopkg.in/yaml.v3"
 
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -403,16 +404,17 @@ func (s *Service) runScenario(ctx context.Context, name, trigger string, dryRun 
 // ok is false for a trigger that names no transaction.
 func incidentKey(trigger string) (monitorID string, tx common.Hash, ok bool) {
 	rest, found := strings.CutPrefix(trigger, "monitor:")
-	if !found {
+	if !found || len(rest) < 66 {
+		return "", common.Hash{}, false
+	}
+	head, h := rest[:len(rest)-66], rest[len(rest)-66:]
+	b, err := hexutil.Decode(h)
+	if err != nil {
 		return "", common.Hash{}, false
 	}
 	for _, sep := range []string{":pending:", ":tx:"} {
-		if i := strings.LastIndex(rest, sep); i > 0 {
-			h := rest[i+len(sep):]
-			if len(h) != 66 || !strings.HasPrefix(h, "0x") {
-				return "", common.Hash{}, false
-			}
-			return rest[:i], common.HexToHash(h), true
+		if id, found := strings.CutSuffix(head, sep); found && id != "" {
+			return id, common.BytesToHash(b), true
 		}
 	}
 	return "", common.Hash{}, false
