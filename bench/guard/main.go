@@ -249,6 +249,10 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 		}
 		time.Sleep(time.Duration(rng.Int64N(int64(block)))) // the attack's moment, not a wait for work
 		tip := big.NewInt(int64(2e9 + rng.IntN(8e9)))
+		// The guard may see the exploit, and its pause reach the pool,
+		// before the node answers the send: the pause is looked for from
+		// before it.
+		sending := time.Now()
 		tx, err := rig.Attack(ctx, nonce, tip, new(big.Int).Add(tip, big.NewInt(200e9)))
 		if err != nil {
 			return result{}, err
@@ -265,7 +269,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 		// the exploit was sent; wait up to a few blocks for it to be mined.
 		deadline := time.Now().Add(10 * block)
 		for {
-			h, at, ok := w.pauseAfter(guardian, r.sent.Add(-time.Millisecond))
+			h, at, ok := w.pauseAfter(guardian, sending)
 			if ok {
 				r.pause, r.pauseInPool = h, at
 				break
@@ -339,7 +343,7 @@ func run(attacks, peer int, block time.Duration, rate float64) error {
 			if ok && !r.pauseInPool.IsZero() {
 				lat = "pause in the pool " + r.pauseInPool.Sub(v.Seen).Round(time.Millisecond).String() + " after the guard saw it"
 			}
-			fmt.Printf("  attack %d not blocked: %s (guard saw it: %v, matches %d, err %v)\n", i+1, lat, ok, len(v.Matches), v.Err)
+			fmt.Printf("  attack %d not blocked: %s (exploit reverted: %v, pause first: %v; guard saw it: %v, matches %d, err %v)\n", i+1, lat, r.blocked, r.first, ok, len(v.Matches), v.Err)
 			miss(i+1, r.tx, r.sent, r.inPool, v, ok, r.block, r.index, r.pauseBlock, r.pauseIndex, r.pauseInPool, headSeen)
 		}
 		if r.first {
