@@ -129,7 +129,11 @@ func (db *DB) Close() error {
 	if db.node != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := db.node.Close(ctx); err != nil {
+		// Unlocked before closing: the server ends a closed session's
+		// backend, and its locks, only some time later, which would refuse
+		// a node restarted at once.
+		_, err := db.node.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, nodeLockClass)
+		if err := errors.Join(err, db.node.Close(ctx)); err != nil {
 			return fmt.Errorf("cannot close postgres store: %w", err)
 		}
 	}
