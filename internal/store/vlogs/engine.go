@@ -544,7 +544,10 @@ func sortStableByTime(order []int, recs []record.Record) {
 
 // RunQuery runs a LogsQL query on the engine and streams its rows to fn
 // on the calling goroutine's behalf (the engine calls back from its own
-// workers; calls are serialized).
+// workers; calls are serialized). The row slice is reused between calls,
+// but its names and values are fn's to keep: the engine reuses the
+// buffers of a data block once its callback returns, so they are copied
+// (a query without a sort streams rows straight from the stored blocks).
 func (e *Engine) RunQuery(ctx context.Context, text string, fn func(row []logsql.Field) error) error {
 	q, err := logstorage.ParseQuery(text)
 	if err != nil {
@@ -574,7 +577,7 @@ func (e *Engine) RunQuery(ctx context.Context, text string, fn func(row []logsql
 			row = row[:0]
 			for _, c := range cols {
 				if v := c.Values[i]; v != "" {
-					row = append(row, logsql.Field{Name: c.Name, Value: v})
+					row = append(row, logsql.Field{Name: strings.Clone(c.Name), Value: strings.Clone(v)})
 				}
 			}
 			if err := fn(row); err != nil {
