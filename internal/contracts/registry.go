@@ -43,6 +43,10 @@ type Page struct {
 	// destroyed and redeployed contract): the verification is kept, but
 	// its sources are not what runs there.
 	CodeChanged string `json:"codeChanged,omitempty"`
+	// OfImplementation is set when the address, a proxy verified as
+	// nothing itself, shows its implementation's verification: the code
+	// its calls run.
+	OfImplementation bool `json:"ofImplementation,omitempty"`
 }
 
 // Registry holds the verified contracts of a running server and serves the
@@ -141,6 +145,12 @@ func (r *Registry) Contract(ctx context.Context, addr common.Address) Page {
 		p.CapabilitiesError = err.Error()
 	} else {
 		p.Capabilities = &caps
+	}
+	if p.Verification == nil && p.Capabilities != nil && p.Capabilities.Proxy != nil {
+		if res, ok := r.Verified(p.Capabilities.Proxy.Implementation); ok {
+			p.Verification, p.Status, p.OfImplementation = &res, res.Status, true
+			p.CodeChanged = r.codeChanged(ctx, res)
+		}
 	}
 	return p
 }

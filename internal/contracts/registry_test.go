@@ -124,3 +124,24 @@ func TestRegistryHTTP(t *testing.T) {
 		t.Errorf("huge request: %d %+v, want 413 too_large naming the limit", code, env)
 	}
 }
+
+// The demo's vault is an ERC-1967 proxy: verified as nothing itself, its
+// page shows its implementation's verification, and says so.
+func TestContractPageOfProxyShowsImplementation(t *testing.T) {
+	d := newDemo(t)
+	ctx := context.Background()
+	reg := bc.NewRegistry(d.eth, nil)
+	if p := reg.Contract(ctx, d.app.Vault); p.Status != bc.StatusNone || p.OfImplementation {
+		t.Fatalf("before verification: status %s, of implementation %v", p.Status, p.OfImplementation)
+	}
+	if _, err := reg.Submit(ctx, d.app.VaultImpl, bc.VerifyRequest{Artifacts: demoArtifacts(t), Contract: "LendingVault"}); err != nil {
+		t.Fatal(err)
+	}
+	p := reg.Contract(ctx, d.app.Vault)
+	if p.Status != bc.StatusFull || !p.OfImplementation || p.Verification == nil || p.Verification.Address != d.app.VaultImpl || p.CodeChanged != "" {
+		t.Errorf("the proxy's page: status %s, of implementation %v, code changed %q", p.Status, p.OfImplementation, p.CodeChanged)
+	}
+	if p := reg.Contract(ctx, d.app.VaultImpl); p.OfImplementation || p.Status != bc.StatusFull {
+		t.Errorf("the implementation's own page: status %s, of implementation %v", p.Status, p.OfImplementation)
+	}
+}
