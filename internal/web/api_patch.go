@@ -247,10 +247,11 @@ func (s *Server) patchTxs(ctx context.Context, st patch.Set, target common.Addre
 	if err != nil {
 		return nil, err
 	}
+	// An open incident's window has no end: block times are the chain's
+	// clock, which can run ahead of this server's (a chain that sealed
+	// blocks faster than one a second), and a bound at "now" would leave
+	// out its latest failures.
 	to := inc.Resolved
-	if to.IsZero() {
-		to = s.deps.Now()
-	}
 	addrs := map[common.Address]bool{}
 	if target != (common.Address{}) {
 		addrs[target] = true
@@ -274,7 +275,7 @@ func (s *Server) patchTxs(ctx context.Context, st patch.Set, target common.Addre
 			return nil, err
 		}
 		for _, t := range txs {
-			if !t.Time.Before(inc.Started) && !t.Time.After(to) {
+			if !t.Time.Before(inc.Started) && (to.IsZero() || !t.Time.After(to)) {
 				add(t.Hash)
 			}
 		}
