@@ -414,6 +414,24 @@ func (r *recorder) decode() {
 			f.Revert = reg.DecodeRevert(&code, f.Output)
 		}
 	}
+	// A proxy forwards its calldata to its implementation by DELEGATECALL:
+	// a frame its own ABI cannot decode (the proxy's verified source has
+	// no such function) takes the call as its delegate decodes it, and the
+	// implementation's name, as explorers show a proxied contract.
+	for _, f := range r.frames {
+		if f.Call != nil || len(f.Input) < 4 {
+			continue
+		}
+		for _, c := range f.Calls {
+			if c.Type == "DELEGATECALL" && c.Call != nil && c.Address == f.Address && bytes.Equal(c.Input, f.Input) {
+				f.Call = c.Call
+				if c.Contract != "" {
+					f.Contract = c.Contract
+				}
+				break
+			}
+		}
+	}
 	if r.opts.Registry == nil {
 		return
 	}
