@@ -1,14 +1,17 @@
 // Command ui times what the web UI asks the API for on its busiest pages,
-// over a SQLite store holding a large demo-like corpus: every panel of the
-// home dashboard (GET /api/v1/chart with the panel's query) and the Explore
-// histogram (GET /api/v1/search/histogram), each over the last hour and the
-// last day, with p50 and p95 per call.
+// over a records engine holding a large demo-like corpus: every panel of
+// the home dashboard (GET /api/v1/chart with the panel's query) and the
+// Explore histogram (GET /api/v1/search/histogram), each over the last
+// hour and the last day, with p50 and p95 per call.
 //
-// The corpus is written straight through the store's AppendRecords in
-// batches: transactions (a tenth failed), their events and reverts, and
-// application logs, spread evenly over the week before now.
+// The records live in the engine -engine names: embedded (the default,
+// VictoriaLogs' storage in process, package vlogs) or sqlite; dashboards
+// are in SQLite either way. The corpus is written straight through the
+// engine's AppendRecords in batches: transactions (a tenth failed), their
+// events and reverts, and application logs, spread evenly over the week
+// before now.
 //
-//	go run ./bench/ui [-records 5000000] [-reps 15] [-days 7] [-db path]
+//	go run ./bench/ui [-records 5000000] [-reps 15] [-days 7] [-engine embedded|sqlite] [-db dir]
 package main
 
 import (
@@ -31,7 +34,9 @@ import (
 
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/record"
+	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
+	"github.com/blocktorch/blocktorch/internal/store/vlogs"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
 
@@ -39,43 +44,79 @@ func main() {
 	records := flag.Int("records", 5_000_000, "records in the store")
 	reps := flag.Int("reps", 15, "timed runs per call")
 	days := flag.Int("days", 7, "days the corpus spans, ending now")
-	dbPath := flag.String("db", "", "reuse this database (created and filled when missing); default a temporary one")
+	dbPath := flag.String("db", "", "reuse the stores in this directory (created and filled when missing); default a temporary one")
+	eng := flag.String("engine", "embedded", "records engine: embedded or sqlite")
 	flag.Parse()
-	if err := run(*records, *reps, *days, *dbPath); err != nil {
+	if *eng != "embedded" && *eng != "sqlite" {
+		fmt.Fprintln(os.Stderr, "bench-ui: -engine must be embedded or sqlite")
+		os.Exit(2)
+	}
+	if err := run(*records, *reps, *days, *dbPath, *eng); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-ui:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, reps, days int, dbPath string) error {
+// engine is the records engine under test.
+type engine interface {
+	store.RecordWriter
+	store.Searcher
+}
+
+func run(n, reps, days int, dir, engName string) error {
 	ctx := context.Background()
 	fill := true
-	if dbPath == "" {
-		dir, err := os.MkdirTemp("", "bench-ui-")
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "bench-ui-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		dbPath = filepath.Join(dir, "ui.db")
-	} else if _, err := os.Stat(dbPath); err == nil {
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if _, err := os.Stat(filepath.Join(dir, "ui-"+engName+".done")); err == nil {
 		fill = false
 	}
-	db, err := sqlite.Open(ctx, dbPath)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "ui.db"))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	var eng engine = db
+	if engName == "embedded" {
+		e, err := vlogs.Open(ctx, filepath.Join(dir, "records"), vlogs.Options{CursorKey: db.CursorKey()})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		eng = e
+	}
 	end := time.Now()
+	if !fill {
+		// The corpus ends when it was written.
+		b, err := os.ReadFile(filepath.Join(dir, "ui-"+engName+".done"))
+		if err != nil {
+			return err
+		}
+		if end, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
+			return err
+		}
+	}
 	if fill {
 		start := time.Now()
-		if err := generate(ctx, db, n, end.Add(-time.Duration(days)*24*time.Hour), end); err != nil {
+		if err := generate(ctx, eng, n, end.Add(-time.Duration(days)*24*time.Hour), end); err != nil {
 			return err
 		}
 		el := time.Since(start)
-		fmt.Printf("stored %d records in %s (%.0f records/s)\n", n, el.Round(time.Second), float64(n)/el.Seconds())
+		fmt.Printf("stored %d records in %s (%.0f records/s) on the %s engine\n", n, el.Round(time.Second), float64(n)/el.Seconds(), engName)
+		if err := os.WriteFile(filepath.Join(dir, "ui-"+engName+".done"), []byte(end.Format(time.RFC3339Nano)), 0o644); err != nil {
+			return err
+		}
 	}
 
-	srv, err := web.New(web.Deps{Chain: db, Contracts: db, Search: db, Dashboards: db, Shares: db})
+	srv, err := web.New(web.Deps{Chain: db, Contracts: db, Search: eng, Dashboards: db, Shares: db})
 	if err != nil {
 		return err
 	}
@@ -84,15 +125,18 @@ func run(n, reps, days int, dbPath string) error {
 
 	type call struct{ name, path string }
 	var calls []call
-	for _, rng := range []struct{ label, from string }{{"1h", "now-1h"}, {"24h", "now-24h"}} {
+	// Absolute ranges ending at the corpus's end, so that a reused corpus
+	// is timed over the same records.
+	at := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	for _, rng := range []struct{ label, from string }{{"1h", at(end.Add(-time.Hour))}, {"24h", at(end.Add(-24 * time.Hour))}} {
 		for _, p := range dashboard.Home().Spec.Panels {
 			if p.Query == "" {
 				continue
 			}
-			calls = append(calls, call{"home " + p.ID + " " + rng.label, "/api/v1/chart?" + url.Values{"q": {p.Query}, "from": {rng.from}, "to": {"now"}}.Encode()})
+			calls = append(calls, call{"home " + p.ID + " " + rng.label, "/api/v1/chart?" + url.Values{"q": {p.Query}, "from": {rng.from}, "to": {at(end)}}.Encode()})
 		}
-		calls = append(calls, call{"explore histogram * " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"*"}, "from": {rng.from}, "to": {"now"}, "buckets": {"60"}}.Encode()})
-		calls = append(calls, call{"explore histogram level:error " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"level:error"}, "from": {rng.from}, "to": {"now"}, "buckets": {"60"}}.Encode()})
+		calls = append(calls, call{"explore histogram * " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"*"}, "from": {rng.from}, "to": {at(end)}, "buckets": {"60"}}.Encode()})
+		calls = append(calls, call{"explore histogram level:error " + rng.label, "/api/v1/search/histogram?" + url.Values{"q": {"level:error"}, "from": {rng.from}, "to": {at(end)}, "buckets": {"60"}}.Encode()})
 	}
 
 	fmt.Printf("%-40s %9s %9s %9s\n", "call", "p50 ms", "p95 ms", "max ms")
@@ -145,7 +189,7 @@ var (
 
 // generate appends n records evenly over [from, to): per transaction one
 // tx record, one or two events or a revert, and an application log.
-func generate(ctx context.Context, db *sqlite.DB, n int, from, to time.Time) error {
+func generate(ctx context.Context, db store.RecordWriter, n int, from, to time.Time) error {
 	rng := rand.New(rand.NewPCG(1, 2))
 	step := to.Sub(from) / time.Duration(n)
 	batch := make([]record.Record, 0, 10_000)
