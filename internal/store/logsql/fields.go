@@ -30,6 +30,13 @@ const (
 	FieldMsg     = "_msg"    // Record.Message
 	FieldSource  = "source"  // stream field
 	FieldService = "service" // stream field; absent when empty
+	// FieldAddrShard is a stream field: the shard (AddrShard) of the
+	// record's first linked address, on records that link one. It
+	// keeps the records of an address in a few small streams, so that
+	// the engine's per-block bloom filters rule out almost every block
+	// for an address: lookups read a handful of blocks, not one block
+	// per match spread over the whole service stream. Decode ignores it.
+	FieldAddrShard = "addrshard"
 	// FieldID is Record.ID, decimal, padded to 19 digits (formatID),
 	// only when it differs from the record time in unix nanoseconds:
 	// IDs gives most records their time as ID, and a column of unique
@@ -111,7 +118,25 @@ func lower(s string) string {
 }
 
 // StreamFields are the stream fields, in the order Encode puts them first.
-var StreamFields = []string{FieldSource, FieldService}
+var StreamFields = []string{FieldSource, FieldService, FieldAddrShard}
+
+// AddrShards is the number of address shards (FieldAddrShard): enough
+// that the records of one address share blocks with few others, few
+// enough that a service's records are not cut into tiny blocks.
+const AddrShards = 256
+
+// AddrShard is the FieldAddrShard value of an address: two hex digits
+// of its FNV-1a hash (vanity and precompile addresses, with long runs of
+// zeros, spread as well as any).
+func AddrShard(a common.Address) string {
+	h := uint32(2166136261)
+	for _, c := range a {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	const digits = "0123456789abcdef"
+	b := byte(h % AddrShards)
+	return string([]byte{digits[b>>4], digits[b&15]})
+}
 
 // Attribute leaf types (the value of a TypePrefix field).
 const (
@@ -155,6 +180,10 @@ func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 	}
 	if r.Service != "" {
 		dst = append(dst, Field{Name: FieldService, Value: r.Service})
+		streams++
+	}
+	if len(r.Addresses) > 0 {
+		dst = append(dst, Field{Name: FieldAddrShard, Value: AddrShard(r.Addresses[0])})
 		streams++
 	}
 	if r.Message == "" {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,7 @@ func roundTrip(t testing.TB, r record.Record) (record.Record, []Field) {
 		t.Fatalf("Encode(%+v): %v", r, err)
 	}
 	for i, f := range fields {
-		if i < streams != (f.Name == FieldSource || f.Name == FieldService) {
+		if i < streams != slices.Contains(StreamFields, f.Name) {
 			t.Fatalf("stream fields are not first: %d of %v", streams, fields)
 		}
 		if f.Value == "" {
@@ -249,4 +251,38 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("round trip:\n got %#v\nwant %#v", back, want)
 		}
 	})
+}
+
+// TestAddrShard checks that a record linking an address carries its
+// shard as a stream field, and that shards spread addresses evenly, even
+// addresses that differ in their last bytes only.
+func TestAddrShard(t *testing.T) {
+	r := record.Record{Time: time.Unix(1, 0), Source: "app", Message: "m",
+		Addresses: []common.Address{storetest.Alice, storetest.Bob}}
+	fields, streams, err := Encode(nil, &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == FieldAddrShard })
+	if i < 0 || i >= streams || fields[i].Value != AddrShard(storetest.Alice) {
+		t.Fatalf("want stream field %s=%s (the first address's), got %d stream fields of %v", FieldAddrShard,
+			AddrShard(storetest.Alice), streams, fields)
+	}
+	r.Addresses = nil
+	if fields, _, _ = Encode(nil, &r); slices.ContainsFunc(fields, func(f Field) bool { return f.Name == FieldAddrShard }) {
+		t.Fatalf("a record without addresses has a shard: %v", fields)
+	}
+	counts := map[string]int{}
+	const n = 256 * 100
+	for i := range n {
+		counts[AddrShard(common.BigToAddress(big.NewInt(int64(i))))]++
+	}
+	if len(counts) != AddrShards {
+		t.Fatalf("%d addresses fill %d shards of %d", n, len(counts), AddrShards)
+	}
+	for s, c := range counts {
+		if len(s) != 2 || c > 2*n/AddrShards {
+			t.Fatalf("shard %q holds %d of %d addresses", s, c, n)
+		}
+	}
 }
