@@ -71,6 +71,7 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"patch-check"}, "missing --impl"},
 		{[]string{"migrate", "records"}, "--from and --to are required"},
 		{[]string{"migrate", "schema"}, "--db is required"},
+		{[]string{"export"}, "--to is required"},
 		{[]string{"version"}, ""},
 	} {
 		name := strings.Join(c.cmd, " ")
@@ -123,7 +124,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "migrate schema", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "migrate schema", "export", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

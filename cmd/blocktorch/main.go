@@ -47,6 +47,7 @@ Usage:
   blocktorch patch-check --impl out/ --proxy 0x… --txs incident:ID  replay an incident against a new implementation
   blocktorch migrate records --from sqlite:PATH --to http://HOST:9428  copy records to VictoriaLogs
   blocktorch migrate schema --db postgres://…  apply the relational store's schema migrations
+  blocktorch export --to postgres://… [--data DIR]  copy an embedded SQLite store into PostgreSQL
   blocktorch version
 
 Flags go before or after the arguments. Run 'blocktorch COMMAND -h' for a command's help and flags.
@@ -116,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPatchCheck(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, stdout, stderr)
 	case "version":
 		if _, err := versionSpec.parse(versionSpec.newFlags(), rest, stdout); err != nil {
 			return err
