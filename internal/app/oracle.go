@@ -28,6 +28,7 @@ func (a *App) startOracles(ctx context.Context) error {
 		Records: a.records,
 		Trace:   oracle.TraceVia(monitor.NewRPCNode(a.rawRPC)),
 		Watched: func(addr common.Address) bool { _, ok := a.reg.Name(addr); return ok },
+		Name:    a.reg.Name,
 		Log:     a.log,
 	}
 	cs, err := a.store.Contracts(ctx)

@@ -212,7 +212,7 @@ func (s *Service) staleReadCheck(ctx context.Context, f store.OracleFeed, d Deta
 			last = t
 		}
 		txs = append(txs, r.LastStaleTx.Hex())
-		parts = append(parts, fmt.Sprintf("%s read %d stale answers of %d, the last in block %d", r.Reader.Hex(), r.StaleReads, r.Reads, r.LastStaleBlock))
+		parts = append(parts, fmt.Sprintf("%s read %d stale answers of %d, the last in block %d", s.label(r.Reader), r.StaleReads, r.Reads, r.LastStaleBlock))
 	}
 	if len(txs) == 0 {
 		return c
@@ -226,6 +226,17 @@ func (s *Service) staleReadCheck(ctx context.Context, f store.OracleFeed, d Deta
 		q = "tx:(" + strings.Join(txs, " OR ") + ")"
 	}
 	return c.withRecords(q, first, last)
+}
+
+// label names addr for a check's detail: "Name (0x…)" when the contract
+// is known, the address alone otherwise.
+func (s *Service) label(addr common.Address) string {
+	if s.Name != nil {
+		if n, ok := s.Name(addr); ok && n != "" {
+			return n + " (" + addr.Hex() + ")"
+		}
+	}
+	return addr.Hex()
 }
 
 // prevRound reads the round before the latest, within the latest's phase

@@ -324,6 +324,13 @@ func testReaders(t *testing.T, r *rig) {
 	}
 	wantCheck(t, f, oracle.CheckStaleRead, oracle.VerdictFiring, vault.Hex()+" read 1 stale answers of 2, the last in block "+stale.BlockNumber.String(),
 		"tx:"+stale.TxHash.Hex(), time.Unix(int64(h.Time), 0))
+	// A known contract is named in the detail, its address beside.
+	s.Name = func(a common.Address) (string, bool) { return "LendingVault", a == vault }
+	if f, err = s.Get(ctx, proxy); err != nil {
+		t.Fatal(err)
+	}
+	wantCheck(t, f, oracle.CheckStaleRead, oracle.VerdictFiring, "LendingVault ("+vault.Hex()+") read 1 stale answers of 2",
+		"tx:"+stale.TxHash.Hex(), time.Unix(int64(h.Time), 0))
 }
 
 // wantCheck finds a check among a feed's and compares its verdict, its

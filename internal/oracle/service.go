@@ -53,6 +53,9 @@ type Service struct {
 	// Watched says whose reads make an unknown address a followed feed
 	// (the contracts blocktorch knows); nil takes every contract's.
 	Watched func(common.Address) bool
+	// Name is a known contract's name, for the words of a check's detail;
+	// nil, or an unknown address, leaves the address alone.
+	Name func(common.Address) (string, bool)
 	// Now is the clock of a feed's age; nil is time.Now.
 	Now func() time.Time
 	Log *slog.Logger
