@@ -33,7 +33,12 @@
 // finds by bisection the latest start time from which at least n+1 records
 // match (probes of `limit 2(n+1) | stats count()`, as VictoriaLogs' own
 // server narrows its last-N queries) and sorts only the matches after it:
-// sorting every match of a common word read most of the store;
+// sorting every match of a common word read most of the store; the
+// probes of a query with phrases count their words only (a superset,
+// checked by the page itself, which is read again without the window
+// when it comes up short): the regexps that order a phrase's words cost
+// the engine about 10 ms each to compile at every parse, which was most
+// of a phrase search;
 // histograms are `stats by (_time:Wns offset O, level)
 // count()`; stats and timechart run as the engine's stats (count, sum,
 // avg, min, max, count_uniq) grouped by each field and its attrtype, so

@@ -78,6 +78,12 @@ func (s *Searcher) filterOf(ctx context.Context, req store.SearchRequest) (strin
 	if req.Query != nil {
 		e = req.Query.Filter
 	}
+	return s.filterFor(ctx, req, e)
+}
+
+// filterFor is the LogsQL filter of e over the request's time range,
+// with everything every query adds.
+func (s *Searcher) filterFor(ctx context.Context, req store.SearchRequest, e query.Expr) (string, error) {
 	f, err := Filter(e, req.From, req.To)
 	if err != nil {
 		return "", err
@@ -120,9 +126,13 @@ func (s *Searcher) searchQuery(ctx context.Context, req store.SearchRequest, n i
 // inclusive) as far as the request and cursor say.
 type pageQuery struct {
 	filter, pipe string
-	asc          bool
-	want         int
-	lo, hi       int64
+	// probe, when set, is a filter that matches every record filter
+	// matches and costs the engine less to parse (see relaxed): window
+	// counts with it.
+	probe  string
+	asc    bool
+	want   int
+	lo, hi int64
 }
 
 func (s *Searcher) page(ctx context.Context, req store.SearchRequest, n int) (pageQuery, error) {
@@ -134,6 +144,13 @@ func (s *Searcher) page(ctx context.Context, req store.SearchRequest, n int) (pa
 		return pageQuery{}, err
 	}
 	p := pageQuery{asc: req.Order == store.OldestFirst, want: n + 1, lo: math.MinInt64, hi: math.MaxInt64}
+	if req.Query != nil {
+		if e, ok := relaxed(req.Query.Filter, false); ok {
+			if p.probe, err = s.filterFor(ctx, req, e); err != nil {
+				return pageQuery{}, err
+			}
+		}
+	}
 	if !req.From.IsZero() {
 		p.lo = req.From.UnixNano()
 	}
@@ -146,6 +163,9 @@ func (s *Searcher) page(ctx context.Context, req store.SearchRequest, n int) (pa
 			return pageQuery{}, err
 		}
 		f = "(" + f + ") AND " + c.after(p.asc)
+		if p.probe != "" {
+			p.probe = "(" + p.probe + ") AND " + c.after(p.asc)
+		}
 		if p.asc {
 			p.lo = max(p.lo, c.time)
 		} else {
@@ -178,38 +198,29 @@ const maxWindowRows = 10_000
 // The ranges the probes read shrink towards the newest matches.
 //
 // The first probe reads the matches themselves, up to 2×want: when they
-// are fewer than want, they are every match, and window returns them
+// are fewer than that, they are every match, and window returns them
 // (all, done) for the page, so that a selective search runs one query.
+//
+// With a probe filter (p.probe), the probes count its matches instead,
+// a superset of the page's: a range holding want of them may hold fewer
+// matches, which the caller sees as a short page and answers again
+// without the window. The first probe then only counts.
 func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []record.Record, done bool, err error) {
 	if s.Bounds == nil || p.want > maxWindowRows {
 		return "", nil, false, nil
 	}
-	first, err := s.matches(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want))
-	if err != nil {
-		return "", nil, false, err
+	filter := p.filter
+	if p.probe != "" {
+		filter = p.probe
 	}
-	if len(first) < p.want {
-		slices.SortFunc(first, func(a, b record.Record) int {
-			c := cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
-			if !p.asc {
-				c = -c
-			}
-			return c
-		})
-		return "", first, true, nil
-	}
-	blo, bhi, ok, err := s.Bounds(ctx)
-	if err != nil || !ok {
-		return "", nil, false, err
-	}
-	lo, hi := max(p.lo, blo), min(p.hi, bhi)
-	if hi <= lo || hi/2-lo/2 < int64(time.Second)/2 || hi == math.MaxInt64 || lo == math.MinInt64 {
-		return "", nil, false, nil
-	}
-	// count returns the matches in [a, b], up to 2×want.
+	// count returns the matches of filter in [a, b] (no bound with
+	// a > b), up to 2×want.
 	count := func(a, b int64) (int, error) {
-		q := "(" + p.filter + ") AND _time:[" + FormatTime(time.Unix(0, a)) + ", " + FormatTime(time.Unix(0, b)) +
-			"] | limit " + strconv.Itoa(2*p.want) + " | stats count() as n"
+		q := "(" + filter + ")"
+		if a <= b {
+			q += " AND _time:[" + FormatTime(time.Unix(0, a)) + ", " + FormatTime(time.Unix(0, b)) + "]"
+		}
+		q += " | limit " + strconv.Itoa(2*p.want) + " | stats count() as n"
 		n := 0
 		err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
 			for _, f := range row {
@@ -222,6 +233,37 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 			return nil
 		})
 		return n, err
+	}
+	var n int
+	if p.probe != "" {
+		if n, err = count(1, 0); err != nil || n < 2*p.want {
+			// Few candidates: the page reads them all.
+			return "", nil, false, err
+		}
+	} else {
+		first, err := s.matches(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want))
+		if err != nil {
+			return "", nil, false, err
+		}
+		if len(first) < 2*p.want {
+			slices.SortFunc(first, func(a, b record.Record) int {
+				c := cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
+				if !p.asc {
+					c = -c
+				}
+				return c
+			})
+			return "", first, true, nil
+		}
+		n = len(first)
+	}
+	blo, bhi, ok, err := s.Bounds(ctx)
+	if err != nil || !ok {
+		return "", nil, false, err
+	}
+	lo, hi := max(p.lo, blo), min(p.hi, bhi)
+	if hi <= lo || hi/2-lo/2 < int64(time.Second)/2 || hi == math.MaxInt64 || lo == math.MinInt64 {
+		return "", nil, false, nil
 	}
 	// inner is the edge of the range that stays fixed (hi for the newest
 	// first); outer moves. Invariants: the range from good to inner holds
@@ -236,7 +278,6 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 		}
 		return count(edge, inner)
 	}
-	n := len(first)
 	for n >= 2*p.want {
 		// Half the distance, rounded towards good so that mid never
 		// reaches bad; the distance fits uint64 where int64 overflows.
@@ -320,8 +361,9 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	}
 	// The page is read whole, then handed to fn on this goroutine: the
 	// engine may call back on goroutines of its own.
-	if !done {
-		err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
+	read := func(q string) error {
+		page = page[:0]
+		err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
 			r, err := Decode(row)
 			if err != nil {
 				return err
@@ -333,7 +375,20 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
+			return err
+		}
+		return nil
+	}
+	if !done {
+		if err := read(q); err != nil {
 			return "", err
+		}
+		if w != "" && p.probe != "" && len(page) <= n {
+			// The window held enough candidates but not enough
+			// matches: every match is needed.
+			if err := read(p.filter + p.pipe); err != nil {
+				return "", err
+			}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -550,4 +605,65 @@ func formatID(id int64) string {
 	}
 	s := strconv.FormatInt(id, 10)
 	return strings.Repeat("0", 19-len(s)) + s
+}
+
+// relaxed returns e with every phrase that is not under a NOT (free text
+// or message:"…") replaced by the AND of its words, and whether there was
+// one: it matches every record e matches, and more (the words in another
+// order or another field). The exact filter of a phrase holds regexps of
+// Unicode classes (sequenceRegexp) that the engine compiles each time it
+// parses a query, about ten milliseconds a phrase, so the probes of a page
+// count with the relaxed filter and only the page reads with the exact
+// one. neg says e is under a NOT (an odd number of them), where a looser
+// filter would be a stricter one.
+func relaxed(e query.Expr, neg bool) (query.Expr, bool) {
+	terms := func(ts []query.Expr) ([]query.Expr, bool) {
+		var out []query.Expr
+		for i, t := range ts {
+			r, ok := relaxed(t, neg)
+			if ok && out == nil {
+				out = slices.Clone(ts[:i:i])
+			}
+			if out != nil {
+				out = append(out, r)
+			}
+		}
+		return out, out != nil
+	}
+	switch e := e.(type) {
+	case *query.And:
+		if ts, ok := terms(e.Terms); ok {
+			return &query.And{Start: e.Start, Terms: ts}, true
+		}
+	case *query.Or:
+		if ts, ok := terms(e.Terms); ok {
+			return &query.Or{Start: e.Start, Terms: ts}, true
+		}
+	case *query.Not:
+		if x, ok := relaxed(e.X, !neg); ok {
+			return &query.Not{Start: e.Start, X: x}, true
+		}
+	case *query.Text:
+		if toks := tokens(e.Value); !neg && len(toks) > 1 {
+			ws := make([]query.Expr, len(toks))
+			for i, t := range toks {
+				ws[i] = &query.Text{Start: e.Start, Value: t, Prefix: e.Prefix && i == len(toks)-1}
+			}
+			return &query.And{Start: e.Start, Terms: ws}, true
+		}
+	case *query.Match:
+		if toks := tokens(e.Value.Raw); !neg && e.Field == "message" && (e.Op == query.OpEq || e.Op == query.OpPrefix) &&
+			len(toks) > 1 {
+			ws := make([]query.Expr, len(toks))
+			for i, t := range toks {
+				op := query.OpEq
+				if e.Op == query.OpPrefix && i == len(toks)-1 {
+					op = query.OpPrefix
+				}
+				ws[i] = &query.Match{Start: e.Start, Field: e.Field, Op: op, Value: query.Value{Raw: t, Quoted: true, Kind: e.Value.Kind}}
+			}
+			return &query.And{Start: e.Start, Terms: ws}, true
+		}
+	}
+	return e, false
 }

@@ -50,7 +50,10 @@ func TestWindowKeepsPages(t *testing.T) {
 	}}
 	ctx := context.Background()
 	narrowed, complete := 0, 0
-	for _, text := range []string{"alpha", "beta", "gamma", "*", "line"} {
+	// Phrases: their pages' probes count the words (relaxed), a
+	// superset, down to none of them matching in order ("line alpha").
+	for _, text := range []string{"alpha", "beta", "gamma", "*", "line", `"alpha line"`, `"beta line"`, `"line alpha"`,
+		`-"alpha line"`, `message:"alpha beta"`, `"alpha li*"`} {
 		q, err := query.Parse(text)
 		if err != nil {
 			t.Fatal(err)
@@ -145,6 +148,34 @@ func TestWindowUnknownBounds(t *testing.T) {
 		w, _, _, err := s.window(ctx, pageQuery{filter: "*", want: 11, lo: math.MinInt64, hi: math.MaxInt64})
 		if err != nil || w != "" {
 			t.Fatalf("window = %q, %v; want none", w, err)
+		}
+	}
+}
+
+// TestRelaxed checks which phrases the probes of a page relax into
+// their words: those that are not under a NOT.
+func TestRelaxed(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`"a b"`, `a AND b`},
+		{`x "a b" y`, `x AND a AND b AND y`},
+		{`x OR "a b c"`, `x OR (a AND b AND c)`},
+		{`-"a b"`, ``},
+		{`-(x OR -"a b")`, `NOT (x OR NOT (a AND b))`},
+		{`message:"a b"`, `message:"a" AND message:"b"`},
+		{`"a"`, ``},
+		{`level:error`, ``},
+	} {
+		q, err := query.Parse(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := relaxed(q.Filter, false)
+		got := ""
+		if ok {
+			got = e.String()
+		}
+		if got != c.want {
+			t.Errorf("relaxed(%s) = %s, want %s", c.in, got, c.want)
 		}
 	}
 }
