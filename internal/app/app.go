@@ -35,6 +35,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/oracle"
 	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
+	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
@@ -58,6 +59,8 @@ type App struct {
 	// records is the store joined with the records engine (--records):
 	// chain writes and every record read or written go through it.
 	records recordsStore
+	// changes are the store's change notices, which Run follows.
+	changes <-chan store.Change
 	// closeRecords closes the records engine when it is not the store.
 	closeRecords func() error
 	rpc          *ethrpc.Client
@@ -132,6 +135,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if a.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	// Subscribed before anything is loaded, so that no change made by
+	// another node in between is missed; closed with the store.
+	a.changes = a.store.Subscribe(context.WithoutCancel(ctx))
 	if err := a.openRecords(ctx); err != nil {
 		return nil, err
 	}
@@ -484,6 +490,7 @@ func (a *App) Run(ctx context.Context) error {
 		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.records, a.retain, a.log) })
 	}
 	run("monitors", a.monitors.Run)
+	run("changes", func(ctx context.Context) error { return a.followChanges(ctx, a.changes) })
 	if a.guard != nil {
 		run("mempool guard", a.guard.Run)
 	}

@@ -23,6 +23,7 @@ type metrics struct {
 	rpcErrors     *prometheus.CounterVec
 	rpcRetries    *prometheus.CounterVec
 	rpcLatency    *prometheus.HistogramVec
+	changes       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -44,9 +45,11 @@ func newMetrics() *metrics {
 		rpcRetries:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "blocktorch_rpc_retries_total", Help: "JSON-RPC retries after an error."}, []string{"method"}),
 		rpcLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "blocktorch_rpc_duration_seconds", Help: "JSON-RPC round trip time.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}, []string{"method"}),
+		changes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "blocktorch_state_changes_total",
+			Help: "Change notices of shared state this node reloaded (from any node, itself included)."}, []string{"kind"}),
 	}
 	m.reg.MustRegister(m.nodeHead, m.indexedHead, m.headLag, m.blocks, m.txs, m.logs, m.failedTxs, m.reorgs, m.reorgDepth,
-		m.indexerErrors, m.rpcRequests, m.rpcErrors, m.rpcRetries, m.rpcLatency,
+		m.indexerErrors, m.rpcRequests, m.rpcErrors, m.rpcRetries, m.rpcLatency, m.changes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

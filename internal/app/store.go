@@ -31,6 +31,7 @@ type relational interface {
 	store.ResponseRunStore
 	store.SafeProposalStore
 	store.PatchCheckStore
+	store.Changes
 	// CursorKey is the key that signs search cursors, kept in the
 	// database so that every node sharing it signs them alike.
 	CursorKey() []byte

@@ -17,7 +17,8 @@
 // dashboards.go (dashboards and saved searches), shares.go (share links and
 // their audit log), monitors.go (monitor definitions, alerts, silences,
 // series), outbox.go (the notification queue), traces.go (the debugger's
-// recorded traces), incidents.go (incidents and their timelines, kill
+// recorded traces), changes.go (change notices between the nodes that
+// share a store), incidents.go (incidents and their timelines, kill
 // switches, status page components, the postmortem template and the
 // incident audit log), store.go (what every backend provides) and
 // tablepipes.go (fields, sort and limit after an aggregation, run the same

@@ -18,7 +18,7 @@ func (db *DB) PutContract(ctx context.Context, c store.Contract) error {
 	if !json.Valid(c.ABI) {
 		return fmt.Errorf("cannot store contract %s: %w: its ABI is not JSON", c.Address, store.ErrInvalid)
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO contracts (address, name, abi, origin, added) VALUES ($1, $2, $3, $4, $5)
+	_, err := db.execNotify(ctx, store.ChangeContracts, c.Address.Hex(), `INSERT INTO contracts (address, name, abi, origin, added) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (address) DO UPDATE SET name = excluded.name, abi = excluded.abi,
 			origin = excluded.origin, added = excluded.added`,
 		c.Address[:], c.Name, string(c.ABI), c.Origin, c.Added.UnixMicro())

@@ -21,6 +21,14 @@
 // reads that must see one snapshot (a transaction with its logs, a block
 // range) run in one REPEATABLE READ, read-only transaction.
 //
+// Changes (changes.go): the writes of state that nodes keep in memory
+// (contracts, verifications, monitors, channels, silences) NOTIFY the
+// channel blocktorch_changes inside their own transaction, so a notice
+// goes out when, and only if, the write commits; its payload names the
+// schema. Subscribe LISTENs on a connection of its own, outside the pool,
+// pinged when silent; when it is lost it reconnects with backoff and
+// hands every subscriber a Resync, since notices sent meanwhile are lost.
+//
 // Not yet: several nodes on one database. Every node would serve the UI,
 // the API and ingest, but exactly one (the leader) may follow the chain,
 // evaluate monitors and deliver the outbox. The intended design: the

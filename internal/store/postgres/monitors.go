@@ -96,7 +96,7 @@ func (db *DB) ReplaceMonitorSet(ctx context.Context, set store.MonitorSet) error
 				return translate(err)
 			}
 		}
-		return nil
+		return translate(notifyTx(ctx, tx, store.ChangeMonitors, set.Origin))
 	})
 	if err != nil {
 		return fmt.Errorf("cannot replace the %s monitors: %w", set.Origin, err)
@@ -106,7 +106,7 @@ func (db *DB) ReplaceMonitorSet(ctx context.Context, set store.MonitorSet) error
 
 // PutMonitor inserts or replaces one monitor.
 func (db *DB) PutMonitor(ctx context.Context, m store.MonitorDef) error {
-	if _, err := db.pool.Exec(ctx, `INSERT INTO monitors (id, spec, origin, updated) VALUES ($1, $2, $3, $4)
+	if _, err := db.execNotify(ctx, store.ChangeMonitors, m.ID, `INSERT INTO monitors (id, spec, origin, updated) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, origin = excluded.origin, updated = excluded.updated`,
 		m.ID, string(m.Spec), m.Origin, unixNano(m.Updated)); err != nil {
 		return fmt.Errorf("cannot store monitor %s: %w", m.ID, translate(err))
@@ -129,7 +129,7 @@ func (db *DB) DeleteMonitor(ctx context.Context, id string) error {
 				return translate(err)
 			}
 		}
-		return nil
+		return translate(notifyTx(ctx, tx, store.ChangeMonitors, id))
 	})
 	if err != nil {
 		return fmt.Errorf("cannot delete monitor %s: %w", id, err)
@@ -286,7 +286,7 @@ func (db *DB) AlertEvents(ctx context.Context, q store.AlertQuery) ([]store.Aler
 
 // PutSilence inserts or replaces a silence.
 func (db *DB) PutSilence(ctx context.Context, s store.Silence) error {
-	if _, err := db.pool.Exec(ctx, `INSERT INTO silences (id, matchers, comment, created_by, starts, ends) VALUES ($1, $2, $3, $4, $5, $6)
+	if _, err := db.execNotify(ctx, store.ChangeMonitors, s.ID, `INSERT INTO silences (id, matchers, comment, created_by, starts, ends) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET matchers = excluded.matchers, comment = excluded.comment,
 		created_by = excluded.created_by, starts = excluded.starts, ends = excluded.ends`,
 		s.ID, string(s.Matchers), s.Comment, s.CreatedBy, unixNano(s.Starts), unixNano(s.Ends)); err != nil {
@@ -297,11 +297,11 @@ func (db *DB) PutSilence(ctx context.Context, s store.Silence) error {
 
 // DeleteSilence deletes a silence.
 func (db *DB) DeleteSilence(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM silences WHERE id = $1`, id)
+	n, err := db.execNotify(ctx, store.ChangeMonitors, id, `DELETE FROM silences WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("cannot delete silence %s: %w", id, translate(err))
 	}
-	if n := tag.RowsAffected(); n == 0 {
+	if n == 0 {
 		return fmt.Errorf("cannot delete silence %s: %w", id, store.ErrNotFound)
 	}
 	return nil

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/changehub"
 )
 
 var _ store.Store = (*DB)(nil)
@@ -43,6 +46,18 @@ type DB struct {
 	node *pgx.Conn
 	// cursorKey signs search cursors (settings.cursor_key).
 	cursorKey []byte
+
+	// changes fans the notices the listener hears out to subscribers;
+	// the listener starts with the first Subscribe and ends with Close.
+	changes    changehub.Hub
+	listenOnce sync.Once
+	stopListen context.CancelFunc
+	listening  sync.WaitGroup
+}
+
+// logf reports what goes wrong in the background (the change listener).
+func (db *DB) logf(format string, args ...any) {
+	slog.Default().Warn(fmt.Sprintf(format, args...), "store", "postgres")
 }
 
 // Open connects to the PostgreSQL database that dsn names (a
@@ -125,6 +140,12 @@ func (db *DB) Exclusive(ctx context.Context) error {
 // Close closes every connection of the pool, waiting for the ones in use
 // to be released, and the Exclusive lock's.
 func (db *DB) Close() error {
+	db.listenOnce.Do(func() {}) // no listener starts after Close
+	if db.stopListen != nil {
+		db.stopListen()
+	}
+	db.listening.Wait()
+	db.changes.Close()
 	db.pool.Close()
 	if db.node != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -73,7 +73,7 @@ func (db *DB) PutVerified(ctx context.Context, v store.VerifiedContract) error {
 				return err
 			}
 		}
-		return nil
+		return notifyTx(ctx, tx, store.ChangeVerified, v.Address.Hex())
 	})
 	if err != nil {
 		return fmt.Errorf("cannot store the verification of %s: %w", v.Address, translate(err))

@@ -24,6 +24,7 @@ func (db *DB) PutContract(ctx context.Context, c store.Contract) error {
 	if err != nil {
 		return fmt.Errorf("cannot store contract %s: %w", c.Address, translate(err))
 	}
+	db.changed(store.ChangeContracts, c.Address.Hex())
 	return nil
 }
 

@@ -6,4 +6,8 @@
 // query-only read connections, so readers see a consistent snapshot and never
 // block the indexer's writes. The schema is created and upgraded by numbered,
 // embedded migrations (migrations/*.sql).
+//
+// A SQLite file serves one node, so its change notices (store.Changes) stay
+// in the process: its writes of contracts, verifications and monitors are
+// announced to the process's subscribers once committed.
 package sqlite

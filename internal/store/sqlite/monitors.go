@@ -91,6 +91,7 @@ func (db *DB) ReplaceMonitorSet(ctx context.Context, set store.MonitorSet) error
 	if err != nil {
 		return fmt.Errorf("cannot replace the %s monitors: %w", set.Origin, err)
 	}
+	db.changed(store.ChangeMonitors, set.Origin)
 	return nil
 }
 
@@ -101,6 +102,7 @@ func (db *DB) PutMonitor(ctx context.Context, m store.MonitorDef) error {
 		m.ID, string(m.Spec), m.Origin, unixNano(m.Updated)); err != nil {
 		return fmt.Errorf("cannot store monitor %s: %w", m.ID, translate(err))
 	}
+	db.changed(store.ChangeMonitors, m.ID)
 	return nil
 }
 
@@ -124,6 +126,7 @@ func (db *DB) DeleteMonitor(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("cannot delete monitor %s: %w", id, err)
 	}
+	db.changed(store.ChangeMonitors, id)
 	return nil
 }
 
@@ -284,6 +287,7 @@ func (db *DB) PutSilence(ctx context.Context, s store.Silence) error {
 		s.ID, string(s.Matchers), s.Comment, s.CreatedBy, unixNano(s.Starts), unixNano(s.Ends)); err != nil {
 		return fmt.Errorf("cannot store silence %s: %w", s.ID, translate(err))
 	}
+	db.changed(store.ChangeMonitors, s.ID)
 	return nil
 }
 
@@ -296,6 +300,7 @@ func (db *DB) DeleteSilence(ctx context.Context, id string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("cannot delete silence %s: %w", id, store.ErrNotFound)
 	}
+	db.changed(store.ChangeMonitors, id)
 	return nil
 }
 

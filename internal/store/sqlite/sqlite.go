@@ -21,6 +21,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/changehub"
 )
 
 var _ store.Store = (*DB)(nil)
@@ -48,6 +49,8 @@ type DB struct {
 	// noChainRecords is set when another records engine holds the
 	// records of chain data (see SetChainRecords).
 	noChainRecords atomic.Bool
+	// changes fans change notices out to this process's subscribers.
+	changes changehub.Hub
 }
 
 // SetChainRecords says whether WriteBlocks derives the searchable records
@@ -138,6 +141,7 @@ func dsn(abs string, pragmas []string, txlock string) string {
 // Close closes the database. It runs PRAGMA optimize first so the query
 // planner's statistics follow the data as it grows.
 func (db *DB) Close() error {
+	db.changes.Close()
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

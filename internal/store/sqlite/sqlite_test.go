@@ -340,3 +340,10 @@ func TestMigrationGivesTxRecordsTheirRevert(t *testing.T) {
 		t.Fatalf("after the migration, stats = %s, want %s", got, want)
 	}
 }
+
+func TestChanges(t *testing.T) {
+	storetest.RunChanges(t, func(t *testing.T) (a, b storetest.ChangesBackend) {
+		db := openTemp(t)
+		return db, db
+	})
+}

@@ -69,6 +69,7 @@ func (db *DB) PutVerified(ctx context.Context, v store.VerifiedContract) error {
 	if err != nil {
 		return fmt.Errorf("cannot store the verification of %s: %w", v.Address, translate(err))
 	}
+	db.changed(store.ChangeVerified, v.Address.Hex())
 	return nil
 }
 
