@@ -107,7 +107,7 @@ bench-trace: geth
 bench-patch: geth contracts-deps
 	$(GO) run ./bench/patch $(ARGS)
 
-## bench-pg: the relational store on PostgreSQL vs SQLite, same run, same chain: WriteBlocks blocks/s and the API's read paths p50/p95, one reader and parallel readers (ARGS="-blocks 20000 -readers 3"; -pg URL, default BLOCKTORCH_TEST_POSTGRES)
+## bench-pg: the relational store on PostgreSQL vs SQLite (and PostgreSQL with partitioned chain tables), same run, same chain: WriteBlocks blocks/s and the read paths p50/p95, one and parallel readers; then serve processes on geth --dev: indexing, API p50/p95 from one node and from -nodes nodes on one PostgreSQL (ARGS="-blocks 20000 -partblocks 2000 -nodes 3"; -phases store|http; -pg URL, default BLOCKTORCH_TEST_POSTGRES)
 bench-pg:
 	$(GO) run ./bench/pg $(ARGS)
 
