@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -27,6 +26,12 @@ type builder struct {
 	invalidUTF8 bool
 	// parser is reused for every JSON line of one body.
 	parser fastjson.Parser
+	// kvs, keys and num are scratch space reused from record to record.
+	kvs  []fastKV
+	keys []string
+	num  []byte
+	// keyNames holds the attribute names seen (builder.key).
+	keyNames map[string]string
 }
 
 func (in *Ingester) newBuilder() *builder { return &builder{opts: &in.opts} }
@@ -197,9 +202,16 @@ func (b *builder) finish(rec *record.Record) error {
 	l := links{max: b.opts.MaxLinks}
 	l.scan(rec.Message)
 	// Sorted keys keep which links survive the cap independent of map order.
-	for _, k := range slices.Sorted(maps.Keys(rec.Attrs)) {
+	keys := b.keys[:0]
+	for k := range rec.Attrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		l.scanValue(rec.Attrs[k])
 	}
+	clear(keys)
+	b.keys = keys
 	rec.TxHashes, rec.Addresses = l.hashes, l.addrs
 	return nil
 }

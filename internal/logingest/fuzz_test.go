@@ -3,6 +3,7 @@ package logingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/grafana/loki/pkg/push"
+	"github.com/valyala/fastjson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blocktorch/blocktorch/internal/record"
@@ -280,4 +282,55 @@ func TestDecodeObjectFastPath(t *testing.T) {
 	if _, ok := fastValue(v).(map[string]any); !ok {
 		t.Fatal("the fast path refuses an ordinary line")
 	}
+}
+
+// FuzzJSONRecordFast holds jsonRecord's direct path to the path through
+// a map: a line the direct path takes gives the same record or the same
+// error.
+func FuzzJSONRecordFast(f *testing.F) {
+	for _, s := range []string{
+		`{"time":"2024-06-01T00:00:00Z","level":"info","source":"app","service":"api","msg":"tx 0x` + strings.Repeat("ab", 32) + ` ok","user":{"id":42},"latency_ms":17}`,
+		`{"ts":1767225600123,"time":"bad","level":"LOUD","lvl":3,"message":{"a":1},"msg":"x","levelText":"y"}`,
+		`{"a":1,"a":{"b":[1,2.5,-0,1e5,1E-2,true,false,null,"x"]},"kind":"tx"}`,
+		`{"service":1}`, `{"source":"chain"}`, `{"time":null}`, `{"level":null,"msg":null,"n":null}`,
+		`{"big":123456789012345678901234567890,"f":1.5e400,"g":-1e-400}`,
+		`{"a":{"b":{"c":{"d":{"e":{"f":1}}}}}}`, `{"a":[[[[[[1]]]]]]}`, `{"a":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33]}`,
+		`{"a":{"x":1,"x":2}}`, `{"s":"é ✓ İ"}`, `{"":{"":{}}}`, `{"time":"2300-01-01T00:00:00Z"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, l []byte) {
+		opts := fuzzOpts.withDefaults()
+		opts.Now = func() time.Time { return time.Unix(1767225600, 0) }
+		fast, slow := &builder{opts: &opts}, &builder{opts: &opts}
+		if !plainJSON(l) {
+			return
+		}
+		v, err := fast.parser.ParseBytes(l)
+		if err != nil || v.Type() != fastjson.TypeObject {
+			return
+		}
+		got, gotErr, ok := fast.jsonRecordFast(v)
+		if !ok {
+			return
+		}
+		want, wantErr := slow.jsonRecordMap(l)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%s: error %v, through a map %v", l, gotErr, wantErr)
+		}
+		if gotErr != nil {
+			// Which of two attribute limits trips first follows map
+			// order on the path through a map.
+			limit := func(e error) bool {
+				return errors.Is(e, errTooDeep) || strings.HasPrefix(e.Error(), "over ")
+			}
+			if gotErr.Error() != wantErr.Error() && !(limit(gotErr) && limit(wantErr)) {
+				t.Fatalf("%s: error %v, through a map %v", l, gotErr, wantErr)
+			}
+			return
+		}
+		if !reflect.DeepEqual(got, want) || fast.invalidUTF8 != slow.invalidUTF8 {
+			t.Fatalf("%s:\n got %#v\nwant %#v", l, got, want)
+		}
+	})
 }

@@ -173,6 +173,34 @@ func FormatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // decimal string. Errors wrap store.ErrInvalid (attributes JSON cannot
 // encode, such as NaN).
 func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
+	var e Encoder
+	return e.Encode(dst, r)
+}
+
+// Encoder encodes records as Encode does, keeping the field names of the
+// attribute leaves it has seen and its scratch space from one record to
+// the next: a batch of records of a few shapes costs a name once rather
+// than once a record. The zero value is ready; an Encoder is not safe for
+// concurrent use.
+type Encoder struct {
+	// names holds the field names of each dotted leaf name seen, up to
+	// maxNames of them.
+	names  map[string]*leafNames
+	leaves []leaf
+	buf    []byte
+}
+
+// leafNames are the field names of one attribute leaf.
+type leafNames struct {
+	attr, typ, lower string
+}
+
+// maxNames bounds Encoder.names: lines whose attribute names never repeat
+// (an ID as a key) must not grow it without end.
+const maxNames = 4096
+
+// Encode is Encode with e's names and scratch space.
+func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 	streams := 0
 	if r.Source != "" {
 		dst = append(dst, Field{Name: FieldSource, Value: r.Source})
@@ -215,7 +243,7 @@ func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 	}
 	if len(r.Attrs) > 0 {
 		var err error
-		if dst, err = encodeAttrs(dst, r.Attrs); err != nil {
+		if dst, err = e.encodeAttrs(dst, r.Attrs); err != nil {
 			return nil, 0, fmt.Errorf("%w: cannot encode attributes: %v", store.ErrInvalid, err)
 		}
 	}
@@ -224,6 +252,7 @@ func Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 
 func joinHex(n int, get func(int) []byte) string {
 	var b strings.Builder
+	b.Grow(n * (3 + 2*len(get(0))))
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -238,14 +267,123 @@ func joinHex(n int, get func(int) []byte) string {
 	return b.String()
 }
 
-// leaf is one attribute leaf: its keys from the top, its text and type.
+// leaf is one attribute leaf: its keys from the top (encodeAttrsGeneral)
+// or its dotted name (Encoder.encodeAttrs), its text and type.
 type leaf struct {
 	keys []string
+	name string
 	text string
 	typ  string
 }
 
-func encodeAttrs(dst []Field, attrs map[string]any) ([]Field, error) {
+// encodeAttrs appends the fields of the attribute leaves. Most
+// attributes have no key with a dot in it (or empty): then each leaf's
+// dotted name is its own and says how the keys nest, so the leaves need
+// neither a shape nor a check for colliding names, and their names come
+// from e.names. Any other attributes take encodeAttrsGeneral, which
+// writes the same fields for these.
+func (e *Encoder) encodeAttrs(dst []Field, attrs map[string]any) ([]Field, error) {
+	e.leaves = e.leaves[:0]
+	e.buf = e.buf[:0]
+	ok, err := e.walk(attrs)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || len(e.leaves) > MaxLeaves {
+		return encodeAttrsGeneral(dst, attrs)
+	}
+	start := len(dst)
+	slices.SortFunc(e.leaves, func(a, b leaf) int { return strings.Compare(a.name, b.name) })
+	for i := range e.leaves {
+		l := &e.leaves[i]
+		n := e.leafNames(l.name)
+		if n == nil {
+			// A name over the engine's limit: the general path keeps the
+			// attributes whole.
+			return encodeAttrsGeneral(dst[:start], attrs)
+		}
+		if l.text != "" {
+			dst = append(dst, Field{Name: n.attr, Value: l.text})
+			if lc := lower(l.text); lc != l.text {
+				dst = append(dst, Field{Name: n.lower, Value: lc})
+			}
+		}
+		if l.typ != TypeString {
+			dst = append(dst, Field{Name: n.typ, Value: l.typ})
+		}
+	}
+	return dst, nil
+}
+
+// walk adds the leaves of m (nested in the keys e.buf holds) to
+// e.leaves; ok is false at a key with a dot or an empty key, and then
+// e.leaves is incomplete.
+func (e *Encoder) walk(m map[string]any) (ok bool, err error) {
+	base := len(e.buf)
+	for k, v := range m {
+		if k == "" || strings.IndexByte(k, '.') >= 0 {
+			return false, nil
+		}
+		e.buf = e.buf[:base]
+		if base > 0 {
+			e.buf = append(e.buf, '.')
+		}
+		e.buf = append(e.buf, k...)
+		if sub, isMap := v.(map[string]any); isMap && len(sub) > 0 {
+			if ok, err := e.walk(sub); !ok || err != nil {
+				return ok, err
+			}
+			continue
+		}
+		text, typ, sub, err := canonLeaf(v)
+		if err != nil {
+			return false, fmt.Errorf("attribute %s: %w", e.buf, err)
+		}
+		if len(sub) > 0 {
+			if ok, err := e.walk(sub); !ok || err != nil {
+				return ok, err
+			}
+			continue
+		}
+		e.leaves = append(e.leaves, leaf{name: e.name(), text: text, typ: typ})
+	}
+	e.buf = e.buf[:base]
+	return true, nil
+}
+
+// name returns the dotted name in e.buf, the same string as last time
+// when it was seen before.
+func (e *Encoder) name() string {
+	if n, ok := e.names[string(e.buf)]; ok {
+		return n.attr[len(AttrPrefix):]
+	}
+	return string(e.buf)
+}
+
+// leafNames returns the field names of the leaf called name; nil when a
+// name is over the engine's limit.
+func (e *Encoder) leafNames(name string) *leafNames {
+	if n, ok := e.names[name]; ok {
+		return n
+	}
+	if len(TypePrefix)+len(name) > maxFieldName {
+		return nil
+	}
+	n := &leafNames{attr: AttrPrefix + name, typ: TypePrefix + name, lower: LowerPrefix + name}
+	if e.names == nil {
+		e.names = map[string]*leafNames{}
+	}
+	if len(e.names) < maxNames {
+		e.names[name] = n
+	}
+	return n
+}
+
+// encodeAttrsGeneral appends the fields of the attribute leaves of any
+// attributes: leaves whose dotted names collide, keys with dots (a
+// shape), names over the engine's limit and more than MaxLeaves leaves
+// (the attributes whole, as JSON).
+func encodeAttrsGeneral(dst []Field, attrs map[string]any) ([]Field, error) {
 	var leaves []leaf
 	shape := false
 	var walk func(keys []string, m map[string]any) error

@@ -3,6 +3,7 @@ package logsql
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"reflect"
@@ -283,6 +284,59 @@ func TestAddrShard(t *testing.T) {
 	for s, c := range counts {
 		if len(s) != 2 || c > 2*n/AddrShards {
 			t.Fatalf("shard %q holds %d of %d addresses", s, c, n)
+		}
+	}
+}
+
+// FuzzEncoderAttrs holds the Encoder's path for attributes without dotted
+// keys to the general one: the same fields in the same order, also with
+// names kept from the records before.
+func FuzzEncoderAttrs(f *testing.F) {
+	f.Add(`{"user":{"id":42,"Name":"Al"},"latency_ms":17,"session":"s1","tx":"0xab"}`, `{"user":{"id":"x"},"a":[1]}`)
+	f.Add(`{"a.b":1,"a":{"b":2}}`, `{"":{"x":1}}`)
+	f.Add(`{"e":"","n":null,"o":{},"f":1.5,"big":123456789012345678901234567890,"b":false}`, `{"o":{"p":{"q":"Q"}}}`)
+	f.Add(`{"`+strings.Repeat("k", 130)+`":1,"a":2}`, `{"a":2}`)
+	var e Encoder
+	f.Fuzz(func(t *testing.T, a1, a2 string) {
+		for _, s := range []string{a1, a2} {
+			d := json.NewDecoder(strings.NewReader(s))
+			d.UseNumber()
+			var attrs map[string]any
+			if d.Decode(&attrs) != nil || len(attrs) == 0 {
+				continue
+			}
+			got, gotErr := e.encodeAttrs([]Field{{Name: "x", Value: "y"}}, attrs)
+			want, wantErr := encodeAttrsGeneral([]Field{{Name: "x", Value: "y"}}, attrs)
+			if (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("%s: error %v, general %v", s, gotErr, wantErr)
+			}
+			if gotErr == nil && !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s:\n got %v\nwant %v", s, got, want)
+			}
+		}
+	})
+}
+
+// TestEncoderAttrsMany: more leaves than MaxLeaves, and a name over the
+// engine's limit, are written as the general path writes them.
+func TestEncoderAttrsMany(t *testing.T) {
+	many := map[string]any{}
+	for i := range MaxLeaves + 5 {
+		many[fmt.Sprintf("k%03d", i)] = int64(i)
+	}
+	long := map[string]any{"a": "A", strings.Repeat("k", maxFieldName): 1, "z": "z"}
+	var e Encoder
+	for _, attrs := range []map[string]any{many, long, many} {
+		got, err := e.encodeAttrs(nil, attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := encodeAttrsGeneral(nil, attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("got %v\nwant %v", got, want)
 		}
 	}
 }

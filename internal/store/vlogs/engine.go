@@ -500,14 +500,28 @@ func (e *Engine) append(recs []record.Record) error {
 		}
 	}
 	rows := make([]walRow, len(recs))
+	// The rows' fields share one backing array, cut as they are encoded:
+	// one allocation a batch rather than a few a record.
+	var (
+		enc    logsql.Encoder
+		fields []logsql.Field
+	)
 	for i := range recs {
 		r := recs[i]
 		r.ID = ids[i]
-		fields, streams, err := logsql.Encode(nil, &r)
+		if cap(fields)-len(fields) < 32 {
+			fields = make([]logsql.Field, 0, max(1024, 24*(len(recs)-i)))
+		}
+		start := len(fields)
+		var (
+			streams int
+			err     error
+		)
+		fields, streams, err = enc.Encode(fields, &r)
 		if err != nil {
 			return fmt.Errorf("record %d: %w", i, err)
 		}
-		rows[i] = walRow{Time: r.Time.UnixNano(), Streams: streams, Fields: fields}
+		rows[i] = walRow{Time: r.Time.UnixNano(), Streams: streams, Fields: fields[start:len(fields):len(fields)]}
 	}
 	// The links first: a query must never see a record whose bucket the
 	// link index lacks.
