@@ -241,8 +241,16 @@ func printPatchReport(w io.Writer, r *patch.Report, safeOut string) {
 	fmt.Fprintf(w, "\n%s (took %s)\n", r.Verdict, r.Took)
 	if u := r.Upgrade; u != nil {
 		fmt.Fprintf(w, "\nupgrade (%s):", u.Kind)
-		if u.Sender != nil {
+		switch {
+		case u.Sender != nil && u.Role != "":
+			fmt.Fprintf(w, " send from %s (%s)", u.Sender.Hex(), u.Role)
+		case u.Sender != nil:
 			fmt.Fprintf(w, " send from %s", u.Sender.Hex())
+		case u.Role != "":
+			fmt.Fprintf(w, " send from a holder of %s:", u.Role)
+			for _, h := range u.Holders {
+				fmt.Fprintf(w, " %s", h.Hex())
+			}
 		}
 		fmt.Fprintf(w, "\n  to:       %s\n  function: %s %s\n  calldata: %s\n  cast:     %s\n", u.To.Hex(), u.Function, strings.Join(u.Args, " "), u.Calldata, u.Cast)
 		if safeOut != "" {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -23,6 +24,13 @@ func (a *App) newPatch() (*patch.Service, error) {
 	svc := &patch.Service{Checker: &patch.Checker{
 		Node: a.eth, Replayer: a.debug.Local, Options: a.debug.Options,
 		Prepare: prepareUpgrade,
+		Role: func(ctx context.Context, to common.Address, data []byte) (string, []common.Address, error) {
+			r, err := a.respond.RoleFor(ctx, to, data)
+			if err != nil || r.Kind == response.RoleUnknown {
+				return "", nil, err
+			}
+			return r.Name, r.Holders, nil
+		},
 		Verified: func(addr common.Address) (json.RawMessage, string, bool) {
 			r, ok := a.verify.Verified(addr)
 			if !ok {

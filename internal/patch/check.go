@@ -62,6 +62,10 @@ type Checker struct {
 	// earlier (the server's registry), for the current implementation
 	// when the request's artifacts do not hold it.
 	Verified func(addr common.Address) (layout json.RawMessage, name string, ok bool)
+	// Role, when set, says which role a call of to with data needs and who
+	// holds it (the response actions' probe), for an upgrade that no
+	// owner() or admin names a sender of: an AccessControl UUPS proxy.
+	Role func(ctx context.Context, to common.Address, data []byte) (role string, holders []common.Address, err error)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -234,9 +238,14 @@ type Upgrade struct {
 	// Kind is "uups" (the proxy's upgradeToAndCall) or "transparent"
 	// (ProxyAdmin.upgradeAndCall).
 	Kind string `json:"kind"`
-	// Sender is who may send it: the ProxyAdmin's or proxy's owner(), when
-	// it answers.
+	// Sender is who may send it: the proxy's admin account, the
+	// ProxyAdmin's or proxy's owner(), or the one holder of the role the
+	// call needs.
 	Sender *common.Address `json:"sender,omitempty"`
+	// Role is the AccessControl role the call needs when no owner or
+	// admin names a sender, and Holders who hold it at the head block.
+	Role    string           `json:"role,omitempty"`
+	Holders []common.Address `json:"holders,omitempty"`
 	Prepared
 }
 

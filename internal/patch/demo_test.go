@@ -18,6 +18,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/devchain"
 	"github.com/blocktorch/blocktorch/internal/patch"
+	"github.com/blocktorch/blocktorch/internal/response"
 )
 
 // TestDemoPatchStopsExploit plays the demo's scripted incident without a
@@ -86,8 +87,21 @@ func TestDemoPatchStopsExploit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Who may upgrade is learnt as the response actions learn who may
+	// pause: the vault's upgrade needs DEFAULT_ADMIN_ROLE.
+	respond := &response.Service{Node: ec, Contracts: func(context.Context) ([]response.Contract, error) {
+		var cs []response.Contract
+		for _, c := range app.Contracts() {
+			cs = append(cs, response.Contract{Address: c.Address, Name: c.Name, ABI: c.ABI})
+		}
+		return cs, nil
+	}}
 	ck := &patch.Checker{Node: ethclient.NewClient(ch.Client()), Replayer: &debugger.Local{RPC: ch.Client()},
-		Options: debugger.Options{Dir: t.TempDir()}, Prepare: prepare}
+		Options: debugger.Options{Dir: t.TempDir()}, Prepare: prepare,
+		Role: func(ctx context.Context, to common.Address, data []byte) (string, []common.Address, error) {
+			r, err := respond.RoleFor(ctx, to, data)
+			return r.Name, r.Holders, err
+		}}
 	deployed := app.PatchedVault
 	rep, err := ck.Check(ctx, patch.Request{Artifacts: fix, Old: old, Contract: "LendingVault", Target: app.Vault,
 		Txs: chosen, Sample: 30, Deployed: &deployed})
@@ -132,8 +146,11 @@ func TestDemoPatchStopsExploit(t *testing.T) {
 	if up.Kind != "uups" || up.To != app.Vault || len(up.Args) != 2 || up.Args[0] != app.PatchedVault.Hex() || !strings.Contains(up.Cast, "cast send") || len(up.Safe) == 0 {
 		t.Errorf("upgrade %+v", up)
 	}
-	if up.Sender != nil {
-		t.Errorf("the vault has no owner(); the upgrade names %s as its sender", up.Sender)
+	// The vault has no owner(): its upgrade needs DEFAULT_ADMIN_ROLE,
+	// which the deployer alone holds.
+	admin := demo.Addresses(ch.Keys)[demo.Deployer]
+	if up.Role != "DEFAULT_ADMIN_ROLE" || len(up.Holders) != 1 || up.Holders[0] != admin || up.Sender == nil || *up.Sender != admin {
+		t.Errorf("upgrade sender %v, role %q held by %v; want the deployer %s, the one holder of DEFAULT_ADMIN_ROLE", up.Sender, up.Role, up.Holders, admin)
 	}
 }
 

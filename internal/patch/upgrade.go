@@ -136,6 +136,18 @@ func (c *Checker) prepareUpgrade(ctx context.Context, rep *Report) error {
 		return fmt.Errorf("cannot prepare the upgrade: %w", err)
 	}
 	up.Prepared = *forms
+	if up.Sender == nil && c.Role != nil {
+		// No owner() answers: a stranger's call of the upgrade says which
+		// role it needs.
+		role, holders, err := c.Role(ctx, to, forms.Calldata)
+		if err == nil {
+			up.Role, up.Holders = role, holders
+			if len(holders) == 1 {
+				h := holders[0]
+				up.Sender = &h
+			}
+		}
+	}
 	rep.Upgrade = up
 	return nil
 }

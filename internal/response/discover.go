@@ -45,9 +45,8 @@ type contractInfo struct {
 	roleNames map[common.Hash]string
 }
 
-// discover returns the emergency actions of c, with the role each needs
-// and its holders at the head block.
-func discover(ctx context.Context, node Node, c Contract) ([]Action, error) {
+// newContractInfo parses c's ABI and reads the names of its roles.
+func newContractInfo(ctx context.Context, node Node, c Contract) (*contractInfo, error) {
 	parsed, err := decode.ParseABI(c.ABI)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the ABI of %s: %w", c.Address, err)
@@ -56,6 +55,17 @@ func discover(ctx context.Context, node Node, c Contract) ([]Action, error) {
 	if err := info.readRoleNames(ctx, node); err != nil {
 		return nil, err
 	}
+	return info, nil
+}
+
+// discover returns the emergency actions of c, with the role each needs
+// and its holders at the head block.
+func discover(ctx context.Context, node Node, c Contract) ([]Action, error) {
+	info, err := newContractInfo(ctx, node, c)
+	if err != nil {
+		return nil, err
+	}
+	parsed := info.abi
 	var actions []Action
 	has := func(sig string) (abi.Method, bool) {
 		for _, m := range parsed.Methods {
@@ -254,13 +264,20 @@ func (info *contractInfo) probe(ctx context.Context, node Node, a *Action) (Role
 	if err != nil {
 		return Role{}, fmt.Errorf("cannot encode a probe of %s: %w", a.ID, err)
 	}
-	_, callErr := node.CallContract(ctx, ethereum.CallMsg{From: probeAddress, To: &a.Contract, Data: data}, nil)
+	return info.probeCall(ctx, node, a.Function, data)
+}
+
+// probeCall sends data to the contract as a stranger and reads from the
+// revert which role the call needs, then who holds that role; fn names
+// the call in errors.
+func (info *contractInfo) probeCall(ctx context.Context, node Node, fn string, data []byte) (Role, error) {
+	_, callErr := node.CallContract(ctx, ethereum.CallMsg{From: probeAddress, To: &info.c.Address, Data: data}, nil)
 	if callErr == nil {
 		return Role{Kind: RoleAnyone, Name: "anyone", Holders: []common.Address{}, Reason: "a call from an account without any role succeeds"}, nil
 	}
 	revert, ok := revertData(callErr)
 	if !ok {
-		return Role{}, fmt.Errorf("cannot probe %s of %s: %w", a.Function, a.Contract, callErr)
+		return Role{}, fmt.Errorf("cannot probe %s of %s: %w", fn, info.c.Address, callErr)
 	}
 	rev := decode.Revert(revert, info.c.ABI)
 	var roleID *common.Hash

@@ -182,6 +182,27 @@ func (s *Service) Actions(ctx context.Context, addr common.Address) ([]Action, e
 	return discover(ctx, s.Node, c)
 }
 
+// RoleFor returns the role a call of the watched contract at addr with
+// data needs, and who holds it at the head block, learnt as the actions'
+// roles are: the call is sent by a stranger and its revert read.
+func (s *Service) RoleFor(ctx context.Context, addr common.Address, data []byte) (Role, error) {
+	c, err := s.contract(ctx, addr)
+	if err != nil {
+		return Role{}, err
+	}
+	info, err := newContractInfo(ctx, s.Node, c)
+	if err != nil {
+		return Role{}, err
+	}
+	fn := "the call"
+	if len(data) >= 4 {
+		if m, err := info.abi.MethodById(data[:4]); err == nil {
+			fn = m.Name
+		}
+	}
+	return info.probeCall(ctx, s.Node, fn, data)
+}
+
 // Action returns one action by id.
 func (s *Service) Action(ctx context.Context, id string) (Action, error) {
 	a, _, err := s.action(ctx, id)

@@ -135,6 +135,15 @@
     }
   }
 
+  // sender says who may send the upgrade: the one account that may, or the
+  // role it needs and its holders.
+  function sender(u) {
+    if (u.sender) return u.role ? u.sender + ' (' + u.role + ')' : u.sender;
+    if (u.role === 'anyone') return 'anyone: a call from an account without any role succeeds';
+    if (u.role) return 'a holder of ' + u.role + ((u.holders || []).length ? ': ' + u.holders.join(', ') : ' (none holds it now)');
+    return 'the proxy\'s admin or owner';
+  }
+
   function outcome(status, reason) {
     return status === 1 ? h('span', { class: 'ok', text: 'ok' }) : h('span', { class: 'err', text: 'fails' + (reason ? ': ' + reason : '') });
   }
@@ -182,7 +191,7 @@
     const blob = URL.createObjectURL(new Blob([batch], { type: 'application/json' }));
     up.appendChild(h('dl', { class: 'facts', id: 'patch-upgrade-call' },
       h('dt', { text: 'Kind' }), h('dd', { text: u.kind === 'transparent' ? 'transparent proxy: ProxyAdmin.upgradeAndCall' : 'UUPS: upgradeToAndCall on the proxy' }),
-      h('dt', { text: 'Send from' }), h('dd', { class: 'mono', text: u.sender || 'the proxy\'s admin or owner' }),
+      h('dt', { text: 'Send from' }), h('dd', { class: 'mono', id: 'patch-sender', text: sender(u) }),
       h('dt', { text: 'To' }), h('dd', { class: 'mono', text: u.to }),
       h('dt', { text: 'Function' }), h('dd', { class: 'mono', text: u.function + ' ' + (u.args || []).join(' ') })));
     up.appendChild(h('h3', { text: 'Calldata' }));
