@@ -198,11 +198,15 @@ func (b *builder) fieldsFast(rec *record.Record, kvs []fastKV) error {
 		return err
 	}
 	// Sorted keys make which attribute trips the limit reproducible.
+	rest := kvs[:0]
+	for _, kv := range kvs {
+		if !kv.used {
+			rest = append(rest, kv)
+		}
+	}
+	kvs = rest
 	slices.SortFunc(kvs, func(a, b fastKV) int { return bytes.Compare(a.key, b.key) })
 	for i := range kvs {
-		if kvs[i].used {
-			continue
-		}
 		if err := b.count(); err != nil {
 			return err
 		}
