@@ -22,8 +22,9 @@ build: ui
 demo: ui build
 	$(BIN)/blocktorch demo $(ARGS)
 
-## test: every test, with the race detector (needs node/npm and builds geth and victoria-logs once)
-test: ui contracts-deps geth victoria-logs
+## test: every test, with the race detector (needs node/npm and builds geth and victoria-logs once). It builds
+## the binary first: tests that run it as a process build it again from the warm build cache.
+test: ui contracts-deps geth victoria-logs build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 
