@@ -30,10 +30,12 @@ import (
 
 // node is a running `blocktorch serve`.
 type node struct {
-	url  string
-	cmd  *exec.Cmd
-	out  *bytes.Buffer
-	done chan error
+	url string
+	cmd *exec.Cmd
+	out *lockedBuffer
+	// done is closed when the process has exited, with err its status.
+	done chan struct{}
+	err  error
 }
 
 func startNode(bin, rpcURL, db, dataDir string) (*node, error) {
@@ -44,12 +46,15 @@ func startNode(bin, rpcURL, db, dataDir string) (*node, error) {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := exec.Command(bin, "serve", "--rpc", rpcURL, "--db", db, "--data", dataDir, "--addr", addr, "--from", "0")
-	n := &node{url: "http://" + addr, cmd: cmd, out: &bytes.Buffer{}, done: make(chan error, 1)}
+	n := &node{url: "http://" + addr, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = n.out, n.out
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	go func() { n.done <- cmd.Wait() }()
+	go func() {
+		n.err = cmd.Wait()
+		close(n.done)
+	}()
 	return n, nil
 }
 
@@ -89,8 +94,8 @@ func (n *node) waitSynced(c *http.Client, start time.Time, target uint64) (time.
 	deadline := time.Now().Add(10 * time.Minute)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-n.done:
-			return 0, fmt.Errorf("the node exited (%v):\n%s", err, tail(n.out.String()))
+		case <-n.done:
+			return 0, fmt.Errorf("the node exited (%v):\n%s", n.err, tail(n.out.String()))
 		default:
 		}
 		if h, err := n.head(c); err == nil && h >= target {
@@ -387,4 +392,23 @@ func lastLine(s string) string {
 		return string(b[i+1:])
 	}
 	return string(b)
+}
+
+// lockedBuffer is a node's output, written by its process while the
+// benchmark reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

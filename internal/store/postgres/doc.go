@@ -30,25 +30,26 @@
 // hands every subscriber a Resync, since notices sent meanwhile are lost.
 //
 // The chain tables are not partitioned: measured, it does not pay.
-// make bench-pg (bench/pg) writes the same generated chain (20,000 blocks,
-// 400,000 transactions, 1.2M logs) into these tables and into the same
-// tables declaratively partitioned by block range (blocks by number, txs
-// and logs by id, whose high bits are the block number; 10 partitions of
-// 2,000 blocks, the shape of a mainnet-sized chain at 1M blocks a
-// partition), planner statistics fresh on both, PostgreSQL 15 on a loaded
-// 2-core machine: writes ran at 0.49× (141 against 289 blocks/s), and
-// every read path the API and monitors use was slower, p50 2.2× (a range of
-// 10 blocks) to 83× (logs by address), 0.2–1 ms becoming 11–50 ms with one
-// reader (same run, one backend after the other, load average ~28: the
-// ratios are rough, their direction is not). Those reads select by address,
-// hash or status, not by block, so they search every partition (a hash
-// says nothing of its block) and merge the partitions' newest rows for a
-// LIMIT; the planner and executor pay for every partition and index of
-// the table on each query. A unique index of a partitioned table
-// must hold the partition key, so a transaction's or block's hash could no
-// longer be unique across the table either. What partitioning buys —
-// dropping old data by partition — has no use here: the chain index keeps
-// every block, and rollbacks delete only the newest.
+// make bench-pg (bench/pg) writes the same generated chain into these
+// tables and into the same tables declaratively partitioned by block range
+// (blocks by number, txs and logs by id, whose high bits are the block
+// number), 10 partitions per table (the shape of a mainnet-sized chain at
+// 1M blocks a partition), planner statistics fresh on both, PostgreSQL 15
+// on a loaded 2-core machine (load average 12–28: ratios are rough, their
+// direction is not). 20,000 blocks (400,000 transactions, 1.2M logs) in
+// partitions of 2,000: writes 0.49× (141 against 289 blocks/s); reads with
+// one reader p50 2.2× (a range of 10 blocks) to 83× (logs by address)
+// slower, 0.2–1 ms becoming 11–50 ms. 6,000 blocks in partitions of 600:
+// writes 1.14× (304 against 266 blocks/s: no gain beyond the noise), reads
+// 1.1× (a block range) to 15× (a transaction by hash) slower. The API's
+// reads select by hash, address or status, not by block, so they search
+// every partition (a hash says nothing of its block) and merge the
+// partitions' newest rows for a LIMIT: the cost grows with the partitions.
+// A unique index of a partitioned table must hold the partition key, so a
+// transaction's or block's hash could no longer be unique across the table
+// either. What partitioning buys, dropping old data a partition at a time,
+// has no use here: the chain index keeps every block, and rollbacks delete
+// only the newest.
 //
 // Not yet: several nodes on one database. Every node would serve the UI,
 // the API and ingest, but exactly one (the leader) may follow the chain,
