@@ -4,9 +4,12 @@
 // attributes): ingest rate over HTTP (blocktorch's POST /api/v1/logs on
 // its records engine, VictoriaLogs' /insert/jsonline), bytes on disk per
 // line once each has closed (its parts written), and the p50/p95 latency
-// of ten fixed queries, each in blocktorch's language through its HTTP
-// API (GET /api/v1/search) and in LogsQL through VictoriaLogs' own
-// (/select/logsql/query), in the same run.
+// and the p50 CPU time of ten fixed queries, each in blocktorch's
+// language through its HTTP API (GET /api/v1/search) and in LogsQL
+// through VictoriaLogs' own (/select/logsql/query), in the same run. CPU
+// time is the bench process's for blocktorch (the HTTP client's share
+// included) and VictoriaLogs' process's for it; on a busy machine it
+// compares the two where wall time grows with the load.
 //
 // blocktorch runs in this process on the engine -records names: embedded
 // (the default, VictoriaLogs' storage in process, acknowledging only
@@ -89,7 +92,12 @@ type system struct {
 	cpu, clientCPU time.Duration
 	bytes          int64
 	latency        [][]time.Duration // per query
-	hits           []int             // per query, from the last run
+	// queryCPU is the CPU time the store spent per query run: the bench
+	// process for blocktorch (its client's share included),
+	// VictoriaLogs' process for it. Unlike latency, it does not grow
+	// with what else the machine runs.
+	queryCPU [][]time.Duration
+	hits     []int // per query, from the last run
 }
 
 func run(cfg config) error {
@@ -246,11 +254,12 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 	client := &http.Client{Timeout: 5 * time.Minute}
 	for i, q := range queries {
 		u := q.blocktorchURL(base, gen)
-		lat, hits, err := timeQuery(cfg.reps, func() (int, error) { return runBlocktorch(ctx, client, u) })
+		lat, cpu, hits, err := timeQuery(cfg.reps, selfCPU, func() (int, error) { return runBlocktorch(ctx, client, u) })
 		if err != nil {
 			return nil, fmt.Errorf("query %d (%s): %w", i+1, q.name, err)
 		}
 		sys.latency = append(sys.latency, lat)
+		sys.queryCPU = append(sys.queryCPU, cpu)
 		sys.hits = append(sys.hits, hits)
 	}
 	hs.Close()
@@ -314,20 +323,21 @@ func runBlocktorch(ctx context.Context, client *http.Client, u string) (int, err
 	return len(env.Data.Records), nil
 }
 
-func timeQuery(reps int, fn func() (int, error)) ([]time.Duration, int, error) {
+func timeQuery(reps int, cpuNow func() time.Duration, fn func() (int, error)) ([]time.Duration, []time.Duration, int, error) {
 	hits, err := fn() // warmup
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	var lat []time.Duration
+	var lat, cpu []time.Duration
 	for range reps {
-		start := time.Now()
+		start, c0 := time.Now(), cpuNow()
 		if hits, err = fn(); err != nil {
-			return nil, 0, err
+			return nil, nil, 0, err
 		}
 		lat = append(lat, time.Since(start))
+		cpu = append(cpu, cpuNow()-c0)
 	}
-	return lat, hits, nil
+	return lat, cpu, hits, nil
 }
 
 func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string) (*system, error) {
@@ -407,11 +417,14 @@ func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string)
 	sys := &system{name: "victorialogs", ingest: d, cpu: procCPU(cmd.Process.Pid) - cpu0, clientCPU: selfCPU() - self0}
 	for i, q := range queries {
 		lq := q.logsql(gen)
-		lat, hits, err := timeQuery(cfg.reps, func() (int, error) { return runLogsQL(base, lq, q.limit) })
+		pid := cmd.Process.Pid
+		lat, cpu, hits, err := timeQuery(cfg.reps, func() time.Duration { return threadsCPU(pid) },
+			func() (int, error) { return runLogsQL(base, lq, q.limit) })
 		if err != nil {
 			return nil, fmt.Errorf("query %d (%s): %w", i+1, q.name, err)
 		}
 		sys.latency = append(sys.latency, lat)
+		sys.queryCPU = append(sys.queryCPU, cpu)
 		sys.hits = append(sys.hits, hits)
 	}
 	// Its size once stopped: a graceful stop writes every in-memory part.
@@ -576,10 +589,10 @@ func report(cfg config, gen *corpus, systems []*system) {
 	w = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprint(w, "query\t")
 	for _, s := range systems {
-		fmt.Fprintf(w, "%s p50 ms\tp95 ms\thits\t", s.name)
+		fmt.Fprintf(w, "%s p50 ms\tp95 ms\tCPU p50 ms\thits\t", s.name)
 	}
 	if len(systems) == 2 {
-		fmt.Fprint(w, "p50 ratio\t")
+		fmt.Fprint(w, "p50 ratio\tCPU ratio\t")
 	}
 	fmt.Fprintln(w)
 	for i, q := range queries {
@@ -589,10 +602,12 @@ func report(cfg config, gen *corpus, systems []*system) {
 		}
 		fmt.Fprintf(w, "%d. %s\t", i+1, name)
 		for _, s := range systems {
-			fmt.Fprintf(w, "%s\t%s\t%d\t", ms(pct(s.latency[i], 0.5)), ms(pct(s.latency[i], 0.95)), s.hits[i])
+			fmt.Fprintf(w, "%s\t%s\t%s\t%d\t", ms(pct(s.latency[i], 0.5)), ms(pct(s.latency[i], 0.95)),
+				ms(pct(s.queryCPU[i], 0.5)), s.hits[i])
 		}
 		if len(systems) == 2 {
-			fmt.Fprintf(w, "%.2f×\t", float64(pct(systems[0].latency[i], 0.5))/float64(pct(systems[1].latency[i], 0.5)))
+			fmt.Fprintf(w, "%.2f×\t%.2f×\t", float64(pct(systems[0].latency[i], 0.5))/float64(pct(systems[1].latency[i], 0.5)),
+				float64(pct(systems[0].queryCPU[i], 0.5))/float64(max(pct(systems[1].queryCPU[i], 0.5), time.Millisecond/10)))
 		}
 		fmt.Fprintln(w)
 	}
@@ -622,4 +637,27 @@ func procCPU(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// threadsCPU returns the CPU time process pid has used, in nanoseconds,
+// summed over its threads' /proc schedstat (procCPU counts 10 ms ticks,
+// too coarse for one query); threads that ended are not counted, which
+// a server's long-lived workers make negligible within one query.
+func threadsCPU(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			n += v
+		}
+	}
+	return time.Duration(n)
 }
