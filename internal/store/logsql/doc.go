@@ -94,12 +94,13 @@
 //     address's few records sat one per block across the whole stream,
 //     and a lookup decompressed every column of a block per match (about
 //     100 ms for 33 matches at 1M lines). Sharded, an address shares
-//     its blocks with 1/256 of the others: the bloom filters rule out
-//     nearly every block and the lookup reads a few small ones (2–3 ms
-//     at 1M lines, with 5% fewer bytes on disk, since a block's
-//     addresses repeat). Every other query reads more, smaller blocks
-//     of those services (a bloom check each); filters on source and
-//     service are stream filters and match every shard. Records
+//     its blocks with 1/64 of the others: the bloom filters rule out
+//     nearly every block and the lookup reads a few small ones (3–4 ms
+//     at 1M lines, with fewer bytes on disk, since a block's addresses
+//     repeat). Every other query reads more, smaller blocks of those
+//     services (a bloom check each, see AddrShards for the trade);
+//     filters on source and service are stream filters and match every
+//     shard. Records
 //     written before the field existed stay in their unsharded streams
 //     and are found the same way, only more slowly.
 //   - msglc is the message lower-cased, and attrlc.<path> an attribute
