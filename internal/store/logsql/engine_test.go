@@ -91,7 +91,10 @@ func (e *testEngine) RunQuery(ctx context.Context, text string, fn func(row []Fi
 			var row []Field
 			for _, c := range cols {
 				if v := c.Values[i]; v != "" {
-					row = append(row, Field{Name: c.Name, Value: v})
+					// The engine reuses a block's buffers once its
+					// callback returns; values are fn's to keep, as
+					// the backends' runners give them.
+					row = append(row, Field{Name: strings.Clone(c.Name), Value: strings.Clone(v)})
 				}
 			}
 			if err := fn(row); err != nil {
