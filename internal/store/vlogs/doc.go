@@ -73,8 +73,8 @@
 // exposed to it, and the next run deletes them again. Retain also
 // deletes the source's rows of the link index (links.go) in the minutes
 // wholly before the horizon; a record older than the horizon appended
-// while a retention run prunes could lose its link row, and then tx: and
-// address: lookups miss it until the next run deletes it. The engine's caches
+// while a retention run prunes could lose its link row, and then tx:
+// lookups miss it until the next run deletes it. The engine's caches
 // are capped by Options.MemoryBytes (DefaultMemoryBytes, VictoriaLogs'
 // -memory.allowedBytes; its default is 60% of the machine's memory).
 //

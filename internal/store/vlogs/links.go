@@ -19,14 +19,16 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store/logsql"
 )
 
-// The link index tells, for every transaction hash and address that
-// records link (the engine fields tx and address), the minutes
-// (logsql.LinkBucket) that hold such records, so that a tx: or address:
-// lookup reads only those minutes' blocks (logsql.Searcher.Links). It
-// lives in DIR/links.db, a SQLite file of (key, bucket, source) rows: key
-// is the first 8 bytes of the hash or address, so two links may share a
-// key; that only widens a lookup to more minutes, which the query's own
-// link filter then sorts out. source (a number of the sources table) is
+// The link index tells, for every transaction hash that records link
+// (the engine field tx), the minutes (logsql.LinkBucket) that hold such
+// records, so that a tx: lookup reads only those minutes' blocks
+// (logsql.Searcher.Links). Addresses are not indexed (logsql.LinkBuckets
+// says why): they were two thirds of its rows; rows of addresses written
+// by earlier versions stay unused until retention prunes their minutes.
+// It lives in DIR/links.db, a SQLite file of (key, bucket, source) rows:
+// key is the first 8 bytes of the hash, so two links may share a key;
+// that only widens a lookup to more minutes, which the query's own link
+// filter then sorts out. source (a number of the sources table) is
 // the source of the records: Retain deletes a source's rows of the
 // minutes wholly older than its horizon with the records, so that the
 // index does not outgrow them. Reorgs remove no rows: a stale bucket
@@ -197,7 +199,7 @@ func (x *linkIndex) add(rows []walRow) error {
 		bucket := bucketOf(r.Time)
 		source := int64(-1)
 		for _, f := range r.Fields {
-			if f.Name == logsql.FieldTx || f.Name == logsql.FieldAddress {
+			if f.Name == logsql.FieldTx {
 				if source < 0 {
 					if tx == nil {
 						var err error
@@ -217,7 +219,7 @@ func (x *linkIndex) add(rows []walRow) error {
 			continue
 		}
 		for _, f := range r.Fields {
-			if f.Name != logsql.FieldTx && f.Name != logsql.FieldAddress {
+			if f.Name != logsql.FieldTx {
 				continue
 			}
 			for _, w := range strings.Fields(f.Value) {
@@ -336,8 +338,7 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 		batch = batch[:0]
 		return err
 	}
-	q := logsql.FieldTx + ":* OR " + logsql.FieldAddress + ":* | fields _time, " + logsql.FieldSource + ", " +
-		logsql.FieldTx + ", " + logsql.FieldAddress
+	q := logsql.FieldTx + ":* | fields _time, " + logsql.FieldSource + ", " + logsql.FieldTx
 	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
 		r := walRow{}
 		for _, f := range row {
@@ -365,7 +366,7 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 		err = e.links.sync()
 	}
 	if err != nil {
-		e.log.Warn("records engine: cannot build the link index from the stored records; tx: and address: lookups run without it", "err", err)
+		e.log.Warn("records engine: cannot build the link index from the stored records; tx: lookups run without it", "err", err)
 		e.links.close()
 		e.links = nil
 		os.Remove(filepath.Join(e.dir, "links.db"))
