@@ -36,6 +36,7 @@ import (
 	"github.com/blocktorch/blocktorch/internal/patch"
 	"github.com/blocktorch/blocktorch/internal/response"
 	"github.com/blocktorch/blocktorch/internal/store"
+	"github.com/blocktorch/blocktorch/internal/store/postgres"
 	"github.com/blocktorch/blocktorch/internal/store/tracefs"
 	"github.com/blocktorch/blocktorch/internal/web"
 )
@@ -67,7 +68,6 @@ type App struct {
 	reg          *decode.Registry
 	metrics      *metrics
 	prog         *progress
-	index        *indexer.Indexer
 	web          *web.Server
 	ln           net.Listener
 	demo         *demo.Env // nil in serve mode
@@ -86,14 +86,24 @@ type App struct {
 	// guard is the mempool guard; nil when it is off.
 	guard *guard.Guard
 	// responding counts the scenario runs monitors' firings started;
-	// respondCtx is theirs, cancelled by Close, which waits for them.
+	// respondCtx is the parent of theirs, cancelled by Close, which waits
+	// for them; termCtx is theirs, which also ends with the leader term.
 	responding    sync.WaitGroup
 	respondCtx    context.Context
 	respondCancel context.CancelFunc
+	termMu        sync.Mutex
+	termCtx       context.Context
 	// oracles follows price feeds and who reads them.
 	oracles *oracle.Service
 	rawRPC  *rpc.Client
 	retain  map[string]time.Duration
+
+	// nodeID names this node in the nodes list; leading is whether it
+	// holds the leader lease now.
+	nodeID  string
+	leading atomic.Bool
+	beatMu  sync.Mutex
+	beatErr error // the last heartbeat's
 
 	chainID  string
 	rpcLabel string
@@ -116,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now()}
+	a := &App{cfg: cfg, log: opts.Logger, metrics: newMetrics(), reg: decode.NewRegistry(), started: time.Now(), nodeID: newNodeID()}
 	a.respondCtx, a.respondCancel = context.WithCancel(context.WithoutCancel(ctx))
 	a.prog = newProgress(opts.Progress, opts.ProgressTTY)
 	defer func() {
@@ -138,6 +148,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 	// Subscribed before anything is loaded, so that no change made by
 	// another node in between is missed; closed with the store.
 	a.changes = a.store.Subscribe(context.WithoutCancel(ctx))
+	if pg, ok := a.store.(*postgres.DB); ok {
+		pg.SetLeaseOptions(postgres.LeaseOptions{Log: a.log})
+	}
 	if err := a.openRecords(ctx); err != nil {
 		return nil, err
 	}
@@ -394,7 +407,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log, Destinations: dest})
+	ob := notify.NewOutbox(a.store, notify.Options{Logger: a.log, Destinations: dest, Owner: a.nodeID})
 	a.outbox = ob
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
@@ -447,7 +460,8 @@ func (a *App) onBatch(b indexer.BatchInfo) {
 
 // Status reports the follower's state.
 func (a *App) Status(ctx context.Context) web.Status {
-	st := web.Status{Mode: string(a.cfg.Mode), ChainID: a.chainID, NodeHead: a.nodeHead.Load(), RPC: a.rpcLabel, Started: a.started}
+	st := web.Status{Mode: string(a.cfg.Mode), ChainID: a.chainID, NodeHead: a.nodeHead.Load(), RPC: a.rpcLabel, Started: a.started,
+		Node: a.nodeID, Role: a.Role(), Nodes: a.nodes(ctx)}
 	if head, err := a.store.Head(ctx); err == nil {
 		st.IndexedHead = head.Number
 	}
@@ -457,7 +471,11 @@ func (a *App) Status(ctx context.Context) web.Status {
 	return st
 }
 
-// Run serves and indexes until ctx ends or a part fails for good.
+// Run serves and indexes until ctx ends or a part fails for good. Every
+// node serves the UI, the API and ingest; the leader's work (following the
+// chain, monitors and the outbox, the mempool guard, price feeds,
+// retention) runs while this node holds the store's leader lease (see
+// lead).
 func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -473,28 +491,15 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 
-	heads := make(chan struct{}, 1)
-	run("head subscription", func(ctx context.Context) error {
-		indexer.FollowHeads(ctx, indexer.SubscribeVia(a.rpc), heads, a.log)
-		return nil
-	})
-	a.index = indexer.New(a.rpc, a.records, a.indexConfig(heads))
-	run("indexer", a.index.Run)
 	if a.demo != nil {
 		run("demo", a.demo.Run)
 	}
 	if a.cfg.SyslogAddr != "" {
 		run("syslog", func(ctx context.Context) error { return a.ingest.ListenSyslog(ctx, a.cfg.SyslogAddr, a.cfg.SyslogAddr) })
 	}
-	if len(a.retain) > 0 {
-		run("retention", func(ctx context.Context) error { return logingest.RunRetention(ctx, a.records, a.retain, a.log) })
-	}
-	run("monitors", a.monitors.Run)
 	run("changes", func(ctx context.Context) error { return a.followChanges(ctx, a.changes) })
-	if a.guard != nil {
-		run("mempool guard", a.guard.Run)
-	}
-	run("oracles", a.oracles.Run)
+	run("heartbeat", a.beatLoop)
+	run("leader", a.lead)
 	srv := &http.Server{Handler: a.web, ReadHeaderTimeout: 10 * time.Second}
 	run("http", func(ctx context.Context) error {
 		go func() {

@@ -8,4 +8,19 @@
 // decoder's ABIs, verified contracts, the monitor engine's definitions):
 // every node follows the store's change notices and reloads the part that
 // changed (changes.go), so that any node answers like any other.
+//
+// Run splits the work in two. Every node runs the always-on parts: the
+// HTTP server (UI, API, ingest), syslog ingest, its heartbeat in the
+// store's nodes list and, in the demo, the embedded chain's traffic. The
+// leader's parts run only while the node holds the store's leader lease
+// (store.Lease; on SQLite the one node always holds it): the head
+// subscription and the indexer, the monitor engine with the notification
+// outbox, price feeds, the mempool guard, retention, and the scenario runs
+// that monitors start. They run under a context that ends when the lease
+// is lost; the node waits for them to stop, releases the lease and waits
+// to lead again. A node that took the lease after waiting for it (another
+// led), or that led before, reloads the monitors, alert states and the
+// engine's cursor from the store (monitor.Engine.Resume) so that it
+// continues where the previous leader stopped; every term starts a new
+// indexer from the stored head.
 package app

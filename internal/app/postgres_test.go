@@ -113,7 +113,7 @@ func TestServeOnPostgres(t *testing.T) {
 		t.Fatalf("a SQLite store was made beside PostgreSQL: %v", err)
 	}
 
-	// One node per database until the leader lease exists: a second is
+	// The demo runs as one node (its chain is its own): a second is
 	// refused while the first runs.
 	second := cfg
 	second.DataDir = t.TempDir()
@@ -188,4 +188,99 @@ func TestServeOnPostgresResumes(t *testing.T) {
 	if st.Data.Status.IndexedHead < blocks[len(blocks)-1].Number {
 		t.Fatalf("the API's indexed head %d is behind PostgreSQL's %d", st.Data.Status.IndexedHead, blocks[len(blocks)-1].Number)
 	}
+}
+
+// Two serve nodes on one PostgreSQL database: both serve the API, one
+// leads (follows the chain) and both list the two; when the leader stops,
+// the other leads within 10 s and resumes from the stored head, with no
+// block missing or stored twice.
+func TestServeNodesShareTheLease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded chain test")
+	}
+	ch, err := devchain.Start(devchain.Config{BlockInterval: 100 * time.Millisecond, RPCAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	dsn := pgtest.DSN(t)
+	node := func() config.Config {
+		cfg := config.Default(config.ModeServe)
+		cfg.Addr = "127.0.0.1:0"
+		cfg.RPC = ch.WSEndpoint()
+		cfg.From = 0
+		cfg.DataDir = t.TempDir()
+		cfg.DB = dsn
+		return cfg
+	}
+	type status struct {
+		Data struct {
+			Status struct {
+				Node        string
+				Role        string
+				IndexedHead uint64
+				Nodes       []store.Node
+			} `json:"status"`
+		} `json:"data"`
+	}
+	statusOf := func(a *app.App) status {
+		var st status
+		apptest.GetJSON(t, a.URL()+"/api/v1/status", &st)
+		return st
+	}
+	a, stopA := apptest.Start(t, node())
+	defer stopA()
+	waitFor(t, "the first node to lead", 15*time.Second, func() bool { return a.Role() == store.RoleLeader })
+	b, stopB := apptest.Start(t, node())
+	defer stopB()
+	waitFor(t, "both nodes listed", 15*time.Second, func() bool { return len(statusOf(b).Data.Status.Nodes) == 2 })
+	sb := statusOf(b).Data.Status
+	if sb.Role != store.RoleFollower || sb.Node != b.NodeID() {
+		t.Fatalf("the second node says it is %q (%s), want a follower named %s", sb.Role, sb.Node, b.NodeID())
+	}
+	for _, n := range sb.Nodes {
+		want := store.RoleFollower
+		if n.ID == a.NodeID() {
+			want = store.RoleLeader
+		}
+		if n.Role != want {
+			t.Fatalf("nodes list %+v: %s is %s, want %s", sb.Nodes, n.ID, n.Role, want)
+		}
+	}
+
+	db, err := postgres.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	head := func() uint64 {
+		h, err := db.Head(t.Context())
+		if errors.Is(err, store.ErrNotFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.Number
+	}
+	waitFor(t, "10 blocks indexed by the leader", 30*time.Second, func() bool { return head() >= 10 })
+	stopA()
+	stopped := time.Now()
+	waitFor(t, "the second node to lead", 10*time.Second, func() bool { return b.Role() == store.RoleLeader })
+	t.Logf("the second node leads %v after the first stopped", time.Since(stopped).Round(time.Millisecond))
+	first := head()
+	waitFor(t, fmt.Sprintf("the new leader indexing past %d", first+10), 30*time.Second, func() bool { return head() >= first+10 })
+	blocks, err := db.BlockRange(t.Context(), 0, head())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, bl := range blocks {
+		if bl.Number != uint64(i) || (i > 0 && bl.ParentHash != blocks[i-1].Hash) {
+			t.Fatalf("stored block %d is number %d: gap, duplicate or broken chain", i, bl.Number)
+		}
+	}
+	waitFor(t, "the stopped node off the list", 15*time.Second, func() bool {
+		ns := statusOf(b).Data.Status.Nodes
+		return len(ns) == 1 && ns[0].ID == b.NodeID() && ns[0].Role == store.RoleLeader
+	})
 }

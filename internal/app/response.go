@@ -110,7 +110,8 @@ func simulationOf(r *debugger.Result) *response.Simulation {
 // monitorResponder hands every alert that starts firing to the response
 // service, which runs the monitor's scenario (respond:) and those naming
 // the monitor. The runs happen on their own goroutine, which the app
-// waits for on Close, so that a send never holds up monitor evaluation.
+// waits for when the leader term ends and on Close, so that a send never
+// holds up monitor evaluation; they are cancelled with the term.
 type monitorResponder struct{ app *App }
 
 func (r monitorResponder) CheckScenario(name string) error { return r.app.respond.CheckScenario(name) }
@@ -119,10 +120,16 @@ func (r monitorResponder) Fired(monitorID, _, scenario, tx string) {
 	if scenario == "" && len(r.app.respond.Scenarios()) == 0 {
 		return
 	}
+	r.app.termMu.Lock()
+	ctx := r.app.termCtx
+	r.app.termMu.Unlock()
+	if ctx == nil {
+		ctx = r.app.respondCtx
+	}
 	r.app.responding.Add(1)
 	go func() {
 		defer r.app.responding.Done()
-		r.app.respond.OnMonitorFiring(r.app.respondCtx, monitorID, scenario, firingTx(tx))
+		r.app.respond.OnMonitorFiring(ctx, monitorID, scenario, firingTx(tx))
 	}()
 }
 

@@ -32,6 +32,9 @@ type relational interface {
 	store.SafeProposalStore
 	store.PatchCheckStore
 	store.Changes
+	// Lease elects the node that follows the chain, evaluates monitors
+	// and delivers alerts: always this one on SQLite.
+	store.Lease
 	// CursorKey is the key that signs search cursors, kept in the
 	// database so that every node sharing it signs them alike.
 	CursorKey() []byte
@@ -51,11 +54,13 @@ func openStore(ctx context.Context, cfg config.Config) (relational, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--db: %w", err)
 		}
-		if err := db.Exclusive(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("--db: %w", err)
-		}
 		if cfg.Mode == config.ModeDemo {
+			// The demo's embedded chain is this process's own: a second
+			// demo on the database would index another chain into it.
+			if err := db.Exclusive(ctx); err != nil {
+				db.Close()
+				return nil, fmt.Errorf("--db: %w", err)
+			}
 			if _, err := db.Head(ctx); !errors.Is(err, store.ErrNotFound) {
 				db.Close()
 				if err == nil {

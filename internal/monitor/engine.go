@@ -244,6 +244,23 @@ func (e *Engine) Load(ctx context.Context) error {
 	return nil
 }
 
+// Resume forgets what the engine holds in memory — its cursor, alerts,
+// windows, recent blocks and queue — and loads the monitors, alert states
+// and cursor the store holds, as at start. A node that takes evaluation
+// over from another calls it before Run, so that what the other evaluated
+// and changed is honoured and Run resumes after the stored cursor.
+func (e *Engine) Resume(ctx context.Context) error {
+	e.qmu.Lock()
+	e.queue = nil
+	e.qmu.Unlock()
+	e.mu.Lock()
+	e.rts = map[string]*runtime{}
+	e.recent = nil
+	e.cursor, e.cursorOK = 0, false
+	e.mu.Unlock()
+	return e.Load(ctx)
+}
+
 func sameSpec(a, b Spec) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +40,13 @@ type Options struct {
 	// OnSettled, if set, is called after each attempt is recorded, on a
 	// sending goroutine.
 	OnSettled func(d store.Delivery, err error)
+	// Owner names this sender in the outbox's claims (default: a random
+	// name); nodes sharing a store must each have their own.
+	Owner string
+	// ClaimFor is how long a claimed delivery is held from other senders
+	// (default 30s). An attempt is cut short before its claim ends, so a
+	// channel's own timeout beyond ClaimFor-5s does not apply.
+	ClaimFor time.Duration
 }
 
 // Outbox sends enqueued notifications through their channels, at least
@@ -75,6 +84,14 @@ func NewOutbox(st store.Outbox, opts Options) *Outbox {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Owner == "" {
+		var b [6]byte
+		crand.Read(b[:])
+		opts.Owner = "outbox-" + hex.EncodeToString(b[:])
+	}
+	if opts.ClaimFor <= 0 {
+		opts.ClaimFor = 30 * time.Second
 	}
 	return &Outbox{st: st, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1), channels: map[string]Channel{}}
 }
@@ -154,8 +171,9 @@ func (o *Outbox) Wake() {
 	}
 }
 
-// Run sends due deliveries until ctx ends. It is the outbox's only sender:
-// run one per store.
+// Run sends due deliveries until ctx ends. Several senders may run on one
+// store (one per node; only the leader's runs): each claims what it sends,
+// so a delivery goes to one sender at a time.
 func (o *Outbox) Run(ctx context.Context) error {
 	for {
 		n, err := o.Flush(ctx)
@@ -186,10 +204,10 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-// Flush makes one attempt at every delivery due now and returns how many
-// it attempted.
+// Flush claims the deliveries due now that no sender holds, makes one
+// attempt at each and returns how many it attempted.
 func (o *Outbox) Flush(ctx context.Context) (int, error) {
-	due, err := o.st.Due(ctx, o.opts.Now(), 256)
+	due, err := o.st.Claim(ctx, o.opts.Now(), 256, o.opts.Owner, o.opts.ClaimFor)
 	if err != nil {
 		return 0, err
 	}
@@ -207,7 +225,8 @@ func (o *Outbox) Flush(ctx context.Context) (int, error) {
 	return len(due), nil
 }
 
-// attempt sends one delivery and records the outcome.
+// attempt sends one claimed delivery and records the outcome, which
+// releases the claim.
 func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 	var m Message
 	var err error
@@ -216,10 +235,20 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 	} else if ch, ok := o.channel(d.Channel); !ok {
 		err = &SendError{Err: fmt.Errorf("no channel named %q", d.Channel)}
 	} else {
-		err = ch.Send(ctx, m)
+		// The attempt ends before the claim does, so that no other sender
+		// takes the delivery while it is being sent.
+		sctx, cancel := context.WithTimeout(ctx, o.sendLimit())
+		err = ch.Send(sctx, m)
+		cancel()
 	}
 	if ctx.Err() != nil {
-		// Stopping: the attempt did not finish; it stays due.
+		// Stopping: the attempt did not finish; it stays due, and its
+		// claim is released for the next sender.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if serr := o.st.Settle(rctx, d); serr != nil && !errors.Is(serr, store.ErrConflict) {
+			o.log.Debug("outbox: cannot release a claim; it ends by itself", "key", d.Key, "err", serr)
+		}
 		return
 	}
 	now := o.opts.Now()
@@ -243,12 +272,23 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 			o.log.Debug("notification failed; will retry", "channel", d.Channel, "key", d.Key, "attempt", d.Attempts, "in", wait, "err", d.LastError)
 		}
 	}
-	if serr := o.st.Settle(context.WithoutCancel(ctx), d); serr != nil {
+	if serr := o.st.Settle(context.WithoutCancel(ctx), d); errors.Is(serr, store.ErrConflict) {
+		o.log.Warn("outbox: the claim of a delivery ended before its attempt was recorded; another sender took it", "key", d.Key, "err", serr)
+	} else if serr != nil {
 		o.log.Error("outbox: cannot record a delivery attempt", "key", d.Key, "err", serr)
 	}
 	if o.opts.OnSettled != nil {
 		o.opts.OnSettled(d, err)
 	}
+}
+
+// sendLimit bounds one attempt: it ends 5s before its claim (or at half
+// the claim, for a claim of 10s or less).
+func (o *Outbox) sendLimit() time.Duration {
+	if o.opts.ClaimFor <= 10*time.Second {
+		return o.opts.ClaimFor / 2
+	}
+	return o.opts.ClaimFor - 5*time.Second
 }
 
 // backoff is the wait after the n-th failed attempt: MinBackoff doubled

@@ -36,6 +36,12 @@ type Status struct {
 	Lag         uint64    `json:"lag"`
 	RPC         string    `json:"rpc,omitempty"` // node URL without credentials
 	Started     time.Time `json:"started"`
+	// Node names the node that answers; Role says whether it leads
+	// (follows the chain, evaluates monitors, delivers alerts) or
+	// follows; Nodes lists the nodes sharing its store that are alive.
+	Node  string       `json:"node,omitempty"`
+	Role  string       `json:"role,omitempty"`
+	Nodes []store.Node `json:"nodes,omitempty"`
 }
 
 // ContractAdder registers a contract's ABI so that its calls, events and

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,8 +28,9 @@ func DemoConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// Start builds and runs an app; stop ends it, reporting a failed Run. A
-// test may stop and start again on the same data (a restart).
+// Start builds and runs an app; stop ends it, reporting a failed Run, and
+// may be called more than once. A test may stop and start again on the
+// same data (a restart).
 func Start(t testing.TB, cfg config.Config) (a *app.App, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,12 +41,15 @@ func Start(t testing.TB, cfg config.Config) (a *app.App, stop func()) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
 	return a, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		a.Close()
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			a.Close()
+		})
 	}
 }
 

@@ -51,19 +51,24 @@
 // has no use here: the chain index keeps every block, and rollbacks delete
 // only the newest.
 //
-// Not yet: several nodes on one database. Every node would serve the UI,
-// the API and ingest, but exactly one (the leader) may follow the chain,
-// evaluate monitors and deliver the outbox. The intended design: the
-// leader holds a session-level advisory lock (pg_try_advisory_lock) on one
-// dedicated connection, and a lease row (holder, epoch, heartbeat) it
-// renews every few seconds; the others retry the lock. A leader that
-// loses its connection, or fails to renew within the lease, stops its
-// follower, evaluator and deliveries before its lease ends; its successor
-// takes the lock, bumps the epoch and resumes from the stored checkpoint
-// (the chain head), so nothing is skipped, and the outbox's unique keys
-// keep a transition that both enqueued from being sent twice. Deliveries
-// would then be claimed with SELECT … FOR UPDATE SKIP LOCKED, each claim
-// carrying the epoch, so a deposed leader's late Settle is refused. Changes
-// other nodes must see at once (monitors, verified contracts, the live
-// tail) would be announced with LISTEN/NOTIFY.
+// Several nodes on one database: every node serves the UI, the API and
+// ingest; one at a time, the leader, follows the chain, evaluates monitors
+// and delivers the outbox. Acquire is the leader lease: a session advisory
+// lock (pg_try_advisory_lock on the schema's key) taken on a connection of
+// its own, outside the pool, which the waiting nodes try every second. The
+// holder confirms it with a query every second; one that fails, or has not
+// answered within 3 s, loses the lease (the term's Lost channel closes)
+// and the node stops its leader work. The server frees the lock the moment
+// the holder's session ends: at once when the process dies (its TCP
+// connection closes), and after 6 s of silence (idle_session_timeout on
+// that connection) when the holder hangs or its network is cut, so a
+// successor leads within about 7 s at worst and usually within 1–2 s. It
+// resumes from what the store holds: the chain head, the monitor engine's
+// cursor and alert states. Between a holder that hangs and the moment it
+// notices (its next confirmation), two nodes may both act as leader for
+// about a second: chain writes are serialised and idempotent, alert
+// notifications are enqueued under unique keys, and outbox deliveries are
+// claimed (Claim: FOR UPDATE SKIP LOCKED, claimed_by/claimed_until) so
+// that one sender holds each at a time. The nodes table (Beat, Nodes,
+// Forget) lists the nodes and their roles for the status API.
 package postgres

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -39,7 +41,7 @@ func (db *DB) Enqueue(ctx context.Context, ds []store.Delivery) (int, error) {
 	return added, nil
 }
 
-const deliveryColumns = `id, key, channel, payload, state, attempts, created, next_attempt, last_error, done`
+const deliveryColumns = `id, key, channel, payload, state, attempts, created, next_attempt, last_error, done, claimed_by, claimed_until`
 
 func scanDelivery(rows interface{ Scan(...any) error }) (store.Delivery, error) {
 	var (
@@ -47,11 +49,13 @@ func scanDelivery(rows interface{ Scan(...any) error }) (store.Delivery, error) 
 		payload       string
 		created, next int64
 		done          sql.NullInt64
+		until         int64
 	)
-	if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &payload, &d.State, &d.Attempts, &created, &next, &d.LastError, &done); err != nil {
+	if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &payload, &d.State, &d.Attempts, &created, &next, &d.LastError, &done, &d.ClaimedBy, &until); err != nil {
 		return d, translate(err)
 	}
 	d.Payload, d.Created, d.NextAttempt, d.Done = []byte(payload), fromUnixNano(created), fromUnixNano(next), fromUnixNano(done.Int64)
+	d.ClaimedUntil = fromUnixNano(until)
 	return d, nil
 }
 
@@ -85,10 +89,42 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]store.Delive
 	return ds, nil
 }
 
-// NextDue returns the earliest NextAttempt of a pending delivery.
+// Claim takes due deliveries no sender holds for owner until now+hold.
+// FOR UPDATE SKIP LOCKED makes concurrent claimers, on any node, pass over
+// the rows another is claiming instead of waiting for them and taking them
+// again once it committed.
+func (db *DB) Claim(ctx context.Context, now time.Time, limit int, owner string, hold time.Duration) ([]store.Delivery, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if owner == "" || hold <= 0 {
+		return nil, fmt.Errorf("cannot claim notifications: %w: a claim needs an owner and a positive hold", store.ErrInvalid)
+	}
+	ds, err := db.deliveries(ctx, `UPDATE outbox SET claimed_by = $1, claimed_until = $2
+		WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt <= $3 AND claimed_until <= $3
+			ORDER BY next_attempt, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING `+deliveryColumns, owner, unixNano(now.Add(hold)), unixNano(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("cannot claim notifications: %w", err)
+	}
+	sortDue(ds)
+	return ds, nil
+}
+
+// sortDue orders deliveries oldest first, as Due does.
+func sortDue(ds []store.Delivery) {
+	slices.SortFunc(ds, func(a, b store.Delivery) int {
+		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+}
+
+// NextDue returns when the first pending delivery is due and unclaimed.
 func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	if err := db.pool.QueryRow(ctx, `SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'`).Scan(&next); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT MIN(GREATEST(next_attempt, claimed_until)) FROM outbox WHERE state = 'pending'`).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("cannot read the next notification: %w", translate(err))
 	}
 	if !next.Valid {
@@ -97,19 +133,26 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 	return fromUnixNano(next.Int64), nil
 }
 
-// Settle records an attempt's outcome.
+// Settle records an attempt's outcome and releases its claim; with
+// d.ClaimedBy set, only while that sender holds the claim.
 func (db *DB) Settle(ctx context.Context, d store.Delivery) error {
 	var done any
 	if !d.Done.IsZero() {
 		done = unixNano(d.Done)
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET state = $1, attempts = $2, next_attempt = $3, last_error = $4, done = $5 WHERE id = $6`,
-		d.State, d.Attempts, unixNano(d.NextAttempt), d.LastError, done, d.ID)
+	tag, err := db.pool.Exec(ctx, `UPDATE outbox SET state = $1, attempts = $2, next_attempt = $3, last_error = $4, done = $5,
+		claimed_by = '', claimed_until = 0 WHERE id = $6 AND ($7 = '' OR claimed_by = $7)`,
+		d.State, d.Attempts, unixNano(d.NextAttempt), d.LastError, done, d.ID, d.ClaimedBy)
 	if err != nil {
 		return fmt.Errorf("cannot record notification %d: %w", d.ID, translate(err))
 	}
 	if n := tag.RowsAffected(); n == 0 {
-		return fmt.Errorf("cannot record notification %d: %w", d.ID, store.ErrNotFound)
+		var holder string
+		err := db.pool.QueryRow(ctx, `SELECT claimed_by FROM outbox WHERE id = $1`, d.ID).Scan(&holder)
+		if err != nil {
+			return fmt.Errorf("cannot record notification %d: %w", d.ID, translate(err))
+		}
+		return fmt.Errorf("cannot record notification %d: %w: %s no longer holds its claim (held by %q)", d.ID, store.ErrConflict, d.ClaimedBy, holder)
 	}
 	return nil
 }

@@ -46,6 +46,8 @@ type DB struct {
 	node *pgx.Conn
 	// cursorKey signs search cursors (settings.cursor_key).
 	cursorKey []byte
+	// leaseOpts is how Acquire holds the leader lease.
+	leaseOpts LeaseOptions
 
 	// changes fans the notices the listener hears out to subscribers;
 	// the listener starts with the first Subscribe and ends with Close.
@@ -75,7 +77,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open postgres store %s: %w", where, err)
 	}
-	db := &DB{pool: pool}
+	db := &DB{pool: pool, leaseOpts: LeaseOptions{}.withDefaults()}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cannot connect to postgres store %s: %w", where, err)
@@ -115,8 +117,8 @@ func (db *DB) CursorKey() []byte { return append([]byte(nil), db.cursorKey...) }
 
 // Exclusive makes this process the only one serving from the database
 // until Close, or returns an error wrapping ErrConflict when another holds
-// it: several nodes on one database need a leader lease (not yet built) so
-// that one follows the chain and delivers alerts at a time. The lock is a
+// it: the demo, whose embedded chain is its own, takes it; serve nodes
+// share a database under the leader lease (Acquire) instead. The lock is a
 // session advisory lock on a connection of its own; the server releases it
 // when the process dies. Call it once.
 func (db *DB) Exclusive(ctx context.Context) error {
@@ -131,7 +133,7 @@ func (db *DB) Exclusive(ctx context.Context) error {
 	}
 	if !ok {
 		c.Release()
-		return fmt.Errorf("%w: another blocktorch node is serving from this database; several nodes on one database are not supported yet", store.ErrConflict)
+		return fmt.Errorf("%w: another blocktorch node is serving from this database; the demo runs as one node (blocktorch serve runs several on one database)", store.ErrConflict)
 	}
 	db.node = c.Hijack()
 	return nil

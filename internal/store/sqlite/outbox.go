@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -38,7 +40,7 @@ func (db *DB) Enqueue(ctx context.Context, ds []store.Delivery) (int, error) {
 	return added, nil
 }
 
-const deliveryColumns = `id, key, channel, payload, state, attempts, created, next_attempt, last_error, done`
+const deliveryColumns = `id, key, channel, payload, state, attempts, created, next_attempt, last_error, done, claimed_by, claimed_until`
 
 func scanDelivery(rows interface{ Scan(...any) error }) (store.Delivery, error) {
 	var (
@@ -46,11 +48,13 @@ func scanDelivery(rows interface{ Scan(...any) error }) (store.Delivery, error) 
 		payload       string
 		created, next int64
 		done          sql.NullInt64
+		until         int64
 	)
-	if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &payload, &d.State, &d.Attempts, &created, &next, &d.LastError, &done); err != nil {
+	if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &payload, &d.State, &d.Attempts, &created, &next, &d.LastError, &done, &d.ClaimedBy, &until); err != nil {
 		return d, translate(err)
 	}
 	d.Payload, d.Created, d.NextAttempt, d.Done = []byte(payload), fromUnixNano(created), fromUnixNano(next), fromUnixNano(done.Int64)
+	d.ClaimedUntil = fromUnixNano(until)
 	return d, nil
 }
 
@@ -84,10 +88,51 @@ func (db *DB) Due(ctx context.Context, now time.Time, limit int) ([]store.Delive
 	return ds, nil
 }
 
-// NextDue returns the earliest NextAttempt of a pending delivery.
+// Claim takes due deliveries no sender holds for owner until now+hold, in
+// one write transaction (SQLite has one writer at a time).
+func (db *DB) Claim(ctx context.Context, now time.Time, limit int, owner string, hold time.Duration) ([]store.Delivery, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if owner == "" || hold <= 0 {
+		return nil, fmt.Errorf("cannot claim notifications: %w: a claim needs an owner and a positive hold", store.ErrInvalid)
+	}
+	var out []store.Delivery
+	err := db.monitorTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ?
+			WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt <= ? AND claimed_until <= ?
+				ORDER BY next_attempt, id LIMIT ?)
+			RETURNING `+deliveryColumns, owner, unixNano(now.Add(hold)), unixNano(now), unixNano(now), limit)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		out = []store.Delivery{}
+		for rows.Next() {
+			d, err := scanDelivery(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return translate(rows.Err())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot claim notifications: %w", err)
+	}
+	slices.SortFunc(out, func(a, b store.Delivery) int {
+		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// NextDue returns when the first pending delivery is due and unclaimed.
 func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM outbox WHERE state = 'pending'`).Scan(&next); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT MIN(MAX(next_attempt, claimed_until)) FROM outbox WHERE state = 'pending'`).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("cannot read the next notification: %w", translate(err))
 	}
 	if !next.Valid {
@@ -96,19 +141,26 @@ func (db *DB) NextDue(ctx context.Context) (time.Time, error) {
 	return fromUnixNano(next.Int64), nil
 }
 
-// Settle records an attempt's outcome.
+// Settle records an attempt's outcome and releases its claim; with
+// d.ClaimedBy set, only while that sender holds the claim.
 func (db *DB) Settle(ctx context.Context, d store.Delivery) error {
 	var done any
 	if !d.Done.IsZero() {
 		done = unixNano(d.Done)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, done = ? WHERE id = ?`,
-		d.State, d.Attempts, unixNano(d.NextAttempt), d.LastError, done, d.ID)
+	res, err := db.write.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = ?, next_attempt = ?, last_error = ?, done = ?,
+		claimed_by = '', claimed_until = 0 WHERE id = ? AND (? = '' OR claimed_by = ?)`,
+		d.State, d.Attempts, unixNano(d.NextAttempt), d.LastError, done, d.ID, d.ClaimedBy, d.ClaimedBy)
 	if err != nil {
 		return fmt.Errorf("cannot record notification %d: %w", d.ID, translate(err))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("cannot record notification %d: %w", d.ID, store.ErrNotFound)
+		var holder string
+		err := db.read.QueryRowContext(ctx, `SELECT claimed_by FROM outbox WHERE id = ?`, d.ID).Scan(&holder)
+		if err != nil {
+			return fmt.Errorf("cannot record notification %d: %w", d.ID, translate(err))
+		}
+		return fmt.Errorf("cannot record notification %d: %w: %s no longer holds its claim (held by %q)", d.ID, store.ErrConflict, d.ClaimedBy, holder)
 	}
 	return nil
 }

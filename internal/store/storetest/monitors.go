@@ -31,6 +31,8 @@ func RunMonitors(t *testing.T, open func(t *testing.T) MonitorBackend) {
 		{"Series", testSeries},
 		{"OutboxDedupesAndOrders", testOutboxDedupesAndOrders},
 		{"OutboxConcurrentEnqueue", testOutboxConcurrentEnqueue},
+		{"OutboxClaims", testOutboxClaims},
+		{"OutboxParallelClaimers", testOutboxParallelClaimers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -311,5 +313,130 @@ func testOutboxConcurrentEnqueue(t *testing.T, db MonitorBackend) {
 	due, err := db.Due(ctx, t0, 1000)
 	if err != nil || len(due) != keys {
 		t.Fatalf("Due = %d deliveries, %v; want %d", len(due), err, keys)
+	}
+}
+
+// A claim holds a delivery from other claimers until it ends or is
+// settled; Settle writes only for the sender that holds the claim.
+func testOutboxClaims(t *testing.T, db MonitorBackend) {
+	ctx := t.Context()
+	t0 := time.Unix(1700000000, 0).UTC()
+	if _, err := db.Enqueue(ctx, []store.Delivery{
+		{Key: "a/ops", Channel: "ops", Payload: []byte(`{}`), Created: t0, NextAttempt: t0},
+		{Key: "b/ops", Channel: "ops", Payload: []byte(`{}`), Created: t0, NextAttempt: t0.Add(time.Second)},
+		{Key: "c/ops", Channel: "ops", Payload: []byte(`{}`), Created: t0, NextAttempt: t0.Add(time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Claim(ctx, t0, 10, "", time.Minute); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("a claim without an owner: %v, want ErrInvalid", err)
+	}
+	got, err := db.Claim(ctx, t0.Add(time.Second), 10, "n1", time.Minute)
+	if err != nil || len(got) != 2 || got[0].Key != "a/ops" || got[1].Key != "b/ops" {
+		t.Fatalf("Claim = %+v, %v; want a/ops, b/ops", got, err)
+	}
+	for _, d := range got {
+		if d.ClaimedBy != "n1" || !d.ClaimedUntil.Equal(t0.Add(time.Second+time.Minute)) {
+			t.Fatalf("claimed delivery %s is held by %q until %v", d.Key, d.ClaimedBy, d.ClaimedUntil)
+		}
+	}
+	if again, err := db.Claim(ctx, t0.Add(30*time.Second), 10, "n2", time.Minute); err != nil || len(again) != 0 {
+		t.Fatalf("a second claimer got held deliveries: %+v, %v", again, err)
+	}
+	// Held deliveries are next due when their claim ends.
+	if next, err := db.NextDue(ctx); err != nil || !next.Equal(t0.Add(time.Second+time.Minute)) {
+		t.Fatalf("NextDue with claims held = %v, %v; want the claims' end", next, err)
+	}
+
+	// n1 delivers a; b's claim ends and n2 takes it, so n1 may no longer
+	// settle it.
+	a, b := got[0], got[1]
+	a.State, a.Attempts, a.Done = store.DeliveryDelivered, 1, t0.Add(2*time.Second)
+	if err := db.Settle(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(2 * time.Minute)
+	taken, err := db.Claim(ctx, later, 10, "n2", time.Minute)
+	if err != nil || len(taken) != 1 || taken[0].ID != b.ID || taken[0].ClaimedBy != "n2" {
+		t.Fatalf("after b's claim ended, Claim = %+v, %v; want b for n2", taken, err)
+	}
+	b.State, b.Attempts, b.Done = store.DeliveryDelivered, 1, later
+	if err := db.Settle(ctx, b); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Settle by a sender whose claim was taken = %v, want ErrConflict", err)
+	}
+	// n2 fails its attempt: the delivery is pending again, unclaimed.
+	nb := taken[0]
+	nb.Attempts, nb.LastError, nb.NextAttempt = 1, "HTTP 503", later.Add(time.Second)
+	if err := db.Settle(ctx, nb); err != nil {
+		t.Fatal(err)
+	}
+	pending, _ := db.Due(ctx, later.Add(time.Second), 10)
+	if len(pending) != 1 || pending[0].ID != b.ID || pending[0].ClaimedBy != "" || pending[0].LastError != "HTTP 503" {
+		t.Fatalf("after n2's failed attempt, due = %+v", pending)
+	}
+	if again, err := db.Claim(ctx, later.Add(time.Second), 10, "n1", time.Minute); err != nil || len(again) != 1 || again[0].ID != b.ID {
+		t.Fatalf("a settled claim is not claimable again: %+v, %v", again, err)
+	}
+	delivered, _ := db.Deliveries(ctx, store.DeliveryDelivered, 10)
+	if len(delivered) != 1 || delivered[0].ID != a.ID {
+		t.Fatalf("delivered = %+v, want a only", delivered)
+	}
+}
+
+// Claimers on several goroutines (on PostgreSQL, several connections)
+// never get the same delivery, and together get every one.
+func testOutboxParallelClaimers(t *testing.T, db MonitorBackend) {
+	ctx := t.Context()
+	t0 := time.Unix(1700000000, 0).UTC()
+	const deliveries, claimers = 200, 6
+	ds := make([]store.Delivery, deliveries)
+	for i := range ds {
+		ds[i] = store.Delivery{Key: fmt.Sprintf("k%03d/ops", i), Channel: "ops", Payload: []byte(`{}`), Created: t0, NextAttempt: t0}
+	}
+	if _, err := db.Enqueue(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[int64]string{}
+		errs []error
+	)
+	for c := range claimers {
+		owner := fmt.Sprintf("node-%d", c)
+		wg.Go(func() {
+			for {
+				got, err := db.Claim(ctx, t0, 7, owner, time.Minute)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range got {
+					if prev, dup := seen[d.ID]; dup {
+						errs = append(errs, fmt.Errorf("delivery %s claimed by %s and %s", d.Key, prev, owner))
+					}
+					seen[d.ID] = owner
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("%d errors, the first: %v", len(errs), errs[0])
+	}
+	if len(seen) != deliveries {
+		t.Fatalf("the claimers got %d deliveries, want all %d", len(seen), deliveries)
+	}
+	// Every claim ended: the deliveries are claimable again, once.
+	again, err := db.Claim(ctx, t0.Add(time.Minute), 1000, "late", time.Minute)
+	if err != nil || len(again) != deliveries {
+		t.Fatalf("after the claims ended, Claim = %d deliveries, %v; want %d", len(again), err, deliveries)
 	}
 }
