@@ -35,6 +35,7 @@ type relational interface {
 	// Lease elects the node that follows the chain, evaluates monitors
 	// and delivers alerts: always this one on SQLite.
 	store.Lease
+	store.SessionStore
 	// CursorKey is the key that signs search cursors, kept in the
 	// database so that every node sharing it signs them alike.
 	CursorKey() []byte

@@ -18,7 +18,8 @@
 // their audit log), monitors.go (monitor definitions, alerts, silences,
 // series), outbox.go (the notification queue), traces.go (the debugger's
 // recorded traces), changes.go (change notices between the nodes that
-// share a store), incidents.go (incidents and their timelines, kill
+// share a store), sessions.go (the operator's login sessions),
+// incidents.go (incidents and their timelines, kill
 // switches, status page components, the postmortem template and the
 // incident audit log), store.go (what every backend provides) and
 // tablepipes.go (fields, sort and limit after an aggregation, run the same
@@ -26,5 +27,6 @@
 //
 // MonitorStore is the sum of four roles (MonitorDefStore, AlertStore,
 // SilenceStore, SeriesStore) so that a consumer can take only the one it
-// uses. TraceStore has its own backend, tracefs (files in a directory).
+// uses. TraceStore has its own backend, tracefs (files in a directory), for
+// a node alone; PostgreSQL keeps traces too, for nodes that share it.
 package store

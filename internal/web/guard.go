@@ -41,7 +41,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			"Throttled": fmt.Sprintf("Too many wrong keys from your address: try again in %d s.", secs)})
 		return
 	}
-	sess, ok := s.op.Login(r.FormValue("key"))
+	sess, ok, err := s.op.Login(r.Context(), r.FormValue("key"))
+	if err != nil {
+		s.log.Error("login failed", "err", err)
+		s.render(w, r, http.StatusInternalServerError, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next,
+			"Throttled": "The server could not start your session; try again."})
+		return
+	}
 	if !ok {
 		s.throttle.Failed(client)
 		s.render(w, r, http.StatusUnauthorized, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next, "Failed": true})
@@ -66,7 +72,13 @@ func clientIP(r *http.Request) string {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil {
-		s.op.Logout(c.Value)
+		if err := s.op.Logout(r.Context(), c.Value); err != nil {
+			// The cookie stays: the session lives on in the store, and the
+			// operator should know it was not ended.
+			s.log.Error("logout could not end the session", "err", err)
+			http.Error(w, "The server could not end your session; try again.", http.StatusInternalServerError)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -71,6 +71,9 @@ type Deps struct {
 	// links, health, metrics and log ingest behind a login with this key.
 	// Empty: every request that is not a share link is the operator's.
 	OperatorKey string
+	// Sessions keeps the operator's login sessions; nil keeps them in
+	// memory (one node; a restart logs everyone out).
+	Sessions store.SessionStore
 	// AllowedHosts are Host names (without port) this server answers to
 	// besides localhost, 127.0.0.1 and [::1]: the public name of a server
 	// behind a reverse proxy. Empty: a request that arrives over loopback
@@ -176,7 +179,7 @@ func newServer(deps Deps, ui fs.FS) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey), faviconICO: ico}
+	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey, deps.Sessions), faviconICO: ico}
 	if deps.Dashboards != nil {
 		s.dash = dashboard.New(deps.Dashboards, deps.Now)
 	}

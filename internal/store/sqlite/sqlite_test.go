@@ -347,3 +347,11 @@ func TestChanges(t *testing.T) {
 		return db, db
 	})
 }
+
+func TestSessions(t *testing.T) {
+	storetest.RunSessions(t, func(t *testing.T) (a, b store.SessionStore) {
+		db := openTemp(t)
+		t.Cleanup(func() { db.Close() })
+		return db, db
+	})
+}
