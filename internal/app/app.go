@@ -219,9 +219,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		return nil, fmt.Errorf("cannot connect to the node: %w", err)
 	}
 	traceDir := filepath.Join(cfg.DataDir, "traces")
+	// Traces are kept beside the relational state when it is shared
+	// (PostgreSQL), so that a trace recorded on one node opens on every
+	// node; otherwise in files under the data directory.
+	var traces store.TraceStore = tracefs.New(traceDir)
+	if ts, ok := a.store.(store.TraceStore); ok {
+		traces = ts
+	}
 	a.debug = &debugger.Service{
 		Local:   &debugger.Local{RPC: a.rawRPC},
-		Options: debugger.Options{Traces: tracefs.New(traceDir), Dir: traceDir, Registry: a.reg, Sources: a.arts, Names: a.arts},
+		Options: debugger.Options{Traces: traces, Dir: traceDir, Registry: a.reg, Sources: a.arts, Names: a.arts},
 		Log:     a.log,
 	}
 	a.debug.Knowledge = a.knowledge.Load
@@ -281,6 +288,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Verify:       a.verify,
 		Debug:        a.debug,
 		OperatorKey:  cfg.OperatorKey,
+		Sessions:     a.store,
 		AllowedHosts: splitList(cfg.AllowedHosts),
 		AddContract:  a.AddContract,
 		Status:       a.Status,

@@ -21,6 +21,17 @@
 // reads that must see one snapshot (a transaction with its logs, a block
 // range) run in one REPEATABLE READ, read-only transaction.
 //
+// Traces (traces.go): the debugger's trace parts are versions of 64 KiB
+// bytea chunks, written by COPY a megabyte at a time without waiting for
+// the disk (a trace is a cache, replayed if lost) and read a chunk at a
+// time, so a step costs one chunk, not the part. Close publishes a version
+// in one transaction; the one it replaces stays readable for ten minutes
+// for readers that opened it, and versions a dead writer left are pruned
+// after an hour.
+//
+// Sessions (sessions.go): the operator's login sessions, as the SHA-256 of
+// their ids, so that a login on any node is accepted by all.
+//
 // Changes (changes.go): the writes of state that nodes keep in memory
 // (contracts, verifications, monitors, channels, silences) NOTIFY the
 // channel blocktorch_changes inside their own transaction, so a notice
