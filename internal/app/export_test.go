@@ -118,6 +118,7 @@ func fillStore(t *testing.T, db relational) {
 	tok := sha256.Sum256([]byte("token"))
 	must("CreateShare", db.CreateShare(ctx, store.Share{ID: "s1", TokenHash: tok[:], Kind: "search", Target: "errs", Title: "errors",
 		From: "now-1h", To: "now", Expires: exportT0.Add(24 * time.Hour), Created: exportT0, Snapshot: json.RawMessage(`{"rows":[]}`)}))
+	must("PutSession", db.PutSession(ctx, store.OperatorSession{Hash: sha256.Sum256([]byte("session")), Created: exportT0, Expires: exportT0.Add(time.Hour)}, 10))
 	must("LogShareEvent", db.LogShareEvent(ctx, store.ShareEvent{Time: exportT0, ShareID: "s1", Action: "view", Detail: "from 127.0.0.1"}))
 	must("ReplaceMonitorSet", db.ReplaceMonitorSet(ctx, store.MonitorSet{Origin: "file:monitors.yaml",
 		Monitors: []store.MonitorDef{{ID: "failures", Spec: json.RawMessage(`{"query":"kind:tx status:failed"}`), Updated: exportT0}},
