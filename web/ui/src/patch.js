@@ -176,7 +176,7 @@
         h('td', {}, (t.changes || []).length ? h('ul', { class: 'small' }, t.changes.map((c) => h('li', { text: c }))) : ''));
     });
     const table = clear($('#patch-txs-table'));
-    table.appendChild(h('table', { class: 'grid', id: 'patch-table' },
+    table.appendChild(h('table', { class: 'grid-table', id: 'patch-table' },
       h('thead', {}, h('tr', {}, ['Transaction', 'Block', 'Role', 'As mined', 'With the patch', 'Verdict', 'Changes'].map((c) => h('th', { text: c })))),
       h('tbody', {}, rows)));
 
