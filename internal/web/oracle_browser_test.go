@@ -183,14 +183,19 @@ func TestOraclePagesInBrowser(t *testing.T) {
 	do(t, ctx, "feed page again", chromedp.Navigate(base+"/oracle/"+f.Address))
 	waitJS(t, ctx, "chart again", `Number((document.querySelector('#f-chart') || {dataset: {}}).dataset.points) >= 1`)
 
-	// Click the newest update marker: its transaction opens.
+	// Click the newest update marker that stands apart from its neighbours
+	// (updates a pixel apart are one marker on the screen, and a click on it
+	// opens either): its transaction opens.
 	type point struct {
 		X, Y float64
 		Tx   string
 	}
 	p := eval[point](t, ctx, `(() => {
 		document.querySelector('#f-chart').scrollIntoView({block: 'center'});
-		const c = __bt.charts.oracle, i = c.pts.length - 1;
+		const c = __bt.charts.oracle, n = c.pts.length;
+		const x = (i) => (i < 0 || i >= n ? null : c.pointPos('answer', i).x);
+		let i = n - 1;
+		while (i > 0 && ((x(i - 1) !== null && x(i) - x(i - 1) < 8) || (x(i + 1) !== null && x(i + 1) - x(i) < 8))) i--;
 		const pos = c.pointPos('answer', i);
 		return {X: pos.x, Y: pos.y, Tx: c.pts[i].tx};
 	})()`)
