@@ -42,18 +42,25 @@ const (
 	// IDs gives most records their time as ID, and a column of unique
 	// 19-digit texts cost about 7 bytes a record on disk.
 	FieldID = "id"
-	// FieldLive is "1" on every record: the filter Live, which rows
-	// emptied by the engine's delete tasks fail. It is the same in every
-	// row, which the engine stores once a block.
+	// FieldLive is on every record: the filter Live, which rows emptied
+	// by the engine's delete tasks fail. Its value (LiveLinks, …) also
+	// says which links FieldTx and FieldAddress leave to the message.
+	// It is the same in most rows of a block, which the engine stores
+	// once a block or as a small dictionary.
 	FieldLive  = "rec"
 	FieldKind  = "kind"
 	FieldLevel = "level"
 	// FieldTx holds the record's linked transaction hashes, lower-case
 	// 0x-hex separated by spaces, in the record's order: each is one
 	// word of the engine, so tx:0x… is a word filter served by the
-	// engine's bloom filters, and tx:0xabc* a prefix filter.
+	// engine's bloom filters, and tx:0xabc* a prefix filter. When
+	// FieldLive says so (LiveTx, LiveBoth), the first links are not
+	// here but are the message's hash words (MsgHexWords), in order:
+	// the message already holds them, and a second copy of 66 random
+	// characters was the largest part of a log line's row.
 	FieldTx = "tx"
-	// FieldAddress holds the linked addresses, like FieldTx.
+	// FieldAddress holds the linked addresses, like FieldTx (LiveAddr,
+	// LiveBoth for those left to the message).
 	FieldAddress = "address"
 	FieldBlock   = "block" // decimal
 	// AttrPrefix starts the field of each attribute leaf: attr.user.id
@@ -87,6 +94,132 @@ const (
 	// free text as FieldMsgLower. Decode ignores both.
 	LowerPrefix = "attrlc."
 )
+
+// Values of FieldLive. LiveLinks: every link is in FieldTx and
+// FieldAddress (and every record written before the others existed).
+// LiveTx: the record's first transaction links are, in order, exactly
+// the distinct hash words of its message (MsgHexWords with
+// common.HashLength) and FieldTx holds only the links after them; so a
+// hash word of such a message is always one of the record's links, and
+// tx:H is compiled to `tx:H OR (rec:in(LiveTx, LiveBoth) AND _msg:H)`.
+// LiveAddr: the same for addresses (common.AddressLength); LiveBoth:
+// both.
+const (
+	LiveLinks = "1"
+	LiveTx    = "t"
+	LiveAddr  = "a"
+	LiveBoth  = "ta"
+)
+
+// MsgHexWords calls fn with each distinct word of msg, in order of first
+// appearance, that is "0x" and exactly 2*size lower-case hex digits, as
+// the engine's word filter _msg:W finds a word W: not preceded nor
+// followed by a word character (a letter, a digit, "_") or an invalid
+// byte (lib/logstorage getPhrasePos). It stops when fn returns false.
+func MsgHexWords(msg string, size int, fn func(w string) bool) {
+	n := 2 + 2*size
+	var seen []string
+	for i := 0; i+n <= len(msg); {
+		j := strings.Index(msg[i:], "0x")
+		if j < 0 || i+j+n > len(msg) {
+			return
+		}
+		at := i + j
+		i = at + 1
+		w := msg[at : at+n]
+		if !lowerHex(w[2:]) || !wordStart(msg, at) || !wordEnd(msg, at+n) || slices.Contains(seen, w) {
+			continue
+		}
+		seen = append(seen, w)
+		if !fn(w) {
+			return
+		}
+		i = at + n
+	}
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// wordStart reports whether a word may start at s[i] as the engine sees
+// it: no word character or invalid byte right before.
+func wordStart(s string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return r != utf8.RuneError && !isTokenRune(r)
+}
+
+// wordEnd reports whether a word may end right before s[i].
+func wordEnd(s string, i int) bool {
+	if i == len(s) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return r != utf8.RuneError && !isTokenRune(r)
+}
+
+// msgLinks returns how many of the n links (link(i) is the i-th, of size
+// bytes) are, in order, the distinct hex words of msg (MsgHexWords): all
+// of those words, or 0 when they are not the first links.
+func msgLinks(msg string, size, n int, link func(int) []byte) int {
+	k, ok := 0, true
+	MsgHexWords(msg, size, func(w string) bool {
+		if k >= n || !hexEqual(w[2:], link(k)) {
+			ok = false
+			return false
+		}
+		k++
+		return true
+	})
+	if !ok {
+		return 0
+	}
+	return k
+}
+
+// hexEqual reports whether lower-case hex digits h spell b.
+func hexEqual(h string, b []byte) bool {
+	if len(h) != 2*len(b) {
+		return false
+	}
+	const digits = "0123456789abcdef"
+	for i, c := range b {
+		if h[2*i] != digits[c>>4] || h[2*i+1] != digits[c&15] {
+			return false
+		}
+	}
+	return true
+}
+
+// TxLinks calls fn with the lower-case 0x-hex of each transaction link of
+// a row Encode wrote (those it left to the message included), in order.
+func TxLinks(row []Field, fn func(h string)) {
+	var msg, live, tx string
+	for _, f := range row {
+		switch f.Name {
+		case FieldMsg:
+			msg = f.Value
+		case FieldLive:
+			live = f.Value
+		case FieldTx:
+			tx = f.Value
+		}
+	}
+	if live == LiveTx || live == LiveBoth {
+		MsgHexWords(msg, common.HashLength, func(w string) bool { fn(w); return true })
+	}
+	for _, w := range strings.Fields(tx) {
+		fn(w)
+	}
+}
 
 // lower is s lower-cased the way the engine's i() filters lower-case a
 // value (lib/stringsutil.AppendLowercase: ASCII, else unicode.ToLower of
@@ -218,6 +351,8 @@ func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 		dst = append(dst, Field{Name: FieldAddrShard, Value: AddrShard(r.Addresses[0])})
 		streams++
 	}
+	// Links that are the message's own hash words stay there only.
+	txInMsg, addrInMsg := 0, 0
 	if r.Message == "" {
 		dst = append(dst, Field{Name: FieldNoMsg, Value: "1"})
 	} else {
@@ -225,8 +360,23 @@ func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 		if lc := lower(r.Message); lc != r.Message {
 			dst = append(dst, Field{Name: FieldMsgLower, Value: lc})
 		}
+		if len(r.TxHashes) > 0 {
+			txInMsg = msgLinks(r.Message, common.HashLength, len(r.TxHashes), func(i int) []byte { return r.TxHashes[i][:] })
+		}
+		if len(r.Addresses) > 0 {
+			addrInMsg = msgLinks(r.Message, common.AddressLength, len(r.Addresses), func(i int) []byte { return r.Addresses[i][:] })
+		}
 	}
-	dst = append(dst, Field{Name: FieldLive, Value: "1"})
+	live := LiveLinks
+	switch {
+	case txInMsg > 0 && addrInMsg > 0:
+		live = LiveBoth
+	case txInMsg > 0:
+		live = LiveTx
+	case addrInMsg > 0:
+		live = LiveAddr
+	}
+	dst = append(dst, Field{Name: FieldLive, Value: live})
 	if r.ID != r.Time.UnixNano() {
 		dst = append(dst, Field{Name: FieldID, Value: formatID(r.ID)})
 	}
@@ -236,11 +386,11 @@ func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 	if r.Level != "" {
 		dst = append(dst, Field{Name: FieldLevel, Value: r.Level})
 	}
-	if len(r.TxHashes) > 0 {
-		dst = append(dst, Field{Name: FieldTx, Value: joinHex(len(r.TxHashes), func(i int) []byte { return r.TxHashes[i][:] })})
+	if txs := r.TxHashes[txInMsg:]; len(txs) > 0 {
+		dst = append(dst, Field{Name: FieldTx, Value: joinHex(len(txs), func(i int) []byte { return txs[i][:] })})
 	}
-	if len(r.Addresses) > 0 {
-		dst = append(dst, Field{Name: FieldAddress, Value: joinHex(len(r.Addresses), func(i int) []byte { return r.Addresses[i][:] })})
+	if addrs := r.Addresses[addrInMsg:]; len(addrs) > 0 {
+		dst = append(dst, Field{Name: FieldAddress, Value: joinHex(len(addrs), func(i int) []byte { return addrs[i][:] })})
 	}
 	if r.Block != nil {
 		dst = append(dst, Field{Name: FieldBlock, Value: strconv.FormatUint(*r.Block, 10)})
@@ -609,6 +759,7 @@ func Decode(fields []Field) (record.Record, error) {
 	var (
 		r                   record.Record
 		attrs, shape, noMsg string
+		live, txs, addrs    string
 		haveTime, haveAttrs bool
 		haveID              bool
 		values, types       map[string]string
@@ -640,22 +791,12 @@ func Decode(fields []Field) (record.Record, error) {
 			r.Kind = f.Value
 		case FieldLevel:
 			r.Level = f.Value
+		case FieldLive:
+			live = f.Value
 		case FieldTx:
-			for _, w := range strings.Fields(f.Value) {
-				b, err := hexWord(w, common.HashLength)
-				if err != nil {
-					return r, fmt.Errorf("row tx link: %w", err)
-				}
-				r.TxHashes = append(r.TxHashes, common.BytesToHash(b))
-			}
+			txs = f.Value
 		case FieldAddress:
-			for _, w := range strings.Fields(f.Value) {
-				b, err := hexWord(w, common.AddressLength)
-				if err != nil {
-					return r, fmt.Errorf("row address link: %w", err)
-				}
-				r.Addresses = append(r.Addresses, common.BytesToAddress(b))
-			}
+			addrs = f.Value
 		case FieldBlock:
 			n, err := strconv.ParseUint(f.Value, 10, 64)
 			if err != nil {
@@ -690,6 +831,14 @@ func Decode(fields []Field) (record.Record, error) {
 		r.Message = ""
 	}
 	var err error
+	if r.TxHashes, err = decodeLinks(r.Message, live == LiveTx || live == LiveBoth, txs, common.HashLength,
+		func(b []byte) common.Hash { return common.BytesToHash(b) }); err != nil {
+		return r, fmt.Errorf("row tx link: %w", err)
+	}
+	if r.Addresses, err = decodeLinks(r.Message, live == LiveAddr || live == LiveBoth, addrs, common.AddressLength,
+		func(b []byte) common.Address { return common.BytesToAddress(b) }); err != nil {
+		return r, fmt.Errorf("row address link: %w", err)
+	}
 	switch {
 	case haveAttrs:
 		r.Attrs, err = decodeJSON(attrs)
@@ -702,6 +851,31 @@ func Decode(fields []Field) (record.Record, error) {
 		return r, fmt.Errorf("row attributes: %w", err)
 	}
 	return r, nil
+}
+
+// decodeLinks reads a row's links of size bytes: the message's hex words
+// first when inMsg, then the words of field.
+func decodeLinks[T any](msg string, inMsg bool, field string, size int, conv func([]byte) T) ([]T, error) {
+	var out []T
+	var err error
+	add := func(w string) bool {
+		b, e := hexWord(w, size)
+		if e != nil {
+			err = e
+			return false
+		}
+		out = append(out, conv(b))
+		return true
+	}
+	if inMsg {
+		MsgHexWords(msg, size, add)
+	}
+	for _, w := range strings.Fields(field) {
+		if !add(w) {
+			break
+		}
+	}
+	return out, err
 }
 
 func hexWord(w string, n int) ([]byte, error) {

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/blocktorch/blocktorch/internal/query"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -453,9 +455,9 @@ func match(m *query.Match) (string, error) {
 	case "tx", "address":
 		switch m.Op {
 		case query.OpEq:
-			return quote(f.name) + ":" + quote(hexValue(m.Value)), nil
+			return linkEq(f.name, hexValue(m.Value)), nil
 		case query.OpPrefix:
-			return quote(f.name) + ":" + quote(strings.ToLower(m.Value.Raw)) + "*", nil
+			return linkPrefix(f.name, strings.ToLower(m.Value.Raw)), nil
 		}
 		return "", invalid("operator %s is not allowed on %s", m.Op, m.Field)
 	case "level":
@@ -471,11 +473,11 @@ func match(m *query.Match) (string, error) {
 		switch m.Op {
 		case query.OpEq:
 			h := hexValue(m.Value)
-			return and(quote(FieldAddress)+":"+quote(h), isString(f.name), attrValue(f.name)+":i("+quote(h)+")",
+			return and(linkEq(FieldAddress, h), isString(f.name), attrValue(f.name)+":i("+quote(h)+")",
 				attrValue(f.name)+":len_range("+strconv.Itoa(len(h))+","+strconv.Itoa(len(h))+")"), nil
 		case query.OpPrefix:
 			raw := strings.ToLower(m.Value.Raw)
-			return and(quote(FieldAddress)+":"+quote(raw)+"*", isString(f.name),
+			return and(linkPrefix(FieldAddress, raw), isString(f.name),
 				attrValue(f.name)+":~"+quote("^"+foldASCII(regexpQuote(raw)))), nil
 		}
 	case query.TypeNumber:
@@ -691,6 +693,61 @@ func bigRange(name string, lo, hi *big.Int, neg bool) string {
 	return and(conds...)
 }
 
+// linkSize is the size in bytes of the links of a link field.
+func linkSize(field string) int {
+	if field == FieldTx {
+		return common.HashLength
+	}
+	return common.AddressLength
+}
+
+// linkInMsg is the filter of the records whose first links of a link
+// field are their message's hex words of that size (FieldLive).
+func linkInMsg(field string) string {
+	flags := []string{LiveAddr, LiveBoth}
+	if field == FieldTx {
+		flags = []string{LiveTx, LiveBoth}
+	}
+	return quote(FieldLive) + ":in(" + quote(flags[0]) + "," + quote(flags[1]) + ")"
+}
+
+// linkEq is the filter of the records linking h (lower-case 0x-hex) in a
+// link field: in the field, or as a hex word of a message that holds
+// every such word as a link (FieldLive). h of another size than the
+// field's links is no link of any record, and only a word of the field
+// can equal it (none does).
+func linkEq(field, h string) string {
+	c := quote(field) + ":" + quote(h)
+	if len(h) != 2+2*linkSize(field) || h[:2] != "0x" || !lowerHex(h[2:]) {
+		return c
+	}
+	return "(" + c + " OR (" + linkInMsg(field) + " AND " + quote(FieldMsg) + ":" + quote(h) + "))"
+}
+
+// linkPrefix is the filter of the records with a link in a link field
+// that starts with p (lower case): a prefix of a word of the field, or of
+// a hex word of a message of the link's exact length (a regexp of the
+// engine's word boundaries, after a prefix filter that rules out most
+// messages cheaply).
+func linkPrefix(field, p string) string {
+	c := quote(field) + ":" + quote(p) + "*"
+	digits := 2 * linkSize(field)
+	if len(p) < 2 || p[:2] != "0x" || len(p)-2 > digits || !lowerHex(p[2:]) {
+		return c
+	}
+	re := msgWordStart + regexpQuote(p) + "[0-9a-f]{" + strconv.Itoa(digits-(len(p)-2)) + "}" + msgWordEnd
+	return "(" + c + " OR (" + linkInMsg(field) + " AND " + quote(FieldMsg) + ":" + quote(p) + "* AND " +
+		quote(FieldMsg) + ":~" + quote(re) + "))"
+}
+
+// The engine's word boundaries as regexps: a word starts and ends next
+// to anything but a letter, a decimal digit, "_" or an invalid byte
+// (which Go's regexps read as U+FFFD, as the engine does), or at an end.
+const (
+	msgWordStart = `(?:^|[^\p{L}\p{Nd}_\x{FFFD}])`
+	msgWordEnd   = `(?:[^\p{L}\p{Nd}_\x{FFFD}]|$)`
+)
+
 // hexValue returns the lower-case 0x-hex of a hash or address value.
 func hexValue(v query.Value) string {
 	if v.Kind == query.KindHex {
@@ -886,6 +943,9 @@ func exists(name string) (string, error) {
 		return matchAll, nil
 	case "message":
 		return quote(FieldNoMsg) + `:""`, nil
+	}
+	if f.kind == kindLink {
+		return "(" + quote(f.name) + ":* OR " + linkInMsg(f.name) + ")", nil
 	}
 	if f.kind != kindAttr {
 		return quote(f.name) + ":*", nil

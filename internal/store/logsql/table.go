@@ -191,8 +191,13 @@ func leafTableValue(text, typ string) (any, error) {
 	return nil, fmt.Errorf("unknown attribute type %q", typ)
 }
 
-// extractFirstTx is the pipe that puts the first linked tx hash in firstTx.
-const extractFirstTx = ` | extract_regexp "^(?P<` + firstTx + `>0x[0-9a-f]+)" from ` + FieldTx
+// extractFirstTx is the pipes that put the first linked tx hash in
+// firstTx: the first word of FieldTx, or the message's first hash word
+// when the message holds the first links (FieldLive; the same words as
+// MsgHexWords, whose first is the leftmost).
+var extractFirstTx = ` | extract_regexp "^(?P<` + firstTx + `>0x[0-9a-f]+)" from ` + FieldTx +
+	` | extract_regexp if (` + linkInMsg(FieldTx) + `) ` +
+	quote(msgWordStart+`(?P<`+firstTx+`>0x[0-9a-f]{64})`+msgWordEnd) + ` from ` + FieldMsg
 
 func needsTx(cols []column) bool {
 	for _, c := range cols {

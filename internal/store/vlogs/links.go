@@ -20,7 +20,8 @@ import (
 )
 
 // The link index tells, for every transaction hash that records link
-// (the engine field tx), the minutes (logsql.LinkBucket) that hold such
+// (the engine field tx, and those logsql.Encode left to the message:
+// logsql.TxLinks reads both), the minutes (logsql.LinkBucket) that hold such
 // records, so that a tx: lookup reads only those minutes' blocks
 // (logsql.Searcher.Links). Addresses are not indexed (logsql.LinkBuckets
 // says why): they were two thirds of its rows; rows of addresses written
@@ -195,46 +196,36 @@ func (x *linkIndex) add(rows []walRow) error {
 			clear(x.sources)
 		}
 	}()
+	var links []string
 	for _, r := range rows {
-		bucket := bucketOf(r.Time)
-		source := int64(-1)
-		for _, f := range r.Fields {
-			if f.Name == logsql.FieldTx {
-				if source < 0 {
-					if tx == nil {
-						var err error
-						if tx, err = x.db.Begin(); err != nil {
-							return fmt.Errorf("cannot write the link index: %w", err)
-						}
-					}
-					var err error
-					if source, err = x.sourceID(tx, rowSource(r)); err != nil {
-						return fmt.Errorf("cannot write the link index: %w", err)
-					}
-				}
-				break
-			}
-		}
-		if source < 0 {
+		links = links[:0]
+		logsql.TxLinks(r.Fields, func(h string) { links = append(links, h) })
+		if len(links) == 0 {
 			continue
 		}
-		for _, f := range r.Fields {
-			if f.Name != logsql.FieldTx {
+		bucket := bucketOf(r.Time)
+		if tx == nil {
+			var err error
+			if tx, err = x.db.Begin(); err != nil {
+				return fmt.Errorf("cannot write the link index: %w", err)
+			}
+		}
+		source, err := x.sourceID(tx, rowSource(r))
+		if err != nil {
+			return fmt.Errorf("cannot write the link index: %w", err)
+		}
+		for _, w := range links {
+			b, err := hex.DecodeString(strings.TrimPrefix(w, "0x"))
+			if err != nil || len(b) == 0 {
 				continue
 			}
-			for _, w := range strings.Fields(f.Value) {
-				b, err := hex.DecodeString(strings.TrimPrefix(w, "0x"))
-				if err != nil || len(b) == 0 {
-					continue
-				}
-				p := linkBucket{linkKey(b), bucket, source}
-				if _, ok := x.recent[p]; ok {
-					continue
-				}
-				if _, ok := seen[p]; !ok {
-					seen[p] = struct{}{}
-					pairs = append(pairs, p)
-				}
+			p := linkBucket{linkKey(b), bucket, source}
+			if _, ok := x.recent[p]; ok {
+				continue
+			}
+			if _, ok := seen[p]; !ok {
+				seen[p] = struct{}{}
+				pairs = append(pairs, p)
 			}
 		}
 	}
@@ -338,7 +329,9 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 		batch = batch[:0]
 		return err
 	}
-	q := logsql.FieldTx + ":* | fields _time, " + logsql.FieldSource + ", " + logsql.FieldTx
+	// Every row with a tx link: in the field, or left to the message.
+	q := logsql.TxLinksFilter + " | fields _time, " + strings.Join([]string{logsql.FieldSource, logsql.FieldTx,
+		logsql.FieldMsg, logsql.FieldLive}, ", ")
 	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
 		r := walRow{}
 		for _, f := range row {
