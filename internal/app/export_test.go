@@ -119,6 +119,12 @@ func fillStore(t *testing.T, db relational) {
 	must("CreateShare", db.CreateShare(ctx, store.Share{ID: "s1", TokenHash: tok[:], Kind: "search", Target: "errs", Title: "errors",
 		From: "now-1h", To: "now", Expires: exportT0.Add(24 * time.Hour), Created: exportT0, Snapshot: json.RawMessage(`{"rows":[]}`)}))
 	must("PutSession", db.PutSession(ctx, store.OperatorSession{Hash: sha256.Sum256([]byte("session")), Created: exportT0, Expires: exportT0.Add(time.Hour)}, 10))
+	admin, err := db.CreateUser(ctx, store.User{Name: "admin", Role: "admin", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$aGFzaA", Created: exportT0, Updated: exportT0})
+	must("CreateUser", err)
+	must("PutSession", db.PutSession(ctx, store.OperatorSession{Hash: sha256.Sum256([]byte("user session")), Created: exportT0, Expires: exportT0.Add(time.Hour), UserID: admin.ID}, 10))
+	_, err = db.CreateAPIKey(ctx, store.APIKey{Name: "shipper", Hash: sha256.Sum256([]byte("bt_key")), Prefix: "bt_key", Scopes: []string{"ingest"}, UserID: admin.ID, Created: exportT0})
+	must("CreateAPIKey", err)
+	must("AddAudit", db.AddAudit(ctx, store.AuditEvent{At: exportT0, Actor: "admin", Action: "key.create", Target: "bt_key", Detail: "shipper", Client: "127.0.0.1"}))
 	must("LogShareEvent", db.LogShareEvent(ctx, store.ShareEvent{Time: exportT0, ShareID: "s1", Action: "view", Detail: "from 127.0.0.1"}))
 	must("ReplaceMonitorSet", db.ReplaceMonitorSet(ctx, store.MonitorSet{Origin: "file:monitors.yaml",
 		Monitors: []store.MonitorDef{{ID: "failures", Spec: json.RawMessage(`{"query":"kind:tx status:failed"}`), Updated: exportT0}},
@@ -129,7 +135,7 @@ func fillStore(t *testing.T, db relational) {
 	must("PutSilence", db.PutSilence(ctx, store.Silence{ID: "sil", Matchers: json.RawMessage(`{"monitor":"failures"}`), Comment: "deploy",
 		CreatedBy: "ana", Starts: exportT0, Ends: exportT0.Add(time.Hour)}))
 	must("AppendSeries", db.AppendSeries(ctx, []store.SeriesPoint{{MonitorID: "failures", Block: 3, Time: exportT0, Value: "1.5"}, {MonitorID: "failures", Block: 4, Time: exportT0, Value: "2"}}))
-	_, err := db.Enqueue(ctx, []store.Delivery{
+	_, err = db.Enqueue(ctx, []store.Delivery{
 		{Key: "failures//firing/1", Channel: "ops", Payload: json.RawMessage(`{"a":1}`), Created: exportT0, NextAttempt: exportT0},
 		{Key: "failures//resolved/2", Channel: "ops", Payload: json.RawMessage(`{"a":2}`), Created: exportT0, NextAttempt: exportT0.Add(time.Hour)},
 	})

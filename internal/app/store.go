@@ -36,6 +36,7 @@ type relational interface {
 	// and delivers alerts: always this one on SQLite.
 	store.Lease
 	store.SessionStore
+	store.AccountStore
 	// CursorKey is the key that signs search cursors, kept in the
 	// database so that every node sharing it signs them alike.
 	CursorKey() []byte

@@ -11,6 +11,8 @@ type OperatorSession struct {
 	Hash    [32]byte
 	Created time.Time
 	Expires time.Time
+	// UserID is the user logged in; 0 for a login with the operator key.
+	UserID int64
 }
 
 // SessionStore keeps the operator's login sessions, so that every node

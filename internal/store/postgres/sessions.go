@@ -23,9 +23,9 @@ func (db *DB) PutSession(ctx context.Context, s store.OperatorSession, max int) 
 		if _, err := tx.Exec(ctx, `DELETE FROM operator_sessions WHERE expires <= $1`, s.Created.UnixMicro()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO operator_sessions (hash, created, expires) VALUES ($1, $2, $3)
-			ON CONFLICT (hash) DO UPDATE SET created = excluded.created, expires = excluded.expires`,
-			s.Hash[:], s.Created.UnixMicro(), s.Expires.UnixMicro()); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO operator_sessions (hash, created, expires, user_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (hash) DO UPDATE SET created = excluded.created, expires = excluded.expires, user_id = excluded.user_id`,
+			s.Hash[:], s.Created.UnixMicro(), s.Expires.UnixMicro(), nullID(s.UserID)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM operator_sessions WHERE hash IN (

@@ -14,3 +14,11 @@ func TestSessions(t *testing.T) {
 		return x, y
 	})
 }
+
+func TestAccounts(t *testing.T) {
+	storetest.RunAccounts(t, func(t *testing.T) (a, b storetest.AccountBackend) {
+		x, y := openTwo(t)
+		t.Cleanup(func() { x.Close(); y.Close() })
+		return x, y
+	})
+}

@@ -355,3 +355,11 @@ func TestSessions(t *testing.T) {
 		return db, db
 	})
 }
+
+func TestAccounts(t *testing.T) {
+	storetest.RunAccounts(t, func(t *testing.T) (a, b storetest.AccountBackend) {
+		db := openTemp(t)
+		t.Cleanup(func() { db.Close() })
+		return db, db
+	})
+}
