@@ -3,12 +3,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
-
-	"github.com/jackc/pgx/v5"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/blocktorch/blocktorch/internal/store"
 )
