@@ -54,17 +54,18 @@
 // compared by length and text; string comparisons with string_range on
 // string leaves; patterns as anchored regexps, case-folded on ASCII only
 // where SQL LIKE folds; phrases as their words (bloom filters) and a
-// regexp of the lower-cased words for their order, on the field and on
-// its lower-cased copy (below) — a (?i) regexp cannot use the engine's
-// literal prefilter and cost a phrase search ten times more. Free-text words and phrases ignore case as the
+// regexp of the lower-cased words for their order, on the field, and on
+// a message with capitals one where each letter takes its capitals
+// (below) — a (?i) regexp cannot use the engine's literal prefilter and
+// cost a phrase search ten times more. Free-text words and phrases ignore case as the
 // engine's i() does (ASCII, else Unicode lower case of each rune), but
 // i() cannot use the engine's bloom filters and reads every text column
 // (lib/logstorage filter_any_case_phrase.go in v1.52.1): a word w is
 // compiled to exact word filters on the lower-cased w, in the field
-// itself OR in its lower-cased copy (msglc, attrlc.*, below). A value
-// that is its own lower case has no copy and is found in the field; any
-// other value is found in its copy; so the pair matches exactly the rows
-// i(w) matched, from bloom filters. Known differences, none of them in the storetest
+// itself OR in its lower-cased copy (msglc, attrlc.*, below). A word
+// or value that is its own lower case has no copy and is found in the
+// field; any other is found in the copy; so the pair matches exactly the
+// rows i(w) matched, from bloom filters. Known differences, none of them in the storetest
 // suite, which passes unchanged on the engines: a word's characters are
 // the engine's (letters, digits and "_", so log_level is one word where
 // SQLite FTS sees two); free text also finds numbers and booleans among
@@ -103,14 +104,25 @@
 //     shard. Records
 //     written before the field existed stay in their unsharded streams
 //     and are found the same way, only more slowly.
-//   - msglc is the message lower-cased, and attrlc.<path> an attribute
-//     leaf's text lower-cased, each only when it differs from the
-//     original (it holds capitals): they serve free text's exact word
-//     filters (see the compiler). Most machine-written lines are lower
-//     case already and cost nothing; a line with capitals stores its
-//     text twice, which the engine's compression mostly absorbs. Decode
-//     ignores both. Records written before these fields existed lack
-//     them, so free text misses their capitalised words.
+//   - msglc holds the message's words that are not their own lower
+//     case, lower-cased, once each (GET /api/v1/quote 200 → "get"), and
+//     attrlc.<path> an attribute leaf's text lower-cased when it differs
+//     from the original (it holds capitals): they serve free text's
+//     exact word filters (see the compiler), the words already lower
+//     case being found in _msg. Lower-casing keeps every rune a word
+//     character or not (TestLowerKeepsWordRunes), so the words of the
+//     lower-cased message are the message's words lower-cased, and word
+//     and prefix filters over _msg and msglc find what i() finds
+//     (TestMsgLowerWordsMatchLikeI; a word beside an invalid byte keeps
+//     a U+FFFD there, which the engine's filters look at). A phrase's
+//     word order is checked on _msg itself: the lower-cased words'
+//     regexp, or on a message with capitals (one with msglc) a regexp
+//     where each letter also takes every rune that lower-cases to it.
+//     Most machine-written lines are lower case already and cost
+//     nothing. Records written before held the whole message
+//     lower-cased in msglc, which the same filters serve; records
+//     written before these fields existed lack them, so free text
+//     misses their capitalised words. Decode ignores both.
 //   - id is Record.ID: ties of _time are ordered by it, and it is the
 //     keyset of paging with _time. It is stored only when it differs
 //     from the time in unix nanoseconds, which IDs gives most records (a

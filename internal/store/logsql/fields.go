@@ -84,10 +84,13 @@ const (
 	// FieldNoMsg is "1" when the message is empty: the engine replaces
 	// an empty _msg with a text of its own.
 	FieldNoMsg = "msgnone"
-	// FieldMsgLower holds the message lower-cased (as the engine's i()
-	// lower-cases), only when that differs from the message: free text
-	// is case-insensitive, and exact word filters on _msg and msglc
-	// use the engine's bloom filters where i() reads every message.
+	// FieldMsgLower holds the words of the message that are not their
+	// own lower case, lower-cased (as the engine's i() lower-cases; see
+	// msgLowerWords), only when there are any: free text is
+	// case-insensitive, and exact word filters on _msg and msglc use the
+	// engine's bloom filters where i() reads every message. Records
+	// written before held the whole message lower-cased here, which the
+	// same filters serve.
 	FieldMsgLower = "msglc"
 	// LowerPrefix starts the lower-cased copy of an attribute leaf's
 	// text (attrlc.user.name), only when it differs from the text, for
@@ -219,6 +222,57 @@ func TxLinks(row []Field, fn func(h string)) {
 	for _, w := range strings.Fields(tx) {
 		fn(w)
 	}
+}
+
+// msgLowerWords returns the distinct words of msg (the engine's: runs of
+// letters, digits and "_") that are not their own lower case, lower-cased,
+// separated by spaces, each with U+FFFD beside it where the message has
+// an invalid byte or U+FFFD beside the word; "" when there are none.
+// Word filters on it find exactly what they found on the whole message
+// lower-cased (the field's earlier content): lower-casing maps each rune
+// to one rune of the same kind (word character or not, which
+// TestLowerKeepsWordRunes checks for every rune), so the words of the
+// lower-cased message are the lower-cased words of the message, and the
+// engine's word and prefix filters look at nothing but a word and the
+// rune on each side (an invalid one rejects a match), which the U+FFFD
+// kept beside a word preserves. The words that are their own lower case
+// are found in _msg itself.
+func msgLowerWords(msg string) string {
+	var b []byte
+	var seen []string
+	for i := 0; i < len(msg); {
+		r, n := utf8.DecodeRuneInString(msg[i:])
+		if !isTokenRune(r) || r == utf8.RuneError {
+			i += n
+			continue
+		}
+		j := i + n
+		for j < len(msg) {
+			r, n := utf8.DecodeRuneInString(msg[j:])
+			if r == utf8.RuneError || !isTokenRune(r) {
+				break
+			}
+			j += n
+		}
+		w := msg[i:j]
+		if lw := lower(w); lw != w {
+			if !wordStart(msg, i) {
+				lw = "\ufffd" + lw
+			}
+			if !wordEnd(msg, j) {
+				lw += "\ufffd"
+			}
+			if !slices.Contains(seen, lw) {
+				seen = append(seen, lw)
+				if len(b) > 0 {
+					b = append(b, ' ')
+				}
+				b = append(b, lw...)
+			}
+		}
+		i = j
+	}
+	return string(b)
 }
 
 // lower is s lower-cased the way the engine's i() filters lower-case a
@@ -357,7 +411,7 @@ func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 		dst = append(dst, Field{Name: FieldNoMsg, Value: "1"})
 	} else {
 		dst = append(dst, Field{Name: FieldMsg, Value: r.Message})
-		if lc := lower(r.Message); lc != r.Message {
+		if lc := msgLowerWords(r.Message); lc != "" {
 			dst = append(dst, Field{Name: FieldMsgLower, Value: lc})
 		}
 		if len(r.TxHashes) > 0 {

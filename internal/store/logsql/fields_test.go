@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
+	"github.com/VictoriaMetrics/VictoriaLogs/lib/logstorage"
 	"github.com/VictoriaMetrics/VictoriaMetrics/lib/stringsutil"
 	"github.com/ethereum/go-ethereum/common"
 
@@ -81,7 +83,11 @@ func checkLowerCopies(t testing.TB, fields []Field) {
 		var copyName string
 		switch {
 		case f.Name == FieldMsg:
-			copyName = FieldMsgLower
+			// Its words with capitals (TestMsgLowerWordsMatchLikeI).
+			if lc, want := byName[FieldMsgLower], msgLowerWords(f.Value); lc != want {
+				t.Fatalf("%s=%q: %s=%q, want %q", f.Name, f.Value, FieldMsgLower, lc, want)
+			}
+			continue
 		case strings.HasPrefix(f.Name, AttrPrefix):
 			copyName = LowerPrefix + strings.TrimPrefix(f.Name, AttrPrefix)
 		default:
@@ -203,8 +209,10 @@ func TestEncodeLowerCopies(t *testing.T) {
 		{"all lower 42", map[string]any{"s": "x", "n": int64(3)}, map[string]string{}},
 		{"Wallet REJECTED", map[string]any{"user": map[string]any{"Name": "Alice"}, "b": true},
 			map[string]string{FieldMsgLower: "wallet rejected", "attrlc.user.Name": "alice"}},
-		{"ÉCOLE straße İ", map[string]any{"a": []any{"X"}},
-			map[string]string{FieldMsgLower: "école straße i", "attrlc.a": `["x"]`}},
+		{"ÉCOLE straße İ École", map[string]any{"a": []any{"X"}},
+			map[string]string{FieldMsgLower: "école i", "attrlc.a": `["x"]`}},
+		{"GET /api/v1/quote 200 in 42ms", nil, map[string]string{FieldMsgLower: "get"}},
+		{"a\xffBad Ok\ufffd", nil, map[string]string{FieldMsgLower: "\ufffdbad ok\ufffd"}},
 	} {
 		r := record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: tc.msg, Attrs: tc.attrs}
 		back, fields := roundTrip(t, r)
@@ -338,5 +346,97 @@ func TestEncoderAttrsMany(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %v\nwant %v", got, want)
 		}
+	}
+}
+
+// TestLowerKeepsWordRunes checks, for every rune, what msgLowerWords and
+// sequenceRegexpUpper rely on: lower-casing keeps a rune an engine word
+// character (a letter, a decimal digit, "_") or not, and a regexp word
+// character (\pL, \pN, "_") or not.
+func TestLowerKeepsWordRunes(t *testing.T) {
+	reWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) || r == '_' }
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		l := unicode.ToLower(r)
+		if isTokenRune(r) != isTokenRune(l) || reWord(r) != reWord(l) {
+			t.Errorf("%U lower-cases to %U, of another kind", r, l)
+		}
+	}
+}
+
+// TestMsgLowerWordsMatchLikeI stores messages with capitals, Unicode and
+// invalid bytes beside words, and checks that free text's word, prefix
+// and phrase filters over _msg and msglc match the rows that the engine's
+// own case-insensitive i() filter matches, and those that the same
+// filters matched over the whole message lower-cased (msglc's earlier
+// content).
+func TestMsgLowerWordsMatchLikeI(t *testing.T) {
+	msgs := []string{
+		"GET /api/v1/quote 200 in 42ms", "get /api/v1/quote", "Wallet REJECTED signature Request",
+		"ÉCOLE straße İ École", "école", "a\xffBad Ok\ufffd bad", "\ufffdok Ok", "KELVIN \u212a k", "ΣΊΣΥΦΟΣ σίσυφος",
+		"tx 0xAbC reverted: InsufficientCollateral", "insufficientcollateral", "x_Y_z X_y_Z", "ǅemal Ǆ ǆ", "MiXeD mixed",
+		"İstanbul istanbul", "ⅫⅩ ⅻ", "Ａｂｃ ａｂｃ",
+	}
+	e := openTestEngine(t)
+	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
+	defer logstorage.PutLogRows(lr)
+	words := map[string]bool{}
+	for i, m := range msgs {
+		r := record.Record{Time: storetest.CorpusStart.Add(time.Duration(i) * time.Second), Source: "app", Message: m}
+		fields, streams, err := Encode(nil, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields = append(fields, Field{Name: "oldlc", Value: lower(m)})
+		lr.MustAdd(logstorage.TenantID{}, r.Time.UnixNano(), fields, streams)
+		for _, w := range tokens(lower(m)) {
+			words[w] = true
+		}
+	}
+	e.s.MustAddRows(lr)
+	e.s.DebugFlush()
+	run := func(f string) []string {
+		t.Helper()
+		var got []string
+		if err := e.RunQuery(t.Context(), f+" | sort by (_time) | fields _msg", func(row []Field) error {
+			got = append(got, row[0].Value)
+			return nil
+		}); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		return got
+	}
+	checked := 0
+	for w := range words {
+		for _, prefix := range []bool{false, true} {
+			star := ""
+			if prefix {
+				star = "*"
+			}
+			got := run(word(FieldMsg, w, prefix))
+			old := run(`("_msg":` + quote(w) + star + ` OR oldlc:` + quote(w) + star + `)`)
+			ci := run(`"_msg":i(` + quote(w) + star + `)`)
+			if !reflect.DeepEqual(got, old) || !reflect.DeepEqual(got, ci) {
+				t.Errorf("word %q%s: found %q, over the lower-cased message %q, i() %q", w, star, got, old, ci)
+			}
+			checked++
+		}
+	}
+	for _, m := range msgs {
+		toks := tokens(m)
+		for i := 0; i+1 < len(toks); i++ {
+			for _, prefix := range []bool{false, true} {
+				pair := toks[i : i+2]
+				got := run(sequence(FieldMsg, pair, prefix))
+				re := quote(sequenceRegexp(pair, prefix, false))
+				old := run(`("_msg":~` + re + ` OR oldlc:~` + re + `)`)
+				if !reflect.DeepEqual(got, old) {
+					t.Errorf("phrase %q (prefix %v): found %q, over the lower-cased message %q", pair, prefix, got, old)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 100 {
+		t.Fatalf("checked %d filters", checked)
 	}
 }

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -212,8 +214,12 @@ func hexish(toks []string) bool {
 func sequence(field string, toks []string, prefix bool) string {
 	switch field {
 	case FieldMsg:
+		// FieldMsgLower holds words only: the message itself, where a
+		// message with capitals (the only ones with that field) also
+		// takes each lower-case letter's capitals.
 		re := quote(sequenceRegexp(toks, prefix, false))
-		return "(" + fieldName(field) + ":~" + re + " OR " + quote(FieldMsgLower) + ":~" + re + ")"
+		return "(" + fieldName(field) + ":~" + re + " OR (" + quote(FieldMsgLower) + ":* AND " + fieldName(field) + ":~" +
+			quote(sequenceRegexpUpper(toks, prefix)) + "))"
 	case AttrPrefix + "*":
 		re := quote(sequenceRegexp(toks, prefix, false))
 		return "(" + fieldName(field) + ":~" + re + " OR " + fieldName(LowerPrefix+"*") + ":~" + re + ")"
@@ -244,6 +250,69 @@ func sequenceRegexp(toks []string, prefix, fold bool) string {
 	}
 	return b.String()
 }
+
+// sequenceRegexpUpper is sequenceRegexp without fold, matching the
+// text before lower-casing: each rune of a lower-cased word stands for
+// itself and every rune that lower-cases to it (lower), so it matches a
+// text exactly when sequenceRegexp matches the text lower-cased (lower
+// keeps every rune a word character or not; TestLowerKeepsWordRunes).
+func sequenceRegexpUpper(toks []string, prefix bool) string {
+	var b strings.Builder
+	b.WriteString(`(?:^|[^\pL\pN_])`)
+	for i, t := range toks {
+		if i > 0 {
+			b.WriteString(`[^\pL\pN_]+`)
+		}
+		for _, c := range lower(t) {
+			writeLowerClass(&b, c)
+		}
+	}
+	if !prefix {
+		b.WriteString(`(?:[^\pL\pN_]|$)`)
+	}
+	return b.String()
+}
+
+// writeLowerClass writes a regexp of the runes r with lower(r) == c.
+func writeLowerClass(b *strings.Builder, c rune) {
+	from := lowerFrom()[c]
+	self := unicode.ToLower(c) == c
+	switch {
+	case len(from) == 0 && self:
+		b.WriteString(regexpQuote(string(c)))
+		return
+	case len(from) == 0:
+		b.WriteString(`[^\x00-\x{10FFFF}]`) // no rune lower-cases to c
+		return
+	}
+	b.WriteByte('[')
+	if self {
+		writeClassRune(b, c)
+	}
+	for _, r := range from {
+		writeClassRune(b, r)
+	}
+	b.WriteByte(']')
+}
+
+func writeClassRune(b *strings.Builder, r rune) {
+	if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+		b.WriteRune(r)
+		return
+	}
+	fmt.Fprintf(b, `\x{%x}`, r)
+}
+
+// lowerFrom maps each rune to the other runes that lower-case to it.
+var lowerFrom = sync.OnceValue(func() map[rune][]rune {
+	m := map[rune][]rune{}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if l := unicode.ToLower(r); l != r {
+			m[l] = append(m[l], r)
+		}
+	}
+	return m
+})
 
 // regexpQuote escapes every regexp metacharacter of s.
 func regexpQuote(s string) string {
