@@ -94,6 +94,10 @@ func (cs *ChainStore) WriteBlocks(ctx context.Context, blocks []chain.Block) err
 // before the base store forgets the blocks.
 func (cs *ChainStore) RollbackTo(ctx context.Context, n uint64) error {
 	e := cs.Engine
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.inUse.Done()
 	path := filepath.Join(e.dir, intentFile)
 	if err := writeFileSync(path, strconv.FormatUint(n, 10)); err != nil {
 		return fmt.Errorf("cannot roll back to block %d: %w", n, err)

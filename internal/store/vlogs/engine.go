@@ -97,6 +97,14 @@ type Engine struct {
 	// spanKnown says the span of the rows stored before Open was read.
 	spanKnown bool
 
+	// inUse counts the calls using the storage; Close waits for them,
+	// since the storage must not be in use when it closes (a query or
+	// append racing its close reads parts being torn down). closing,
+	// under inUseMu, refuses new calls once Close began.
+	inUseMu sync.Mutex
+	closing bool
+	inUse   sync.WaitGroup
+
 	tasks     atomic.Uint64
 	stop      chan struct{}
 	done      chan struct{}
@@ -436,10 +444,30 @@ func (e *Engine) Checkpoint() error {
 	return syncDir(e.wal.dir)
 }
 
+// ErrClosed is the error of a call made once Close began.
+var ErrClosed = errors.New("the records engine is closed")
+
+// enter counts a call using the storage, or refuses it with ErrClosed
+// once Close began; the caller calls e.inUse.Done when it is done.
+func (e *Engine) enter() error {
+	e.inUseMu.Lock()
+	defer e.inUseMu.Unlock()
+	if e.closing {
+		return ErrClosed
+	}
+	e.inUse.Add(1)
+	return nil
+}
+
 // Close writes everything to disk and closes the engine; the log is then
-// empty. It is safe to call more than once.
+// empty. It waits for the calls in progress and refuses later ones. It is
+// safe to call more than once.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		e.inUseMu.Lock()
+		e.closing = true
+		e.inUseMu.Unlock()
+		e.inUse.Wait()
 		close(e.stop)
 		<-e.done
 		err := e.Checkpoint()
@@ -465,6 +493,10 @@ func (e *Engine) AppendRecords(ctx context.Context, recs []record.Record) error 
 	if len(recs) == 0 {
 		return nil
 	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.inUse.Done()
 	if err := e.append(recs); err != nil {
 		return fmt.Errorf("cannot append %d records: %w", len(recs), err)
 	}
@@ -567,6 +599,10 @@ func (e *Engine) RunQuery(ctx context.Context, text string, fn func(row []logsql
 	if err != nil {
 		return fmt.Errorf("%w: the records engine refuses the query: %v", store.ErrInvalid, err)
 	}
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.inUse.Done()
 	if e.dirty.Swap(false) {
 		// Every row acknowledged before this query is in its answer.
 		e.s.DebugFlush()
@@ -628,6 +664,10 @@ func (e *Engine) scope() string {
 // Retain deletes the records of source older than olderThan and waits
 // until they are gone.
 func (e *Engine) Retain(ctx context.Context, source string, olderThan time.Time) (int64, error) {
+	if err := e.enter(); err != nil {
+		return 0, err
+	}
+	defer e.inUse.Done()
 	f := "{" + logsql.FieldSource + "=" + strconv.Quote(source) + "}"
 	n, err := e.deleteWhere(ctx, f, olderThan.Add(-time.Nanosecond))
 	if err == nil && e.links != nil {

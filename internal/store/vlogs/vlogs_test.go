@@ -250,3 +250,49 @@ func TestQueryTimeout(t *testing.T) {
 		t.Fatalf("a canceled query: %v, want the context's error", err)
 	}
 }
+
+// TestCloseWaitsForCalls closes the engine while appends and searches run:
+// Close waits for the calls in progress (the storage must not be in use
+// when it closes), and every later call fails with ErrClosed.
+func TestCloseWaitsForCalls(t *testing.T) {
+	ctx := t.Context()
+	e, err := vlogs.Open(ctx, t.TempDir(), vlogs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 4)
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := 0; ; i++ {
+				var err error
+				if w%2 == 0 {
+					err = e.AppendRecords(ctx, logsOf(20))
+				} else {
+					_, err = e.Search(ctx, store.SearchRequest{}, func(record.Record) error { return nil })
+				}
+				if i == 0 {
+					started <- struct{}{}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-started
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := <-errs; !errors.Is(err, vlogs.ErrClosed) {
+			t.Errorf("a call once the engine closed: %v, want ErrClosed", err)
+		}
+	}
+	if err := e.AppendRecords(ctx, logsOf(1)); !errors.Is(err, vlogs.ErrClosed) {
+		t.Errorf("an append after Close: %v, want ErrClosed", err)
+	}
+}
