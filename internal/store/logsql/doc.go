@@ -29,16 +29,33 @@
 // Filters become LogsQL filters on the fields below; every value and
 // field name is a quoted LogsQL string, so user text never becomes LogsQL
 // syntax. Pages are `sort by (_time, id) limit n+1` after the cursor's
-// (_time, id), and when the backend gives Searcher.Bounds, a page first
-// finds by bisection the latest start time from which at least n+1 records
-// match (probes of `limit 2(n+1) | stats count()`, as VictoriaLogs' own
-// server narrows its last-N queries) and sorts only the matches after it:
-// sorting every match of a common word read most of the store; the
-// probes of a query with phrases count their words only (a superset,
-// checked by the page itself, which is read again without the window
-// when it comes up short): the regexps that order a phrase's words cost
-// the engine about 10 ms each to compile at every parse, which was most
-// of a phrase search;
+// (_time, id), read in two steps: the sort keeps only the keys of the
+// page (_time, id and the row's _stream_id: `| fields`), so that the
+// engine reads two columns of the rows it sorts, and the records are
+// then fetched by their keys (their streams, an exact _time and id
+// each), which reads only the blocks that hold them. A page sorted with
+// all its fields read every column of every block holding a match in
+// its range, and the engine keeps a block per stream (addrshard, below,
+// makes a hundred streams): a minute's page of 100 read a hundred blocks
+// whole. When the keys cannot tell the records apart (two records of
+// one time and id, which two writers of one nanosecond make, or a
+// record deleted in between) the page is read whole, as before. When
+// the backend gives Searcher.Bounds, a page first finds by bisection
+// the latest start time from which at least n+1 records match (probes
+// of `limit 2(n+1) | stats count()`, as VictoriaLogs' own server narrows
+// its last-N queries) and sorts only the keys after it: sorting every
+// match of a common word read most of the store; a page bounded in time
+// on both sides with at most maxRangeSort matches (a minute's range)
+// sorts them without probes, which would each read every block of the
+// range; the first probe reads keys, up to 2(n+1): fewer are every match
+// and make the page; the probes of a query with phrases count their
+// words only (a superset, checked by the page itself, which is read
+// again without the window when it comes up short): the regexps that
+// order a phrase's words cost the engine about 10 ms each to compile at
+// every parse, which was most of a phrase search; times in filters are
+// written with nine fractional digits, since the engine reads an
+// inclusive bound written to the second (or milli-, microsecond) as the
+// end of that second;
 // histograms are `stats by (_time:Wns offset O, level)
 // count()`; stats and timechart run as the engine's stats (count, sum,
 // avg, min, max, count_uniq) grouped by each field and its attrtype, so

@@ -58,8 +58,13 @@ func Filter(e query.Expr, from, to time.Time) (string, error) {
 	return strings.Join(parts, " AND "), nil
 }
 
-// formatTimeFilter is a time as a _time filter bound.
-func formatTimeFilter(t time.Time) string { return FormatTime(t) }
+// formatTimeFilter is a time as a _time filter bound, with all nine
+// digits of its fraction: the engine reads an inclusive upper bound
+// (`]`, `<=`) written to the second, millisecond or microsecond as the
+// end of that second, millisecond or microsecond.
+func formatTimeFilter(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
+}
 
 func expr(e query.Expr) (string, error) {
 	switch e := e.(type) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -185,6 +186,16 @@ func (s *Searcher) page(ctx context.Context, req store.SearchRequest, n int) (pa
 // every match costs no more than the probes.
 const maxWindowRows = 10_000
 
+// maxRangeSort is how many matches a page bounded in time on both sides
+// may sort without narrowing: their keys are cheap to sort, cheaper than
+// the probes of a window (a minute of a busy store holds thousands).
+const maxRangeSort = 20_000
+
+// keysPipe keeps a page's keys: the engine then reads only the _time and
+// id columns of the rows it sorts, and the stream of their blocks (see
+// fetch).
+const keysPipe = " | fields _time, " + FieldID + ", _stream_id"
+
 // window returns a filter that keeps a page's answer while leaving out
 // older (newer, for OldestFirst) matches, or "" when it finds none
 // worth adding. A page wants the want newest matches; sorting every
@@ -197,15 +208,19 @@ const maxWindowRows = 10_000
 // if any, are newer still), so `_time:>=start` leaves the page unchanged.
 // The ranges the probes read shrink towards the newest matches.
 //
-// The first probe reads the matches themselves, up to 2×want: when they
+// The first probe reads the keys of the matches, up to 2×want: when they
 // are fewer than that, they are every match, and window returns them
-// (all, done) for the page, so that a selective search runs one query.
+// (all, done, in the page's order) for the page, so that a selective
+// search sorts nothing more. A page bounded in time on both sides (a
+// range, or a range's side and a cursor) whose matches are at most
+// maxRangeSort is not narrowed: sorting their keys costs less than the
+// probes, which each read every block of the range.
 //
 // With a probe filter (p.probe), the probes count its matches instead,
 // a superset of the page's: a range holding want of them may hold fewer
 // matches, which the caller sees as a short page and answers again
 // without the window. The first probe then only counts.
-func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []record.Record, done bool, err error) {
+func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []key, done bool, err error) {
 	if s.Bounds == nil || p.want > maxWindowRows {
 		return "", nil, false, nil
 	}
@@ -214,13 +229,13 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 		filter = p.probe
 	}
 	// count returns the matches of filter in [a, b] (no bound with
-	// a > b), up to 2×want.
-	count := func(a, b int64) (int, error) {
+	// a > b), up to limit.
+	count := func(a, b int64, limit int) (int, error) {
 		q := "(" + filter + ")"
 		if a <= b {
-			q += " AND _time:[" + FormatTime(time.Unix(0, a)) + ", " + FormatTime(time.Unix(0, b)) + "]"
+			q += " AND _time:[" + formatTimeFilter(time.Unix(0, a)) + ", " + formatTimeFilter(time.Unix(0, b)) + "]"
 		}
-		q += " | limit " + strconv.Itoa(2*p.want) + " | stats count() as n"
+		q += " | limit " + strconv.Itoa(limit) + " | stats count() as n"
 		n := 0
 		err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
 			for _, f := range row {
@@ -236,26 +251,26 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 	}
 	var n int
 	if p.probe != "" {
-		if n, err = count(1, 0); err != nil || n < 2*p.want {
+		if n, err = count(1, 0, 2*p.want); err != nil || n < 2*p.want {
 			// Few candidates: the page reads them all.
 			return "", nil, false, err
 		}
 	} else {
-		first, err := s.matches(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want))
+		first, err := s.keys(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want)+keysPipe)
 		if err != nil {
 			return "", nil, false, err
 		}
 		if len(first) < 2*p.want {
-			slices.SortFunc(first, func(a, b record.Record) int {
-				c := cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.ID, b.ID))
-				if !p.asc {
-					c = -c
-				}
-				return c
-			})
+			slices.SortFunc(first, func(a, b key) int { return a.compare(b, p.asc) })
 			return "", first, true, nil
 		}
 		n = len(first)
+	}
+	if p.lo != math.MinInt64 && p.hi != math.MaxInt64 {
+		if m, err := count(1, 0, maxRangeSort+1); err != nil || m <= maxRangeSort {
+			// Few enough to sort: no window.
+			return "", nil, false, err
+		}
 	}
 	blo, bhi, ok, err := s.Bounds(ctx)
 	if err != nil || !ok {
@@ -274,9 +289,9 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 	}
 	probe := func(edge int64) (int, error) {
 		if p.asc {
-			return count(inner, edge)
+			return count(inner, edge, 2*p.want)
 		}
-		return count(edge, inner)
+		return count(edge, inner, 2*p.want)
 	}
 	for n >= 2*p.want {
 		// Half the distance, rounded towards good so that mid never
@@ -311,23 +326,173 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []rec
 		return "", nil, false, nil
 	}
 	if p.asc {
-		return "_time:<=" + FormatTime(time.Unix(0, good)), nil, false, nil
+		return "_time:<=" + formatTimeFilter(time.Unix(0, good)), nil, false, nil
 	}
-	return "_time:>=" + FormatTime(time.Unix(0, good)), nil, false, nil
+	return "_time:>=" + formatTimeFilter(time.Unix(0, good)), nil, false, nil
 }
 
-// matches runs q and decodes its rows.
-func (s *Searcher) matches(ctx context.Context, q string) ([]record.Record, error) {
-	var out []record.Record
+// key is where a record stands in the order of pages: its time (unix
+// nanoseconds) and the text of its id field, "" when it has none; and
+// the engine's stream of it (_stream_id), "" when unknown.
+type key struct {
+	time   int64
+	id     string
+	stream string
+}
+
+// compare orders keys as the engine's `sort by (_time, id)` does: ids
+// are zero-padded to one length, so their text compares as their number,
+// and a missing id ("") comes first.
+func (k key) compare(o key, asc bool) int {
+	c := cmp.Or(cmp.Compare(k.time, o.time), strings.Compare(k.id, o.id))
+	if !asc {
+		c = -c
+	}
+	return c
+}
+
+// at is a key without its stream: what tells records apart.
+type at struct {
+	time int64
+	id   string
+}
+
+// filter is the LogsQL filter of the record at k: its stream first,
+// which rules out other streams' blocks from their headers, then its time,
+// which rules out the stream's other blocks before their timestamps are
+// read.
+func (k key) filter() string {
+	t := formatTimeFilter(time.Unix(0, k.time))
+	f := "_time:[" + t + "," + t + "] AND " + quote(FieldID) + ":=" + quote(k.id)
+	if k.stream != "" {
+		f = "_stream_id:" + quote(k.stream) + " AND " + f
+	}
+	return "(" + f + ")"
+}
+
+// keyOf reads the key of a result row.
+func keyOf(row []Field) (key, error) {
+	var k key
+	seen := false
+	for _, f := range row {
+		switch f.Name {
+		case FieldTime:
+			t, err := parseTimeValue(f.Value)
+			if err != nil {
+				return key{}, err
+			}
+			k.time, seen = t.UnixNano(), true
+		case FieldID:
+			k.id = f.Value
+		case "_stream_id":
+			k.stream = f.Value
+		}
+	}
+	if !seen {
+		return key{}, fmt.Errorf("BUG: a result row without %s: %v", FieldTime, row)
+	}
+	return k, nil
+}
+
+// keys runs q, whose rows are keys (keysPipe), and returns them in order.
+func (s *Searcher) keys(ctx context.Context, q string) ([]key, error) {
+	var out []key
 	err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
-		r, err := Decode(row)
+		k, err := keyOf(row)
+		out = append(out, k)
+		return err
+	})
+	return out, err
+}
+
+// maxFetchKeys bounds the records fetch reads by their keys: past it, a
+// filter naming each costs the engine more to parse and test than
+// sorting the page whole.
+const maxFetchKeys = 1000
+
+// errFetch stops a fetch that met a record it did not ask for.
+var errFetch = errors.New("fetch: unexpected record")
+
+// fetch reads the records at keys, in their order; ok is false when it
+// could not tell them apart (two live records at one key, which only two
+// writers of one nanosecond make, or a record deleted since its key was
+// read): the caller then reads the page whole.
+//
+// Why: a page sorted whole reads every column of every block holding a
+// match in its window, to keep the few rows that make the page; the
+// engine keeps a block per stream, and records that link an address
+// spread over many streams (FieldAddrShard), so a second of a busy store
+// spans a hundred blocks. Sorting keys only (keysPipe) reads two
+// columns, and fetching the page by its keys reads only the blocks that
+// hold its records: the time filters rule out the others from their
+// headers.
+func (s *Searcher) fetch(ctx context.Context, keys []key) (recs []record.Record, ok bool, err error) {
+	if len(keys) == 0 {
+		return nil, true, nil
+	}
+	if len(keys) > maxFetchKeys {
+		return nil, false, nil
+	}
+	lo, hi := keys[0].time, keys[0].time
+	index := make(map[at]int, len(keys))
+	streams := map[string]bool{}
+	var b strings.Builder
+	for i, k := range keys {
+		lo, hi = min(lo, k.time), max(hi, k.time)
+		if _, dup := index[at{k.time, k.id}]; dup {
+			return nil, false, nil
+		}
+		index[at{k.time, k.id}] = i
+		streams[k.stream] = true
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(k.filter())
+	}
+	q := "_time:[" + formatTimeFilter(time.Unix(0, lo)) + "," + formatTimeFilter(time.Unix(0, hi)) + "] AND (" +
+		b.String() + ") AND " + Live
+	if !streams[""] {
+		// The streams as a filter of their own, which the engine
+		// looks up in its index: it then reads only their blocks'
+		// headers.
+		ids := slices.Sorted(maps.Keys(streams))
+		for i, id := range ids {
+			ids[i] = quote(id)
+		}
+		q = "_stream_id:in(" + strings.Join(ids, ",") + ") AND " + q
+	}
+	if s.Scope != nil {
+		if scope := s.Scope(); scope != "" {
+			q += " AND (" + scope + ")"
+		}
+	}
+	recs = make([]record.Record, len(keys))
+	got := make([]bool, len(keys))
+	err = s.Runner.RunQuery(ctx, q, func(row []Field) error {
+		k, err := keyOf(row)
 		if err != nil {
 			return err
 		}
-		out = append(out, r)
+		i, known := index[at{k.time, k.id}]
+		if !known || got[i] {
+			return errFetch
+		}
+		if recs[i], err = Decode(row); err != nil {
+			return err
+		}
+		got[i] = true
 		return nil
 	})
-	return out, err
+	if errors.Is(err, errFetch) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if slices.Contains(got, false) {
+		return nil, false, nil
+	}
+	return recs, true, nil
 }
 
 // Search streams the matching records to fn, a page at a time.
@@ -351,19 +516,39 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 	if err != nil {
 		return "", err
 	}
-	w, page, done, err := s.window(ctx, p)
+	w, keys, done, err := s.window(ctx, p)
 	if err != nil {
 		return "", err
 	}
-	q := p.filter + p.pipe
+	filter := p.filter
 	if w != "" {
-		q = "(" + p.filter + ") AND " + w + p.pipe
+		filter = "(" + p.filter + ") AND " + w
 	}
-	// The page is read whole, then handed to fn on this goroutine: the
-	// engine may call back on goroutines of its own.
-	read := func(q string) error {
+	if !done {
+		// The page's keys first, then its records (see fetch).
+		if keys, err = s.keys(ctx, filter+p.pipe+keysPipe); err != nil {
+			return "", err
+		}
+		if w != "" && p.probe != "" && len(keys) <= n {
+			// The window held enough candidates but not enough
+			// matches: every match is needed.
+			filter = p.filter
+			if keys, err = s.keys(ctx, filter+p.pipe+keysPipe); err != nil {
+				return "", err
+			}
+		}
+	}
+	keys = keys[:min(len(keys), n+1)]
+	page, ok, err := s.fetch(ctx, keys)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		// The page whole, as one query. It is read whole, then handed
+		// to fn on this goroutine: the engine may call back on
+		// goroutines of its own.
 		page = page[:0]
-		err := s.Runner.RunQuery(ctx, q, func(row []Field) error {
+		err := s.Runner.RunQuery(ctx, filter+p.pipe, func(row []Field) error {
 			r, err := Decode(row)
 			if err != nil {
 				return err
@@ -375,20 +560,7 @@ func (s *Searcher) search(ctx context.Context, req store.SearchRequest, fn func(
 			return nil
 		})
 		if err != nil && !errors.Is(err, errStop) {
-			return err
-		}
-		return nil
-	}
-	if !done {
-		if err := read(q); err != nil {
 			return "", err
-		}
-		if w != "" && p.probe != "" && len(page) <= n {
-			// The window held enough candidates but not enough
-			// matches: every match is needed.
-			if err := read(p.filter + p.pipe); err != nil {
-				return "", err
-			}
 		}
 	}
 	if err := ctx.Err(); err != nil {

@@ -69,6 +69,10 @@ func TestWindowKeepsPages(t *testing.T) {
 							t.Fatalf("%q order %d limit %d range %v page %d: windowed %v next %q, sorted %v next %q",
 								text, order, limit, rng, page, got, gotNext, want, wantNext)
 						}
+						if whole := sortedWhole(t, plain, req, limit); !slices.Equal(got, whole) {
+							t.Fatalf("%q order %d limit %d range %v page %d: keys then records %v, the page sorted whole %v",
+								text, order, limit, rng, page, got, whole)
+						}
 						p, err := windowed.page(ctx, req, limit)
 						if err != nil {
 							t.Fatal(err)
@@ -118,6 +122,74 @@ func TestWindowKeepsPages(t *testing.T) {
 	if narrowed == 0 || complete == 0 || probes == 0 {
 		t.Fatalf("%d pages narrowed, %d read whole by the first probe (%d bounds calls): the test does not exercise the window",
 			narrowed, complete, probes)
+	}
+}
+
+// sortedWhole is the page of req read as one query that sorts every
+// match with all its fields, which Search did before it read keys first:
+// the IDs of its records, the one past the page left out.
+func sortedWhole(t *testing.T, s *Searcher, req store.SearchRequest, n int) []int64 {
+	t.Helper()
+	p, err := s.page(context.Background(), req, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	err = s.Runner.RunQuery(context.Background(), p.filter+p.pipe, func(row []Field) error {
+		r, err := Decode(row)
+		ids = append(ids, r.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids[:min(len(ids), n)]
+}
+
+// TestFetchFallsBack: a page whose keys name more records than the page
+// holds (two records of one time and id, which two writers of one
+// nanosecond can store) is read whole, the same as without keys.
+func TestFetchFallsBack(t *testing.T) {
+	e := openTestEngine(t)
+	at := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	var recs []record.Record
+	for i := range 5 {
+		recs = append(recs, record.Record{Time: at.Add(time.Duration(i) * time.Second), Source: "app", Service: "api",
+			Kind: "log", Level: "info", Message: fmt.Sprintf("twin line %d", i)})
+	}
+	e.add(t, recs)
+	// The same record again, as another writer would store it: same
+	// time, same ID (none: the first of its time), another message.
+	twin := recs[2]
+	twin.Message = "twin other"
+	e.add(t, []record.Record{twin})
+	s := &Searcher{Runner: e, CursorKey: []byte("k")}
+	ctx := context.Background()
+	q, err := query.Parse("twin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := store.SearchRequest{Query: q, Limit: 10}
+	p, err := s.page(ctx, req, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.keys(ctx, p.filter+p.pipe+keysPipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.fetch(ctx, keys); err != nil || ok {
+		t.Fatalf("fetch of %d keys, two of them one place: ok %v, err %v; want a fallback", len(keys), ok, err)
+	}
+	var msgs []string
+	if _, err := s.Search(ctx, req, func(r record.Record) error {
+		msgs = append(msgs, r.Message)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 6 {
+		t.Fatalf("search found %v, want all six records", msgs)
 	}
 }
 
