@@ -9,7 +9,8 @@
 // through VictoriaLogs' own (/select/logsql/query), in the same run. CPU
 // time is the bench process's for blocktorch (the HTTP client's share
 // included) and VictoriaLogs' process's for it; on a busy machine it
-// compares the two where wall time grows with the load.
+// compares the two where wall time grows with the load. Each store's
+// queries start once its process is idle after the ingest (see settle).
 //
 // blocktorch runs in this process on the engine -records names: embedded
 // (the default, VictoriaLogs' storage in process, acknowledging only
@@ -251,6 +252,7 @@ func benchBlocktorch(ctx context.Context, cfg config, gen *corpus, dir string) (
 		return nil, err
 	}
 	sys := &system{name: "blocktorch", ingest: d, cpu: selfCPU() - cpu0}
+	settle("blocktorch", selfCPU)
 	client := &http.Client{Timeout: 5 * time.Minute}
 	for i, q := range queries {
 		u := q.blocktorchURL(base, gen)
@@ -415,6 +417,7 @@ func benchVictoriaLogs(ctx context.Context, cfg config, gen *corpus, dir string)
 	}
 	time.Sleep(2 * time.Second)
 	sys := &system{name: "victorialogs", ingest: d, cpu: procCPU(cmd.Process.Pid) - cpu0, clientCPU: selfCPU() - self0}
+	settle("victorialogs", func() time.Duration { return threadsCPU(cmd.Process.Pid) })
 	for i, q := range queries {
 		lq := q.logsql(gen)
 		pid := cmd.Process.Pid
@@ -614,6 +617,23 @@ func report(cfg config, gen *corpus, systems []*system) {
 	w.Flush()
 	fmt.Println("\n* selective: the aim is p50 ≤ 50 ms at 5M lines. Ratios are blocktorch ÷ VictoriaLogs (below 1: blocktorch faster or smaller, except lines/s).")
 	fmt.Printf("Both over HTTP on 127.0.0.1: blocktorch's GET /api/v1/search on its %s engine, VictoriaLogs' /select/logsql/query.\n", cfg.records)
+}
+
+// settle waits until a store is idle after its ingest (its process used
+// under 5% of a core over a second), at most two minutes: both merge the
+// parts they wrote in the background for a while, and a query's CPU
+// time is its process's, so that work would be counted to the first
+// queries timed.
+func settle(name string, cpu func() time.Duration) {
+	start := time.Now()
+	for time.Since(start) < 2*time.Minute {
+		c0 := cpu()
+		time.Sleep(time.Second)
+		if cpu()-c0 < 50*time.Millisecond {
+			break
+		}
+	}
+	fmt.Printf("%s idle after %s\n", name, time.Since(start).Round(time.Second))
 }
 
 // selfCPU returns the CPU time this process has used.
