@@ -42,25 +42,28 @@ const (
 	// IDs gives most records their time as ID, and a column of unique
 	// 19-digit texts cost about 7 bytes a record on disk.
 	FieldID = "id"
-	// FieldLive is on every record: the filter Live, which rows emptied
-	// by the engine's delete tasks fail. Its value (LiveLinks, …) also
-	// says which links FieldTx and FieldAddress leave to the message.
-	// It is the same in most rows of a block, which the engine stores
-	// once a block or as a small dictionary.
-	FieldLive  = "rec"
-	FieldKind  = "kind"
-	FieldLevel = "level"
+	// FieldLive is "1" on every record: the filter Live, which rows
+	// emptied by the engine's delete tasks fail. It is the same in every
+	// row, which the engine stores once a block and checks once a block
+	// (a value that varied from row to row made every query's Live check
+	// read it row by row: top services took 5× the CPU).
+	FieldLive = "rec"
+	// FieldMsgLinks says which links FieldTx and FieldAddress leave to
+	// the message (MsgTx, MsgAddr, MsgBoth); absent when none.
+	FieldMsgLinks = "msglinks"
+	FieldKind     = "kind"
+	FieldLevel    = "level"
 	// FieldTx holds the record's linked transaction hashes, lower-case
 	// 0x-hex separated by spaces, in the record's order: each is one
 	// word of the engine, so tx:0x… is a word filter served by the
 	// engine's bloom filters, and tx:0xabc* a prefix filter. When
-	// FieldLive says so (LiveTx, LiveBoth), the first links are not
+	// FieldMsgLinks says so (MsgTx, MsgBoth), the first links are not
 	// here but are the message's hash words (MsgHexWords), in order:
 	// the message already holds them, and a second copy of 66 random
 	// characters was the largest part of a log line's row.
 	FieldTx = "tx"
-	// FieldAddress holds the linked addresses, like FieldTx (LiveAddr,
-	// LiveBoth for those left to the message).
+	// FieldAddress holds the linked addresses, like FieldTx (MsgAddr,
+	// MsgBoth for those left to the message).
 	FieldAddress = "address"
 	FieldBlock   = "block" // decimal
 	// AttrPrefix starts the field of each attribute leaf: attr.user.id
@@ -98,21 +101,33 @@ const (
 	LowerPrefix = "attrlc."
 )
 
-// Values of FieldLive. LiveLinks: every link is in FieldTx and
-// FieldAddress (and every record written before the others existed).
-// LiveTx: the record's first transaction links are, in order, exactly
-// the distinct hash words of its message (MsgHexWords with
-// common.HashLength) and FieldTx holds only the links after them; so a
-// hash word of such a message is always one of the record's links, and
-// tx:H is compiled to `tx:H OR (rec:in(LiveTx, LiveBoth) AND _msg:H)`.
-// LiveAddr: the same for addresses (common.AddressLength); LiveBoth:
-// both.
+// Values of FieldMsgLinks. MsgTx: the record's first transaction links
+// are, in order, exactly the distinct hash words of its message
+// (MsgHexWords with common.HashLength) and FieldTx holds only the links
+// after them; so a hash word of such a message is always one of the
+// record's links, and tx:H is compiled to
+// `tx:H OR (msglinks:in(MsgTx, MsgBoth) AND _msg:H)`. MsgAddr: the same
+// for addresses (common.AddressLength); MsgBoth: both. Without the
+// field, every link is in FieldTx and FieldAddress. Rows of an earlier
+// form of this encoding carry the same values in FieldLive, which is
+// read the same way (linkInMsg, msgLinksOf).
 const (
-	LiveLinks = "1"
-	LiveTx    = "t"
-	LiveAddr  = "a"
-	LiveBoth  = "ta"
+	MsgTx   = "t"
+	MsgAddr = "a"
+	MsgBoth = "ta"
 )
+
+// msgLinksOf is the FieldMsgLinks flag of a row from its FieldMsgLinks
+// and FieldLive values.
+func msgLinksOf(msgLinks, live string) string {
+	if msgLinks != "" {
+		return msgLinks
+	}
+	if live == MsgTx || live == MsgAddr || live == MsgBoth {
+		return live
+	}
+	return ""
+}
 
 // MsgHexWords calls fn with each distinct word of msg, in order of first
 // appearance, that is "0x" and exactly 2*size lower-case hex digits, as
@@ -205,18 +220,20 @@ func hexEqual(h string, b []byte) bool {
 // TxLinks calls fn with the lower-case 0x-hex of each transaction link of
 // a row Encode wrote (those it left to the message included), in order.
 func TxLinks(row []Field, fn func(h string)) {
-	var msg, live, tx string
+	var msg, live, msgLinks, tx string
 	for _, f := range row {
 		switch f.Name {
 		case FieldMsg:
 			msg = f.Value
 		case FieldLive:
 			live = f.Value
+		case FieldMsgLinks:
+			msgLinks = f.Value
 		case FieldTx:
 			tx = f.Value
 		}
 	}
-	if live == LiveTx || live == LiveBoth {
+	if m := msgLinksOf(msgLinks, live); m == MsgTx || m == MsgBoth {
 		MsgHexWords(msg, common.HashLength, func(w string) bool { fn(w); return true })
 	}
 	for _, w := range strings.Fields(tx) {
@@ -238,17 +255,29 @@ func TxLinks(row []Field, fn func(h string)) {
 // kept beside a word preserves. The words that are their own lower case
 // are found in _msg itself.
 func msgLowerWords(msg string) string {
+	// Most lines have nothing to lower-case.
+	i := 0
+	for i < len(msg) && msg[i] < utf8.RuneSelf && (msg[i] < 'A' || msg[i] > 'Z') {
+		i++
+	}
+	if i == len(msg) {
+		return ""
+	}
+	// The word at i, if any, may start before it.
+	for i > 0 && asciiWord(msg[i-1]) {
+		i--
+	}
 	var b []byte
 	var seen []string
-	for i := 0; i < len(msg); {
-		r, n := utf8.DecodeRuneInString(msg[i:])
+	for i < len(msg) {
+		r, n := runeAt(msg, i)
 		if !isTokenRune(r) || r == utf8.RuneError {
 			i += n
 			continue
 		}
 		j := i + n
 		for j < len(msg) {
-			r, n := utf8.DecodeRuneInString(msg[j:])
+			r, n := runeAt(msg, j)
 			if r == utf8.RuneError || !isTokenRune(r) {
 				break
 			}
@@ -273,6 +302,18 @@ func msgLowerWords(msg string) string {
 		i = j
 	}
 	return string(b)
+}
+
+// runeAt decodes the rune at s[i], ASCII without a call.
+func runeAt(s string, i int) (rune, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return rune(c), 1
+	}
+	return utf8.DecodeRuneInString(s[i:])
+}
+
+func asciiWord(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
 }
 
 // lower is s lower-cased the way the engine's i() filters lower-case a
@@ -421,16 +462,15 @@ func (e *Encoder) Encode(dst []Field, r *record.Record) ([]Field, int, error) {
 			addrInMsg = msgLinks(r.Message, common.AddressLength, len(r.Addresses), func(i int) []byte { return r.Addresses[i][:] })
 		}
 	}
-	live := LiveLinks
+	dst = append(dst, Field{Name: FieldLive, Value: "1"})
 	switch {
 	case txInMsg > 0 && addrInMsg > 0:
-		live = LiveBoth
+		dst = append(dst, Field{Name: FieldMsgLinks, Value: MsgBoth})
 	case txInMsg > 0:
-		live = LiveTx
+		dst = append(dst, Field{Name: FieldMsgLinks, Value: MsgTx})
 	case addrInMsg > 0:
-		live = LiveAddr
+		dst = append(dst, Field{Name: FieldMsgLinks, Value: MsgAddr})
 	}
-	dst = append(dst, Field{Name: FieldLive, Value: live})
 	if r.ID != r.Time.UnixNano() {
 		dst = append(dst, Field{Name: FieldID, Value: formatID(r.ID)})
 	}
@@ -813,7 +853,8 @@ func Decode(fields []Field) (record.Record, error) {
 	var (
 		r                   record.Record
 		attrs, shape, noMsg string
-		live, txs, addrs    string
+		live, msgLinks      string
+		txs, addrs          string
 		haveTime, haveAttrs bool
 		haveID              bool
 		values, types       map[string]string
@@ -847,6 +888,8 @@ func Decode(fields []Field) (record.Record, error) {
 			r.Level = f.Value
 		case FieldLive:
 			live = f.Value
+		case FieldMsgLinks:
+			msgLinks = f.Value
 		case FieldTx:
 			txs = f.Value
 		case FieldAddress:
@@ -885,11 +928,12 @@ func Decode(fields []Field) (record.Record, error) {
 		r.Message = ""
 	}
 	var err error
-	if r.TxHashes, err = decodeLinks(r.Message, live == LiveTx || live == LiveBoth, txs, common.HashLength,
+	inMsg := msgLinksOf(msgLinks, live)
+	if r.TxHashes, err = decodeLinks(r.Message, inMsg == MsgTx || inMsg == MsgBoth, txs, common.HashLength,
 		func(b []byte) common.Hash { return common.BytesToHash(b) }); err != nil {
 		return r, fmt.Errorf("row tx link: %w", err)
 	}
-	if r.Addresses, err = decodeLinks(r.Message, live == LiveAddr || live == LiveBoth, addrs, common.AddressLength,
+	if r.Addresses, err = decodeLinks(r.Message, inMsg == MsgAddr || inMsg == MsgBoth, addrs, common.AddressLength,
 		func(b []byte) common.Address { return common.BytesToAddress(b) }); err != nil {
 		return r, fmt.Errorf("row address link: %w", err)
 	}

@@ -212,6 +212,7 @@ func TestEncodeLowerCopies(t *testing.T) {
 		{"ÉCOLE straße İ École", map[string]any{"a": []any{"X"}},
 			map[string]string{FieldMsgLower: "école i", "attrlc.a": `["x"]`}},
 		{"GET /api/v1/quote 200 in 42ms", nil, map[string]string{FieldMsgLower: "get"}},
+		{"my iPhone, my iPhone and caféX", nil, map[string]string{FieldMsgLower: "iphone caféx"}},
 		{"a\xffBad Ok\ufffd", nil, map[string]string{FieldMsgLower: "\ufffdbad ok\ufffd"}},
 	} {
 		r := record.Record{Time: storetest.CorpusStart, Source: "app", Kind: "log", Level: "info", Message: tc.msg, Attrs: tc.attrs}
@@ -374,7 +375,7 @@ func TestMsgLowerWordsMatchLikeI(t *testing.T) {
 		"GET /api/v1/quote 200 in 42ms", "get /api/v1/quote", "Wallet REJECTED signature Request",
 		"ÉCOLE straße İ École", "école", "a\xffBad Ok\ufffd bad", "\ufffdok Ok", "KELVIN \u212a k", "ΣΊΣΥΦΟΣ σίσυφος",
 		"tx 0xAbC reverted: InsufficientCollateral", "insufficientcollateral", "x_Y_z X_y_Z", "ǅemal Ǆ ǆ", "MiXeD mixed",
-		"İstanbul istanbul", "ⅫⅩ ⅻ", "Ａｂｃ ａｂｃ",
+		"İstanbul istanbul", "ⅫⅩ ⅻ", "Ａｂｃ ａｂｃ", "my iPhone caféX", "cafÉ",
 	}
 	e := openTestEngine(t)
 	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")

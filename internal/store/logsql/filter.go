@@ -112,7 +112,12 @@ var textFields = []string{FieldMsg, AttrPrefix + "*", FieldTx, FieldAddress}
 const maxPattern = 10_000
 
 // isTokenRune is the engine's word character: a letter, a digit or "_".
-func isTokenRune(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_' }
+func isTokenRune(c rune) bool {
+	if c < utf8.RuneSelf {
+		return asciiWord(byte(c))
+	}
+	return unicode.IsLetter(c) || unicode.IsDigit(c) || c == '_'
+}
 
 // tokens splits s into the engine's words.
 func tokens(s string) []string {
@@ -776,18 +781,20 @@ func linkSize(field string) int {
 }
 
 // linkInMsg is the filter of the records whose first links of a link
-// field are their message's hex words of that size (FieldLive).
+// field are their message's hex words of that size (FieldMsgLinks, or
+// FieldLive in rows of an earlier form of the encoding: a constant "1"
+// in every other row, which the engine checks once a block).
 func linkInMsg(field string) string {
-	flags := []string{LiveAddr, LiveBoth}
+	flags := quote(MsgAddr) + "," + quote(MsgBoth)
 	if field == FieldTx {
-		flags = []string{LiveTx, LiveBoth}
+		flags = quote(MsgTx) + "," + quote(MsgBoth)
 	}
-	return quote(FieldLive) + ":in(" + quote(flags[0]) + "," + quote(flags[1]) + ")"
+	return "(" + quote(FieldMsgLinks) + ":in(" + flags + ") OR " + quote(FieldLive) + ":in(" + flags + "))"
 }
 
 // linkEq is the filter of the records linking h (lower-case 0x-hex) in a
 // link field: in the field, or as a hex word of a message that holds
-// every such word as a link (FieldLive). h of another size than the
+// every such word as a link (FieldMsgLinks). h of another size than the
 // field's links is no link of any record, and only a word of the field
 // can equal it (none does).
 func linkEq(field, h string) string {

@@ -78,7 +78,7 @@ func TestLinkWordsAgreeWithSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range fields {
-			if f.Name == FieldLive && f.Value != LiveLinks {
+			if f.Name == FieldMsgLinks {
 				left++
 			}
 		}
@@ -91,7 +91,7 @@ func TestLinkWordsAgreeWithSQLite(t *testing.T) {
 		t.Errorf("%d records leave links to their message, want 5", left)
 	}
 	// The same records as rows written before links were left to the
-	// message: every link in its field, FieldLive "1".
+	// message: every link in its field.
 	old := openTestEngine(t)
 	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
 	defer logstorage.PutLogRows(lr)
@@ -101,9 +101,8 @@ func TestLinkWordsAgreeWithSQLite(t *testing.T) {
 			t.Fatal(err)
 		}
 		fields = slices.DeleteFunc(fields, func(f Field) bool {
-			return f.Name == FieldLive || f.Name == FieldTx || f.Name == FieldAddress
+			return f.Name == FieldMsgLinks || f.Name == FieldTx || f.Name == FieldAddress
 		})
-		fields = append(fields, Field{Name: FieldLive, Value: "1"})
 		if len(r.TxHashes) > 0 {
 			fields = append(fields, Field{Name: FieldTx, Value: joinHex(len(r.TxHashes), func(i int) []byte { return r.TxHashes[i][:] })})
 		}
@@ -114,10 +113,33 @@ func TestLinkWordsAgreeWithSQLite(t *testing.T) {
 	}
 	old.s.MustAddRows(lr)
 	old.s.DebugFlush()
+	// And as rows of the first form of leaving links to the message,
+	// which said so in FieldLive.
+	first := openTestEngine(t)
+	lr.ResetKeepSettings()
+	for _, r := range all {
+		fields, streams, err := Encode(nil, &r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := slices.IndexFunc(fields, func(f Field) bool { return f.Name == FieldMsgLinks }); i >= 0 {
+			flag := fields[i].Value
+			fields = slices.Delete(fields, i, i+1)
+			fields[slices.IndexFunc(fields, func(f Field) bool { return f.Name == FieldLive })].Value = flag
+		}
+		lr.MustAdd(logstorage.TenantID{}, r.Time.UnixNano(), fields, streams)
+		row := append(slices.Clone(fields), Field{Name: FieldTime, Value: FormatTime(r.Time)})
+		if back, err := Decode(row); err != nil || !reflect.DeepEqual(back, canonical(t, r)) {
+			t.Errorf("a row of the first form reads back as %+v (%v), want %+v", back, err, r)
+		}
+	}
+	first.s.MustAddRows(lr)
+	first.s.DebugFlush()
 	e := openTestEngine(t)
 	e.addAsIs(t, all)
 	s := &Searcher{Runner: e, CursorKey: []byte("key")}
 	olds := &Searcher{Runner: old, CursorKey: []byte("key")}
+	firsts := &Searcher{Runner: first, CursorKey: []byte("key")}
 	var queries []string
 	for _, r := range all {
 		for _, h := range r.TxHashes {
@@ -149,7 +171,7 @@ func TestLinkWordsAgreeWithSQLite(t *testing.T) {
 		for _, x := range []struct {
 			name string
 			s    store.Searcher
-		}{{"engine", s}, {"engine, rows of the earlier format", olds}} {
+		}{{"engine", s}, {"engine, rows of the earlier format", olds}, {"engine, rows of the first form", firsts}} {
 			got, err := run(x.s)
 			if err != nil {
 				t.Errorf("%s: %s: %v", text, x.name, err)

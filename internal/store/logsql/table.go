@@ -193,7 +193,7 @@ func leafTableValue(text, typ string) (any, error) {
 
 // extractFirstTx is the pipes that put the first linked tx hash in
 // firstTx: the first word of FieldTx, or the message's first hash word
-// when the message holds the first links (FieldLive; the same words as
+// when the message holds the first links (FieldMsgLinks; the same words as
 // MsgHexWords, whose first is the leftmost).
 var extractFirstTx = ` | extract_regexp "^(?P<` + firstTx + `>0x[0-9a-f]+)" from ` + FieldTx +
 	` | extract_regexp if (` + linkInMsg(FieldTx) + `) ` +

@@ -331,7 +331,7 @@ func (e *Engine) backfillLinks(ctx context.Context) {
 	}
 	// Every row with a tx link: in the field, or left to the message.
 	q := logsql.TxLinksFilter + " | fields _time, " + strings.Join([]string{logsql.FieldSource, logsql.FieldTx,
-		logsql.FieldMsg, logsql.FieldLive}, ", ")
+		logsql.FieldMsg, logsql.FieldMsgLinks, logsql.FieldLive}, ", ")
 	err := e.RunQuery(ctx, q, func(row []logsql.Field) error {
 		r := walRow{}
 		for _, f := range row {
