@@ -46,6 +46,15 @@ func runServer(ctx context.Context, mode string, args []string, stdout, stderr i
 		return err
 	}
 	defer a.Close()
+	// The first start of serve makes the admin and prints its setup link
+	// before the server answers anyone. The demo has no users: it is
+	// open to this machine, and says so.
+	var setup string
+	if mode == "serve" {
+		if setup, err = a.FirstAdmin(ctx); err != nil {
+			return fmt.Errorf("cannot create the first admin: %w", err)
+		}
+	}
 	fmt.Fprintf(stdout, "blocktorch %s is running\n", mode)
 	if a.UIBuilt() {
 		fmt.Fprintf(stdout, "  UI        %s/\n", a.URL())
@@ -61,6 +70,13 @@ func runServer(ctx context.Context, mode string, args []string, stdout, stderr i
 		} else {
 			fmt.Fprintf(stdout, "  incident  curl -X POST %s/api/v1/demo/incident\n", a.URL())
 		}
+	}
+	switch {
+	case setup != "":
+		fmt.Fprintf(stdout, "  setup     %s\n", setup)
+		fmt.Fprintln(stdout, "            one-time link, valid 24 h: it sets the password of the user admin; the UI and API need a login from now on")
+	case mode == "demo" && cfg.OperatorKey == "":
+		fmt.Fprintln(stdout, "  login     none: the demo has no users, so every browser on this machine is signed in as the local admin")
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	return a.Run(ctx)

@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/blocktorch/blocktorch/internal/auth"
 	"github.com/blocktorch/blocktorch/internal/config"
 	"github.com/blocktorch/blocktorch/internal/contracts"
 	"github.com/blocktorch/blocktorch/internal/debugger"
@@ -289,6 +290,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		Debug:        a.debug,
 		OperatorKey:  cfg.OperatorKey,
 		Sessions:     a.store,
+		Accounts:     a.store,
 		AllowedHosts: splitList(cfg.AllowedHosts),
 		AddContract:  a.AddContract,
 		Status:       a.Status,
@@ -330,6 +332,19 @@ func removeDB(path string) error {
 
 // URL is the address of the UI and API.
 func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
+
+// FirstAdmin creates the user "admin", without a password, when the store
+// has no user, and returns the one-time link (valid auth.SetupTTL) that
+// sets its password; "" when a user exists already. From then on the
+// server answers only logged-in users and keys (and the operator key).
+func (a *App) FirstAdmin(ctx context.Context) (string, error) {
+	acct := auth.NewAccounts(a.store, nil, "", a.log.Warn)
+	tok, err := acct.FirstAdmin(ctx, "admin")
+	if err != nil || tok == "" {
+		return "", err
+	}
+	return a.URL() + "/setup/" + tok, nil
+}
 
 // UIBuilt reports whether the binary holds the web UI (built by `make ui`);
 // without it, pages say how to build it and the API works.

@@ -60,7 +60,7 @@ func TestFailoverSIGKILL(t *testing.T) {
 		l.Close()
 		n := &node{url: "http://" + addr, done: make(chan struct{}), log: &syncBuffer{}}
 		n.cmd = exec.Command(bin, "serve", "--rpc", ch.WSEndpoint(), "--from", "0", "--addr", addr, "--data", t.TempDir())
-		n.cmd.Env = append(os.Environ(), "BLOCKTORCH_DB="+dsn)
+		n.cmd.Env = append(os.Environ(), "BLOCKTORCH_DB="+dsn, "BLOCKTORCH_OPERATOR_KEY="+failoverKey)
 		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 		n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err := n.cmd.Start(); err != nil {
@@ -172,11 +172,20 @@ func TestFailoverSIGKILL(t *testing.T) {
 	}
 }
 
-// getJSONQuiet GETs url into v; a node that is down is an error, not a
-// failure.
+// failoverKey is the nodes' operator key: a server with accounts answers
+// its API only to a known caller.
+const failoverKey = "failover-operator-key-0123456789"
+
+// getJSONQuiet GETs url into v with the operator key; a node that is down
+// is an error, not a failure.
 func getJSONQuiet(url string, v any) error {
 	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+failoverKey)
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}

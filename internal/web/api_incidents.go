@@ -45,9 +45,15 @@ import (
 // header only says which of the operator's people it is, as they typed it.
 const actorHeader = "X-Blocktorch-Actor"
 
-// actor is who made a change: the name the client sent in actorHeader (one
-// line, at most 100 characters), or "operator".
+// actor is who made a change: the user or API key the request is
+// authenticated as; for the operator key or an open server, the name the
+// client sent in actorHeader (one line, at most 100 characters), or
+// "operator".
 func actor(r *http.Request) string {
+	// A user or a key is named by the login, not by what the client says.
+	if p := principalOf(r); p.Kind == "user" || p.Kind == "key" {
+		return p.Name
+	}
 	a := strings.TrimSpace(r.Header.Get(actorHeader))
 	if a == "" || !utf8.ValidString(a) || strings.ContainsFunc(a, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		return "operator"

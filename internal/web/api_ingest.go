@@ -34,7 +34,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, errorf(kindMethodNotAllowed, "use POST"))
 		return
 	}
-	err := ingestKey(in, r)
+	err := s.ingestKey(in, r)
 	if ct := mediaType(r); err == nil && !logingest.JSONType(ct) {
 		err = logingest.Unsupported("Content-Type %q is not supported here (send application/x-ndjson or application/json)", ct)
 	}
@@ -60,7 +60,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLoki(w http.ResponseWriter, r *http.Request) {
 	in := s.deps.Ingest
 	ct := mediaType(r)
-	err := ingestKey(in, r)
+	err := s.ingestKey(in, r)
 	if err == nil {
 		err = logingest.LokiType(ct)
 	}
@@ -90,7 +90,7 @@ func (s *Server) handleOTLP(w http.ResponseWriter, r *http.Request) {
 	err := error(logingest.Unsupported("Content-Type %q is not OTLP/HTTP (send application/x-protobuf or application/json)", ct))
 	if asJSON || ct == "application/x-protobuf" {
 		var body []byte
-		if err = ingestKey(in, r); err == nil {
+		if err = s.ingestKey(in, r); err == nil {
 			body, err = readIngest(in, w, r)
 		}
 		if err == nil {
@@ -124,13 +124,38 @@ func (s *Server) handleSDK(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(logingest.SDK())
 }
 
-// ingestKey checks the ingest key a request carries, when the ingester
-// requires one.
-func ingestKey(in *logingest.Ingester, r *http.Request) error {
-	if !in.KeysRequired() {
+// ingestKey checks the ingest key a request carries. A key is required
+// when ingest keys are configured (--ingest-keys) or when a live API key
+// has the ingest scope; either kind is accepted, in any form ingestKeys
+// reads, so that keys made with blocktorch keys create work beside the
+// configured ones.
+func (s *Server) ingestKey(in *logingest.Ingester, r *http.Request) error {
+	ctx := r.Context()
+	live, err := s.acct.IngestKeysLive(ctx)
+	if err != nil {
+		s.log.Error("cannot count ingest keys", "err", err)
+	}
+	if !in.KeysRequired() && !live && err == nil {
 		return nil
 	}
-	return in.CheckKey(ingestKeys(r))
+	given := ingestKeys(r)
+	for _, k := range given {
+		ok, err := s.acct.IngestKey(ctx, k)
+		if err != nil {
+			return fmt.Errorf("cannot check an ingest key: %w", err)
+		}
+		if ok {
+			return nil
+		}
+	}
+	if !in.KeysRequired() {
+		// No configured keys: CheckKey would let anything through.
+		if len(given) == 0 {
+			return &logingest.Error{Kind: logingest.KindUnauthorized, Msg: "missing ingest key: send an API key with the ingest scope as Authorization: Bearer KEY, in the X-Blocktorch-Key header, or as the basic-auth password"}
+		}
+		return &logingest.Error{Kind: logingest.KindUnauthorized, Msg: "unknown or revoked ingest key"}
+	}
+	return in.CheckKey(given)
 }
 
 // readIngest reads a request's body within the ingester's MaxBodyBytes,

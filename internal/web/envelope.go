@@ -56,6 +56,7 @@ const (
 	kindForbidden        = "forbidden"    // no operator login
 	kindUnauthorized     = "unauthorized" // no or a wrong ingest key
 	kindRefused          = "refused"      // cross-site write, foreign Host
+	kindDenied           = "denied"       // logged in, without the permission
 	kindUnavailable      = "unavailable"
 	kindInternal         = "internal"
 )
@@ -63,7 +64,7 @@ const (
 // errorKinds lists every kind, for the test that checks each maps to one
 // status.
 var errorKinds = []string{kindBadRequest, kindBadQuery, kindNotFound, kindMethodNotAllowed, kindConflict, kindGone,
-	kindTooLarge, kindUnsupported, kindForbidden, kindUnauthorized, kindRefused, kindUnavailable, kindInternal}
+	kindTooLarge, kindUnsupported, kindForbidden, kindUnauthorized, kindRefused, kindDenied, kindUnavailable, kindInternal}
 
 // kindStatus is the HTTP status of an error kind.
 func kindStatus(kind string) int {
@@ -84,7 +85,7 @@ func kindStatus(kind string) int {
 		return http.StatusUnsupportedMediaType
 	case kindForbidden, kindUnauthorized:
 		return http.StatusUnauthorized
-	case kindRefused:
+	case kindRefused, kindDenied:
 		return http.StatusForbidden
 	case kindUnavailable:
 		return http.StatusServiceUnavailable

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -16,49 +18,191 @@ import (
 	"github.com/blocktorch/blocktorch/internal/auth"
 )
 
-// refuse answers a request that is not the operator's: a 401 from the
-// API, the login page otherwise.
-func (s *Server) refuse(w http.ResponseWriter, r *http.Request) {
+// principalKey is the context key of the request's principal.
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// principalOf is who r comes from, as ServeHTTP identified it; anonymous
+// on public routes.
+func principalOf(r *http.Request) auth.Principal {
+	p, _ := r.Context().Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// refuse answers a request from nobody: a 401 from the API saying how to
+// prove who one is, the login page otherwise.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why string) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, r, s.log, errorf(kindForbidden, "log in to use the API: this server has an operator key"))
+		msg := "log in to use the API: this server has accounts; send an API key as Authorization: Bearer KEY (blocktorch keys create)"
+		switch why {
+		case auth.WhyBadKey:
+			msg = "the API key is unknown or revoked: ask an admin for a new one (blocktorch keys create)"
+		case auth.WhyExpired:
+			msg = "your session ended: log in again"
+		case auth.WhyStore:
+			msg = "the server could not check your login; try again"
+		}
+		if s.acct.Operator().Enabled() && why != auth.WhyBadKey {
+			msg += " (or send the operator key)"
+		}
+		writeError(w, r, s.log, errorf(kindForbidden, "%s", msg))
 		return
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 }
 
-func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": safeNext(r.URL.Query().Get("next"))})
+// forbid answers a principal that lacks what the route needs: a 403.
+func (s *Server) forbid(w http.ResponseWriter, r *http.Request, p auth.Principal, n need) {
+	msg := fmt.Sprintf("%s may not do this: %s %s needs the %s permission", p.Name, r.Method, r.URL.Path, n)
+	if p.Kind == "key" {
+		msg += "; this key's scopes (within its owner's role " + p.Role + ") do not grant it: create a key with that scope"
+	} else {
+		msg += "; the " + p.Role + " role does not grant it: ask an admin"
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, r, s.log, errorf(kindDenied, "%s", msg))
+		return
+	}
+	s.render(w, r, http.StatusForbidden, "error.html", map[string]any{"Title": "not allowed", "Message": msg})
 }
 
+// loginData is the login page's data.
+func (s *Server) loginData(next string) map[string]any {
+	return map[string]any{"Title": "Log in", "Nav": false, "Next": next, "Users": s.acct.HasUsers(), "KeyLogin": s.acct.Operator().Enabled()}
+}
+
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	data := s.loginData(safeNext(r.URL.Query().Get("next")))
+	guarded, err := s.acct.Guarded(r.Context())
+	if err != nil {
+		s.log.Error("cannot tell whether users exist", "err", err)
+	}
+	data["Open"] = !guarded && err == nil
+	s.render(w, r, http.StatusOK, "login.html", data)
+}
+
+// handleLogin logs a browser in with a user name and password, or with
+// the operator key. Every login gets a new session id, and the session the
+// browser had (if any) is ended: a cookie planted before the login is
+// worthless after it (session fixation).
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	next := safeNext(r.FormValue("next"))
 	client := clientIP(r)
-	if wait := s.throttle.Wait(client); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.render(w, r, http.StatusTooManyRequests, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next,
-			"Throttled": fmt.Sprintf("Too many wrong keys from your address: try again in %d s.", secs)})
-		return
+	name := strings.TrimSpace(r.FormValue("user"))
+	keyLogin := name == "" && r.FormValue("key") != ""
+	// Attempts count against the address and, for a user login, the
+	// name, so that guessing one user's password from many addresses is
+	// slowed down too.
+	throttled := []string{client}
+	if !keyLogin {
+		throttled = append(throttled, "user:"+strings.ToLower(name))
 	}
-	sess, ok, err := s.op.Login(r.Context(), r.FormValue("key"))
+	for _, c := range throttled {
+		if wait := s.throttle.Wait(c); wait > 0 {
+			secs := int((wait + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			data := s.loginData(next)
+			data["Throttled"] = fmt.Sprintf("Too many failed logins: try again in %d s.", secs)
+			s.acct.Audit(r.Context(), name, "login.throttled", name, "", client)
+			s.render(w, r, http.StatusTooManyRequests, "login.html", data)
+			return
+		}
+	}
+	var sess auth.Session
+	var err error
+	ok := true
+	if keyLogin {
+		sess, ok, err = s.acct.LoginKey(r.Context(), r.FormValue("key"), client)
+	} else {
+		sess, _, err = s.acct.LoginPassword(r.Context(), name, r.FormValue("password"), client)
+		if errors.Is(err, auth.ErrBadLogin) {
+			ok, err = false, nil
+		}
+	}
 	if err != nil {
 		s.log.Error("login failed", "err", err)
-		s.render(w, r, http.StatusInternalServerError, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next,
-			"Throttled": "The server could not start your session; try again."})
+		data := s.loginData(next)
+		data["Throttled"] = "The server could not start your session; try again."
+		s.render(w, r, http.StatusInternalServerError, "login.html", data)
 		return
 	}
 	if !ok {
+		for _, c := range throttled {
+			s.throttle.Failed(c)
+		}
+		data := s.loginData(next)
+		data["Failed"] = true
+		data["Name"] = name
+		s.render(w, r, http.StatusUnauthorized, "login.html", data)
+		return
+	}
+	for _, c := range throttled {
+		s.throttle.Succeeded(c)
+	}
+	s.startSession(w, r, sess)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// startSession ends the session the browser had, if any, and sets the
+// cookie of sess: HttpOnly, SameSite=Strict, Secure over TLS.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, sess auth.Session) {
+	if c, err := r.Cookie(auth.SessionCookie); err == nil && c.Value != "" && c.Value != sess.ID {
+		if err := s.acct.Logout(r.Context(), c.Value); err != nil {
+			s.log.Warn("cannot end the session a login replaces", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, Expires: sess.Expires,
+		MaxAge: int(auth.SessionTTL / time.Second), Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+}
+
+// handleSetupPage shows the form of a setup link: the new user (or the
+// first admin) chooses a password.
+func (s *Server) handleSetupPage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "setup.html", map[string]any{"Title": "Set your password", "Nav": false, "Token": r.PathValue("token"),
+		"Min": auth.MinPasswordLen})
+}
+
+// handleSetup spends a setup link: sets the password and logs the user
+// in.
+func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	w.Header().Set("Cache-Control", "no-store")
+	tok, pw := r.FormValue("token"), r.FormValue("password")
+	client := clientIP(r)
+	fail := func(code int, msg string) {
+		s.render(w, r, code, "setup.html", map[string]any{"Title": "Set your password", "Nav": false, "Token": tok, "Min": auth.MinPasswordLen, "Error": msg})
+	}
+	if wait := s.throttle.Wait(client); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		fail(http.StatusTooManyRequests, "Too many failed attempts: try again later.")
+		return
+	}
+	if pw != r.FormValue("password2") {
+		fail(http.StatusBadRequest, "The two passwords differ.")
+		return
+	}
+	sess, _, err := s.acct.UseSetupToken(r.Context(), tok, pw, client)
+	switch {
+	case errors.Is(err, auth.ErrInvalid):
+		fail(http.StatusBadRequest, strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": "))
+		return
+	case errors.Is(err, auth.ErrNotFound):
 		s.throttle.Failed(client)
-		s.render(w, r, http.StatusUnauthorized, "login.html", map[string]any{"Title": "Log in", "Nav": false, "Next": next, "Failed": true})
+		fail(http.StatusNotFound, "This setup link is unknown, used already or expired: ask an admin for a new one (blocktorch users passwd NAME --link).")
+		return
+	case err != nil:
+		s.log.Error("setup link failed", "err", err)
+		fail(http.StatusInternalServerError, "The server could not set your password; try again.")
 		return
 	}
 	s.throttle.Succeeded(client)
-	if sess.ID != "" {
-		http.SetCookie(w, &http.Cookie{Name: auth.SessionCookie, Value: sess.ID, Path: "/", HttpOnly: true, Expires: sess.Expires,
-			MaxAge: int(auth.SessionTTL / time.Second), Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.startSession(w, r, sess)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // clientIP is who a login attempt is counted against: the peer's address
@@ -72,7 +216,7 @@ func clientIP(r *http.Request) string {
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil {
-		if err := s.op.Logout(r.Context(), c.Value); err != nil {
+		if err := s.acct.Logout(r.Context(), c.Value); err != nil {
 			// The cookie stays: the session lives on in the store, and the
 			// operator should know it was not ended.
 			s.log.Error("logout could not end the session", "err", err)
@@ -169,8 +313,8 @@ func simpleContentType(ct string) bool {
 // key, accepts writes only from this site's own pages or from clients that
 // are not browsers, and API bodies only in types a foreign page cannot send
 // without a CORS preflight, which this server never grants.
-func (s *Server) crossSite(r *http.Request, acc access) string {
-	if safeMethod(r.Method) || acc == ingest {
+func (s *Server) crossSite(r *http.Request, n need) string {
+	if safeMethod(r.Method) || n == needIngest {
 		return ""
 	}
 	if err := s.csrf.Check(r); err != nil {

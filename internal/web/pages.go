@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
+	"github.com/blocktorch/blocktorch/internal/auth"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
@@ -90,7 +91,7 @@ var funcs = template.FuncMap{
 var pageNames = []string{"dashboard.html", "tx.html", "error.html", "explore.html", "block.html", "address.html",
 	"dashboards.html", "searches.html", "shares.html", "login.html", "shared.html",
 	"contract.html", "debugger.html", "monitors.html", "status.html",
-	"incidents.html", "incident.html", "oracles.html", "oracle.html", "simulate.html", "patch.html"}
+	"incidents.html", "incident.html", "oracles.html", "oracle.html", "simulate.html", "patch.html", "settings.html", "setup.html"}
 
 func parsePages(a *assets) (*pages, error) {
 	p := &pages{tmpl: map[string]*template.Template{}}
@@ -191,7 +192,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 			data[k] = v
 		}
 	}
-	data["Operator"] = s.op.Enabled()
+	// Who is signed in: a user or the operator sees a Log out button,
+	// an admin the settings link; on an open server, the page says so.
+	me := principalOf(r)
+	data["Me"] = me
+	data["Operator"] = me.Kind == "user" || me.Kind == "operator"
+	data["Admin"] = me.Can(auth.Admin)
 	data["IncidentsOn"] = s.deps.Incidents != nil
 	data["SimulateOn"] = s.deps.Debug != nil
 	data["PatchOn"] = s.deps.Patch != nil

@@ -71,9 +71,14 @@ type Deps struct {
 	// links, health, metrics and log ingest behind a login with this key.
 	// Empty: every request that is not a share link is the operator's.
 	OperatorKey string
-	// Sessions keeps the operator's login sessions; nil keeps them in
-	// memory (one node; a restart logs everyone out).
+	// Sessions keeps the operator's login sessions when Accounts is nil;
+	// nil keeps them in memory (one node; a restart logs everyone out).
 	Sessions store.SessionStore
+	// Accounts keeps users, their sessions, API keys and the accounts
+	// audit log. Nil: no users; the operator key alone guards. With it,
+	// the server is open (every request the local operator's) only while
+	// there is no operator key and no user.
+	Accounts auth.AccountBackend
 	// AllowedHosts are Host names (without port) this server answers to
 	// besides localhost, 127.0.0.1 and [::1]: the public name of a server
 	// behind a reverse proxy. Empty: a request that arrives over loopback
@@ -135,12 +140,12 @@ type Server struct {
 	log    *slog.Logger
 	dash   *dashboard.Service // nil without Deps.Dashboards
 	shares *auth.Shares       // nil without Deps.Shares
-	op     *auth.Operator
+	acct   *auth.Accounts
 	csrf   *http.CrossOriginProtection
 	// throttle slows down key guessing at /login.
 	throttle *auth.Throttle
-	// access is who may reach each route pattern (routes.go).
-	access map[string]access
+	// needs is what each route pattern needs (routes.go).
+	needs map[string]need
 	// allowedHosts are Deps.AllowedHosts as hostName returns them.
 	allowedHosts []string
 	// faviconICO is the mark drawn at startup (favicon.go).
@@ -179,7 +184,10 @@ func newServer(deps Deps, ui fs.FS) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, op: auth.NewOperator(deps.OperatorKey, deps.Sessions), faviconICO: ico}
+	s := &Server{deps: deps, mux: http.NewServeMux(), pages: p, assets: a, log: deps.Logger, faviconICO: ico}
+	s.acct = auth.NewAccounts(deps.Accounts, deps.Sessions, deps.OperatorKey, deps.Logger.Warn)
+	s.acct.Now = deps.Now
+	s.acct.Operator().Now = deps.Now
 	if deps.Dashboards != nil {
 		s.dash = dashboard.New(deps.Dashboards, deps.Now)
 	}
@@ -187,20 +195,22 @@ func newServer(deps Deps, ui fs.FS) (*Server, error) {
 		s.shares = auth.NewShares(deps.Shares, deps.Now)
 	}
 	s.csrf = http.NewCrossOriginProtection()
-	s.op.Now = deps.Now
 	s.throttle = auth.NewThrottle(deps.Now)
 	for _, h := range deps.AllowedHosts {
 		if h = hostName(strings.TrimSpace(h)); h != "" {
 			s.allowedHosts = append(s.allowedHosts, h)
 		}
 	}
-	s.routes()
+	if err := s.routes(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // ServeHTTP adds the security headers every answer carries, refuses
-// unknown Host names and cross-site writes (guard.go), lets only the
-// operator past the open paths, and turns a panic in a handler into a
+// unknown Host names and cross-site writes (guard.go), lets past the open
+// paths only a principal holding the permission the route needs
+// (routes.go), and turns a panic in a handler into a
 // logged 500 rather than a dropped connection.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -221,14 +231,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.deny(w, r, "unknown host: this server answers to localhost, 127.0.0.1 and [::1]; behind a reverse proxy, add its public name with --allowed-hosts")
 		return
 	}
-	acc := s.accessOf(r)
-	if why := s.crossSite(r, acc); why != "" {
+	n := s.needOf(r)
+	if why := s.crossSite(r, n); why != "" {
 		s.deny(w, r, why)
 		return
 	}
-	if acc == operator && !s.op.Allowed(r) {
-		s.refuse(w, r)
-		return
+	if perm := n.perm(); perm != 0 {
+		p, why := s.acct.Identify(r)
+		if p.Anonymous() {
+			s.refuse(w, r, why)
+			return
+		}
+		if !p.Can(perm) {
+			s.forbid(w, r, p, n)
+			return
+		}
+		r = r.WithContext(withPrincipal(r.Context(), p))
 	}
 	s.mux.ServeHTTP(w, r)
 }
