@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -527,4 +528,324 @@ func TestAuthorizationMatrix(t *testing.T) {
 // storeSession is a session of user id whose cookie holds id.
 func storeSession(id string, user int64, created, expires time.Time) store.OperatorSession {
 	return store.OperatorSession{Hash: sha256.Sum256([]byte(id)), Created: created, Expires: expires, UserID: user}
+}
+
+// TestLoginNewSessionID: a login never keeps a session id the browser
+// brought (session fixation): a planted id, or the id of an earlier
+// session, is worthless after the login, and the new one works.
+func TestLoginNewSessionID(t *testing.T) {
+	e := newAccountsEnv(t, "", false)
+	const pw = "correct horse battery"
+	e.addUser("ada", "admin", pw)
+	e.addUser("eve", "viewer", pw)
+	for _, c := range []struct {
+		name    string
+		planted func() string
+	}{
+		{"made-up id", func() string { return "attacker-chosen-session-id" }},
+		{"an earlier session of another user", func() string { return strings.TrimPrefix(e.login("eve", pw), auth.SessionCookie+"=") }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			planted := c.planted()
+			got := e.login("ada", pw, "Cookie", auth.SessionCookie+"="+planted)
+			if got == auth.SessionCookie+"="+planted {
+				t.Fatal("the login kept the session id the browser brought")
+			}
+			if code, _, _ := e.do("GET", "/api/v1/me", "", "Cookie", auth.SessionCookie+"="+planted); code != http.StatusUnauthorized {
+				t.Errorf("the id brought to the login answers %d after it, want 401", code)
+			}
+			code, body, _ := e.do("GET", "/api/v1/me", "", "Cookie", got)
+			var me struct{ Name, Role string }
+			if code != http.StatusOK {
+				t.Fatalf("the new session: %d %s", code, body)
+			}
+			apiData(t, body, &me)
+			if me.Name != "ada" || me.Role != "admin" {
+				t.Errorf("the new session is %+v", me)
+			}
+		})
+	}
+	// The cookie: HttpOnly, SameSite=Strict, not readable by scripts.
+	form := url.Values{"user": {"ada"}, "password": {pw}}.Encode()
+	_, _, h := e.do("POST", "/login", form)
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == auth.SessionCookie && (!c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/") {
+			t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/", c)
+		}
+	}
+}
+
+// TestCrossSiteWriteWithCookieRefused: a foreign page posting with the
+// admin's valid cookie (the browser sends it; Origin and Sec-Fetch-Site
+// say where from) is refused on the settings forms and the API, and
+// nothing is made.
+func TestCrossSiteWriteWithCookieRefused(t *testing.T) {
+	e := newAccountsEnv(t, "", false)
+	const pw = "correct horse battery"
+	e.addUser("ada", "admin", pw)
+	cookie := e.login("ada", pw)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/settings/keys", url.Values{"op": {"create"}, "name": {"evil"}, "scope": {"admin"}}.Encode()},
+		{"POST", "/settings/users", url.Values{"op": {"create"}, "name": {"evil"}, "role": {"admin"}}.Encode()},
+		{"POST", "/api/v1/keys", `{"name":"evil","scopes":["admin"]}`},
+		{"POST", "/api/v1/users", `{"name":"evil","role":"admin","password":"0123456789ab"}`},
+		{"PATCH", "/api/v1/users/ada", `{"password":"0123456789ab"}`},
+		{"POST", "/logout", ""},
+	} {
+		for _, from := range [][]string{
+			{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"},
+			{"Sec-Fetch-Site", "same-site"},
+		} {
+			code, body, _ := e.do(c.method, c.path, c.body, append([]string{"Cookie", cookie}, from...)...)
+			if code != http.StatusForbidden {
+				t.Errorf("%s %s from %v with a valid cookie: %d, want 403: %.200s", c.method, c.path, from, code, body)
+			}
+		}
+	}
+	keys, _ := e.srv.acct.Keys(t.Context())
+	users, _ := e.srv.acct.Users(t.Context())
+	if len(keys) != 0 || len(users) != 1 {
+		t.Errorf("cross-site writes made %d keys and %d users", len(keys), len(users)-1)
+	}
+	if code, _, _ := e.do("GET", "/api/v1/me", "", "Cookie", cookie); code != http.StatusOK {
+		t.Errorf("the cross-site logout ended the session: %d", code)
+	}
+}
+
+// TestLoginThrottled: after 5 wrong passwords a client waits, even with
+// the right one; the wait is per address and per user name; a right
+// password after the wait works; the attempts are in the audit log.
+func TestLoginThrottled(t *testing.T) {
+	e := newAccountsEnv(t, "", false)
+	const pw = "correct horse battery"
+	e.addUser("ada", "admin", pw)
+	try := func(name, password string) int {
+		code, _, _ := e.do("POST", "/login", url.Values{"user": {name}, "password": {password}}.Encode())
+		return code
+	}
+	for i := range 5 {
+		if code := try("ada", "wrong password "+string(rune('a'+i))); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", i, code)
+		}
+	}
+	if code := try("ada", "wrong again"); code != http.StatusUnauthorized {
+		t.Fatalf("the 6th wrong password: %d, want 401 (5 are free, then waits start)", code)
+	}
+	if code := try("ada", pw); code != http.StatusTooManyRequests {
+		t.Fatalf("the right password during the wait: %d, want 429", code)
+	}
+	if code := try("nobody", "x"); code != http.StatusTooManyRequests {
+		t.Fatalf("another name from the throttled address: %d, want 429", code)
+	}
+	e.clock.Add(2 * time.Second)
+	if code := try("ada", pw); code != http.StatusSeeOther {
+		t.Fatalf("the right password after the wait: %d, want 303", code)
+	}
+	evs, err := e.srv.acct.AuditLog(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range evs {
+		count[ev.Action]++
+	}
+	if count["login.failed"] != 6 || count["login"] != 1 || count["login.throttled"] != 2 {
+		t.Errorf("audit counts %v, want 6 failed, 2 throttled, 1 login", count)
+	}
+}
+
+// TestAccountsEndToEnd walks what an admin and their team do, through the
+// pages and the API, and then scans every page, answer and the server's
+// log for the secrets that went by: passwords, keys and setup tokens
+// appear only in the one answer that hands each out.
+func TestAccountsEndToEnd(t *testing.T) {
+	e := newAccountsEnv(t, "", false)
+	ctx := t.Context()
+	var seen strings.Builder // every answer but those that hand out a secret
+	keep := func(body string) string { seen.WriteString(body); return body }
+
+	// The first start: an admin without a password, and its setup link.
+	tok, err := e.srv.acct.FirstAdmin(ctx, "admin")
+	if err != nil || tok == "" {
+		t.Fatalf("FirstAdmin: %q, %v", tok, err)
+	}
+	if again, err := e.srv.acct.FirstAdmin(ctx, "admin"); err != nil || again != "" {
+		t.Fatalf("a second FirstAdmin: %q, %v; want none", again, err)
+	}
+	// The server is closed from now on.
+	if code, _, _ := e.do("GET", "/api/v1/status", ""); code != http.StatusUnauthorized {
+		t.Fatalf("an anonymous read after the first admin: %d, want 401", code)
+	}
+	if code, _, _ := e.do("POST", "/login", url.Values{"user": {"admin"}, "password": {""}}.Encode()); code != http.StatusUnauthorized {
+		t.Fatalf("a login of the admin without a password: %d, want 401", code)
+	}
+	code, body, _ := e.do("GET", "/setup/"+tok, "")
+	if code != http.StatusOK || !strings.Contains(body, `name="password2"`) {
+		t.Fatalf("the setup page: %d %.300s", code, body)
+	}
+	const adminPW = "first admin's password"
+	setup := func(pw1, pw2 string) (int, string, http.Header) {
+		return e.do("POST", "/setup", url.Values{"token": {tok}, "password": {pw1}, "password2": {pw2}}.Encode())
+	}
+	if code, body, _ := setup("short", "short"); code != http.StatusBadRequest || !strings.Contains(body, "10 to 256 characters") {
+		t.Fatalf("a short password: %d %.300s", code, body)
+	}
+	if code, _, _ := setup(adminPW, adminPW+"x"); code != http.StatusBadRequest {
+		t.Fatalf("two different passwords: %d", code)
+	}
+	code, _, h := setup(adminPW, adminPW)
+	if code != http.StatusSeeOther || sessionCookie(h) == "" {
+		t.Fatalf("the setup: %d, cookie %q", code, sessionCookie(h))
+	}
+	if code, body, _ := setup("another password", "another password"); code != http.StatusNotFound || !strings.Contains(body, "used already") {
+		t.Fatalf("the setup link used twice: %d %.300s", code, body)
+	}
+	admin := e.login("admin", adminPW)
+
+	// The settings page: a user with a name that is HTML, a key named
+	// with a script.
+	form := func(path string, v url.Values) (int, string) {
+		code, body, h := e.do("POST", path, v.Encode(), "Cookie", admin)
+		if h.Get("Cache-Control") != "no-store" {
+			t.Errorf("POST %s answers without Cache-Control: no-store", path)
+		}
+		return code, body
+	}
+	if code, body := form("/settings/users", url.Values{"op": {"create"}, "name": {"<b>bob</b>"}, "role": {"editor"}}); code != http.StatusBadRequest || !strings.Contains(body, "letters, digits") {
+		t.Fatalf("a user name that is HTML: %d %.300s", code, body)
+	}
+	code, body = form("/settings/users", url.Values{"op": {"create"}, "name": {"bob"}, "role": {"editor"}})
+	link := regexp.MustCompile(`/setup/([A-Za-z0-9_-]+)`).FindStringSubmatch(body)
+	if code != http.StatusCreated || link == nil {
+		t.Fatalf("adding bob: %d %.500s", code, body)
+	}
+	bobTok := link[1]
+	const bobPW = "bob's own password"
+	if code, _, _ := e.do("POST", "/setup", url.Values{"token": {bobTok}, "password": {bobPW}, "password2": {bobPW}}.Encode()); code != http.StatusSeeOther {
+		t.Fatalf("bob's setup: %d", code)
+	}
+	bob := e.login("bob", bobPW)
+	code, body = form("/settings/keys", url.Values{"op": {"create"}, "name": {`<script>alert(1)</script>`}, "scope": {"read", "ingest"}})
+	secret := regexp.MustCompile(`bt_[A-Za-z0-9_-]{43}`).FindString(body)
+	if code != http.StatusCreated || secret == "" {
+		t.Fatalf("creating a key: %d %.500s", code, body)
+	}
+	if strings.Contains(body, "<script>alert(1)</script>") || !strings.Contains(body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the key's name is not escaped on the page")
+	}
+
+	// The key reads, posts logs, and cannot write; bob (an editor)
+	// cannot manage users.
+	if code, _, _ := e.do("GET", "/api/v1/status", "", "Authorization", "Bearer "+secret); code != http.StatusOK {
+		t.Errorf("a read with the read key: %d", code)
+	}
+	if code, body, _ := e.do("POST", "/api/v1/searches", `{"name":"n","query":"level:error"}`, "Authorization", "Bearer "+secret); code != http.StatusForbidden || !strings.Contains(keep(body), "create a key with that scope") {
+		t.Errorf("a write with the read key: %d %.300s", code, body)
+	}
+	if code, body, _ := e.do("GET", "/settings/users", "", "Cookie", bob); code != http.StatusForbidden || !strings.Contains(keep(body), "ask an admin") {
+		t.Errorf("the settings page for an editor: %d %.300s", code, body)
+	}
+	// Ingest: once an ingest key exists, a keyless line is refused and
+	// the key (in any form shippers send it) is taken.
+	if code, body, _ := e.do("POST", "/api/v1/logs", `{"msg":"keyless"}`); code != http.StatusUnauthorized {
+		t.Errorf("keyless ingest with a live ingest key: %d %.300s", code, keep(body))
+	}
+	for _, hdr := range [][]string{{"Authorization", "Bearer " + secret}, {"X-Blocktorch-Key", secret}} {
+		if code, body, _ := e.do("POST", "/api/v1/logs", `{"msg":"keyed"}`, hdr...); code != http.StatusOK {
+			t.Errorf("ingest with the key in %s: %d %.300s", hdr[0], code, keep(body))
+		}
+	}
+
+	// A key made through the API, used, listed with its last use, then
+	// revoked: refused from then on.
+	code, body, _ = e.do("POST", "/api/v1/keys", `{"name":"ci","scopes":["write"]}`, "Cookie", admin)
+	var made struct {
+		Key string `json:"key"`
+		ID  int64  `json:"id"`
+	}
+	if code != http.StatusCreated {
+		t.Fatalf("POST /api/v1/keys: %d %.300s", code, body)
+	}
+	apiData(t, body, &made)
+	if code, _, _ := e.do("POST", "/api/v1/searches", `{"name":"n","query":"level:error"}`, "Authorization", "Bearer "+made.Key); code != http.StatusCreated {
+		t.Errorf("a write with the write key: %d", code)
+	}
+	code, body, _ = e.do("GET", "/api/v1/keys", "", "Cookie", admin)
+	var listed []struct {
+		ID       int64      `json:"id"`
+		LastUsed *time.Time `json:"lastUsed"`
+		Owner    string     `json:"owner"`
+	}
+	apiData(t, keep(body), &listed)
+	if len(listed) != 2 || listed[0].ID != made.ID || listed[0].LastUsed == nil || listed[0].Owner != "admin" {
+		t.Errorf("the key list: %.500s", body)
+	}
+	if code, body, _ := e.do("DELETE", "/api/v1/keys/"+strconv.FormatInt(made.ID, 10), "", "Cookie", admin); code != http.StatusOK {
+		t.Fatalf("revoking: %d %.300s", code, keep(body))
+	}
+	if code, body, _ := e.do("GET", "/api/v1/status", "", "Authorization", "Bearer "+made.Key); code != http.StatusUnauthorized || !strings.Contains(keep(body), "revoked") {
+		t.Errorf("a revoked key: %d %.300s", code, body)
+	}
+
+	// Role change and disabling, through the API; bob's session ends when
+	// he is disabled.
+	if code, body, _ := e.do("PATCH", "/api/v1/users/bob", `{"role":"responder"}`, "Cookie", admin); code != http.StatusOK {
+		t.Fatalf("role change: %d %.300s", code, keep(body))
+	}
+	if code, body, _ := e.do("PATCH", "/api/v1/users/admin", `{"role":"viewer"}`, "Cookie", admin); code != http.StatusBadRequest {
+		t.Errorf("an admin demoting themself: %d %.300s", code, keep(body))
+	}
+	if code, body, _ := e.do("PATCH", "/api/v1/users/bob", `{"disabled":true}`, "Cookie", admin); code != http.StatusOK {
+		t.Fatalf("disabling: %d %.300s", code, keep(body))
+	}
+	if code, _, _ := e.do("GET", "/api/v1/me", "", "Cookie", bob); code != http.StatusUnauthorized {
+		t.Errorf("a disabled user's session: %d, want 401", code)
+	}
+	if code, _, _ := e.do("POST", "/login", url.Values{"user": {"bob"}, "password": {bobPW}}.Encode()); code != http.StatusUnauthorized {
+		t.Errorf("a disabled user's login: %d, want 401", code)
+	}
+
+	// The audit log names every step, never a secret.
+	code, body, _ = e.do("GET", "/api/v1/audit/accounts", "", "Cookie", admin)
+	var audit []struct{ Actor, Action, Target string }
+	apiData(t, keep(body), &audit)
+	actions := map[string]bool{}
+	for _, a := range audit {
+		actions[a.Action] = true
+	}
+	for _, want := range []string{"user.create", "user.setup_link", "user.password", "login", "login.failed", "key.create", "key.revoke", "user.role", "user.disable"} {
+		if !actions[want] {
+			t.Errorf("the audit log has no %s: %.1000s", want, body)
+		}
+	}
+	for _, path := range []string{"/settings/users", "/login", "/", "/api/v1/users", "/api/v1/keys", "/api/v1/me"} {
+		_, body, _ := e.do("GET", path, "", "Cookie", admin)
+		keep(body)
+	}
+	for what, s := range map[string]string{"admin's password": adminPW, "bob's password": bobPW, "the read key": secret,
+		"the write key": made.Key, "the admin's setup token": tok, "bob's setup token": bobTok} {
+		if strings.Contains(seen.String(), s) {
+			t.Errorf("%s appears in a page or an API answer", what)
+		}
+		if strings.Contains(e.log.String(), s) {
+			t.Errorf("%s appears in the server's log", what)
+		}
+		if rows := dumpAccounts(t, e); strings.Contains(rows, s) {
+			t.Errorf("%s is stored in the clear", what)
+		}
+	}
+}
+
+// dumpAccounts is every value of the accounts tables, as text.
+func dumpAccounts(t *testing.T, e *accountsEnv) string {
+	t.Helper()
+	var b strings.Builder
+	users, _ := e.st.Users(t.Context())
+	keys, _ := e.st.APIKeys(t.Context())
+	audit, _ := e.st.Audit(t.Context(), 1000)
+	for _, v := range []any{users, keys, audit} {
+		j, _ := json.Marshal(v)
+		b.Write(j)
+	}
+	return b.String()
 }

@@ -112,6 +112,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if guarded, err := s.acct.Guarded(r.Context()); err == nil && !guarded {
+		// An open server: every browser is the local admin already.
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	var sess auth.Session
 	var err error
 	ok := true
