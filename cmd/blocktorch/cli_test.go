@@ -65,6 +65,15 @@ func TestCommandLineConvention(t *testing.T) {
 		{[]string{"status", "remove"}, "missing ID"},
 		{[]string{"flags", "set"}, "missing NAME on|off|PERCENT"},
 		{[]string{"flags", "list"}, ""},
+		{[]string{"users", "add"}, "missing NAME"},
+		{[]string{"users", "list"}, ""},
+		{[]string{"users", "passwd"}, "missing NAME"},
+		{[]string{"users", "disable"}, "missing NAME"},
+		{[]string{"users", "enable"}, "missing NAME"},
+		{[]string{"users", "role"}, "missing NAME ROLE"},
+		{[]string{"keys", "create"}, "missing NAME"},
+		{[]string{"keys", "list"}, ""},
+		{[]string{"keys", "revoke"}, "missing ID"},
 		{[]string{"verify"}, "missing ADDRESS PATH…"},
 		{[]string{"trace"}, "missing 0xTX"},
 		{[]string{"simulate"}, "missing --from"},
@@ -104,7 +113,8 @@ func TestCommandLineConvention(t *testing.T) {
 		subs []string
 	}{{"monitors", []string{"apply", "test", "list"}}, {"abi", []string{"add"}}, {"migrate", []string{"records", "schema"}}, {"respond", []string{"actions", "prepare", "send", "runs", "run", "propose", "sign", "execute"}},
 		{"incident", []string{"open", "update", "close", "list", "export", "template"}}, {"incident template", []string{"get", "set"}},
-		{"flags", []string{"set", "list"}}, {"status", []string{"components", "set", "remove"}}} {
+		{"flags", []string{"set", "list"}}, {"status", []string{"components", "set", "remove"}},
+		{"users", []string{"add", "list", "passwd", "disable", "enable", "role"}}, {"keys", []string{"create", "list", "revoke"}}} {
 		for _, h := range []string{"-h", "--help", "help"} {
 			code, out, _ := runCLI(t, append(strings.Fields(g.name), h)...)
 			for _, s := range g.subs {
@@ -124,7 +134,7 @@ func TestCommandLineConvention(t *testing.T) {
 	}
 	// The top-level help names every command, monitors list too.
 	code, out, _ := runCLI(t, "help")
-	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "verify", "trace", "simulate", "migrate records", "migrate schema", "export", "version"} {
+	for _, w := range []string{"demo", "serve", "query", "tail", "abi add", "monitors apply", "monitors test", "monitors list", "respond actions", "respond prepare", "respond send", "respond runs", "incident open", "incident update", "incident close", "incident list", "incident export", "incident template", "flags set", "status", "flags list", "users", "keys", "verify", "trace", "simulate", "migrate records", "migrate schema", "export", "version"} {
 		if code != 0 || !regexp.MustCompile(`blocktorch `+w+`[ \n]`).MatchString(out) {
 			t.Errorf("help lacks %q", w)
 		}

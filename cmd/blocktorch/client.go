@@ -29,7 +29,7 @@ func (f *serverFlags) register(fs *flag.FlagSet, serverUsage string) {
 		serverUsage = "`URL` of the running blocktorch server (default $BLOCKTORCH_SERVER, else " + defaultServer + ")"
 	}
 	fs.StringVar(&f.server, "server", "", serverUsage)
-	fs.StringVar(&f.key, "key", "", "the server's operator `KEY`, sent as a Bearer token (default $BLOCKTORCH_KEY; prefer the variable: a flag shows in ps)")
+	fs.StringVar(&f.key, "key", "", "an API `KEY` (blocktorch keys create) or the server's operator key, sent as a Bearer token (default $BLOCKTORCH_KEY; prefer the variable: a flag shows in ps)")
 }
 
 // client returns the API client for the server the flags and environment
@@ -99,11 +99,22 @@ func (c *client) do(ctx context.Context, method, path, contentType string, body 
 		return nil, fmt.Errorf("cannot reach the blocktorch server at %s: %w (is it running? set --server or BLOCKTORCH_SERVER)", c.server, err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		// The server's own words say what was missing (a login, a scope,
+		// a role); they never hold the key.
+		var env apiEnvelope
+		answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		if c.key == "" {
-			return nil, fmt.Errorf("the blocktorch server at %s needs its operator key: set BLOCKTORCH_KEY or --key", c.server)
+		why := ""
+		if json.Unmarshal(answer, &env) == nil && env.Error != "" {
+			why = ": " + oneLine(env.Error)
 		}
-		return nil, fmt.Errorf("the blocktorch server at %s refused the key (HTTP %d): set BLOCKTORCH_KEY or --key to its operator key", c.server, resp.StatusCode)
+		if c.key == "" {
+			return nil, fmt.Errorf("the blocktorch server at %s needs its operator key: set BLOCKTORCH_KEY or --key (an API key from blocktorch keys create, or the operator key)%s", c.server, why)
+		}
+		if resp.StatusCode == http.StatusForbidden && env.ErrorKind == "denied" {
+			return nil, fmt.Errorf("the blocktorch server at %s refused the key (HTTP 403)%s: set BLOCKTORCH_KEY or --key to a key that may do this", c.server, why)
+		}
+		return nil, fmt.Errorf("the blocktorch server at %s refused the key (HTTP %d)%s: set BLOCKTORCH_KEY or --key to its operator key or a live API key", c.server, resp.StatusCode, why)
 	}
 	return resp, nil
 }

@@ -40,6 +40,8 @@ Usage:
   blocktorch flags set NAME on|off|PERCENT switch a dApp feature off, on, or on for a share of users
   blocktorch flags list                    the kill switches and their state
   blocktorch status components|set|remove  the public status page's components
+  blocktorch users add|list|passwd|disable|enable|role  people who log in to the UI, and their roles
+  blocktorch keys create|list|revoke       API keys with scopes (ingest, read, write, respond, admin)
   blocktorch oracle list|show|add [ADDRESS]  price feeds: health, latest round, readers; follow one
   blocktorch verify --rpc URL ADDRESS PATH…  check artifacts against the deployed code
   blocktorch trace 0xTX [--rpc URL] [--artifacts PATH]…  replay a transaction; show its calls and failing line
@@ -52,7 +54,7 @@ Usage:
 
 Flags go before or after the arguments. Run 'blocktorch COMMAND -h' for a command's help and flags.
 Commands that talk to a server take --server (default $BLOCKTORCH_SERVER, else http://127.0.0.1:8080)
-and --key (default $BLOCKTORCH_KEY), the server's operator key.
+and --key (default $BLOCKTORCH_KEY): an API key (blocktorch keys create) or the server's operator key.
 `
 
 func main() {
@@ -103,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runIncident(ctx, rest, stdout, stderr)
 	case "flags":
 		return runFlags(ctx, rest, stdout, stderr)
+	case "users":
+		return runUsers(ctx, rest, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, stdout, stderr)
 	case "status":
 		return runStatus(ctx, rest, stdout, stderr)
 	case "oracle":

@@ -176,6 +176,9 @@ func (a *Accounts) CreateUser(ctx context.Context, actor Principal, name, role, 
 		u.PasswordHash = HashPassword(password, a.Params)
 	}
 	u, err := a.st.CreateUser(ctx, u)
+	if errors.Is(err, ErrConflict) {
+		return store.User{}, fmt.Errorf("%w: the name %q is taken", ErrConflict, name)
+	}
 	if err != nil {
 		return store.User{}, err
 	}

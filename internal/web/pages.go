@@ -16,8 +16,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/auth"
+	"github.com/blocktorch/blocktorch/internal/chain"
 	"github.com/blocktorch/blocktorch/internal/dashboard"
 	"github.com/blocktorch/blocktorch/internal/store"
 )
