@@ -35,7 +35,7 @@ API key (blocktorch keys create --scopes admin) or the server's operator key.`,
 		about: `Add a user with a role (--role, default viewer). The user has no password yet: the command
 prints a one-time setup link, valid 24 hours, with which they choose one. Send it to them.`,
 	}
-	usersListSpec = spec{name: "users list", min: 0, max: 0, short: "the users, their roles and state", about: "List the users with their roles and state."}
+	usersListSpec   = spec{name: "users list", min: 0, max: 0, short: "the users, their roles and state", about: "List the users with their roles and state."}
 	usersPasswdSpec = spec{
 		name: "users passwd", args: "NAME", min: 1, max: 1,
 		short:   "a new setup link for a user, or set the password from stdin (--stdin)",
