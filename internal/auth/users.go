@@ -69,7 +69,18 @@ func (a *Accounts) LoginPassword(ctx context.Context, name, password, client str
 		a.log("a stored password hash cannot be read", "user", u.Name, "err", verr)
 	}
 	if err != nil || !ok || u.PasswordHash == "" || u.Disabled || len(password) > MaxPasswordLen {
-		a.Audit(ctx, clip(name, 64), "login.failed", clip(name, 64), "", client)
+		// A name that is no user's is not recorded: it is often a
+		// password typed into the wrong field.
+		who, why := "(unknown name)", "no such user"
+		if err == nil {
+			who, why = u.Name, "wrong password"
+			if u.Disabled {
+				why = "disabled"
+			} else if u.PasswordHash == "" {
+				why = "no password set yet"
+			}
+		}
+		a.Audit(ctx, who, "login.failed", who, why, client)
 		return Session{}, store.User{}, ErrBadLogin
 	}
 	s, err := a.newSession(ctx, u.ID)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"html/template"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -701,6 +703,10 @@ func TestAccountsEndToEnd(t *testing.T) {
 		t.Fatalf("the setup link used twice: %d %.300s", code, body)
 	}
 	admin := e.login("admin", adminPW)
+	// A password typed into the name field is not written down.
+	if code, body, _ := e.do("POST", "/login", url.Values{"user": {adminPW}, "password": {"x"}}.Encode()); code != http.StatusUnauthorized || strings.Contains(keep(body), template.HTMLEscapeString(adminPW)) {
+		t.Fatalf("a login with the password as the name: %d", code)
+	}
 
 	// The settings page: a user with a name that is HTML, a key named
 	// with a script.
@@ -824,7 +830,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 	}
 	for what, s := range map[string]string{"admin's password": adminPW, "bob's password": bobPW, "the read key": secret,
 		"the write key": made.Key, "the admin's setup token": tok, "bob's setup token": bobTok} {
-		if strings.Contains(seen.String(), s) {
+		if strings.Contains(seen.String(), s) || strings.Contains(seen.String(), template.HTMLEscapeString(s)) {
 			t.Errorf("%s appears in a page or an API answer", what)
 		}
 		if strings.Contains(e.log.String(), s) {
@@ -848,4 +854,61 @@ func dumpAccounts(t *testing.T, e *accountsEnv) string {
 		b.Write(j)
 	}
 	return b.String()
+}
+
+// TestIngestTakesConfiguredAndAPIKeys: with configured ingest keys, the
+// doors take those and API keys with the ingest scope, in every form;
+// a key without the scope, a revoked one, or none is refused.
+func TestIngestTakesConfiguredAndAPIKeys(t *testing.T) {
+	e := newAccountsEnv(t, "", false)
+	e.srv.deps.Ingest = logingest.New(e.st, logingest.Options{IngestKeys: []string{"pk_configured"}})
+	ctx := t.Context()
+	ship, err := e.srv.acct.CreateKey(ctx, auth.Local, "shipper", []string{"ingest"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := e.srv.acct.CreateKey(ctx, auth.Local, "reader", []string{"read"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := e.srv.acct.CreateKey(ctx, auth.Local, "old shipper", []string{"ingest"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.acct.RevokeKey(ctx, auth.Local, gone.Key.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	basic := func(pw string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte("tenant:"+pw)) }
+	for _, c := range []struct {
+		name string
+		hdr  []string
+		want int
+	}{
+		{"configured key", []string{"Authorization", "Bearer pk_configured"}, http.StatusOK},
+		{"API key as bearer", []string{"Authorization", "Bearer " + ship.Secret}, http.StatusOK},
+		{"API key in X-Blocktorch-Key", []string{"X-Blocktorch-Key", ship.Secret}, http.StatusOK},
+		{"API key as basic-auth password", []string{"Authorization", basic(ship.Secret)}, http.StatusOK},
+		{"API key without the ingest scope", []string{"Authorization", "Bearer " + read.Secret}, http.StatusUnauthorized},
+		{"revoked API key", []string{"Authorization", "Bearer " + gone.Secret}, http.StatusUnauthorized},
+		{"no key", nil, http.StatusUnauthorized},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body, _ := e.do("POST", "/api/v1/logs", `{"msg":"x"}`, c.hdr...)
+			if code != c.want {
+				t.Errorf("status %d, want %d: %.300s", code, c.want, body)
+			}
+		})
+	}
+}
+
+// TestRouteWithoutPermissionRefused: a route table with a route that
+// declares no permission does not start.
+func TestRouteWithoutPermissionRefused(t *testing.T) {
+	h := http.NotFoundHandler()
+	if err := checkRoutes([]route{{pattern: "GET /a", need: needRead, handler: h}, {pattern: "GET /b", handler: h}}); err == nil || !strings.Contains(err.Error(), `"GET /b" declares no permission`) {
+		t.Fatalf("checkRoutes = %v", err)
+	}
+	if err := checkRoutes([]route{{pattern: "GET /a", need: needPublic, handler: h}}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -107,7 +107,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			data := s.loginData(next)
 			data["Throttled"] = fmt.Sprintf("Too many failed logins: try again in %d s.", secs)
-			s.acct.Audit(r.Context(), name, "login.throttled", name, "", client)
+			s.acct.Audit(r.Context(), "(throttled)", "login.throttled", "", "", client)
 			s.render(w, r, http.StatusTooManyRequests, "login.html", data)
 			return
 		}
@@ -140,8 +140,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			s.throttle.Failed(c)
 		}
 		data := s.loginData(next)
+		// The name is not filled in again: it may be a password typed
+		// into the wrong field.
 		data["Failed"] = true
-		data["Name"] = name
 		s.render(w, r, http.StatusUnauthorized, "login.html", data)
 		return
 	}

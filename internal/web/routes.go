@@ -309,13 +309,24 @@ func (s *Server) routeTable() []route {
 // pattern needs, for ServeHTTP. A route that declares no need is a bug the
 // server refuses to start with.
 func (s *Server) routes() error {
+	table := s.routeTable()
+	if err := checkRoutes(table); err != nil {
+		return err
+	}
 	s.needs = map[string]need{}
-	for _, rt := range s.routeTable() {
+	for _, rt := range table {
+		s.mux.Handle(rt.pattern, rt.handler)
+		s.needs[rt.pattern] = rt.need
+	}
+	return nil
+}
+
+// checkRoutes refuses a table with a route that declares no need.
+func checkRoutes(table []route) error {
+	for _, rt := range table {
 		if rt.need == needUndeclared || rt.need > needAdmin {
 			return fmt.Errorf("BUG: route %q declares no permission", rt.pattern)
 		}
-		s.mux.Handle(rt.pattern, rt.handler)
-		s.needs[rt.pattern] = rt.need
 	}
 	return nil
 }
