@@ -17,10 +17,12 @@ import (
 	"github.com/blocktorch/blocktorch/internal/store"
 )
 
-// LogsQL text that matches every row, and none. Every row has an id.
+// LogsQL text that matches every row, and none: no row is older than
+// 1970 (the engine refuses them). (A row without an id field, which is
+// most of them, has an empty id: id:"" matched them.)
 const (
 	matchAll  = "*"
-	matchNone = `id:""`
+	matchNone = `_time:<1970-01-01T00:00:00.000000000Z`
 )
 
 func invalid(format string, args ...any) error {

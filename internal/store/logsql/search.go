@@ -57,6 +57,12 @@ type Searcher struct {
 	// nil sorts every match. Bounds steer the search, they do not limit
 	// it: a page is the same with any bounds, only slower with poor ones.
 	Bounds func(ctx context.Context) (lo, hi int64, ok bool, err error)
+	// Columns, when set, returns the names of the attribute columns
+	// (AttrPrefix, LowerPrefix) of every record the engine holds,
+	// possibly more, never fewer; ok is false when it does not know.
+	// Free text then names them rather than asking the engine for every
+	// column of that prefix (see expandColumns).
+	Columns func() (names []string, ok bool)
 }
 
 var _ store.Searcher = (*Searcher)(nil)
@@ -88,6 +94,11 @@ func (s *Searcher) filterFor(ctx context.Context, req store.SearchRequest, e que
 	f, err := Filter(e, req.From, req.To)
 	if err != nil {
 		return "", err
+	}
+	if s.Columns != nil {
+		if names, ok := s.Columns(); ok {
+			f = expandColumns(f, names)
+		}
 	}
 	// Rows a delete task has emptied keep their time and stream; every
 	// record has an id.

@@ -34,6 +34,12 @@
 // Searcher's Bounds, so that a page of a common word reads only the
 // newest stretch of time that holds it (package logsql).
 //
+// It also tracks the names of the attribute columns of its rows (read
+// once at Open, added to by every append before its rows are
+// searchable) as the Searcher's Columns: free text names those columns
+// rather than asking the engine for every column of the prefix, which
+// made it unmarshal every column header of every block it read.
+//
 // Rows are searchable from the next query on: a query first flushes the
 // engine's row buffers when rows were added since the last one (a flush
 // per append would cut ingest into tiny parts for the engine to merge).

@@ -96,6 +96,8 @@ type Engine struct {
 	spanLo, spanHi int64
 	// spanKnown says the span of the rows stored before Open was read.
 	spanKnown bool
+	// cols are the attribute columns of the rows (columns.go).
+	cols columns
 
 	// inUse counts the calls using the storage; Close waits for them,
 	// since the storage must not be in use when it closes (a query or
@@ -207,6 +209,11 @@ func Open(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		// Searches then sort every match, as they did before the span.
 		e.log.Warn("records engine: searches read every match", "err", err)
 	}
+	if err := e.cols.readStored(ctx, e.RunQuery); err != nil {
+		// Free text then asks the engine for every attribute column.
+		e.log.Warn("records engine: free text reads every column header", "err", err)
+	}
+	e.Searcher.Columns = e.cols.get
 	if e.links != nil {
 		e.Searcher.Links = e.links.buckets
 	}
@@ -323,6 +330,9 @@ func (e *Engine) add(rows []walRow) {
 	if len(rows) == 0 {
 		return
 	}
+	// The columns first: a query must never see a row whose attribute
+	// columns it does not name.
+	e.cols.add(rows)
 	lr := logstorage.GetLogRows(nil, nil, nil, nil, "")
 	defer logstorage.PutLogRows(lr)
 	for _, r := range rows {
