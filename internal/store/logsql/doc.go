@@ -21,7 +21,10 @@
 // result rows) and uses Searcher{Runner: it, CursorKey: key} as its
 // store.Searcher: Search, Histogram and Table compile the query AST with
 // Filter and the pipes here, and post-process what LogsQL does not do the
-// language's way. Record IDs must be non-negative (IDs assigns them);
+// language's way. A backend that knows the attribute columns of its
+// records gives them as Searcher.Columns, and free text then names them
+// rather than a wildcard (see expandColumns). Record IDs must be
+// non-negative (IDs assigns them);
 // records are ordered by _time, then id.
 //
 // # The compiler
