@@ -109,6 +109,9 @@ type App struct {
 	chainID  string
 	rpcLabel string
 	nodeHead atomic.Uint64
+	// lastHead is the indexed head the store last reported, shown while
+	// it cannot be reached.
+	lastHead atomic.Uint64
 	started  time.Time
 
 	// knowledge counts the contracts verified and ABIs added, so that the
@@ -481,13 +484,32 @@ func (a *App) onBatch(b indexer.BatchInfo) {
 	a.oracles.OnStored(b.From, b.To)
 }
 
+// statusWait bounds each store read of Status.
+const statusWait = 2 * time.Second
+
 // Status reports the follower's state.
 func (a *App) Status(ctx context.Context) web.Status {
+	// The store's answers are bounded, so that the status answers at once
+	// even when the database hangs or the network to it is cut.
+	sctx, cancel := context.WithTimeout(ctx, statusWait)
+	defer cancel()
 	st := web.Status{Mode: string(a.cfg.Mode), ChainID: a.chainID, NodeHead: a.nodeHead.Load(), RPC: a.rpcLabel, Started: a.started,
-		Node: a.nodeID, Role: a.Role(), Nodes: a.nodes(ctx)}
-	if head, err := a.store.Head(ctx); err == nil {
+		Node: a.nodeID, Role: a.Role()}
+	head, err := a.store.Head(sctx)
+	switch {
+	case err == nil:
 		st.IndexedHead = head.Number
+		a.lastHead.Store(head.Number)
+	case errors.Is(err, store.ErrNotFound):
+	default:
+		st.IndexedHead = a.lastHead.Load()
+		// The driver's text (addresses) stays in the log.
+		st.Database = "failing: reading the chain head failed; see the server log"
+		if errors.Is(err, store.ErrUnavailable) || sctx.Err() != nil {
+			st.Database = "unreachable: the database cannot be reached now; this node reconnects by itself, and leads or follows again once it answers"
+		}
 	}
+	st.Nodes = a.nodes(sctx)
 	if st.NodeHead > st.IndexedHead {
 		st.Lag = st.NodeHead - st.IndexedHead
 	}

@@ -18,9 +18,9 @@
 // outbox, price feeds, the mempool guard, retention, and the scenario runs
 // that monitors start. They run under a context that ends when the lease
 // is lost; the node waits for them to stop, releases the lease and waits
-// to lead again. A node that took the lease after waiting for it (another
-// led), or that led before, reloads the monitors, alert states and the
-// engine's cursor from the store (monitor.Engine.Resume) so that it
-// continues where the previous leader stopped; every term starts a new
-// indexer from the stored head.
+// to lead again. Every term starts by reloading the monitors, alert states
+// and the engine's cursor from the store (monitor.Engine.Resume), so that
+// the node continues where the previous leader (another node, or itself in
+// an earlier term) stopped, whatever it held in memory; every term starts
+// a new indexer from the stored head.
 package app

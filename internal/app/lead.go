@@ -25,9 +25,6 @@ const (
 	// ended on an error of the store, so that a failing store is not
 	// hammered.
 	reLeadPause = time.Second
-	// immediate is how soon the lease must come for the node to count as
-	// leading from its start.
-	immediate = 500 * time.Millisecond
 )
 
 // newNodeID names this process among the nodes that share a store: its
@@ -58,8 +55,7 @@ func (a *App) NodeID() string { return a.nodeID }
 // the parts under a context that ends when the lease is lost, waits for
 // them to stop, releases the lease and waits for it again.
 func (a *App) lead(ctx context.Context) error {
-	for terms := 0; ctx.Err() == nil; terms++ {
-		asked := time.Now()
+	for ctx.Err() == nil {
 		term, err := a.store.Acquire(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -71,11 +67,7 @@ func (a *App) lead(ctx context.Context) error {
 		a.leading.Store(true)
 		a.beat(ctx)
 		a.log.Info("this node leads: it follows the chain, evaluates monitors and delivers alerts", "node", a.nodeID)
-		// A node that leads from its start, without waiting, goes on from
-		// the monitors it loaded at start; one that waited, or led before,
-		// reloads them from the store.
-		resume := terms > 0 || start.Sub(asked) > immediate
-		lost, err := a.leaderTerm(ctx, term, resume)
+		lost, err := a.leaderTerm(ctx, term)
 		a.leading.Store(false)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		if rerr := term.Release(rctx); rerr != nil && !lost {
@@ -101,16 +93,16 @@ func (a *App) lead(ctx context.Context) error {
 // leaderTerm runs the leader's parts until ctx ends, the lease is lost
 // (lost is then true) or a part fails for good (its error). It returns
 // only once every part stopped.
-func (a *App) leaderTerm(ctx context.Context, term store.LeaseTerm, resume bool) (lost bool, err error) {
+func (a *App) leaderTerm(ctx context.Context, term store.LeaseTerm) (lost bool, err error) {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The store holds what the previous leader (this node or another)
-	// evaluated: monitors, alert states and the engine's cursor.
-	if resume {
-		if err := a.monitors.Resume(lctx); err != nil {
-			a.log.Warn("cannot load the monitors to lead; stepping down", "err", err)
-			return true, nil
-		}
+	// evaluated: monitors, alert states and the engine's cursor. Every
+	// term starts from it, the first too: between this node's start and
+	// its lease another node may have led.
+	if err := a.monitors.Resume(lctx); err != nil {
+		a.log.Warn("cannot load the monitors to lead; stepping down", "err", err)
+		return true, nil
 	}
 	// Scenario runs that monitors start end with the term.
 	rctx, rcancel := context.WithCancel(a.respondCtx)

@@ -40,4 +40,15 @@
 // and balance watches from the node, and names the monitors it cannot
 // judge (no node, no debug API, the bound reached). Silences do not apply
 // to dry runs. Query monitors use the engine's Now.
+//
+// Checkpoint: each evaluated block's notifications are enqueued (under
+// idempotency keys derived from the transition), then its alert states
+// and history are saved with the engine's cursor in one write. A block
+// evaluated again (after a crash between the two, or by a node that took
+// the work over) enqueues nothing new. When either write fails, the
+// engine stops saving — a cursor saved past a notification that was not
+// enqueued would lose it — and Run reloads the store's state and
+// evaluates again from the stored cursor once the store answers. Resume
+// does the same for a node that takes evaluation over from another: what
+// the engine held in memory is dropped for what the store holds.
 package monitor

@@ -108,6 +108,11 @@ type Engine struct {
 	recent   []chain.Block // the newest blocks, for confirmations
 	cursor   uint64        // newest block processed
 	cursorOK bool
+	// stale is set when a round's notifications or alert states could
+	// not be written: what the engine holds in memory is then ahead of
+	// the store, and Run reloads the store's state and evaluates again
+	// from its checkpoint (keys make the repeats idempotent).
+	stale bool
 	names    map[common.Address]string
 	ids      []string // the keys of rts, sorted
 
@@ -257,8 +262,32 @@ func (e *Engine) Resume(ctx context.Context) error {
 	e.rts = map[string]*runtime{}
 	e.recent = nil
 	e.cursor, e.cursorOK = 0, false
+	e.stale = true // until the store's state is loaded
 	e.mu.Unlock()
-	return e.Load(ctx)
+	if err := e.Load(ctx); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.stale = false
+	e.mu.Unlock()
+	return nil
+}
+
+// isStale reports whether a failed write left the engine ahead of the
+// store.
+func (e *Engine) isStale() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stale
+}
+
+// recover goes back to what the store holds after a failed write: it
+// reloads (Resume) and queues the stored blocks after the checkpoint.
+func (e *Engine) recover(ctx context.Context) error {
+	if err := e.Resume(ctx); err != nil {
+		return err
+	}
+	return e.catchUp(ctx)
 }
 
 func sameSpec(a, b Spec) bool {
@@ -339,8 +368,26 @@ func (e *Engine) Run(ctx context.Context) error {
 	// Silences that ended or were removed while the engine was stopped
 	// release what they held.
 	e.releaseHeld(ctx)
+	reloading := false
 	for {
+		if e.isStale() && ctx.Err() == nil {
+			if !reloading {
+				reloading = true
+				e.log.Warn("monitors: a write to the store failed; evaluating again from the stored checkpoint once it answers")
+			}
+			if err := e.recover(ctx); err != nil {
+				if !wait(ctx, staleRetry) {
+					return nil
+				}
+				continue
+			}
+			e.log.Info("monitors: reloaded from the store; evaluating from its checkpoint")
+			reloading = false
+		}
 		e.drain(ctx)
+		if e.isStale() {
+			continue
+		}
 		wait := e.runQueries(ctx)
 		wait = min(wait, e.silenceTick(ctx))
 		t := time.NewTimer(wait)
@@ -378,7 +425,7 @@ func (e *Engine) catchUp(ctx context.Context) error {
 }
 
 func (e *Engine) drain(ctx context.Context) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !e.isStale() {
 		e.qmu.Lock()
 		if len(e.queue) == 0 {
 			e.qmu.Unlock()
@@ -401,6 +448,9 @@ func (e *Engine) drain(ctx context.Context) {
 					break
 				}
 				e.process(ctx, blocks)
+				if e.isStale() {
+					break
+				}
 			}
 		}
 	}
@@ -494,6 +544,10 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 		}
 		e.cursor, e.cursorOK = b.Number, true
 		e.commit(ctx, &bt)
+		if e.stale {
+			// The blocks after this one wait for the reload.
+			return
+		}
 		if e.opts.OnEvaluated != nil {
 			e.opts.OnEvaluated(b.Number, time.Since(start))
 		}
@@ -687,9 +741,15 @@ func trimSpace(s string) string {
 
 // commit enqueues notifications, then saves alert states, history and the
 // cursor in one transaction. A crash in between replays the block and
-// re-derives the same idempotency keys: nothing is enqueued twice.
+// re-derives the same idempotency keys: nothing is enqueued twice. When
+// either write fails the engine is stale: nothing more is saved (a cursor
+// saved past a notification not enqueued would lose it) until Run
+// reloaded the store's state. The caller holds e.mu.
 func (e *Engine) commit(ctx context.Context, bt *batch) {
-	e.enqueue(ctx, bt)
+	if err := e.enqueue(ctx, bt); err != nil {
+		e.stale = true
+		return
+	}
 	if len(bt.series) > 0 {
 		if err := e.d.Store.AppendSeries(ctx, bt.series); err != nil {
 			e.log.Warn("monitors: cannot store series", "err", err)
@@ -698,19 +758,26 @@ func (e *Engine) commit(ctx context.Context, bt *batch) {
 	cur, _ := json.Marshal(struct{ Block uint64 }{e.cursor})
 	states := append(bt.states, store.AlertState{MonitorID: cursorID, Key: "cursor", State: cur})
 	if err := e.d.Store.SaveAlerts(ctx, states, bt.events); err != nil {
-		e.log.Error("monitors: cannot save alerts", "err", err)
+		e.stale = true
+		if ctx.Err() == nil {
+			e.log.Error("monitors: cannot save alerts", "err", err)
+		}
 	}
 }
 
 // enqueue hands a batch's notifications to the notifier, then its
-// firings to the responder.
-func (e *Engine) enqueue(ctx context.Context, bt *batch) {
+// firings to the responder. It stops at the first notification that
+// cannot be enqueued, before the responder: the batch is evaluated again.
+func (e *Engine) enqueue(ctx context.Context, bt *batch) error {
 	for _, p := range bt.msgs {
 		if e.d.Notifier == nil {
 			break
 		}
 		if _, err := e.d.Notifier.Enqueue(ctx, p.m, p.channels); err != nil {
-			e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
+			if ctx.Err() == nil {
+				e.log.Error("monitors: cannot enqueue a notification", "key", p.m.Key, "err", err)
+			}
+			return err
 		}
 	}
 	if e.d.Responder != nil {
@@ -718,6 +785,7 @@ func (e *Engine) enqueue(ctx context.Context, bt *batch) {
 			e.d.Responder.Fired(f.monitor, f.key, f.scenario, f.tx)
 		}
 	}
+	return nil
 }
 
 // reorg retracts alerts fired by orphaned blocks and forgets what the
@@ -796,10 +864,33 @@ func (e *Engine) runQueries(ctx context.Context) time.Duration {
 	return wait
 }
 
+// commitQuery is commit for rounds that move no cursor (query monitors,
+// silences); the caller holds e.mu.
 func (e *Engine) commitQuery(ctx context.Context, bt *batch) {
-	e.enqueue(ctx, bt)
+	if err := e.enqueue(ctx, bt); err != nil {
+		e.stale = true
+		return
+	}
 	if err := e.d.Store.SaveAlerts(ctx, bt.states, bt.events); err != nil {
-		e.log.Error("monitors: cannot save alerts", "err", err)
+		e.stale = true
+		if ctx.Err() == nil {
+			e.log.Error("monitors: cannot save alerts", "err", err)
+		}
+	}
+}
+
+// staleRetry is the wait between reloads of a store that fails.
+const staleRetry = time.Second
+
+// wait waits for d or ctx's end; it reports false on the latter.
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -241,9 +241,10 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 		err = ch.Send(sctx, m)
 		cancel()
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && err != nil {
 		// Stopping: the attempt did not finish; it stays due, and its
-		// claim is released for the next sender.
+		// claim is released for the next sender. One that was sent is
+		// recorded below even so: releasing it would send it twice.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		if serr := o.st.Settle(rctx, d); serr != nil && !errors.Is(serr, store.ErrConflict) {
@@ -272,7 +273,9 @@ func (o *Outbox) attempt(ctx context.Context, d store.Delivery) {
 			o.log.Debug("notification failed; will retry", "channel", d.Channel, "key", d.Key, "attempt", d.Attempts, "in", wait, "err", d.LastError)
 		}
 	}
-	if serr := o.st.Settle(context.WithoutCancel(ctx), d); errors.Is(serr, store.ErrConflict) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if serr := o.st.Settle(sctx, d); errors.Is(serr, store.ErrConflict) {
 		o.log.Warn("outbox: the claim of a delivery ended before its attempt was recorded; another sender took it", "key", d.Key, "err", serr)
 	} else if serr != nil {
 		o.log.Error("outbox: cannot record a delivery attempt", "key", d.Key, "err", serr)

@@ -16,6 +16,10 @@ var (
 	// ErrInvalid is returned for arguments a backend refuses (a negative
 	// limit, an unknown status filter, …).
 	ErrInvalid = errors.New("invalid argument")
+	// ErrUnavailable is returned when the database cannot be reached now
+	// (it is down, restarting, or the network to it is cut): the request
+	// may succeed if tried again, and the backend reconnects by itself.
+	ErrUnavailable = errors.New("the database cannot be reached")
 )
 
 // Sentinel returns a sentinel error that prints msg and is also kind (one

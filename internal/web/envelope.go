@@ -127,7 +127,7 @@ func errorKind(err error) string {
 		return kindBadRequest
 	case errors.Is(err, store.ErrConflict):
 		return kindConflict
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrUnavailable):
 		return kindUnavailable
 	}
 	return kindInternal
@@ -141,7 +141,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	msg := err.Error()
 	if code >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		if !isAPIError(err) {
+		switch {
+		case errors.Is(err, store.ErrUnavailable):
+			// Said plainly, so that a client knows to retry; the
+			// driver's details (addresses) stay in the log.
+			msg = "the database cannot be reached now; the server reconnects by itself: try again shortly"
+		case !isAPIError(err):
 			// Internal details stay in the log.
 			msg = "internal error; see the server log"
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -42,6 +43,10 @@ type Status struct {
 	Node  string       `json:"node,omitempty"`
 	Role  string       `json:"role,omitempty"`
 	Nodes []store.Node `json:"nodes,omitempty"`
+	// Database is empty while the relational store answers, and says why
+	// not when it does not (IndexedHead is then the last head read, and
+	// Nodes this node alone).
+	Database string `json:"database,omitempty"`
 }
 
 // ContractAdder registers a contract's ABI so that its calls, events and
@@ -253,17 +258,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	st := s.deps.Status(r.Context())
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "indexedHead": st.IndexedHead, "nodeHead": st.NodeHead, "lag": st.Lag})
+	health := map[string]any{"status": "ok", "indexedHead": st.IndexedHead, "nodeHead": st.NodeHead, "lag": st.Lag}
+	if st.Database != "" {
+		health["status"], health["database"] = "degraded", st.Database
+	}
+	writeJSON(w, http.StatusOK, health)
 }
 
+// handleStatus answers while the database cannot be reached too: the
+// status then says so (Status.Database), without counts.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	st := s.deps.Status(r.Context())
 	counts, err := s.deps.Chain.Counts(r.Context())
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrUnavailable) || err != nil && st.Database != "":
+		writeData(w, map[string]any{"status": st, "counts": nil})
+	case err != nil:
 		writeError(w, r, s.log, err)
-		return
+	default:
+		writeData(w, map[string]any{"status": st, "counts": counts})
 	}
-	writeData(w, map[string]any{"status": st, "counts": counts})
 }
 
 func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {

@@ -72,11 +72,24 @@ func (db *DB) SetLeaseOptions(t LeaseOptions) { db.leaseOpts = t.withDefaults() 
 func (db *DB) Acquire(ctx context.Context) (store.LeaseTerm, error) {
 	t := db.leaseOpts
 	var conn *pgx.Conn
+	// While the database cannot be reached the attempts fail every Retry:
+	// the first failure is logged, then one a minute, and the recovery.
+	var failing, logged time.Time
+	fail := func(msg string, err error) {
+		now := time.Now()
+		if failing.IsZero() {
+			failing = now
+		}
+		if now.Sub(logged) >= time.Minute {
+			logged = now
+			db.leaseLog(msg, err, "failingFor", now.Sub(failing).Round(time.Second))
+		}
+	}
 	for {
 		if conn == nil {
 			c, err := db.leaseConn(ctx)
 			if err != nil && ctx.Err() == nil {
-				db.leaseLog("cannot connect for the leader lease; retrying", err)
+				fail("cannot connect for the leader lease; retrying", err)
 			}
 			conn = c
 		}
@@ -86,11 +99,17 @@ func (db *DB) Acquire(ctx context.Context) (store.LeaseTerm, error) {
 			err := conn.QueryRow(qctx, `SELECT pg_try_advisory_lock($1, hashtext(current_schema()))`, leaseLockClass).Scan(&ok)
 			cancel()
 			switch {
-			case err == nil && ok:
-				return db.hold(conn, t), nil
-			case err != nil:
+			case err == nil:
+				if !failing.IsZero() && db.leaseOpts.Log != nil {
+					db.leaseOpts.Log.Info("the database answers the leader lease again", "failedFor", time.Since(failing).Round(time.Second))
+				}
+				failing, logged = time.Time{}, time.Time{}
+				if ok {
+					return db.hold(conn, t), nil
+				}
+			default:
 				if ctx.Err() == nil {
-					db.leaseLog("cannot try the leader lease; retrying", err)
+					fail("cannot try the leader lease; retrying", err)
 				}
 				closeConn(conn)
 				conn = nil
@@ -109,9 +128,9 @@ func (db *DB) Acquire(ctx context.Context) (store.LeaseTerm, error) {
 	}
 }
 
-func (db *DB) leaseLog(msg string, err error) {
+func (db *DB) leaseLog(msg string, err error, args ...any) {
 	if db.leaseOpts.Log != nil {
-		db.leaseOpts.Log.Warn(msg, "err", translate(err))
+		db.leaseOpts.Log.Warn(msg, append([]any{"err", translate(err)}, args...)...)
 	}
 }
 
