@@ -113,6 +113,7 @@ type Engine struct {
 	// the store, and Run reloads the store's state and evaluates again
 	// from its checkpoint (keys make the repeats idempotent).
 	stale bool
+
 	names map[common.Address]string
 	ids   []string // the keys of rts, sorted
 
