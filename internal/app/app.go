@@ -438,7 +438,7 @@ func (a *App) startMonitors(ctx context.Context) error {
 	a.monitors = monitor.New(monitor.Deps{
 		Store: a.store, Contracts: a.store.Contracts, Blocks: a.store, Search: a.records,
 		Node: monitor.NewRPCNode(a.rawRPC), Decode: a.reg.DecodeCall, Feeds: a.oracles, Notifier: ob, Responder: monitorResponder{a},
-	}, monitor.Options{BaseURL: a.URL(), Logger: a.log})
+	}, monitor.Options{BaseURL: a.URL(), Logger: a.log, Elsewhere: a.following})
 	if err := a.monitors.Load(ctx); err != nil {
 		return fmt.Errorf("cannot load monitors: %w", err)
 	}

@@ -655,3 +655,37 @@ func getData(url string, v any) error {
 	}
 	return json.Unmarshal(env.Data, v)
 }
+
+// checkActiveAlerts checks that every live node answers
+// /api/v1/alerts/active alike, followers too: one firing alert of the
+// transfer monitor per transfer.
+func checkActiveAlerts(t *testing.T, nodes []*node, mined map[common.Hash]uint64) {
+	t.Helper()
+	for _, n := range nodes {
+		if n.exited() {
+			continue
+		}
+		var as []struct {
+			MonitorID string `json:"monitorId"`
+			Key       string `json:"key"`
+			State     string `json:"state"`
+		}
+		if err := getData(n.url+"/api/v1/alerts/active", &as); err != nil {
+			t.Fatalf("%s: %v", n.name, err)
+		}
+		firing := map[string]bool{}
+		for _, a := range as {
+			if a.MonitorID == transferMonitor && a.State == "firing" {
+				firing[a.Key] = true
+			}
+		}
+		for h := range mined {
+			if !firing["tx="+h.Hex()] {
+				t.Errorf("%s does not list the alert of transfer %s among %d active alerts", n.name, h, len(firing))
+			}
+		}
+		if len(firing) != len(mined) {
+			t.Errorf("%s lists %d firing alerts of %s for %d transfers", n.name, len(firing), transferMonitor, len(mined))
+		}
+	}
+}

@@ -22,5 +22,7 @@
 // and the engine's cursor from the store (monitor.Engine.Resume), so that
 // the node continues where the previous leader (another node, or itself in
 // an earlier term) stopped, whatever it held in memory; every term starts
-// a new indexer from the stored head.
+// a new indexer from the stored head. A node that does not lead answers
+// the active alerts from the store (monitor.Options.Elsewhere), where the
+// leader saves them, not from the engine it does not run.
 package app

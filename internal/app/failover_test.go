@@ -21,9 +21,10 @@ import (
 // checkpoint: afterwards every transfer's alert was delivered once (by
 // Idempotency-Key and by content; a delivery in flight at the kill may
 // repeat under its key, which the receiver dedupes on), the chain index
-// is the chain's, and the index, the monitor engine's checkpoint, the
-// alert states and history and the alerts delivered equal those of one
-// node run over the same chain on a fresh database.
+// is the chain's, every node (followers too) lists the same active
+// alerts, and the index, the monitor engine's checkpoint, the alert
+// states and history and the alerts delivered equal those of one node
+// run over the same chain on a fresh database.
 func TestFailoverSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs four nodes")
@@ -99,6 +100,7 @@ func TestFailoverSIGKILL(t *testing.T) {
 	}
 	hooks := checkDeliveries(t, r, mined, []time.Time{killed}, 5*time.Second)
 	counts := checkIndex(t, db, d, head)
+	checkActiveAlerts(t, nodes, mined)
 	if t.Failed() {
 		return
 	}

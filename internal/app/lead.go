@@ -47,6 +47,13 @@ func (a *App) Role() string {
 	return store.RoleFollower
 }
 
+// following reports whether another node may evaluate the monitors now:
+// this node shares its store (PostgreSQL) and does not lead.
+func (a *App) following() bool {
+	_, shared := a.store.(store.NodeRegistry)
+	return shared && !a.leading.Load()
+}
+
 // NodeID is this node's name in the nodes list.
 func (a *App) NodeID() string { return a.nodeID }
 

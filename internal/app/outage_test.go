@@ -333,6 +333,7 @@ func TestFailoverPostgresOutage(t *testing.T) {
 
 	hooks := checkDeliveries(t, r, mined, []time.Time{cut}, 5*time.Second)
 	counts := checkIndex(t, db, d, head)
+	checkActiveAlerts(t, nodes, mined)
 	for i, n := range nodes {
 		var res struct {
 			Records []struct {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,10 @@ type Options struct {
 	// OnEvaluated, if set, is called on the engine's goroutine after each
 	// block is evaluated and its notifications enqueued.
 	OnEvaluated func(block uint64, took time.Duration)
+	// Elsewhere, if set, reports whether another process evaluates the
+	// monitors now (this node follows a leader): ActiveAlerts then reads
+	// the store. Nil: this engine is the only one.
+	Elsewhere func() bool
 }
 
 // Engine evaluates monitors and runs their alerts. Build it with New, load
@@ -113,6 +118,9 @@ type Engine struct {
 	// the store, and Run reloads the store's state and evaluates again
 	// from its checkpoint (keys make the repeats idempotent).
 	stale bool
+	// redoFrom is the first block whose writes failed, evaluated again
+	// from when the store holds no cursor yet (0: none).
+	redoFrom uint64
 
 	names map[common.Address]string
 	ids   []string // the keys of rts, sorted
@@ -288,6 +296,14 @@ func (e *Engine) recover(ctx context.Context) error {
 	if err := e.Resume(ctx); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	from, cursored := e.redoFrom, e.cursorOK
+	e.redoFrom = 0
+	e.mu.Unlock()
+	if !cursored && from > 0 {
+		// No cursor was ever saved: evaluate again from the failed block.
+		return e.catchUpFrom(ctx, from)
+	}
 	return e.catchUp(ctx)
 }
 
@@ -370,16 +386,17 @@ func (e *Engine) Run(ctx context.Context) error {
 	// release what they held.
 	e.releaseHeld(ctx)
 	reloading := false
-	for {
-		if e.isStale() && ctx.Err() == nil {
+	for ctx.Err() == nil {
+		if e.isStale() {
 			if !reloading {
 				reloading = true
 				e.log.Warn("monitors: a write to the store failed; evaluating again from the stored checkpoint once it answers")
 			}
+			// A store that fails is not hammered: each reload waits.
+			if !wait(ctx, staleRetry) {
+				return nil
+			}
 			if err := e.recover(ctx); err != nil {
-				if !wait(ctx, staleRetry) {
-					return nil
-				}
 				continue
 			}
 			e.log.Info("monitors: reloaded from the store; evaluating from its checkpoint")
@@ -401,6 +418,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+	return nil
 }
 
 // catchUp evaluates the blocks stored after the cursor (a restart).
@@ -408,7 +426,15 @@ func (e *Engine) catchUp(ctx context.Context) error {
 	e.mu.Lock()
 	cursor, ok := e.cursor, e.cursorOK
 	e.mu.Unlock()
-	if !ok || e.d.Blocks == nil {
+	if !ok {
+		return nil
+	}
+	return e.catchUpFrom(ctx, cursor+1)
+}
+
+// catchUpFrom queues the stored blocks from block from on.
+func (e *Engine) catchUpFrom(ctx context.Context, from uint64) error {
+	if e.d.Blocks == nil {
 		return nil
 	}
 	// The newest stored block: BlockAt(now) finds it.
@@ -419,8 +445,8 @@ func (e *Engine) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if head.Number > cursor {
-		e.push(item{from: cursor + 1, to: head.Number})
+	if head.Number >= from {
+		e.push(item{from: from, to: head.Number})
 	}
 	return nil
 }
@@ -547,6 +573,9 @@ func (e *Engine) process(ctx context.Context, blocks []chain.Block) {
 		e.commit(ctx, &bt)
 		if e.stale {
 			// The blocks after this one wait for the reload.
+			if e.redoFrom == 0 || b.Number < e.redoFrom {
+				e.redoFrom = b.Number
+			}
 			return
 		}
 		if e.opts.OnEvaluated != nil {
@@ -906,7 +935,17 @@ func (e *Engine) EvaluateQueries(ctx context.Context) {
 }
 
 // ActiveAlerts returns the pending and firing alerts, by monitor and key.
+//
+// An engine that does not evaluate now (Options.Elsewhere says another
+// process does) reads them from the store, where the evaluating one saves
+// them, so that every node answers alike; it falls back to what it holds
+// when the store does not answer.
 func (e *Engine) ActiveAlerts() []Alert {
+	if e.opts.Elsewhere != nil && e.opts.Elsewhere() {
+		if out, err := e.storedActive(); err == nil {
+			return out
+		}
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []Alert
@@ -918,6 +957,38 @@ func (e *Engine) ActiveAlerts() []Alert {
 		}
 	}
 	return out
+}
+
+// storedActive is ActiveAlerts from the store's alert states, in the same
+// order (monitor id, then key), for the monitors this engine knows.
+func (e *Engine) storedActive() ([]Alert, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	states, err := e.d.Store.AlertStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	known := maps.Clone(e.rts)
+	e.mu.Unlock()
+	var out []Alert
+	for _, st := range states {
+		if _, ok := known[st.MonitorID]; !ok || st.MonitorID == cursorID {
+			continue
+		}
+		var a Alert
+		if json.Unmarshal(st.State, &a) != nil || a.State == StateResolved {
+			continue
+		}
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(x, y Alert) int {
+		if c := strings.Compare(x.MonitorID, y.MonitorID); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Key, y.Key)
+	})
+	return out, nil
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

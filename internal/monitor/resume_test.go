@@ -157,11 +157,14 @@ func TestResumeTakesOver(t *testing.T) {
 // database drops a connection for one statement.
 type failingEnqueue struct {
 	*notify.Outbox
-	n atomic.Int32
+	n      atomic.Int32
+	always bool // every Enqueue fails
+	calls  atomic.Int32
 }
 
 func (f *failingEnqueue) Enqueue(ctx context.Context, m notify.Message, channels []string) (int, error) {
-	if f.n.Add(-1) == 0 {
+	f.calls.Add(1)
+	if n := f.n.Add(-1); n == 0 || f.always {
 		return 0, errors.New("the database cannot be reached (injected)")
 	}
 	return f.Outbox.Enqueue(ctx, m, channels)
@@ -243,5 +246,58 @@ func TestFailedWriteEvaluatesAgain(t *testing.T) {
 		if fired[b.Number] != 1 || !got[b.Txs[0].Hash.Hex()] {
 			t.Errorf("block %d: fired %d times in the history, delivered %v", b.Number, fired[b.Number], got[b.Txs[0].Hash.Hex()])
 		}
+	}
+}
+
+// TestStaleEngineStops: an engine whose writes keep failing retries
+// (waiting between reloads) until its context ends, and then Run returns.
+func TestStaleEngineStops(t *testing.T) {
+	h := newHook(t)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	arts, err := demo.Artifacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
+		t.Fatal(err)
+	}
+	blocks := []chain.Block{pausedBlock(1, time.Now())}
+	if err := st.WriteBlocks(ctx, blocks); err != nil {
+		t.Fatal(err)
+	}
+	ob := &failingEnqueue{Outbox: notify.NewOutbox(st, notify.Options{Destinations: notify.Destinations{Allow: notify.Loopback}}), always: true}
+	e := monitor.New(monitor.Deps{Store: st, Contracts: st.Contracts, Blocks: st, Notifier: ob}, monitor.Options{})
+	if err := e.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := monitor.File{Channels: []notify.Spec{h.spec()}, Monitors: []monitor.Spec{{ID: "paused", Kind: monitor.KindEvent, Contract: "LendingVault",
+		Event: "Paused", Channels: []string{"local"}}}}
+	if _, err := e.Apply(ctx, monitor.OriginCode, f); err != nil {
+		t.Fatal(err)
+	}
+	run, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(run); close(done) }()
+	e.OnStored(1, 1)
+	deadline := time.Now().Add(20 * time.Second)
+	for ob.calls.Load() < 2 { // the first attempt and one after a reload
+		if time.Now().After(deadline) {
+			t.Fatalf("%d enqueue attempts, want a retry after a reload", ob.calls.Load())
+		}
+		time.Sleep(10 * time.Millisecond) // polling, with a deadline
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	if n := ob.calls.Load(); n > 5 {
+		t.Errorf("%d enqueue attempts in about a second: the failing store is hammered", n)
 	}
 }
