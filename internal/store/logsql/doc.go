@@ -47,11 +47,11 @@
 // the latest start time from which at least n+1 records match (probes
 // of `limit 2(n+1) | stats count()`, as VictoriaLogs' own server narrows
 // its last-N queries) and sorts only the keys after it: sorting every
-// match of a common word read most of the store; a page bounded in time
-// on both sides with at most maxRangeSort matches (a minute's range)
-// sorts them without probes, which would each read every block of the
-// range; the first probe reads keys, up to 2(n+1): fewer are every match
-// and make the page; the probes of a query with phrases count their
+// match of a common word read most of the store; the first probe reads
+// keys, up to 2(n+1), or up to maxRangeSort for a page bounded in time on
+// both sides (a minute's range): fewer are every match, sorted here to
+// make the page without more probes, which would each read every block
+// of the range; the probes of a query with phrases count their
 // words only (a superset, checked by the page itself, which is read
 // again without the window when it comes up short): the regexps that
 // order a phrase's words cost the engine about 10 ms each to compile at

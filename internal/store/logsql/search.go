@@ -199,8 +199,9 @@ const maxWindowRows = 10_000
 
 // maxRangeSort is how many matches a page bounded in time on both sides
 // may sort without narrowing: their keys are cheap to sort, cheaper than
-// the probes of a window (a minute of a busy store holds thousands).
-const maxRangeSort = 20_000
+// the probes of a window, which each read every block of the range (a
+// minute of a busy store holds thousands).
+const maxRangeSort = 10_000
 
 // keysPipe keeps a page's keys: the engine then reads only the _time and
 // id columns of the rows it sorts, and the stream of their blocks (see
@@ -219,13 +220,12 @@ const keysPipe = " | fields _time, " + FieldID + ", _stream_id"
 // if any, are newer still), so `_time:>=start` leaves the page unchanged.
 // The ranges the probes read shrink towards the newest matches.
 //
-// The first probe reads the keys of the matches, up to 2×want: when they
-// are fewer than that, they are every match, and window returns them
-// (all, done, in the page's order) for the page, so that a selective
-// search sorts nothing more. A page bounded in time on both sides (a
-// range, or a range's side and a cursor) whose matches are at most
-// maxRangeSort is not narrowed: sorting their keys costs less than the
-// probes, which each read every block of the range.
+// The first probe reads the keys of the matches, up to 2×want, or up to
+// maxRangeSort for a page bounded in time on both sides (a range, or a
+// range's side and a cursor): when they are fewer than that, they are
+// every match, and window returns them (all, done, in the page's order)
+// for the page, so that a selective search, or a minute's range, sorts
+// nothing more in the engine.
 //
 // With a probe filter (p.probe), the probes count its matches instead,
 // a superset of the page's: a range holding want of them may hold fewer
@@ -260,6 +260,7 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []key
 		})
 		return n, err
 	}
+	bounded := p.lo != math.MinInt64 && p.hi != math.MaxInt64
 	var n int
 	if p.probe != "" {
 		if n, err = count(1, 0, 2*p.want); err != nil || n < 2*p.want {
@@ -267,17 +268,23 @@ func (s *Searcher) window(ctx context.Context, p pageQuery) (w string, all []key
 			return "", nil, false, err
 		}
 	} else {
-		first, err := s.keys(ctx, "("+p.filter+") | limit "+strconv.Itoa(2*p.want)+keysPipe)
+		// A page bounded on both sides reads up to maxRangeSort keys
+		// here, and sorts them itself when they are every match.
+		limit := 2 * p.want
+		if bounded {
+			limit = max(limit, maxRangeSort+1)
+		}
+		first, err := s.keys(ctx, "("+p.filter+") | limit "+strconv.Itoa(limit)+keysPipe)
 		if err != nil {
 			return "", nil, false, err
 		}
-		if len(first) < 2*p.want {
+		if len(first) < limit {
 			slices.SortFunc(first, func(a, b key) int { return a.compare(b, p.asc) })
 			return "", first, true, nil
 		}
-		n = len(first)
+		n = 2 * p.want
 	}
-	if p.lo != math.MinInt64 && p.hi != math.MaxInt64 {
+	if bounded && p.probe != "" {
 		if m, err := count(1, 0, maxRangeSort+1); err != nil || m <= maxRangeSort {
 			// Few enough to sort: no window.
 			return "", nil, false, err
