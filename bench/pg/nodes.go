@@ -46,6 +46,7 @@ func startNode(bin, rpcURL, db, dataDir string) (*node, error) {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := exec.Command(bin, "serve", "--rpc", rpcURL, "--db", db, "--data", dataDir, "--addr", addr, "--from", "0")
+	cmd.Env = append(os.Environ(), "BLOCKTORCH_OPERATOR_KEY="+benchKey)
 	n := &node{url: "http://" + addr, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = n.out, n.out
 	if err := cmd.Start(); err != nil {
@@ -56,6 +57,20 @@ func startNode(bin, rpcURL, db, dataDir string) (*node, error) {
 		close(n.done)
 	}()
 	return n, nil
+}
+
+// benchKey is the nodes' operator key: a server with accounts answers its
+// API only to a known caller.
+const benchKey = "bench-pg-operator-key-0123456789"
+
+// apiGet is a GET of a node's API with the operator key.
+func apiGet(url string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	req.Header.Set("Authorization", "Bearer "+benchKey)
+	return req
 }
 
 func (n *node) stop() {
@@ -71,7 +86,7 @@ func (n *node) stop() {
 // head is the newest block the node's API lists, or an error when it does
 // not answer (yet).
 func (n *node) head(c *http.Client) (uint64, error) {
-	resp, err := c.Get(n.url + "/api/v1/blocks?limit=1")
+	resp, err := c.Do(apiGet(n.url + "/api/v1/blocks?limit=1"))
 	if err != nil {
 		return 0, err
 	}
@@ -201,7 +216,7 @@ func readAPI(nodes []*node, clients, reads int, hashes []common.Hash, addrs []co
 			for i := range reads {
 				for _, k := range kinds {
 					t0 := time.Now()
-					resp, err := hc.Get(base + k.path(i+c*reads))
+					resp, err := hc.Do(apiGet(base + k.path(i+c*reads)))
 					if err == nil {
 						_, err = bytes.NewBuffer(nil).ReadFrom(resp.Body)
 						resp.Body.Close()
