@@ -11,7 +11,7 @@ VICTORIALOGS_VERSION := $(shell awk '$$1=="github.com/VictoriaMetrics/VictoriaLo
 VICTORIALOGS := $(BIN)/victoria-logs-$(VICTORIALOGS_VERSION)
 export BLOCKTORCH_VICTORIALOGS := $(VICTORIALOGS)
 
-.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert bench-patch bench-guard bench-pg fuzz vet clean
+.PHONY: all build demo test test-short contracts contracts-deps geth victoria-logs bench-index bench-trace bench-logs bench-alert bench-patch bench-guard bench-pg bench-auth fuzz vet clean
 
 all: build
 
@@ -115,6 +115,10 @@ bench-pg:
 ## bench-ui: home dashboard and Explore histogram latency over 5M records (-records N for quick runs: make bench-ui ARGS="-records 500000")
 bench-ui: ui
 	$(GO) run ./bench/ui $(ARGS)
+
+## bench-auth: what accounts cost a request (open server vs operator key, session cookie, API key) and a password login (ARGS="-n 2000" for a quick run)
+bench-auth:
+	$(GO) run ./bench/auth $(ARGS)
 
 ## bench-guard: mempool guard, pending exploit seen to pause in the pool (p50/p99 over 200 attacks, 1 s blocks, demo traffic), attacks blocked, cost per pending tx, vs the post-inclusion monitor path in the same run (ARGS="-attacks 20 -peer 5" for a quick run)
 bench-guard:

@@ -18,7 +18,9 @@
 // their audit log), monitors.go (monitor definitions, alerts, silences,
 // series), outbox.go (the notification queue), traces.go (the debugger's
 // recorded traces), changes.go (change notices between the nodes that
-// share a store), sessions.go (the operator's login sessions),
+// share a store), sessions.go (login sessions, of users and of the operator
+// key), accounts.go (users, API keys, setup tokens and the accounts audit
+// log),
 // incidents.go (incidents and their timelines, kill
 // switches, status page components, the postmortem template and the
 // incident audit log), store.go (what every backend provides) and

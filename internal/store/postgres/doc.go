@@ -29,8 +29,12 @@
 // for readers that opened it, and versions a dead writer left are pruned
 // after an hour.
 //
-// Sessions (sessions.go): the operator's login sessions, as the SHA-256 of
-// their ids, so that a login on any node is accepted by all.
+// Sessions (sessions.go): login sessions (a user's, or the operator
+// key's), as the SHA-256 of their ids, so that a login on any node is
+// accepted by all. Accounts (accounts.go): users with argon2id password
+// hashes, API keys and setup tokens as SHA-256, the accounts audit log;
+// a setup token is spent in one UPDATE … RETURNING, so it works once even
+// when two nodes race.
 //
 // Changes (changes.go): the writes of state that nodes keep in memory
 // (contracts, verifications, monitors, channels, silences) NOTIFY the
