@@ -72,9 +72,10 @@ type Deps struct {
 	// answer 404.
 	Dashboards store.DashboardStore
 	Shares     store.ShareStore
-	// OperatorKey, when set, guards every page and API other than share
-	// links, health, metrics and log ingest behind a login with this key.
-	// Empty: every request that is not a share link is the operator's.
+	// OperatorKey, when set, is an admin's key (sent as a Bearer token, or
+	// typed at /login), and closes every route that is not public or an
+	// ingest door to callers without a login or a key. Empty with no
+	// users: every request is the local operator's (auth.Local).
 	OperatorKey string
 	// Sessions keeps the operator's login sessions when Accounts is nil;
 	// nil keeps them in memory (one node; a restart logs everyone out).
