@@ -159,7 +159,13 @@ const cursorID = "_engine"
 // and compiles the monitors against the known contracts. A monitor that
 // no longer compiles (its contract was removed) stays stored, idle, with
 // its error shown by the API.
-func (e *Engine) Load(ctx context.Context) error {
+func (e *Engine) Load(ctx context.Context) error { return e.load(ctx, false) }
+
+// load is Load; fresh drops what the engine holds in memory (runtimes,
+// alerts, windows, recent blocks, cursor) for what the store holds, in
+// the same locked swap, so that no reader (the mempool guard's snapshot,
+// the API) ever sees an engine without monitors.
+func (e *Engine) load(ctx context.Context, fresh bool) error {
 	defs, err := e.d.Store.MonitorDefs(ctx)
 	if err != nil {
 		return err
@@ -202,6 +208,12 @@ func (e *Engine) Load(ctx context.Context) error {
 		e.names[a] = k.name
 	}
 	old := e.rts
+	if fresh {
+		old = nil
+		e.recent = nil
+		e.cursor, e.cursorOK = 0, false
+		e.stale = false
+	}
 	e.rts, e.defs, e.errs = map[string]*runtime{}, map[string]store.MonitorDef{}, map[string]string{}
 	for _, d := range defs {
 		e.defs[d.ID] = d
@@ -267,19 +279,7 @@ func (e *Engine) Resume(ctx context.Context) error {
 	e.qmu.Lock()
 	e.queue = nil
 	e.qmu.Unlock()
-	e.mu.Lock()
-	e.rts = map[string]*runtime{}
-	e.recent = nil
-	e.cursor, e.cursorOK = 0, false
-	e.stale = true // until the store's state is loaded
-	e.mu.Unlock()
-	if err := e.Load(ctx); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	e.stale = false
-	e.mu.Unlock()
-	return nil
+	return e.load(ctx, true)
 }
 
 // isStale reports whether a failed write left the engine ahead of the
