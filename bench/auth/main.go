@@ -79,7 +79,9 @@ func timeRequests(h http.Handler, n int, hdr ...string) ([]time.Duration, error)
 	return out, nil
 }
 
-func pct(ds []time.Duration, p float64) time.Duration { return ds[min(len(ds)-1, int(float64(len(ds))*p))] }
+func pct(ds []time.Duration, p float64) time.Duration {
+	return ds[min(len(ds)-1, int(float64(len(ds))*p))]
+}
 
 func mean(ds []time.Duration) time.Duration {
 	var s time.Duration
