@@ -16,7 +16,6 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
-	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/store"
 	"github.com/blocktorch/blocktorch/internal/store/sqlite"
@@ -126,18 +125,7 @@ func firingLine(f monitor.Firing) string {
 // than reporting that they would never have fired.
 func TestDryRunNamesWhatItCannotJudge(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := demo.Artifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
-		t.Fatal(err)
-	}
+	st := vaultStore(t)
 	t0 := time.Now().Add(-time.Minute)
 	if err := st.WriteBlocks(ctx, []chain.Block{pausedBlock(1, t0), pausedBlock(2, t0.Add(time.Second))}); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,27 @@ func pausedBlock(n uint64, t time.Time) chain.Block {
 	return chain.Block{Number: n, Hash: h, ParentHash: common.BigToHash(new(big.Int).SetUint64(n - 1)), Time: t, Txs: []chain.Tx{tx}}
 }
 
+// vaultStore is a new SQLite store in a temporary directory that knows the
+// demo's LendingVault at vaultAddr (so its events decode and monitors on it
+// load); it is closed when the test ends.
+func vaultStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	arts, err := demo.Artifacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // TestRestartLosesNoAlert: the engine fires alerts whose notifications
 // are still in the outbox when the process stops; after a restart on the
 // same file they are delivered, and replaying the same blocks adds none.

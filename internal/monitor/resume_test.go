@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
-	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
-	"github.com/blocktorch/blocktorch/internal/store/sqlite"
 )
 
 // TestResumeTakesOver: two engines on one store, as two nodes that take
@@ -26,18 +23,7 @@ import (
 func TestResumeTakesOver(t *testing.T) {
 	h := newHook(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := demo.Artifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
-		t.Fatal(err)
-	}
+	st := vaultStore(t)
 	now := time.Now()
 	var blocks []chain.Block
 	for n := uint64(1); n <= 8; n++ {
@@ -178,18 +164,7 @@ func (f *failingEnqueue) Enqueue(ctx context.Context, m notify.Message, channels
 func TestFailedWriteEvaluatesAgain(t *testing.T) {
 	h := newHook(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := demo.Artifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
-		t.Fatal(err)
-	}
+	st := vaultStore(t)
 	now := time.Now()
 	var blocks []chain.Block
 	for n := uint64(1); n <= 4; n++ {
@@ -254,18 +229,7 @@ func TestFailedWriteEvaluatesAgain(t *testing.T) {
 func TestStaleEngineStops(t *testing.T) {
 	h := newHook(t)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	arts, err := demo.Artifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
-		t.Fatal(err)
-	}
+	st := vaultStore(t)
 	blocks := []chain.Block{pausedBlock(1, time.Now())}
 	if err := st.WriteBlocks(ctx, blocks); err != nil {
 		t.Fatal(err)

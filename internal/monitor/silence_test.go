@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/blocktorch/blocktorch/internal/chain"
-	"github.com/blocktorch/blocktorch/internal/demo"
 	"github.com/blocktorch/blocktorch/internal/monitor"
 	"github.com/blocktorch/blocktorch/internal/notify"
 	"github.com/blocktorch/blocktorch/internal/store"
@@ -36,18 +34,7 @@ type silenceRig struct {
 func newSilenceRig(t *testing.T, spec ...monitor.Spec) *silenceRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "bt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	arts, err := demo.Artifacts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.PutContract(ctx, store.Contract{Address: vaultAddr, Name: "LendingVault", ABI: arts["LendingVault"].ABI}); err != nil {
-		t.Fatal(err)
-	}
+	st := vaultStore(t)
 	e := monitor.New(monitor.Deps{Store: st, Contracts: st.Contracts, Notifier: queued{notify.NewOutbox(st, notify.Options{Destinations: notify.Destinations{Allow: notify.Loopback}})}}, monitor.Options{})
 	if err := e.Load(ctx); err != nil {
 		t.Fatal(err)
